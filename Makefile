@@ -1,0 +1,35 @@
+# pennytrail: the two commands first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOME_DIR := .pennytrail
+DATA_DIR := $(HOME_DIR)/data
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test ui bench clean
+
+demo: $(STAMP)
+	$(BIN)/pennytrail demo --home $(HOME_DIR)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+ui: $(STAMP)
+	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster \
+	PENNYTRAIL_DATA=$(abspath $(DATA_DIR)) PENNYTRAIL_HOME=$(abspath $(HOME_DIR)) \
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "pennytrail needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(VENV)/bin/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(HOME_DIR) .pytest_cache .hypothesis

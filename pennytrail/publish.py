@@ -1,0 +1,118 @@
+"""Publishing a month (SPEC.md §8): the month's slice of the working tables becomes the output.
+
+One transaction per month: delete the month's rows from each output table and insert the new
+slice, so a re-run replaces the month and a run that dies leaves the previous state. When the
+month was signed off and the new slice differs from what was signed, every changed value is
+recorded in ``restatements`` first; it is never changed silently, and the month needs a new
+sign-off (``month_status``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import duckdb
+
+import data_contracts
+
+from .warehouse import transaction
+
+# output table -> (working table, key columns)
+MONTHLY: dict[str, tuple[str, list[str]]] = {
+    "invoice_audit": ("w_invoice_audit", ["buyer_id", "invoice_id"]),
+    "pass_through_audit": ("w_pass_through", ["buyer_id", "invoice_id", "intermediary_id"]),
+    "pool_audit": ("w_pool_audit", ["grower_id", "period_start"]),
+    "worker_audit": ("w_worker_audit", ["grower_id", "period_start", "worker_id"]),
+    "exceptions": ("w_exceptions", ["level", "code", "party_id", "reference", "worker_id"]),
+}
+
+
+def columns(table: str) -> list[str]:
+    return list(data_contracts.load(table)["columns"])
+
+
+def months_available(con: duckdb.DuckDBPyConnection) -> list[str]:
+    parts = " UNION ".join(f"SELECT DISTINCT month FROM {w}" for w, _ in MONTHLY.values())
+    return [r[0] for r in con.execute(f"SELECT month FROM ({parts}) WHERE month IS NOT NULL ORDER BY 1").fetchall()]
+
+
+def digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """SHA-256 over the month's published audit tables, in a fixed order."""
+    h = hashlib.sha256()
+    for table in MONTHLY:
+        cols = ", ".join(columns(table))
+        h.update(table.encode())
+        for row in con.execute(f"SELECT {cols} FROM {table} WHERE month = ? ORDER BY ALL", [month]).fetchall():
+            h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def latest_signoff(con: duckdb.DuckDBPyConnection, month: str) -> tuple | None:
+    return con.execute("SELECT signed_by, signed_at, digest FROM signoffs WHERE month = ? "
+                       "ORDER BY signed_at DESC LIMIT 1", [month]).fetchone()
+
+
+def month_status(con: duckdb.DuckDBPyConnection, month: str) -> str:
+    """``open`` (never signed), ``signed`` or ``needs re-sign-off`` (changed since signed)."""
+    last = latest_signoff(con, month)
+    if last is None:
+        return "open"
+    return "signed" if last[2] == digest(con, month) else "needs re-sign-off"
+
+
+def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files: str | None,
+                  now: dt.datetime) -> int:
+    work, key = MONTHLY[table]
+    value_cols = [c for c in columns(table) if c not in key and c != "month"]
+    key_text = " || '/' || ".join(f"coalesce(CAST(coalesce(o.{k}, n.{k}) AS VARCHAR), '')" for k in key)
+    join = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in key)
+    diffs = " UNION ALL ".join(
+        f"SELECT '{c}' AS column_name, CAST(o.{c} AS VARCHAR) AS before, CAST(n.{c} AS VARCHAR) AS after, "
+        f"{key_text} AS key FROM old o FULL JOIN new n ON {join} WHERE o.{c} IS DISTINCT FROM n.{c}"
+        for c in value_cols)
+    cols = ", ".join(columns(table))
+    sql = f"""
+    INSERT INTO restatements BY NAME
+    WITH old AS (SELECT {cols} FROM {table} WHERE month = $month),
+         new AS (SELECT {cols} FROM {work} WHERE month = $month)
+    SELECT $month AS month, '{table}' AS table_name, key, column_name, before, after,
+           $files AS file, $now AS recorded_at
+    FROM ({diffs})
+    """
+    return con.execute(sql, {"month": month, "files": files, "now": now}).fetchone()[0]
+
+
+def publish(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
+    """Replace ``month`` in every monthly output table; return rows written and restatements."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    signed = latest_signoff(con, month)
+    counts: dict[str, int] = {}
+    with transaction(con):
+        restated = 0
+        if signed is not None:
+            files = con.execute(
+                "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
+                "AND status = 'loaded'", [signed[1]]).fetchone()[0]
+            for table in MONTHLY:
+                restated += _restatements(con, table, month, files, now)
+        for table, (work, _) in MONTHLY.items():
+            cols = ", ".join(columns(table))
+            con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {work} WHERE month = ?", [month])
+            counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?", [month]).fetchone()[0]
+        counts["restatements"] = restated
+    return counts
+
+
+def sign_off(con: duckdb.DuckDBPyConnection, month: str, signed_by: str) -> str:
+    if not signed_by.strip():
+        raise ValueError("a sign-off needs the name of the person signing")
+    n = con.execute("SELECT count(*) FROM pool_audit WHERE month = ?", [month]).fetchone()[0]
+    m = con.execute("SELECT count(*) FROM invoice_audit WHERE month = ?", [month]).fetchone()[0]
+    if n == 0 and m == 0:
+        raise ValueError(f"month {month} has not been closed: run `pennytrail close --month {month}` first")
+    d = digest(con, month)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    con.execute("INSERT INTO signoffs VALUES (?, ?, ?, ?)", [month, signed_by.strip(), now, d])
+    return d

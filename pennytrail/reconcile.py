@@ -1,0 +1,355 @@
+"""The reconciliation (SPEC.md §4–§7), as SQL over the warehouse's current tables.
+
+Each stage is one statement that reads the tables before it and writes one working table
+(``w_*``), top-down: owed per line (§4), invoices and payments (§4), (invoice, grower)
+amounts with retention (§4), their split over work periods and the pools (§5), the
+allocation to workers (§6), the worker audit (§7) and the findings. All money is integer
+cents; every division is integer arithmetic on exact quantities (HUGEINT), and rounding is
+``round_half_up_div``, the SQL twin of ``money.round_half_up``.
+
+The working tables cover every month; ``publish`` copies one month's slice into the output
+tables of §8.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .warehouse import transaction
+
+
+def split_sql(source: str, group: str, tiebreak: str) -> str:
+    """The largest-remainder split of §6 over a relation with columns ``amount`` and ``weight``.
+
+    ``group`` lists the columns of one split (each group's ``amount`` is the same on all its
+    rows); ``weight`` is a non-negative integer; all weights zero means equal weights. Each row
+    gets ``floor(amount × w / Σw)``, and the cents left over go one each to the largest
+    remainders, ties broken by ``tiebreak`` ascending. Exact: the remainders are compared as
+    integers over the group's common denominator Σw.
+    """
+    return f"""
+    SELECT * EXCLUDE (w, total, base, rem, leftover, rk), base + CAST(rk <= leftover AS BIGINT) AS share
+    FROM (
+        SELECT *, amount - sum(base) OVER g AS leftover,
+               row_number() OVER (PARTITION BY {group} ORDER BY rem DESC, {tiebreak}) AS rk
+        FROM (
+            SELECT *, CAST((CAST(amount AS HUGEINT) * w) // total AS BIGINT) AS base,
+                   (CAST(amount AS HUGEINT) * w) % total AS rem
+            FROM (
+                SELECT *,
+                       CASE WHEN sum(weight) OVER g = 0 THEN 1 ELSE weight END AS w,
+                       CASE WHEN sum(weight) OVER g = 0 THEN count(*) OVER g ELSE sum(weight) OVER g END AS total
+                FROM {source}
+                WINDOW g AS (PARTITION BY {group})
+            )
+        )
+        WINDOW g AS (PARTITION BY {group})
+    )"""
+
+
+STAGES: list[tuple[str, str]] = [
+    # §4: owed per purchase line. qty_in_rate_unit × rate in cents, as one exact quotient:
+    # quantity·1e3 × factor(unit)·1e6 × rate·1e6 × 100 / (1e3 × 1e6 × factor(rate_unit)·1e6 × 1e6 / 1e6)
+    ("w_lines", """
+    SELECT p.buyer_id, p.invoice_id, p.line_no, p.ship_date, p.harvest_date, p.seller_id, p.grower_id,
+           p.commodity, p.quantity, p.unit, p.premium_billed_cents, p.file, p.sheet, p.row_number,
+           g.program_id, r.rate, r.rate_unit,
+           round_half_up_div(
+               CAST(p.quantity * 1000 AS HUGEINT) * CAST(fu.factor * 1000000 AS HUGEINT)
+                   * CAST(r.rate * 1000000 AS HUGEINT) * 100,
+               CAST(1000 AS HUGEINT) * 1000000 * CAST(fr.factor * 1000000 AS HUGEINT)) AS owed_cents,
+           period_of(coalesce(p.harvest_date, p.ship_date), pr.period_anchor, pr.period_days) AS work_period_start
+    FROM purchases p
+    LEFT JOIN ref_parties g ON g.party_id = p.grower_id
+    LEFT JOIN ref_programs pr ON pr.program_id = g.program_id
+    LEFT JOIN ref_rates r ON r.program_id = g.program_id AND r.commodity = p.commodity
+         AND p.ship_date BETWEEN r.effective_from AND coalesce(r.effective_to, DATE '9999-12-31')
+    LEFT JOIN ref_units fu ON fu.unit = p.unit
+    LEFT JOIN ref_units fr ON fr.unit = r.rate_unit AND fr.base_unit = fu.base_unit
+    """),
+    # §4: invoices. month = month of the earliest ship date.
+    ("w_invoices", """
+    SELECT buyer_id, invoice_id, strftime(min(ship_date), '%Y-%m') AS month,
+           sum(owed_cents)::BIGINT AS owed_cents,
+           sum(premium_billed_cents)::BIGINT AS billed_cents
+    FROM w_lines GROUP BY ALL
+    """),
+    # §4: each payment line, classified against its invoice X = (buyer_id, invoice_id).
+    ("w_payments", """
+    SELECT p.payment_id, p.line_no, p.payer_id, p.payee_id, p.paid_date, p.buyer_id, p.invoice_id,
+           p.amount_cents, p.file, p.sheet, p.row_number,
+           pt.party_type AS payer_type, qt.party_type AS payee_type,
+           i.invoice_id IS NOT NULL AS invoice_known,
+           coalesce(i.month, strftime(min(p.paid_date) OVER (PARTITION BY p.buyer_id, p.invoice_id), '%Y-%m')) AS month,
+           p.payer_id = p.buyer_id AS payer_is_buyer,
+           EXISTS (SELECT 1 FROM w_lines l WHERE l.buyer_id = p.buyer_id AND l.invoice_id = p.invoice_id
+                   AND l.grower_id = p.payee_id) AS payee_on_invoice
+    FROM payments p
+    JOIN ref_parties pt ON pt.party_id = p.payer_id
+    JOIN ref_parties qt ON qt.party_id = p.payee_id
+    LEFT JOIN w_invoices i ON i.buyer_id = p.buyer_id AND i.invoice_id = p.invoice_id
+    """),
+    ("w_invoice_audit", """
+    SELECT i.month, i.buyer_id, i.invoice_id, i.owed_cents, i.billed_cents,
+           coalesce(sum(p.amount_cents) FILTER (WHERE p.payer_is_buyer), 0)::BIGINT AS paid_by_buyer_cents,
+           i.owed_cents - paid_by_buyer_cents AS balance_cents,
+           CASE WHEN balance_cents > 0 THEN 'BUYER_UNDERPAID' WHEN balance_cents < 0 THEN 'BUYER_OVERPAID'
+                ELSE 'OK' END AS status
+    FROM w_invoices i
+    LEFT JOIN w_payments p ON p.buyer_id = i.buyer_id AND p.invoice_id = i.invoice_id
+    GROUP BY i.month, i.buyer_id, i.invoice_id, i.owed_cents, i.billed_cents
+    """),
+    # §4: held(X, k) for every intermediary k that pays or is paid for X.
+    ("w_pass_through", """
+    SELECT min(month) AS month, buyer_id, invoice_id, intermediary_id,
+           sum(received)::BIGINT AS received_cents, sum(paid_on)::BIGINT AS paid_on_cents,
+           (received_cents - paid_on_cents)::BIGINT AS held_cents
+    FROM (
+        SELECT month, buyer_id, invoice_id, payee_id AS intermediary_id, amount_cents AS received, 0 AS paid_on
+        FROM w_payments WHERE payee_type = 'intermediary'
+        UNION ALL
+        SELECT month, buyer_id, invoice_id, payer_id, 0, amount_cents
+        FROM w_payments WHERE payer_type = 'intermediary'
+    ) GROUP BY buyer_id, invoice_id, intermediary_id
+    """),
+    # §4: per (X, g): owed, received (whoever paid), and the retention split.
+    ("w_invoice_grower", """
+    WITH owed AS (
+        SELECT buyer_id, invoice_id, grower_id, any_value(program_id) AS program_id,
+               sum(owed_cents)::BIGINT AS owed_cents
+        FROM w_lines GROUP BY buyer_id, invoice_id, grower_id
+    ), received AS (
+        SELECT buyer_id, invoice_id, payee_id AS grower_id, sum(amount_cents)::BIGINT AS received_cents,
+               max(paid_date) AS last_paid_date
+        FROM w_payments WHERE payee_type = 'grower' GROUP BY ALL
+    )
+    SELECT o.*, coalesce(r.received_cents, 0) AS received_cents, r.last_paid_date,
+           CAST(pr.grower_retention_pct * 100 AS BIGINT) AS retention_bp,
+           o.owed_cents - round_half_up_div(o.owed_cents * retention_bp, 10000) AS entitled_cents,
+           coalesce(r.received_cents, 0) - round_half_up_div(coalesce(r.received_cents, 0) * retention_bp, 10000)
+               AS funded_cents,
+           coalesce(r.received_cents, 0) - funded_cents AS retained_cents
+    FROM owed o
+    JOIN ref_programs pr USING (program_id)
+    LEFT JOIN received r USING (buyer_id, invoice_id, grower_id)
+    """),
+    # §5: each (X, g) amount split over the work periods of X's lines for g, weighted by owed.
+    ("w_period_shares", f"""
+    WITH periods AS (
+        SELECT buyer_id, invoice_id, grower_id, work_period_start, sum(owed_cents)::BIGINT AS weight
+        FROM w_lines GROUP BY ALL
+    ), measures AS (
+        SELECT p.*, m.measure,
+               CASE m.measure WHEN 'entitled' THEN ig.entitled_cents WHEN 'funded' THEN ig.funded_cents
+                    ELSE ig.retained_cents END AS amount
+        FROM periods p
+        JOIN w_invoice_grower ig USING (buyer_id, invoice_id, grower_id)
+        CROSS JOIN (VALUES ('entitled'), ('funded'), ('retained')) m(measure)
+    )
+    SELECT buyer_id, invoice_id, grower_id, work_period_start, measure, share
+    FROM ({split_sql("measures", "buyer_id, invoice_id, grower_id, measure", "work_period_start")})
+    """),
+    # §5: pools (g, P) and their due dates.
+    ("w_pools", """
+    WITH sums AS (
+        SELECT grower_id, work_period_start AS period_start,
+               sum(share) FILTER (WHERE measure = 'entitled')::BIGINT AS entitled_cents,
+               sum(share) FILTER (WHERE measure = 'funded')::BIGINT AS funded_cents,
+               sum(share) FILTER (WHERE measure = 'retained')::BIGINT AS retained_cents
+        FROM w_period_shares GROUP BY ALL
+    ), last_paid AS (
+        SELECT l.grower_id, l.work_period_start AS period_start, max(p.paid_date) AS last_paid_date
+        FROM (SELECT DISTINCT buyer_id, invoice_id, grower_id, work_period_start FROM w_lines) l
+        JOIN w_payments p ON p.buyer_id = l.buyer_id AND p.invoice_id = l.invoice_id AND p.payee_id = l.grower_id
+        GROUP BY ALL
+    )
+    SELECT strftime(s.period_start + pr.period_days - 1, '%Y-%m') AS month, g.program_id, s.grower_id,
+           s.period_start, s.period_start + pr.period_days - 1 AS period_end,
+           s.entitled_cents, s.funded_cents, s.retained_cents,
+           greatest(s.period_start + pr.period_days - 1, coalesce(lp.last_paid_date, DATE '0001-01-01'))
+               + pr.distribution_deadline_days AS due_date,
+           pr.allocation_basis
+    FROM sums s
+    JOIN ref_parties g ON g.party_id = s.grower_id
+    JOIN ref_programs pr ON pr.program_id = g.program_id
+    LEFT JOIN last_paid lp USING (grower_id, period_start)
+    """),
+    # §6: basis per (worker, grower, pay period), as an exact integer weight and as a decimal.
+    ("w_basis", """
+    SELECT r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days,
+           CASE pr.allocation_basis
+               WHEN 'units' THEN CAST(sum(r.units) * 1000 AS BIGINT)
+               WHEN 'hours' THEN CAST(sum(r.hours) * 1000 AS BIGINT)
+               WHEN 'gross_wages' THEN sum(r.gross_wages_cents)::BIGINT
+               ELSE CAST(sum(r.hours) > 0 OR sum(r.units) > 0 AS BIGINT) END AS weight,
+           CASE pr.allocation_basis
+               WHEN 'units' THEN sum(r.units)
+               WHEN 'hours' THEN sum(r.hours)
+               WHEN 'gross_wages' THEN CAST(sum(r.gross_wages_cents) AS DECIMAL(18,3)) / 100
+               ELSE CAST(weight AS DECIMAL(18,3)) END AS basis_value
+    FROM payroll r
+    JOIN ref_parties g ON g.party_id = r.grower_id
+    JOIN ref_programs pr ON pr.program_id = g.program_id
+    GROUP BY r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days
+    """),
+    # §6: each pool's entitled and funded split over its eligible workers (basis > 0).
+    ("w_shares", f"""
+    WITH eligible AS (
+        SELECT p.grower_id, p.period_start, b.worker_id, b.weight, m.measure,
+               CASE m.measure WHEN 'entitled' THEN p.entitled_cents ELSE p.funded_cents END AS amount
+        FROM w_pools p
+        JOIN w_basis b ON b.grower_id = p.grower_id AND b.period_start = p.period_start AND b.weight > 0
+        CROSS JOIN (VALUES ('entitled'), ('funded')) m(measure)
+    )
+    SELECT grower_id, period_start, worker_id,
+           sum(share) FILTER (WHERE measure = 'entitled')::BIGINT AS entitled_share,
+           sum(share) FILTER (WHERE measure = 'funded')::BIGINT AS funded_share
+    FROM ({split_sql("eligible", "grower_id, period_start, measure", "worker_id")})
+    GROUP BY ALL
+    """),
+    # §7: premium on stubs per (worker, grower, premium period), with its latest paid pay_date.
+    ("w_paid", """
+    SELECT grower_id, worker_id, premium_period_start AS period_start,
+           sum(premium_paid_cents)::BIGINT AS paid_cents,
+           max(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date
+    FROM payroll GROUP BY ALL
+    """),
+    # §7: the worker audit.
+    ("w_worker_audit", """
+    WITH keys AS (
+        SELECT grower_id, period_start, worker_id FROM w_shares
+        UNION
+        SELECT grower_id, period_start, worker_id FROM w_paid WHERE paid_cents > 0
+    ), last_pay AS (
+        SELECT grower_id, max(pay_date) AS last_pay_date FROM payroll GROUP BY ALL
+    ), facts AS (
+        SELECT k.grower_id, k.period_start, k.worker_id, g.program_id,
+               k.period_start + pr.period_days - 1 AS period_end,
+               coalesce(b.weight, 0) > 0 AS eligible,
+               CASE WHEN coalesce(b.weight, 0) > 0 THEN b.basis_value ELSE 0 END::DECIMAL(18,3) AS basis_value,
+               coalesce(s.entitled_share, 0)::BIGINT AS entitled,
+               coalesce(s.funded_share, 0)::BIGINT AS funded,
+               coalesce(pd.paid_cents, 0)::BIGINT AS paid,
+               pd.last_paid_pay_date, p.due_date, lp.last_pay_date
+        FROM keys k
+        JOIN ref_parties g ON g.party_id = k.grower_id
+        JOIN ref_programs pr ON pr.program_id = g.program_id
+        LEFT JOIN w_basis b USING (grower_id, period_start, worker_id)
+        LEFT JOIN w_shares s USING (grower_id, period_start, worker_id)
+        LEFT JOIN w_paid pd USING (grower_id, period_start, worker_id)
+        LEFT JOIN w_pools p USING (grower_id, period_start)
+        LEFT JOIN last_pay lp USING (grower_id)
+    )
+    SELECT strftime(period_end, '%Y-%m') AS month, program_id, grower_id, period_start, period_end, worker_id,
+           basis_value, entitled AS entitled_cents, funded AS funded_cents, paid AS paid_cents,
+           paid - funded AS variance_cents, entitled - funded AS upstream_shortfall_cents, eligible,
+           CASE WHEN NOT eligible THEN 'PAID_WITHOUT_WORK'
+                WHEN paid = funded THEN 'OK'
+                WHEN paid = 0 THEN 'UNPAID'
+                WHEN paid < funded THEN 'UNDERPAID'
+                ELSE 'OVERPAID' END AS status,
+           coalesce(last_paid_pay_date > due_date, false) AS late,
+           coalesce(paid < funded AND last_pay_date > due_date, false) AS overdue,
+           due_date
+    FROM facts
+    """),
+    ("w_pool_audit", """
+    WITH paid AS (
+        SELECT grower_id, period_start,
+               sum(paid_cents) FILTER (WHERE eligible)::BIGINT AS distributed_cents,
+               sum(paid_cents) FILTER (WHERE NOT eligible)::BIGINT AS paid_without_work_cents,
+               count(*) FILTER (WHERE eligible) AS eligible_workers
+        FROM w_worker_audit GROUP BY ALL
+    )
+    SELECT p.month, p.program_id, p.grower_id, p.period_start, p.period_end, p.entitled_cents, p.funded_cents,
+           p.retained_cents,
+           coalesce(a.distributed_cents, 0) AS distributed_cents,
+           coalesce(a.paid_without_work_cents, 0) AS paid_without_work_cents,
+           p.funded_cents - coalesce(a.distributed_cents, 0) AS undistributed_cents,
+           coalesce(a.eligible_workers, 0) AS eligible_workers,
+           p.due_date
+    FROM w_pools p
+    LEFT JOIN paid a USING (grower_id, period_start)
+    """),
+    # Findings, one row each: who is responsible, where, and the money in question.
+    ("w_exceptions", """
+    SELECT i.month, 'buyer' AS level, 'BILLED_MISMATCH' AS code, l.buyer_id AS party_id,
+           l.buyer_id || '/' || l.invoice_id || '/' || l.line_no AS reference, NULL AS worker_id,
+           (l.premium_billed_cents - l.owed_cents)::BIGINT AS amount_cents,
+           'line billed ' || format_cents(l.premium_billed_cents) || ' of premium but the rate card gives '
+               || format_cents(l.owed_cents) || ' (' || l.quantity || ' ' || l.unit || ' at ' || l.rate || ' per '
+               || l.rate_unit || ')' AS detail
+    FROM w_lines l JOIN w_invoices i USING (buyer_id, invoice_id)
+    WHERE l.premium_billed_cents IS NOT NULL AND l.premium_billed_cents <> l.owed_cents
+    UNION ALL
+    SELECT month, 'buyer', status, buyer_id, buyer_id || '/' || invoice_id, NULL, balance_cents,
+           'owed ' || format_cents(owed_cents) || ', paid by the buyer ' || format_cents(paid_by_buyer_cents)
+               || ': ' || format_cents(abs(balance_cents)) || CASE WHEN balance_cents > 0 THEN ' short' ELSE ' over' END
+    FROM w_invoice_audit WHERE status <> 'OK'
+    UNION ALL
+    SELECT month, 'intermediary', 'PASS_THROUGH_SHORTFALL', intermediary_id, buyer_id || '/' || invoice_id, NULL,
+           held_cents,
+           'received ' || format_cents(received_cents) || ' for the invoice but passed on '
+               || format_cents(paid_on_cents) || ': ' || format_cents(held_cents) || ' held'
+    FROM w_pass_through WHERE held_cents > 0
+    UNION ALL
+    SELECT month, payer_type, code, payer_id, payment_id || '/' || line_no, NULL, amount_cents, detail
+    FROM (
+        SELECT *, 'UNKNOWN_INVOICE' AS code,
+               'paid ' || format_cents(amount_cents) || ' for invoice ' || buyer_id || '/' || invoice_id
+                   || ', which no purchases file reports' AS detail
+        FROM w_payments WHERE NOT invoice_known
+        UNION ALL
+        SELECT *, 'PAYEE_NOT_ON_INVOICE',
+               'paid ' || format_cents(amount_cents) || ' to grower ' || payee_id || ', which has no line on invoice '
+                   || buyer_id || '/' || invoice_id
+        FROM w_payments WHERE invoice_known AND payee_type = 'grower' AND NOT payee_on_invoice
+        UNION ALL
+        SELECT *, 'UNEXPECTED_PAYER',
+               payer_id || ' (' || payer_type || ') paid ' || format_cents(amount_cents) || ' on invoice '
+                   || buyer_id || '/' || invoice_id || ', which is neither its buyer nor an intermediary'
+        FROM w_payments WHERE NOT payer_is_buyer AND payer_type <> 'intermediary'
+        UNION ALL
+        SELECT *, 'UNEXPECTED_PAYEE',
+               'paid ' || format_cents(amount_cents) || ' to buyer ' || payee_id || ' on invoice '
+                   || buyer_id || '/' || invoice_id
+        FROM w_payments WHERE payee_type = 'buyer'
+    )
+    UNION ALL
+    SELECT p.month, 'grower', 'POOL_WITHOUT_WORKERS', p.grower_id, p.grower_id || '/' || p.period_start, NULL,
+           CASE WHEN p.funded_cents > 0 THEN p.funded_cents ELSE p.entitled_cents END,
+           'pool entitled to ' || format_cents(p.entitled_cents) || ' and funded with ' || format_cents(p.funded_cents)
+               || ' but the payroll shows no worker with ' || p.allocation_basis || ' in the period'
+    FROM w_pools p
+    WHERE (p.entitled_cents > 0 OR p.funded_cents > 0)
+      AND NOT EXISTS (SELECT 1 FROM w_basis b WHERE b.grower_id = p.grower_id AND b.period_start = p.period_start
+                      AND b.weight > 0)
+    UNION ALL
+    SELECT month, 'worker', status, grower_id, grower_id || '/' || period_start, worker_id, variance_cents,
+           'worker ' || worker_id || ': funded share ' || format_cents(funded_cents) || ', paid '
+               || format_cents(paid_cents) || CASE WHEN late THEN ', paid late' ELSE '' END
+               || CASE WHEN overdue THEN ', overdue' ELSE '' END
+    FROM w_worker_audit WHERE status <> 'OK'
+    """),
+]
+
+FORMAT_MACRO = """
+CREATE OR REPLACE TEMP MACRO format_cents(c) AS
+    CASE WHEN c < 0 THEN '-' ELSE '' END || '$' || format('{:,}', abs(c) // 100) || '.' || lpad(CAST(abs(c) % 100 AS VARCHAR), 2, '0');
+"""
+
+
+def run(con: duckdb.DuckDBPyConnection, progress=None) -> dict[str, int]:
+    """Rebuild every working table in one transaction; return their row counts."""
+    con.execute(FORMAT_MACRO)
+    counts = {}
+    with transaction(con):
+        for table, sql in STAGES:
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+            except duckdb.Error as e:
+                raise RuntimeError(f"reconciliation stage {table} failed: {e}") from e
+            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if progress:
+                progress(f"{table}: {counts[table]:,} rows")
+    return counts

@@ -1,0 +1,119 @@
+"""The DuckDB warehouse: schema, connection and the SQL twins of the money rules.
+
+The output tables' DDL is generated from their data contracts, so the schema and the contract
+cannot drift apart. Input history tables are generated from the input contracts: every
+accepted row version, with the file, sheet and row it came from. ``purchases``, ``payments``
+and ``payroll`` are views of the latest version of each key (a later file's row is a
+correction that wins).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+import data_contracts
+
+SQL_TYPES = {
+    "month": "VARCHAR", "text": "VARCHAR", "json": "VARCHAR", "date": "DATE", "cents": "BIGINT",
+    "bigint": "BIGINT", "decimal": "DECIMAL(18,3)", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP",
+}
+INPUT_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "unit": "VARCHAR", "date": "DATE", "number": "DECIMAL(18,3)"}
+HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": "payroll_rows"}
+EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
+
+MACROS = """
+-- round_half_up (SPEC.md §1) of the exact quotient num / den, den > 0: halves away from zero.
+CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
+    CAST(sign(num) * ((2 * abs(CAST(num AS HUGEINT)) + den) // (2 * CAST(den AS HUGEINT))) AS BIGINT);
+-- period_of (SPEC.md §2): start of the block of `days` days, aligned to `anchor`, holding d.
+CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
+    anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
+"""
+
+
+def output_ddl(table: str) -> str:
+    spec = data_contracts.load(table)
+    cols = [f"{name} {SQL_TYPES[c['type']]}" for name, c in spec["columns"].items()]
+    cols += [f"{name} {t}" for name, t in EXTRA_COLUMNS.get(table, {}).items()]
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def history_ddl(kind: str) -> str:
+    spec = data_contracts.load(kind)
+    cols = ["file_seq BIGINT NOT NULL", "file VARCHAR NOT NULL", "sheet VARCHAR", "row_number BIGINT NOT NULL"]
+    for name, c in spec["columns"].items():
+        if c["type"] == "amount":
+            cols.append(f"{name}_cents BIGINT")
+        else:
+            cols.append(f"{name} {INPUT_TYPES[c['type']]}")
+    cols.append("raw VARCHAR")
+    return f"CREATE TABLE IF NOT EXISTS {HISTORY[kind]} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+def current_view(kind: str) -> str:
+    key = ", ".join(data_contracts.load(kind)["key"])
+    return (f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM {HISTORY[kind]} "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY file_seq DESC) = 1")
+
+
+REFERENCE_DDL = """
+CREATE TABLE IF NOT EXISTS ref_programs (program_id VARCHAR, name VARCHAR, currency VARCHAR,
+    allocation_basis VARCHAR, grower_retention_pct DECIMAL(5,2), distribution_deadline_days INTEGER,
+    period_days INTEGER, period_anchor DATE);
+CREATE TABLE IF NOT EXISTS ref_parties (party_id VARCHAR, party_type VARCHAR, name VARCHAR, program_id VARCHAR);
+CREATE TABLE IF NOT EXISTS ref_rates (program_id VARCHAR, commodity VARCHAR, rate DECIMAL(18,6),
+    rate_unit VARCHAR, effective_from DATE, effective_to DATE);
+CREATE TABLE IF NOT EXISTS ref_units (unit VARCHAR, base_unit VARCHAR, factor DECIMAL(18,6));
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+"""
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(REFERENCE_DDL)
+    for kind in data_contracts.INPUT_KINDS:
+        con.execute(history_ddl(kind))
+        con.execute(current_view(kind))
+    for table in data_contracts.OUTPUT_TABLES:
+        con.execute(output_ddl(table))
+
+
+@contextmanager
+def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the schema in place and the money macros defined."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `pennytrail close` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            create_schema(con)
+        con.execute(MACROS)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Commit everything inside or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])

@@ -109,7 +109,9 @@ def _looks_like(header: list[str]) -> str | None:
 
 
 def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
-           progress: Callable[[str], None] = log.info) -> IngestSummary:
+           progress: Callable[[str], None] = log.info,
+           on_raw: Callable[[str, pd.DataFrame], None] | None = None) -> IngestSummary:
+    """Apply every new file; ``on_raw(kind, frame)`` sees each readable file's raw text rows."""
     summary = IngestSummary()
     seen_pairs = set(con.execute("SELECT file, sha256 FROM ingest_log").fetchall())
     seen_shas = {sha for _, sha in seen_pairs}
@@ -131,7 +133,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
                 summary.files_duplicate += 1
             else:
                 seen_shas.add(sha)
-                _apply_file(con, data_dir, ref, rel, kind, entry, summary)
+                _apply_file(con, data_dir, ref, rel, kind, entry, summary, on_raw)
             con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM (SELECT "
                         + ", ".join(f"? AS {k}" for k in entry) + ")", list(entry.values()))
         progress(f"{entry['status']:9} {rel}: {entry['rows_read']} rows, {entry['rows_accepted']} accepted, "
@@ -152,7 +154,7 @@ def _reject(con: duckdb.DuckDBPyConnection, entry: dict, code: str, message: str
 
 
 def _apply_file(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference, rel: str, kind: str | None,
-                entry: dict, summary: IngestSummary) -> None:
+                entry: dict, summary: IngestSummary, on_raw: Callable[[str, pd.DataFrame], None] | None) -> None:
     if kind is None:
         _reject(con, entry, "UNKNOWN_KIND",
                 "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/ or inbox/payroll/",
@@ -171,6 +173,8 @@ def _apply_file(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference, 
                 f"the header lacks required {kind} column(s): {', '.join(missing)}{hint}",
                 raw.sheet, len(raw.frame), summary)
         return
+    if on_raw is not None:
+        on_raw(kind, raw.frame)
     result = validate(raw, kind, ref)
     acc, q = result.accepted, result.quarantine
     if len(acc):

@@ -1,0 +1,1 @@
+"""The assets, by stage of the money's journey: ingest, reconcile, report."""

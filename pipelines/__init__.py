@@ -1,0 +1,1 @@
+"""Dagster wiring for pennytrail: the one ``Definitions``, partitions, jobs, schedule and sensor."""

@@ -1,0 +1,43 @@
+"""The one Definitions object: loaded by `workspace.yaml`, `[tool.dagster]` and the `pennytrail` CLI."""
+
+import dagster as dg
+
+from assets.ingest import reference_data, submissions
+from assets.reconcile import conservation_checks, reconciliation
+from assets.report import monthly_audit
+
+from .partitions import monthly
+from .resources import PennytrailResource
+from .sensors import build_inbox_sensor
+
+INGEST_RECONCILE = [reference_data, submissions, reconciliation]
+
+# The whole close for one month: ingest, reconcile, check, publish.
+close_job = dg.define_asset_job(
+    "close", selection=dg.AssetSelection.all(), partitions_def=monthly,
+    description="Ingest new files, reconcile, check conservation and publish one month.",
+)
+# The unpartitioned half, run once before a multi-month close.
+ingest_reconcile_job = dg.define_asset_job(
+    "ingest_and_reconcile", selection=dg.AssetSelection.assets(*INGEST_RECONCILE),
+    description="Ingest new files and rebuild the reconciliation for all months, with its checks.",
+)
+# The partitioned half, run per month once the reconciliation is checked.
+publish_job = dg.define_asset_job(
+    "publish_month", selection=dg.AssetSelection.assets(monthly_audit), partitions_def=monthly,
+    description="Publish one month's audit tables (and its reports).",
+)
+monthly_schedule = dg.build_schedule_from_partitioned_job(
+    close_job, hour_of_day=6, day_of_month=5, default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Closes the previous month on the 5th, once the month's payroll is in.",
+)
+
+defs = dg.Definitions(
+    assets=[*INGEST_RECONCILE, monthly_audit],
+    asset_checks=conservation_checks,
+    jobs=[close_job, ingest_reconcile_job, publish_job],
+    schedules=[monthly_schedule],
+    sensors=[build_inbox_sensor(close_job)],
+    resources={"pennytrail": PennytrailResource(data_dir=dg.EnvVar("PENNYTRAIL_DATA"),
+                                                home_dir=dg.EnvVar("PENNYTRAIL_HOME"))},
+)

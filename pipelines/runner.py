@@ -1,0 +1,106 @@
+"""Running the asset graph in process for the CLI, with runs recorded in the home's Dagster instance.
+
+The CLI runs the same jobs the UI shows (`dagster dev -w workspace.yaml` with the same
+DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` for each month.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import dagster as dg
+
+DAGSTER_YAML = """\
+# The pennytrail instance: runs of `pennytrail close` and of `make ui` are recorded here.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+class CloseFailed(Exception):
+    """The close could not complete; ``str(e)`` is the one-line reason."""
+
+
+@dataclass
+class RunOutcome:
+    job: str
+    partition: str | None
+    run_id: str
+
+
+def prepare_home(data: Path, home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    dagster_home = home / "dagster"
+    dagster_home.mkdir(exist_ok=True)
+    cfg = dagster_home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
+    os.environ["PENNYTRAIL_DATA"] = str(data.resolve())
+    os.environ["PENNYTRAIL_HOME"] = str(home.resolve())
+
+
+def _reason(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
+                desc = ev.description or ev.asset_check_key.name
+                return f"conservation check failed: {desc}"
+    for event in result.all_events:
+        if event.is_step_failure:
+            err = event.event_specific_data.error
+            user = err.cause or err
+            return user.message.strip().splitlines()[0] if user.message else err.message.strip().splitlines()[0]
+    return "the run did not succeed (see the Dagster UI for its logs)"
+
+
+def run_job(name: str, partition_key: str | None = None) -> RunOutcome:
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def(name)
+    instance = dg.DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
+                                    run_config=quiet)
+    if not result.success:
+        raise CloseFailed(_reason(result))
+    # a blocking check that failed skips publication without failing the run: treat it as a failure
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
+                raise CloseFailed(f"conservation check failed: {ev.description or ev.asset_check_key.name}")
+    return RunOutcome(name, partition_key, result.run_id)
+
+
+def close(data: Path, home: Path, months: list[str] | None,
+          progress: Callable[[str], None] = print) -> list[str]:
+    """Ingest, reconcile and publish ``months`` (all months in the data when None)."""
+    from pennytrail.publish import months_available
+    from pennytrail.warehouse import connect
+
+    from .partitions import monthly, partition_of
+
+    if not (data / "reference").is_dir():
+        raise CloseFailed(f"no reference data: {data / 'reference'} does not exist")
+    prepare_home(data, home)
+    progress("ingest and reconcile …")
+    run_job("ingest_and_reconcile")
+    if months is None:
+        with connect(home / "pennytrail.duckdb", read_only=True) as con:
+            months = months_available(con)
+    valid = set(monthly.get_partition_keys())
+    for month in months:
+        key = partition_of(month)
+        if key not in valid:
+            raise CloseFailed(f"month {month} is outside the months pennytrail can close (from 2024-01 to next month)")
+        progress(f"publish {month} …")
+        run_job("publish_month", key)
+    return months

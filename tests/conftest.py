@@ -1,0 +1,78 @@
+"""Shared fixtures: a generated demo program, closed once through the real Dagster graph."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+from pennytrail.generator import generate  # noqa: E402
+
+REFERENCE = {
+    "programs.csv": """\
+        program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor
+        FFP,Tomatoes,USD,units,0,14,7,2026-01-05
+        MWD,Dairy,USD,hours,10,21,14,2026-01-05
+        """,
+    "parties.csv": """\
+        party_id,party_type,name,program_id
+        B1,buyer,Buyer One,
+        B2,buyer,Buyer Two,
+        R1,intermediary,Repacker,
+        G1,grower,Grower One,FFP
+        G2,grower,Grower Two,FFP
+        D1,grower,Dairy One,MWD
+        """,
+    "rates.csv": """\
+        program_id,commodity,rate,rate_unit,effective_from,effective_to
+        FFP,tomatoes,0.01,lb,2020-01-01,
+        MWD,milk,0.05,cwt,2020-01-01,
+        """,
+    "units.csv": """\
+        unit,base_unit,factor
+        lb,lb,1
+        box_25lb,lb,25
+        cwt,lb,100
+        gal,gal,1
+        """,
+}
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(textwrap.dedent(text).encode(encoding))
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder with small reference files and an empty inbox."""
+    d = tmp_path / "data"
+    for name, text in REFERENCE.items():
+        write(d / "reference" / name, text)
+    (d / "inbox").mkdir(parents=True)
+    return d
+
+
+@pytest.fixture(scope="session")
+def demo_data(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("demo") / "data"
+    generate(d, seed=1, scale="demo")
+    return d
+
+
+@pytest.fixture(scope="session")
+def closed_demo(demo_data: Path, tmp_path_factory) -> Path:
+    """HOME of a close of the demo program through the Dagster asset graph."""
+    from pipelines.runner import close
+
+    home = tmp_path_factory.mktemp("home")
+    data = home / "data"
+    shutil.copytree(demo_data, data)
+    close(data, home, None, progress=lambda m: None)
+    return home

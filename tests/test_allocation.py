@@ -1,0 +1,69 @@
+"""The largest-remainder split (SPEC.md §6): the Python statement and the SQL that runs it."""
+
+from fractions import Fraction
+
+import duckdb
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pennytrail.allocation import split
+from pennytrail.reconcile import split_sql
+
+weights_st = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), st.integers(0, 10**6), min_size=1,
+                             max_size=30)
+
+
+@given(st.integers(0, 10**9), weights_st)
+def test_split__always_sums_to_the_amount(amount, weights):
+    assert sum(split(amount, weights).values()) == amount
+
+
+@given(st.integers(0, 10**9), weights_st)
+def test_split__each_share_is_floor_or_ceiling_of_its_quota(amount, weights):
+    total = sum(weights.values())
+    shares = split(amount, weights)
+    for k, w in weights.items():
+        quota = Fraction(amount * (w if total else 1), total or len(weights))
+        assert quota - 1 < shares[k] < quota + 1
+
+
+@given(st.integers(0, 10**6), weights_st, st.randoms())
+def test_split__does_not_depend_on_order(amount, weights, rnd):
+    items = list(weights.items())
+    rnd.shuffle(items)
+    assert split(amount, dict(items)) == split(amount, weights)
+
+
+@given(st.integers(0, 10**6), weights_st)
+def test_split__zero_weight_workers_get_nothing(amount, weights):
+    if sum(weights.values()) == 0:
+        return
+    shares = split(amount, weights)
+    assert all(shares[k] == 0 for k, w in weights.items() if w == 0)
+
+
+def test_split__ties_go_to_lowest_worker_id():
+    assert split(1, {"w2": 1, "w1": 1, "w3": 1}) == {"w1": 1, "w2": 0, "w3": 0}
+    assert split(2, {"b": 1, "a": 1, "c": 1}) == {"a": 1, "b": 1, "c": 0}
+
+
+def test_split__all_zero_weights_split_equally():
+    assert split(10, {"p1": 0, "p2": 0}) == {"p1": 5, "p2": 5}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**7), weights_st), min_size=1, max_size=4))
+def test_split__sql_agrees_with_python(groups):
+    rows, expected = [], {}
+    for g, (gid, amount, weights) in enumerate(groups):
+        for k, w in weights.items():
+            rows.append((g, k, amount, w))
+        for k, s in split(amount, weights).items():
+            expected[(g, k)] = s
+    frame = pd.DataFrame(rows, columns=["grp", "item", "amount", "weight"])
+    con = duckdb.connect()
+    con.register("src", frame)
+    got = {(g, k): s for g, k, s in con.execute(
+        f"SELECT grp, item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall()}
+    assert got == expected

@@ -1,0 +1,66 @@
+"""The data contracts: GX rejects exactly what the pipeline quarantines; nothing personal leaks."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import data_contracts
+from data_contracts import gx
+from pennytrail.reading import read_table
+from pennytrail.reference import load_reference
+from pennytrail.validate import validate
+from pennytrail.warehouse import output_ddl
+
+from .test_ingest_bad_input import CODES, GOOD_PAYROLL, PAYROLL_HEADER
+from .conftest import write
+
+
+def test_every_input_kind_and_output_table_has_a_contract_describing_every_column():
+    for name in data_contracts.INPUT_KINDS + data_contracts.OUTPUT_TABLES:
+        c = data_contracts.load(name)
+        assert c["version"] >= 1 and c["columns"]
+        if name in data_contracts.INPUT_KINDS:
+            assert all(spec.get("description") for spec in c["columns"].values()), name
+
+
+def test_output_ddl_comes_from_the_contract():
+    ddl = output_ddl("worker_audit")
+    assert "paid_cents BIGINT" in ddl and "basis_value DECIMAL(18,3)" in ddl and "late BOOLEAN" in ddl
+
+
+def test_personal_data_is_marked():
+    assert data_contracts.personal_columns("payroll") == {"worker_name"}
+
+
+def test_contract_rejects_exactly_what_is_quarantined(data_dir):
+    """One file holding a good row and one bad row per row-local code: the row sets agree."""
+    rows = [GOOD_PAYROLL.replace("W1", f"OK{i}") for i in range(3)]
+    rows += [r.replace("W1", f"BAD{i}") if "W1" in r else r for i, (code, r) in enumerate(CODES)
+             if code != "PERIOD_MISALIGNED"]
+    path = write(data_dir / "inbox/payroll/p.csv", PAYROLL_HEADER + "\n" + "\n".join(rows) + "\n")
+    ref = load_reference(data_dir)
+    raw = read_table(path)
+    quarantined = set(validate(raw, "payroll", ref).quarantine["row_number"] - 2)
+    parties = {pid: p[0] for pid, p in ref.parties.items()}
+    result = gx.validate("payroll", gx.raw_frame_for("payroll", raw.frame),
+                         gx.input_expectations("payroll", parties, set(ref.units)), row_positions=True)
+    assert result.failing_rows == quarantined and len(quarantined) == len(rows) - 3
+
+
+def test_contract_results_carry_no_values(data_dir):
+    frame = pd.DataFrame({"worker_name": ["=secret name"] * 3, "grower_id": ["G1", None, "G9"]})
+    result = gx.validate("t", frame, [gx._gx().expectations.ExpectColumnValuesToNotBeNull(column="grower_id"),
+                                      gx._gx().expectations.ExpectColumnValuesToBeInSet(column="grower_id",
+                                                                                        value_set=["G1"])],
+                         row_positions=True)
+    text = repr(result) + repr(result.metadata())
+    assert "secret" not in text and "G9" not in text and result.failing_rows == {1, 2}
+
+
+@pytest.mark.parametrize("value,ok", [("12", True), ("12.5", True), ("12.500", True), ("+.5", True), ("12.5001", False),
+                                      ("1,200", False), ("1e3", False), (".", False), ("1234567890123456", False)])
+def test_number_regex_agrees_with_the_parser(value, ok):
+    import re
+
+    assert bool(re.match(gx.numeral_regex(3), value)) is ok

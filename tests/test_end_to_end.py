@@ -1,0 +1,161 @@
+"""The real Dagster graph over generated data: the answer key is found exactly, and an independent
+reference agrees with the warehouse row by row."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pennytrail.cli import main
+from pennytrail.generator import generate
+from pipelines.runner import CloseFailed, close
+
+from .reference_impl import compute
+
+TABLES = ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "exceptions", "quarantine"]
+
+
+def con_of(home: Path):
+    return duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True)
+
+
+def snapshot(home: Path) -> dict:
+    with con_of(home) as con:
+        out = {t: sorted(map(repr, con.execute(f"SELECT * EXCLUDE (raw) FROM {t}" if t == "quarantine"
+                                               else f"SELECT * FROM {t}").fetchall())) for t in TABLES}
+        out["ingest_log"] = con.execute("SELECT seq, file, sha256, status, rows_read, rows_accepted, rows_quarantined "
+                                        "FROM ingest_log ORDER BY seq").fetchall()
+    return out
+
+
+def test_answer_key_quarantine_is_found_exactly(closed_demo):
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        got = sorted(con.execute("SELECT file, row_number, code FROM quarantine").fetchall(), key=repr)
+        dups = [r[0] for r in con.execute("SELECT file FROM ingest_log WHERE status = 'duplicate'").fetchall()]
+    assert got == sorted([(q["file"], q["row_number"], q["code"]) for q in key["quarantine"]], key=repr)
+    assert dups == key["duplicates"]
+
+
+def test_answer_key_exceptions_are_found_exactly(closed_demo):
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        got = sorted(con.execute("SELECT code, party_id, reference, amount_cents FROM exceptions "
+                                 "WHERE level <> 'worker'").fetchall())
+    assert got == sorted((e["code"], e["party_id"], e["reference"], e["amount_cents"]) for e in key["exceptions"])
+
+
+def test_answer_key_worker_findings_are_found_exactly(closed_demo):
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        got = sorted(con.execute("""
+            SELECT grower_id, CAST(period_start AS VARCHAR), worker_id, status, paid_cents, funded_cents, late, overdue
+            FROM worker_audit WHERE status <> 'OK' OR late OR overdue""").fetchall())
+        worker_exceptions = con.execute("SELECT count(*) FROM exceptions WHERE level = 'worker'").fetchone()[0]
+    want = sorted((w["grower_id"], w["period_start"], w["worker_id"], w["status"], w["paid_cents"],
+                   w["funded_cents"], w["late"], w["overdue"]) for w in key["workers_findings"])
+    assert got == want
+    assert worker_exceptions == sum(1 for w in want if w[3] != "OK")
+
+
+def test_corrections_win_and_keep_history(closed_demo):
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        for c in key["corrections"]:
+            buyer, invoice, line = c["key"].split("/")
+            current = con.execute("SELECT quantity, file FROM purchases WHERE buyer_id=? AND invoice_id=? AND line_no=?",
+                                  [buyer, invoice, line]).fetchone()
+            files = [r[0] for r in con.execute("SELECT file FROM purchase_rows WHERE buyer_id=? AND invoice_id=? "
+                                               "AND line_no=? ORDER BY file_seq", [buyer, invoice, line]).fetchall()]
+            assert (int(current[0]), current[1]) == (c["quantity"], c["wins"])
+            assert files[0] == c["first"] and files[-1] == c["wins"]
+
+
+def test_independent_reference_agrees_row_by_row(closed_demo):
+    with con_of(closed_demo) as con:
+        ref = compute(con)
+        workers = {(g, p, w): (e, f, pd_, s, late, od) for g, p, w, e, f, pd_, s, late, od in con.execute(
+            "SELECT grower_id, period_start, worker_id, entitled_cents, funded_cents, paid_cents, status, late, overdue "
+            "FROM worker_audit").fetchall()}
+        pools = {(g, p): (e, f, r, n, d) for g, p, e, f, r, n, d in con.execute(
+            "SELECT grower_id, period_start, entitled_cents, funded_cents, retained_cents, eligible_workers, due_date "
+            "FROM pool_audit").fetchall()}
+        invoices = {(b, i): (o, p, m) for b, i, o, p, m in con.execute(
+            "SELECT buyer_id, invoice_id, owed_cents, paid_by_buyer_cents, month FROM invoice_audit").fetchall()}
+    assert workers == ref["workers"]
+    assert pools == {k: (v["entitled"], v["funded"], v["retained"], v["eligible"], v["due"])
+                     for k, v in ref["pools"].items()}
+    assert invoices == {k: (v["owed"], v["paid"], v["month"]) for k, v in ref["invoices"].items()}
+
+
+def test_clean_data_has_no_findings(tmp_path):
+    data = tmp_path / "data"
+    generate(data, seed=3, scale="demo", faults=False)
+    close(data, tmp_path, None, progress=lambda m: None)
+    with con_of(tmp_path) as con:
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM exceptions").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] > 500
+
+
+def test_rerun_shuffled_and_split_files_change_no_table(closed_demo, tmp_path):
+    """Metamorphic: the same rows in another order, split over two files, give the same tables."""
+    data = tmp_path / "data"
+    shutil.copytree(closed_demo / "data", data)
+    for f in sorted((data / "inbox/payroll").glob("T00*/*.csv")):
+        lines = f.read_text().splitlines()
+        header, body = lines[0], lines[1:]
+        if "fixes" in str(f) or len(body) < 4:
+            continue
+        body = body[::-1]  # another order
+        half = len(body) // 2
+        f.write_text("\n".join([header] + body[:half]) + "\n")
+        (f.parent / (f.stem + "-part2.csv")).write_text("\n".join([header] + body[half:]) + "\n")
+    close(data, tmp_path, None, progress=lambda m: None)
+    a, b = snapshot(closed_demo), snapshot(tmp_path)
+    for t in ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "exceptions"]:
+        assert a[t] == b[t], t
+
+
+def test_one_more_cent_moves_one_cent_through_every_stage(tmp_path):
+    data = tmp_path / "data"
+    generate(data, seed=5, scale="demo", faults=False)
+    home1, home2 = tmp_path / "h1", tmp_path / "h2"
+    close(data, home1, None, progress=lambda m: None)
+    # one more cent paid to the grower on one direct invoice
+    f = sorted((data / "inbox/payments/B03").glob("*.csv"))[0]
+    lines = f.read_text().splitlines()
+    cols = lines[1].split(",")
+    amount = cols[-1]
+    whole, frac = amount.split(".")
+    cents = int(whole) * 100 + int(frac) + 1
+    cols[-1] = f"{cents // 100}.{cents % 100:02d}"
+    f.write_text("\n".join([lines[0], ",".join(cols)] + lines[2:]) + "\n")
+    close(data, home2, None, progress=lambda m: None)
+    q = "SELECT sum(received_cents) FROM w_invoice_grower"
+    with con_of(home1) as c1, con_of(home2) as c2:
+        assert c2.execute(q).fetchone()[0] - c1.execute(q).fetchone()[0] == 1
+        for sql in ["SELECT sum(funded_cents + retained_cents) FROM pool_audit",
+                    "SELECT sum(paid_by_buyer_cents) FROM invoice_audit",
+                    "SELECT sum(funded_cents) + (SELECT sum(retained_cents) FROM pool_audit) FROM worker_audit"]:
+            assert c2.execute(sql).fetchone()[0] - c1.execute(sql).fetchone()[0] == 1, sql
+
+
+def test_broken_reference_stops_the_close_with_a_reason(demo_data, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(demo_data, data)
+    with (data / "reference/rates.csv").open("a") as f:
+        f.write("FFP,tomatoes,0.02,lb,2025-01-01,\n")
+    with pytest.raises(CloseFailed, match=r"rates.csv row 4"):
+        close(data, tmp_path, None, progress=lambda m: None)
+
+
+def test_cli_close_exits_nonzero_with_one_line(tmp_path, capsys):
+    assert main(["close", "--data", str(tmp_path / "nothing"), "--home", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pennytrail: ") and "no reference data" in err and "\n" not in err

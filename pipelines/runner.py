@@ -61,14 +61,45 @@ def _reason(result: dg.ExecuteInProcessResult) -> str:
     return "the run did not succeed (see the Dagster UI for its logs)"
 
 
+PID_TAG = "pennytrail/pid"
+HOST_TAG = "pennytrail/host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs of this machine whose process died (a killed close) are marked failed and their
+    concurrency slots freed; otherwise the warehouse pool (limit 1) would stay taken forever."""
+    released = []
+    host = os.uname().nodename
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED,
+                                                                 dg.DagsterRunStatus.STARTING])):
+        pid = run.tags.get(PID_TAG)
+        if pid and run.tags.get(HOST_TAG) == host and not _alive(int(pid)):
+            instance.report_run_failed(run)
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            released.append(run.run_id)
+    return released
+
+
 def run_job(name: str, partition_key: str | None = None) -> RunOutcome:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
     instance = dg.DagsterInstance.get()
+    release_dead_runs(instance)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                    run_config=quiet)
+                                    run_config=quiet, tags=tags)
     if not result.success:
         raise CloseFailed(_reason(result))
     # a blocking check that failed skips publication without failing the run: treat it as a failure

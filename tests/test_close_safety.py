@@ -1,0 +1,72 @@
+"""Crash safety, sign-off and restatements: the close never leaves half a month."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from pennytrail.publish import month_status, sign_off
+from pennytrail.warehouse import connect
+from pipelines.runner import close
+
+from .test_end_to_end import snapshot
+
+
+def test_killed_close_then_rerun_equals_a_clean_run(closed_demo, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(closed_demo / "data", data)
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "pennytrail.cli", "close", "--data", str(data), "--home", str(home)]
+    for delay in (3.0, 6.0):  # once during ingest, once later in the close
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert snapshot(home) == snapshot(closed_demo)
+
+
+def test_late_correction_to_a_signed_month_is_a_restatement(closed_demo, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(closed_demo / "data", data)
+    home = tmp_path / "home"
+    close(data, home, ["2026-01"], progress=lambda m: None)
+    with connect(home / "pennytrail.duckdb") as con:
+        sign_off(con, "2026-01", "A. Accountant")
+        assert month_status(con, "2026-01") == "signed"
+    # T002 reports a worker's premium that was missing: a later file corrects one payroll row
+    src = sorted((data / "inbox/payroll/T002").glob("2026-01.csv"))[0]
+    header, first = src.read_text().splitlines()[:2]
+    cols = first.split(",")
+    cols[-1] = "0.00"
+    (src.parent / "2026-01-correction.csv").write_text(header + "\n" + ",".join(cols) + "\n")
+    close(data, home, ["2026-01"], progress=lambda m: None)
+    with connect(home / "pennytrail.duckdb") as con:
+        rows = con.execute("SELECT table_name, key, column_name, before, after, file FROM restatements").fetchall()
+        assert month_status(con, "2026-01") == "needs re-sign-off"
+    changed = {(t, c) for t, _, c, _, _, _ in rows}
+    assert ("worker_audit", "paid_cents") in changed and ("worker_audit", "status") in changed
+    assert ("pool_audit", "distributed_cents") in changed
+    assert all("2026-01-correction.csv" in f for *_, f in rows)
+    assert any(a == "UNPAID" for t, _, c, _, a, _ in rows if c == "status")
+
+
+def test_signoff_needs_a_closed_month(closed_demo, tmp_path):
+    home = tmp_path / "h"
+    home.mkdir()
+    with connect(home / "pennytrail.duckdb") as con:
+        try:
+            sign_off(con, "2026-01", "A. Accountant")
+        except ValueError as e:
+            assert "has not been closed" in str(e)
+        else:
+            raise AssertionError("sign-off of an empty month was accepted")

@@ -70,3 +70,24 @@ def test_signoff_needs_a_closed_month(closed_demo, tmp_path):
             assert "has not been closed" in str(e)
         else:
             raise AssertionError("sign-off of an empty month was accepted")
+
+
+def test_failed_conservation_check_blocks_publication(closed_demo, tmp_path, monkeypatch):
+    from pennytrail import conservation
+    from pipelines.runner import CloseFailed
+
+    data = tmp_path / "data"
+    shutil.copytree(closed_demo / "data", data)
+    identity, _ = conservation.CHECKS["received_reaches_pools"]
+    # a warehouse where one cent went missing between the growers and the pools
+    monkeypatch.setitem(conservation.CHECKS, "received_reaches_pools",
+                        (identity, "SELECT 100 AS pools, 101 AS received, -1 AS difference"))
+    try:
+        close(data, tmp_path, None, progress=lambda m: None)
+    except CloseFailed as e:
+        message = str(e)
+    else:
+        raise AssertionError("the close published despite a failed conservation check")
+    assert "received_reaches_pools failed" in message and "'difference': '-1'" in message
+    with duckdb.connect(str(tmp_path / "pennytrail.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0

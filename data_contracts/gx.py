@@ -12,6 +12,8 @@ from functools import cache
 
 import pandas as pd
 
+from pennytrail import money
+
 from . import load
 
 DATE_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -19,8 +21,8 @@ NEGATIVE_REGEX = r"^-.*[1-9]"
 
 
 def numeral_regex(max_dp: int) -> str:
-    """A plain decimal numeral with at most 15 integer digits and ``max_dp`` significant decimals."""
-    return rf"^[+-]?(?:0*[0-9]{{1,15}}(?:\.[0-9]{{0,{max_dp}}}0*)?|0*\.[0-9]{{1,{max_dp}}}0*|0*\.0+)$"
+    """The same numeral rule the row checks use (``pennytrail.money.numeral_regex``), anchored."""
+    return f"^{money.numeral_regex(max_dp)}$"
 
 
 @dataclass

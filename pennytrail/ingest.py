@@ -20,13 +20,14 @@ from typing import Callable
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 import data_contracts
 
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
 from .validate import validate
-from .warehouse import HISTORY, transaction
+from .warehouse import HISTORY, history_select, transaction
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".csv", ".xlsx")
@@ -180,8 +181,8 @@ def _apply_file(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference, 
     if len(acc):
         acc.insert(0, "file_seq", entry["seq"])
         acc.insert(1, "file", rel)
-        con.register("_acc", acc)
-        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME SELECT * FROM _acc")
+        con.register("_acc", pa.Table.from_pandas(acc, preserve_index=False))
+        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, '_acc')}")
         con.unregister("_acc")
     if len(q):
         q = q.assign(file=rel, sheet=raw.sheet, kind=kind, sha256=entry["sha256"])

@@ -18,6 +18,11 @@ from fractions import Fraction
 NUMERAL = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _NUMERAL_RE = re.compile(NUMERAL)
 
+
+def numeral_regex(max_dp: int) -> str:
+    """A numeral with at most 15 integer digits and ``max_dp`` significant decimal places."""
+    return rf"[+-]?(?:0*[0-9]{{1,15}}(?:\.[0-9]{{0,{max_dp}}}0*)?|0*\.[0-9]{{1,{max_dp}}}0*)"
+
 AMOUNT_DP = 2
 QUANTITY_DP = 3
 RATE_DP = 6

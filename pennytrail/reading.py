@@ -113,8 +113,8 @@ def _cell_text(v: object) -> str:
 
 
 def _from_grid(grid: pd.DataFrame, sheet: str | None) -> RawTable:
-    grid = grid.apply(lambda col: col.str.strip())
-    blank = (grid == "").all(axis=1).to_numpy()
+    grid = grid.astype("string[pyarrow]").apply(lambda col: col.str.strip())  # Arrow kernels, not a Python loop
+    blank = (grid == "").all(axis=1).to_numpy(dtype=bool)
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
         raise FileProblem("MISSING_COLUMN", "the file has no header row")
@@ -130,7 +130,7 @@ def _from_grid(grid: pd.DataFrame, sheet: str | None) -> RawTable:
     for i, name in enumerate(names):
         col = body.iloc[:, i]
         if name == "":
-            if (col == "").all():
+            if bool((col == "").all()):
                 continue  # a trailing or stray empty column
             name = f"column_{i + 1}"
         if name in seen:
@@ -142,5 +142,5 @@ def _from_grid(grid: pd.DataFrame, sheet: str | None) -> RawTable:
         seen[name] = i
         header.append(name)
         columns[name] = col.reset_index(drop=True)
-    frame = pd.DataFrame(columns, dtype=str) if columns else pd.DataFrame(index=range(len(body)))
+    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(body)))
     return RawTable(sheet=sheet, header=header, frame=frame, row_numbers=row_numbers)

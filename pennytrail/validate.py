@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 import data_contracts
 
-from .money import AMOUNT_DP, NUMERAL, QUANTITY_DP
+from .money import AMOUNT_DP, NUMERAL, QUANTITY_DP, numeral_regex
 from .reading import RawTable
 from .reference import Reference
 
-MAX_INTEGER_DIGITS = 15  # keeps every amount and quantity exact in 64-bit integers
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 CODES = (
     "MISSING_FIELD", "BAD_DATE", "BAD_NUMBER", "BAD_AMOUNT", "NEGATIVE_VALUE", "UNKNOWN_PARTY",
@@ -35,14 +35,27 @@ class Validated:
     quarantine: pd.DataFrame  # row_number, code, message, raw
 
 
-def _show(values: pd.Series) -> pd.Series:
+def _b(x) -> np.ndarray:
+    """Any pandas or numpy boolean as a plain numpy bool array (missing is False)."""
+    if isinstance(x, pd.Series):
+        return x.to_numpy(dtype=bool, na_value=False)
+    return np.asarray(x, dtype=bool)
+
+
+def _q(value: object) -> str:
     """A value as quoted in a message: at most 40 characters."""
-    short = values.str.slice(0, 40)
-    return "'" + short + np.where(values.str.len() > 40, "…'", "'")
+    text = "" if value is None or value is pd.NA else str(value)
+    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+
+
+Message = Callable[[np.ndarray], list[str]]  # positions of the flagged rows -> their messages
 
 
 class _Outcome:
-    """The first code and message per row, filled in SPEC.md's order."""
+    """The first code and message per row, filled in SPEC.md's order.
+
+    Messages are built only for the rows a check flags, so a clean file costs no string work.
+    """
 
     def __init__(self, n: int):
         self.code = np.full(n, None, dtype=object)
@@ -51,59 +64,46 @@ class _Outcome:
     def open(self) -> np.ndarray:
         return pd.isna(self.code)
 
-    def flag(self, mask: np.ndarray | pd.Series, code: str, message: pd.Series | str) -> None:
-        m = np.asarray(mask, dtype=bool) & self.open()
+    def flag(self, mask, code: str, message: str | Message) -> None:
+        m = _b(mask) & self.open()
         if not m.any():
             return
-        self.code[m] = code
-        self.message[m] = message[m] if isinstance(message, pd.Series) else message
+        where = np.flatnonzero(m)
+        self.code[where] = code
+        self.message[where] = message(where) if callable(message) else message
 
 
-def _numeral_parts(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(negative, integer digits, fraction digits) of valid numerals."""
-    neg = values.str.startswith("-").astype(bool)
-    body = values.str.lstrip("+-")
-    whole = body.str.split(".", n=1).str[0].fillna("")
-    frac = body.str.split(".", n=1).str[1].fillna("")
-    return neg, whole.str.lstrip("0"), frac.str.rstrip("0")
+def _values(col: pd.Series) -> Callable[[np.ndarray], list[str]]:
+    return lambda where: [_q(v) for v in col.to_numpy(dtype=object)[where]]
 
 
 def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int, code: str, what: str) -> None:
     for col in cols:
         v = df[col]
-        nonblank = v != ""
-        numeral = v.str.fullmatch(NUMERAL)
-        hint = np.where(v.str.contains(r"[$,€£]", regex=True),
-                        " (remove currency signs and thousands separators)", "")
-        out.flag(nonblank & ~numeral, code, col + ": expected " + what + ", got " + _show(v) + hint)
-        _, ip, fp = _numeral_parts(v.where(numeral, "0"))
-        out.flag(nonblank & (fp.str.len() > max_dp), code,
-                 col + f": expected at most {max_dp} decimal places, got " + _show(v))
-        out.flag(nonblank & (ip.str.len() > MAX_INTEGER_DIGITS), code, col + ": the value is too large, got " + _show(v))
+        nonblank = _b(v != "")
+        numeral = _b(v.str.fullmatch(NUMERAL))
+        shown = _values(v)
 
+        def not_a_number(where, v=v, col=col, shown=shown):
+            hint = [" (remove currency signs and thousands separators)" if any(c in str(x) for c in "$,€£") else ""
+                    for x in v.to_numpy(dtype=object)[where]]
+            return [f"{col}: expected {what}, got {s}{h}" for s, h in zip(shown(where), hint)]
 
-def _fixed(values: pd.Series, dp: int) -> pd.Series:
-    """Valid numerals as a normalized fixed-point text, blank as 0: ``-.5`` → ``-0.500``."""
-    v = values.where(values != "", "0")
-    neg, ip, fp = _numeral_parts(v)
-    ip = ip.where(ip != "", "0")
-    text = ip + "." + fp.str.pad(dp, side="right", fillchar="0")
-    is_zero = (ip == "0") & (fp == "")
-    return np.where(neg & ~is_zero, "-", "") + text
-
-
-def _cents(values: pd.Series) -> pd.Series:
-    fixed = pd.Series(_fixed(values, AMOUNT_DP), index=values.index)
-    return fixed.str.replace(".", "", regex=False).astype("int64")
+        out.flag(nonblank & ~numeral, code, not_a_number)
+        fits = _b(v.str.fullmatch(numeral_regex(max_dp)))
+        out.flag(nonblank & numeral & ~fits, code,
+                 lambda where, col=col, shown=shown: [
+                     f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
+                     for s in shown(where)])
 
 
 def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
     contract = data_contracts.load(kind)
     spec = contract["columns"]
-    df = raw.frame.copy()
+    df = raw.frame.astype("string[pyarrow]")  # whole-column string kernels, no Python loop per row
     for col in spec:
         if col not in df.columns:  # an optional column the file leaves out
-            df[col] = ""
+            df[col] = pd.Series([""] * len(df), index=df.index, dtype="string[pyarrow]")
     n = len(df)
     out = _Outcome(n)
     of_type = lambda t: [c for c, s in spec.items() if s["type"] == t]  # noqa: E731
@@ -116,41 +116,50 @@ def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
     dates: dict[str, pd.Series] = {}
     for col in of_type("date"):
         v = df[col]
-        parsed = pd.to_datetime(v.where(v.str.fullmatch(DATE_RE), None), format="%Y-%m-%d", errors="coerce")
-        serial = np.where(v.str.fullmatch(r"[0-9]{5}(\.[0-9]+)?"), " (an Excel date number? format the cell as a date)", "")
-        out.flag((v != "") & parsed.isna(), "BAD_DATE", col + ": expected a date YYYY-MM-DD, got " + _show(v) + serial)
+        shaped = _b(v.str.fullmatch(DATE_RE))
+        parsed = pd.to_datetime(v.astype(object).where(shaped, None), format="%Y-%m-%d", errors="coerce")
         dates[col] = parsed
+
+        def bad_date(where, v=v, col=col):
+            return [f"{col}: expected a date YYYY-MM-DD, got {_q(x)}"
+                    + (" (an Excel date number? format the cell as a date)"
+                       if str(x).replace(".", "", 1).isdigit() and len(str(x).split(".")[0]) == 5 else "")
+                    for x in v.to_numpy(dtype=object)[where]]
+        out.flag(_b(v != "") & _b(parsed.isna()), "BAD_DATE", bad_date)
     # BAD_NUMBER, BAD_AMOUNT
     _check_numbers(df, out, of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5")
     _check_numbers(df, out, of_type("amount"), AMOUNT_DP, "BAD_AMOUNT", "dollars and cents such as 12.50")
     # NEGATIVE_VALUE
     for col in of_type("number") + of_type("amount"):
         v = df[col]
-        negative = v.str.startswith("-") & v.str.contains("[1-9]", regex=True)
-        out.flag(negative, "NEGATIVE_VALUE", col + ": must not be negative, got " + _show(v))
+        negative = _b(v.str.startswith("-")) & _b(v.str.contains("[1-9]", regex=True))
+        out.flag(negative, "NEGATIVE_VALUE",
+                 lambda where, col=col, v=v: [f"{col}: must not be negative, got {s}" for s in _values(v)(where)])
     # UNKNOWN_PARTY, then WRONG_PARTY_TYPE
     party_cols = [c for c, s in spec.items() if "party" in s]
     types = {pid: p[0] for pid, p in ref.parties.items()}
     for col in party_cols:
         v = df[col]
-        out.flag((v != "") & ~v.isin(types.keys()), "UNKNOWN_PARTY",
-                 col + ": " + _show(v) + " is not in reference/parties.csv")
+        out.flag(_b(v != "") & ~_b(v.isin(types.keys())), "UNKNOWN_PARTY",
+                 lambda where, col=col, v=v: [f"{col}: {s} is not in reference/parties.csv" for s in _values(v)(where)])
     for col in party_cols:
         allowed = spec[col]["party"]
-        t = df[col].map(types)
-        out.flag(t.notna() & ~t.isin(allowed), "WRONG_PARTY_TYPE",
-                 col + ": " + _show(df[col]) + " is a " + t.fillna("") + f"; expected a {' or '.join(allowed)}")
+        t = df[col].astype(object).map(types)
+        out.flag(_b(t.notna()) & ~_b(t.isin(allowed)), "WRONG_PARTY_TYPE",
+                 lambda where, col=col, allowed=allowed, t=t: [
+                     f"{col}: {s} is a {ty}; expected a {' or '.join(allowed)}"
+                     for s, ty in zip(_values(df[col])(where), t.to_numpy(dtype=object)[where])])
     # UNKNOWN_UNIT
     for col in of_type("unit"):
-        out.flag(~df[col].isin(ref.units.keys()), "UNKNOWN_UNIT",
-                 col + ": " + _show(df[col]) + " is not in reference/units.csv")
+        out.flag(~_b(df[col].isin(ref.units.keys())), "UNKNOWN_UNIT",
+                 lambda where, col=col: [f"{col}: {s} is not in reference/units.csv" for s in _values(df[col])(where)])
     if kind == "purchases":
         _check_rates(df, dates["ship_date"], out, ref)
     if kind == "payroll":
         _check_periods(df, dates, out, ref)
     # DUPLICATE_KEY: among rows that passed every other check
     key = contract["key"]
-    keyframe = df[key].copy()
+    keyframe = df[key].astype(object)
     if kind == "payroll":
         keyframe["premium_period_start"] = keyframe["premium_period_start"].where(
             keyframe["premium_period_start"] != "", keyframe["period_start"])
@@ -162,10 +171,9 @@ def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
         kf = keyframe[dup_mask].copy()
         kf["_row"] = raw.row_numbers[dup_mask]
         first_row = kf.groupby(key, sort=False)["_row"].transform("min").to_numpy()
-        msg = np.full(n, None, dtype=object)
-        msg[dup_mask] = [f"{' + '.join(key)} appears more than once in this file (first at row {r}); "
-                         "send one row per key" for r in first_row]
-        out.flag(dup_mask, "DUPLICATE_KEY", pd.Series(msg))
+        messages = [f"{' + '.join(key)} appears more than once in this file (first at row {r}); "
+                    "send one row per key" for r in first_row]
+        out.flag(dup_mask, "DUPLICATE_KEY", lambda where: messages)
 
     rawjson = _raw_json(raw)
     good = out.open()
@@ -189,12 +197,13 @@ def _check_rates(df: pd.DataFrame, ship: pd.Series, out: _Outcome, ref: Referenc
     if len(idx) == 0:
         return
     program_ids = {pid: p[2] for pid, p in ref.parties.items() if p[2]}
+    grower = df["grower_id"].astype(object)
     rows = pd.DataFrame({
         "i": idx,
-        "program_id": df["grower_id"].iloc[idx].map(program_ids).to_numpy(),
-        "commodity": df["commodity"].iloc[idx].to_numpy(),
+        "program_id": grower.iloc[idx].map(program_ids).to_numpy(),
+        "commodity": df["commodity"].astype(object).iloc[idx].to_numpy(),
         "day": ship.iloc[idx].dt.date.to_numpy(),
-        "unit": df["unit"].iloc[idx].to_numpy(),
+        "unit": df["unit"].astype(object).iloc[idx].to_numpy(),
     })
     rates = pd.DataFrame([(r.program_id, r.commodity, r.effective_from, r.effective_to or dt.date.max, r.rate_unit)
                           for r in ref.rates], columns=["program_id", "commodity", "start", "end", "rate_unit"])
@@ -203,58 +212,59 @@ def _check_rates(df: pd.DataFrame, ship: pd.Series, out: _Outcome, ref: Referenc
     found = rows.merge(m[["i", "rate_unit"]], on="i", how="left")
     no_rate = np.zeros(len(df), dtype=bool)
     no_rate[found.loc[found["rate_unit"].isna(), "i"].to_numpy()] = True
-    msg = ("no rate in force for program " + df["grower_id"].map(program_ids).fillna("?")
-           + ", commodity " + _show(df["commodity"]) + " on ship_date " + df["ship_date"]
-           + " (see reference/rates.csv)")
-    out.flag(no_rate, "NO_RATE", msg)
+    out.flag(no_rate, "NO_RATE", lambda where: [
+        f"no rate in force for program {program_ids.get(g, '?')}, commodity {_q(c)} on ship_date {d} "
+        "(see reference/rates.csv)"
+        for g, c, d in zip(grower.to_numpy()[where], df["commodity"].to_numpy(dtype=object)[where],
+                           df["ship_date"].to_numpy(dtype=object)[where])])
     has = found[found["rate_unit"].notna()]
     base = {u: b for u, (b, _) in ref.units.items()}
-    mismatch_i = has.loc[has["unit"].map(base) != has["rate_unit"].map(base), "i"].to_numpy()
     mismatch = np.zeros(len(df), dtype=bool)
-    mismatch[mismatch_i] = True
-    rate_unit = pd.Series(index=df.index, dtype=object)
-    rate_unit.iloc[has["i"].to_numpy()] = has["rate_unit"].to_numpy()
-    out.flag(mismatch, "UNIT_MISMATCH",
-             "unit " + _show(df["unit"]) + " cannot be converted to the rate unit '" + rate_unit.fillna("").astype(str)
-             + "': they share no base unit in reference/units.csv")
+    mismatch[has.loc[has["unit"].map(base) != has["rate_unit"].map(base), "i"].to_numpy()] = True
+    rate_unit = dict(zip(has["i"], has["rate_unit"]))
+    out.flag(mismatch, "UNIT_MISMATCH", lambda where: [
+        f"unit {_q(df['unit'].iloc[i])} cannot be converted to the rate unit '{rate_unit[i]}': "
+        "they share no base unit in reference/units.csv" for i in where])
 
 
 def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome, ref: Reference) -> None:
     """PERIOD_MISALIGNED: payroll periods must be pay periods of the grower's program."""
-    programs = {g: ref.program_of(g) for g in df["grower_id"].unique()}
-    anchor = pd.to_datetime(df["grower_id"].map({g: p.period_anchor for g, p in programs.items() if p}))
-    days = df["grower_id"].map({g: p.period_days for g, p in programs.items() if p})
+    grower = df["grower_id"].astype(object)
+    programs = {g: ref.program_of(g) for g in grower.unique()}
+    anchor = pd.to_datetime(grower.map({g: p.period_anchor for g, p in programs.items() if p}))
+    days = grower.map({g: p.period_days for g, p in programs.items() if p})
     start = dates["period_start"]
     premium = dates["premium_period_start"].fillna(start)
+
+    def rule(where):
+        return [f" is not the first day of a pay period of the grower's program (periods of {int(d)} days from "
+                f"{a:%Y-%m-%d})" for d, a in zip(days.to_numpy()[where], anchor.iloc[where])]
     for col, d in (("period_start", start), ("premium_period_start", premium)):
         off = (d - anchor).dt.days
-        bad = off.notna() & ((off % days) != 0)
-        out.flag(bad, "PERIOD_MISALIGNED",
-                 col + ": " + df[col].where(df[col] != "", df["period_start"])
-                 + " is not the first day of a pay period of the grower's program (periods of "
-                 + days.fillna(0).astype(int).astype(str) + " days from " + anchor.dt.strftime("%Y-%m-%d").fillna("") + ")")
+        bad = _b(off.notna()) & _b((off % days) != 0)
+        out.flag(bad, "PERIOD_MISALIGNED", lambda where, col=col, d=d: [
+            f"{col}: {x:%Y-%m-%d}" + r for x, r in zip(d.iloc[where], rule(where))])
     expected_end = start + pd.to_timedelta(days - 1, unit="D")
-    bad_end = expected_end.notna() & (dates["period_end"] != expected_end)
-    out.flag(bad_end, "PERIOD_MISALIGNED",
-             "period_end: expected " + expected_end.dt.strftime("%Y-%m-%d").fillna("") + " for a period starting "
-             + df["period_start"] + ", got " + _show(df["period_end"]))
+    bad_end = _b(expected_end.notna()) & _b(dates["period_end"] != expected_end)
+    out.flag(bad_end, "PERIOD_MISALIGNED", lambda where: [
+        f"period_end: expected {e:%Y-%m-%d} for a period starting {s:%Y-%m-%d}, got {_q(g)}"
+        for e, s, g in zip(expected_end.iloc[where], start.iloc[where],
+                           df["period_end"].to_numpy(dtype=object)[where])])
 
 
 def _typed(df: pd.DataFrame, dates: dict[str, pd.Series], spec: dict, kind: str) -> pd.DataFrame:
+    """Accepted rows, typed: dates as dates; numbers and amounts stay validated text, which the
+    warehouse casts exactly to DECIMAL and to cents (``warehouse.history_insert``)."""
     typed: dict[str, object] = {}
     for col, s in spec.items():
         t = s["type"]
+        v = df[col]
         if t == "date":
             typed[col] = dates[col].dt.date
-        elif t == "number":
-            typed[col] = _fixed(df[col], QUANTITY_DP)
-        elif t == "amount":
-            cents = _cents(df[col])
-            if not s.get("required") and "blank_means" not in s:
-                cents = cents.where(df[col] != "", None).astype("Int64")
-            typed[col + "_cents"] = cents
+        elif t in ("number", "amount"):
+            typed[col] = v.where(v != "", s.get("blank_means")) if s.get("blank_means") else v.replace("", None)
         else:
-            typed[col] = df[col].where(df[col] != "", None) if not s.get("required") else df[col]
+            typed[col] = v.replace("", None) if not s.get("required") else v
     out = pd.DataFrame(typed, index=df.index)
     if kind == "payroll":
         out["premium_period_start"] = out["premium_period_start"].where(

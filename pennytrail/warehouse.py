@@ -54,6 +54,21 @@ def history_ddl(kind: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {HISTORY[kind]} (\n    " + ",\n    ".join(cols) + "\n)"
 
 
+def history_select(kind: str, source: str) -> str:
+    """SELECT of validated rows from ``source`` for the kind's history table: numbers cast from
+    their text to DECIMAL, amounts to integer cents. Both casts are exact for validated text."""
+    spec = data_contracts.load(kind)
+    cols = ["file_seq", "file", "sheet", "row_number", "raw"]
+    for name, c in spec["columns"].items():
+        if c["type"] == "amount":
+            cols.append(f"CAST(CAST({name} AS DECIMAL(18,2)) * 100 AS BIGINT) AS {name}_cents")
+        elif c["type"] == "number":
+            cols.append(f"CAST({name} AS DECIMAL(18,3)) AS {name}")
+        else:
+            cols.append(name)
+    return f"SELECT {', '.join(cols)} FROM {source}"
+
+
 def current_view(kind: str) -> str:
     key = ", ".join(data_contracts.load(kind)["key"])
     return (f"CREATE OR REPLACE VIEW {kind} AS SELECT * FROM {HISTORY[kind]} "

@@ -46,18 +46,24 @@ def prepare_home(data: Path, home: Path) -> None:
     os.environ["PENNYTRAIL_HOME"] = str(home.resolve())
 
 
-def _reason(result: dg.ExecuteInProcessResult) -> str:
+def _failed_check(result: dg.ExecuteInProcessResult) -> str | None:
+    """The first ERROR-severity check that failed in the run, described, or None."""
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             ev = event.event_specific_data
             if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
-                desc = ev.description or ev.asset_check_key.name
-                return f"conservation check failed: {desc}"
+                return f"check {ev.asset_check_key.name} failed: {ev.description or 'see its metadata in the UI'}"
+    return None
+
+
+def _reason(result: dg.ExecuteInProcessResult) -> str:
+    failed = _failed_check(result)
+    if failed:
+        return failed
     for event in result.all_events:
         if event.is_step_failure:
             err = event.event_specific_data.error
-            user = err.cause or err
-            return user.message.strip().splitlines()[0] if user.message else err.message.strip().splitlines()[0]
+            return ((err.cause or err).message or err.message).strip().splitlines()[0]
     return "the run did not succeed (see the Dagster UI for its logs)"
 
 
@@ -100,14 +106,9 @@ def run_job(name: str, partition_key: str | None = None) -> RunOutcome:
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
                                     run_config=quiet, tags=tags)
-    if not result.success:
+    # a blocking check that failed skips what depends on it without failing the run: a failure all the same
+    if not result.success or _failed_check(result):
         raise CloseFailed(_reason(result))
-    # a blocking check that failed skips publication without failing the run: treat it as a failure
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            ev = event.event_specific_data
-            if not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR:
-                raise CloseFailed(f"conservation check failed: {ev.description or ev.asset_check_key.name}")
     return RunOutcome(name, partition_key, result.run_id)
 
 

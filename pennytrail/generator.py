@@ -193,7 +193,6 @@ class Generator:
     def _grower(self, gi: int, g: str, prog: dict) -> None:
         rng = np.random.default_rng([self.seed, gi])
         periods = self._periods(prog)
-        days = prog["period_days"]
         tomato = prog is TOMATO
         crew = self.scale.tomato_crew if tomato else self.scale.dairy_crew
         # workforce: ids hired in order; each period some leave and new ones are hired
@@ -219,12 +218,12 @@ class Generator:
         names = [f"{FIRST[(gi + w * 7) % len(FIRST)]} {LAST[(gi * 3 + w) % len(LAST)]}" for w in range(next_id)]
         if gi == 0:
             names[1] = '=HYPERLINK("http://example.invalid","claim your bonus")'
-        lines, pays = self._sales(gi, g, prog, periods, work, rng)
+        lines, pays = self._sales(gi, g, prog, periods, work)
         self.lines += lines
         self.payments += pays
-        self._payroll(gi, g, prog, periods, work, names, lines, pays, rng)
+        self._payroll(gi, g, prog, periods, work, names, lines, pays)
 
-    def _sales(self, gi, g, prog, periods, work, rng) -> tuple[list[Line], list[Payment]]:
+    def _sales(self, gi, g, prog, periods, work) -> tuple[list[Line], list[Payment]]:
         """Purchase lines for the grower's harvest, and the premium paid on them to the grower."""
         lines: list[Line] = []
         pays: list[Payment] = []
@@ -342,9 +341,9 @@ class Generator:
                                      "B04", "INV-NOT-REPORTED", 4200))
         ex.append(dict(code="UNKNOWN_INVOICE", party_id="B04", reference="P-B04-GHOST/1", amount_cents=4200))
 
-    def _payroll(self, gi, g, prog, periods, work, names, lines, pays, rng) -> None:
+    def _payroll(self, gi, g, prog, periods, work, names, lines, pays) -> None:
         """Pools from the money that reached the grower, split to workers, onto pay stubs."""
-        pid, days = prog["program_id"], prog["period_days"]
+        days = prog["period_days"]
         tomato = prog is TOMATO
         pct = Fraction(prog["retention"])
         received: dict[tuple[str, str], int] = defaultdict(int)
@@ -393,13 +392,12 @@ class Generator:
             eligible = {f"{g}-{w:05d}": int(wt) for w, wt in zip(ids, weight) if wt > 0}
             if eligible and funded.get(p, 0) > 0:
                 shares = split(funded[p], eligible)
-            ent_shares = split(entitled[p], eligible) if eligible else {}
             due = max(end, due_paid.get(p, end)) + dt.timedelta(days=prog["deadline"])
             wid = [f"{g}-{w:05d}" for w in ids]
             paid = np.array([shares.get(w, 0) for w in wid], dtype=np.int64)
             premium_period = [""] * len(ids)
             if faults:
-                paid = self._worker_faults(gi, g, k, p, periods, wid, paid, shares, ent_shares, due, late_rows, tomato)
+                paid = self._worker_faults(gi, g, k, p, periods, wid, paid, shares, due, late_rows, tomato)
             wages = (units // 1000 * 65) if tomato else (hours * 18 // 1000)
             frame = pd.DataFrame({
                 "grower_id": g, "worker_id": wid, "period_start": p.isoformat(), "premium_period_start": premium_period,
@@ -412,9 +410,9 @@ class Generator:
             if extra:
                 frame = pd.concat([frame, pd.DataFrame(extra, columns=PAYROLL_COLUMNS)], ignore_index=True)
             frames.append(frame)
-        self._write_payroll(g, tomato, frames, rng)
+        self._write_payroll(g, tomato, frames)
 
-    def _worker_faults(self, gi, g, k, p, periods, wid, paid, shares, ent_shares, due, late_rows, tomato):
+    def _worker_faults(self, gi, g, k, p, periods, wid, paid, shares, due, late_rows, tomato):
         """Worker-level faults in the grower's k-th period; each one goes into the answer key."""
         key = self.key.workers
         end = p + dt.timedelta(days=(7 if tomato else 14) - 1)
@@ -465,7 +463,7 @@ class Generator:
         return paid
 
     # -- files ---------------------------------------------------------------------------------
-    def _write_payroll(self, g: str, tomato: bool, frames: list[pd.DataFrame], rng) -> None:
+    def _write_payroll(self, g: str, tomato: bool, frames: list[pd.DataFrame]) -> None:
         folder = self.out / "inbox" / "payroll" / g
         folder.mkdir(parents=True, exist_ok=True)
         all_rows = pd.concat(frames, ignore_index=True)

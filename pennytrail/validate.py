@@ -23,10 +23,6 @@ from .reading import RawTable
 from .reference import Reference
 
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-CODES = (
-    "MISSING_FIELD", "BAD_DATE", "BAD_NUMBER", "BAD_AMOUNT", "NEGATIVE_VALUE", "UNKNOWN_PARTY",
-    "WRONG_PARTY_TYPE", "UNKNOWN_UNIT", "NO_RATE", "UNIT_MISMATCH", "PERIOD_MISALIGNED", "DUPLICATE_KEY",
-)
 
 
 @dataclass

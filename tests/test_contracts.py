@@ -1,6 +1,5 @@
 """The data contracts: GX rejects exactly what the pipeline quarantines; nothing personal leaks."""
 
-from pathlib import Path
 
 import pandas as pd
 import pytest

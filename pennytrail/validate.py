@@ -76,8 +76,11 @@ def _values(col: pd.Series) -> Callable[[np.ndarray], list[str]]:
 def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int, code: str, what: str) -> None:
     for col in cols:
         v = df[col]
-        nonblank = _b(v != "")
-        numeral = _b(v.str.fullmatch(NUMERAL))
+        # one pass over the column: a value that fits is a numeral; only the rest are told apart
+        bad = _b(v != "") & ~_b(v.str.fullmatch(numeral_regex(max_dp)))
+        numeral = np.zeros(len(v), dtype=bool)
+        if bad.any():
+            numeral[bad] = _b(v[bad].str.fullmatch(NUMERAL))
         shown = _values(v)
 
         def not_a_number(where, v=v, col=col, shown=shown):
@@ -85,9 +88,8 @@ def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int
                     for x in v.to_numpy(dtype=object)[where]]
             return [f"{col}: expected {what}, got {s}{h}" for s, h in zip(shown(where), hint)]
 
-        out.flag(nonblank & ~numeral, code, not_a_number)
-        fits = _b(v.str.fullmatch(numeral_regex(max_dp)))
-        out.flag(nonblank & numeral & ~fits, code,
+        out.flag(bad & ~numeral, code, not_a_number)
+        out.flag(bad & numeral, code,
                  lambda where, col=col, shown=shown: [
                      f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
                      for s in shown(where)])

@@ -62,8 +62,7 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
     })
     parties = {pid: p[0] for pid, p in ref.parties.items()}
     for kind in data_contracts.INPUT_KINDS:
-        frame = gx.raw_frame_for(kind, pd.concat(raw[kind], ignore_index=True)) if raw[kind] else pd.DataFrame()
-        result = gx.validate(kind, frame, gx.input_expectations(kind, parties, set(ref.units)))
+        result = gx.validate_input(kind, raw[kind], parties, set(ref.units))
         yield dg.AssetCheckResult(check_name=f"contract_{kind}", passed=result.passed,
                                   severity=dg.AssetCheckSeverity.WARN, metadata=result.metadata())
     for table, frame in logs.items():

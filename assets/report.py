@@ -3,8 +3,7 @@
 
 import dagster as dg
 
-from data_contracts import gx
-from pennytrail.publish import MONTHLY, columns, publish
+from pennytrail.publish import MONTHLY, check_month, publish
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
@@ -25,11 +24,8 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     `restatements`, and the month needs a new sign-off.
     """
     month = month_of(context.partition_key)
-    results = {}
     with pennytrail.warehouse() as con:
-        for table, (work, _) in MONTHLY.items():
-            frame = con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE month = ?", [month]).df()
-            results[table] = gx.validate(table, frame, gx.output_expectations(table))
+        results = check_month(con, month)
         failed = [t for t, r in results.items() if not r.passed]
         if failed:
             raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in {month}: nothing published",

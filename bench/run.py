@@ -26,7 +26,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -78,29 +77,16 @@ def stages(data: Path) -> list[tuple[str, float, int, float]]:
                                            on_raw=lambda k, f: raw[k].append(f)))
             parties = {pid: p[0] for pid, p in ref.parties.items()}
 
-            def contracts():
-                n = 0
-                for kind, frames in raw.items():
-                    frame = gx.raw_frame_for(kind, pd.concat(frames, ignore_index=True))
-                    gx.validate(kind, frame, gx.input_expectations(kind, parties, set(ref.units)))
-                    n += len(frame)
-                return n
-            timed("input contracts (GX)", lambda n: n, contracts)
+            timed("input contracts (GX)", lambda n: n,
+                  lambda: sum(gx.validate_input(kind, frames, parties, set(ref.units)).rows
+                              for kind, frames in raw.items()))
             raw.clear()
             counts = timed("reconciliation", lambda c: c["w_worker_audit"], lambda: reconcile.run(con))
             timed("conservation checks", lambda r: len(r), lambda: conservation.run_all(con))
             months = publish.months_available(con)
 
-            def outputs():
-                n = 0
-                for month in months:
-                    for table, (work, _) in publish.MONTHLY.items():
-                        frame = con.execute(f"SELECT {', '.join(publish.columns(table))} FROM {work} "
-                                            "WHERE month = ?", [month]).df()
-                        gx.validate(table, frame, gx.output_expectations(table))
-                        n += len(frame)
-                return n
-            timed("output contracts (GX)", lambda n: n, outputs)
+            timed("output contracts (GX)", lambda n: n,
+                  lambda: sum(r.rows for m in months for r in publish.check_month(con, m).values()))
             timed("publish all months", lambda c: sum(c), lambda: [sum(publish.publish(con, m).values())
                                                                    for m in months])
         del summary, counts

@@ -151,3 +151,9 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
         rows = [int(i) for i in r.result.get("unexpected_index_list") or []] if row_positions else []
         failures.append(Failure(cfg.type, column, int(r.result.get("unexpected_count") or 0), rows))
     return ContractResult(name, len(frame), len(expectations), failures)
+
+
+def validate_input(kind: str, frames: list[pd.DataFrame], parties: dict[str, str], units: set[str]) -> ContractResult:
+    """The input contract of ``kind`` over the raw text rows of some files."""
+    frame = raw_frame_for(kind, pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame()
+    return validate(kind, frame, input_expectations(kind, parties, units))

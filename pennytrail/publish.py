@@ -83,6 +83,17 @@ def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files:
     return con.execute(sql, {"month": month, "files": files, "now": now}).fetchone()[0]
 
 
+def check_month(con: duckdb.DuckDBPyConnection, month: str) -> dict:
+    """The output contracts over the month's slice of the working tables, before it is published."""
+    from data_contracts import gx
+
+    results = {}
+    for table, (work, _) in MONTHLY.items():
+        frame = con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE month = ?", [month]).df()
+        results[table] = gx.validate(table, frame, gx.output_expectations(table))
+    return results
+
+
 def publish(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
     """Replace ``month`` in every monthly output table; return rows written and restatements."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

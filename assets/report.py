@@ -3,9 +3,11 @@
 
 import dagster as dg
 
-from pennytrail.publish import MONTHLY, check_month, publish
+from pennytrail.money import dollars
+from pennytrail.publish import MONTHLY, check_month, month_status, publish
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
+from reports.month import write_month_reports
 
 from .reconcile import reconciliation
 
@@ -28,17 +30,43 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
         results = check_month(con, month)
         failed = [t for t, r in results.items() if not r.passed]
         if failed:
-            raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in {month}: nothing published",
+            raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in {month}: "
+                                         "nothing published",
                              metadata={t: str(results[t].metadata()) for t in failed})
         counts = publish(con, month)
-        summary = con.execute("""
-            SELECT (SELECT count(*) FROM exceptions WHERE month = $m),
+        totals = con.execute("""
+            SELECT (SELECT coalesce(sum(owed_cents), 0) FROM invoice_audit WHERE month = $m),
+                   (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM invoice_audit WHERE month = $m),
                    (SELECT coalesce(sum(funded_cents), 0) FROM pool_audit WHERE month = $m),
-                   (SELECT coalesce(sum(distributed_cents), 0) FROM pool_audit WHERE month = $m)""",
-                              {"m": month}).fetchone()
+                   (SELECT coalesce(sum(distributed_cents), 0) FROM pool_audit WHERE month = $m),
+                   (SELECT coalesce(sum(undistributed_cents), 0) FROM pool_audit WHERE month = $m)""",
+                             {"m": month}).fetchone()
+        codes = dict(con.execute("SELECT code, count(*) FROM exceptions WHERE month = ? GROUP BY 1 ORDER BY 1",
+                                 [month]).fetchall())
+        status = month_status(con, month)
     yield dg.MaterializeResult(metadata={
-        "month": month, **{f"{t} rows": n for t, n in counts.items()},
-        "exceptions": summary[0], "funded (cents)": summary[1], "distributed (cents)": summary[2],
+        "month": month, "sign-off": status, **{f"{t} rows": n for t, n in counts.items()},
+        "owed by buyers": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
+        "funded to pools": dollars(totals[2]),
+        "distributed to workers": dollars(totals[3]), "undistributed": dollars(totals[4]),
+        "exceptions by code": codes,
+        "output contracts passed": f"{sum(r.passed for r in results.values())} of {len(results)}",
     })
     for table, result in results.items():
         yield dg.AssetCheckResult(check_name=f"contract_{table}", passed=result.passed, metadata=result.metadata())
+
+
+@dg.asset(deps=[monthly_audit], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report",
+          kinds={"excel", "pdf"})
+def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
+    """The month's close workbook for accountants (`HOME/reports/close-MONTH.xlsx`) and a payment
+    confirmation for every buyer with an invoice in the month (`HOME/confirmations/BUYER/`: PDF,
+    CSV and an Ed25519-signed JSON statement, with no worker's personal data)."""
+    month = month_of(context.partition_key)
+    with pennytrail.warehouse(read_only=True) as con:
+        done = write_month_reports(con, pennytrail.home, month)
+    return dg.MaterializeResult(metadata={
+        "month": month, "close workbook": dg.MetadataValue.path(str(done.workbook)),
+        **{f"{sheet} rows": n for sheet, n in done.rows.items()},
+        "buyers confirmed": ", ".join(done.confirmations) or "none",
+    })

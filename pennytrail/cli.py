@@ -20,6 +20,10 @@ EXAMPLES = {
     "demo": "pennytrail demo --home .pennytrail",
     "summary": "pennytrail summary --home .pennytrail",
     "signoff": "pennytrail signoff --home .pennytrail --month 2026-02 --by 'A. Accountant'",
+    "report": "pennytrail report close --home .pennytrail --month 2026-02",
+    "trace": "pennytrail trace --home .pennytrail worker --name 'jose morales'",
+    "confirm": "pennytrail confirm --home .pennytrail --buyer B01 --month 2026-02",
+    "verify": "pennytrail verify .pennytrail/confirmations/B01/confirmation-2026-02.json",
 }
 
 
@@ -61,8 +65,9 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the demo program if it is not there yet, close every month, print the summary."""
-    from .generator import generate
     from pipelines.runner import CloseFailed, close
+
+    from .generator import generate
 
     home = Path(args.home)
     data = home / "data"
@@ -81,7 +86,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(summary_text(home))
     if before == after:
         print("\nNothing new: every file was seen before and every table is unchanged.")
+    try:
+        print("\n" + write_month_reports(home))
+    except CloseFailed as e:
+        raise UserError(f"the reports were not written: {e}") from None
     return 0
+
+
+def write_month_reports(home: Path) -> str:
+    """Run the `reports_for_month` job for every closed month; say what was written."""
+    from pipelines.partitions import partition_of
+    from pipelines.runner import run_job
+
+    from .warehouse import connect
+
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit UNION "
+                                            "SELECT DISTINCT month FROM invoice_audit ORDER BY 1").fetchall()]
+    for month in months:
+        _log(f"reports {month} …")
+        run_job("reports_for_month", partition_of(month))
+    return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
+            f"buyers' confirmations in {home / 'confirmations'}")
+
+
+def _report_path(home: Path, month: str) -> Path:
+    from reports.month import close_workbook_path
+
+    return close_workbook_path(home, month)
 
 
 def _state(home: Path) -> tuple | None:
@@ -155,6 +187,105 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports.close import close_report
+
+    from .warehouse import connect
+
+    _need_month(args.month)
+    out = Path(args.out) if args.out else _report_path(Path(args.home), args.month)
+    start = time.perf_counter()
+    with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
+        try:
+            counts = close_report(con, args.month, out, progress=_log)
+        except LookupError as e:
+            raise UserError(str(e)) from None
+    _log(f"wrote {sum(counts.values()):,} rows in {time.perf_counter() - start:.1f} s")
+    print(out)
+    return 0
+
+
+def _date(text: str | None):
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from reports import render, trace
+
+    from .warehouse import connect
+
+    with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
+        try:
+            if args.what == "worker":
+                if (args.worker_id is None) == (args.name is None):
+                    raise UserError("give a WORKER_ID or --name NAME (one of them)")
+                notes, tables = trace.trace_worker(con, args.worker_id, args.name, args.grower,
+                                                   _date(args.date_from), _date(args.date_to))
+                subject = {"trace": "worker", "worker_id": args.worker_id, "name": args.name, "grower": args.grower}
+            elif args.what == "grower":
+                _need_month(args.month)
+                notes, tables = trace.trace_grower(con, args.grower_id, args.month)
+                subject = {"trace": "grower", "grower_id": args.grower_id, "month": args.month}
+            else:
+                notes, tables = trace.trace_invoice(con, args.buyer, args.invoice)
+                subject = {"trace": "invoice", "buyer_id": args.buyer, "invoice_id": args.invoice}
+        except trace.NotFound as e:
+            raise UserError(str(e)) from None
+    if args.xlsx:
+        render.to_xlsx(tables, Path(args.xlsx), notes)
+        _log(f"case file written to {args.xlsx}")
+    if args.format == "csv":
+        sys.stdout.write(render.to_csv(tables[0]))
+    elif args.format == "json":
+        sys.stdout.write(render.to_json(subject, tables, notes))
+    else:
+        sys.stdout.write(render.to_text(tables, notes, limit=None if args.all else 50))
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from reports.confirm import confirm
+
+    from .warehouse import connect
+
+    _need_month(args.month)
+    home = Path(args.home)
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        try:
+            done = confirm(con, home, args.buyer, args.month)
+        except LookupError as e:
+            raise UserError(str(e)) from None
+    for path in (done.pdf, done.csv, done.statement):
+        print(path)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from reports.confirm import VerifyError, verify
+
+    try:
+        results = verify(Path(args.file), Path(args.public_key) if args.public_key else None)
+    except VerifyError as e:
+        raise UserError(str(e)) from None
+    for what, ok, detail in results:
+        print(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
+    failed = [what for what, ok, _ in results if not ok]
+    print(f"{args.file}: " + ("verified" if not failed else f"NOT verified ({', '.join(failed)})"))
+    return 0 if not failed else 1
+
+
+def _need_month(text: str) -> None:
+    if not _is_month(text):
+        raise UserError(f"--month expects YYYY-MM, got {text!r}")
+
+
 def _is_month(text: str) -> bool:
     return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12
 
@@ -195,6 +326,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", required=True, help="home folder of the warehouse")
     p.add_argument("--month", required=True, help="YYYY-MM")
     p.add_argument("--by", required=True, help="name of the person signing")
+
+    p = add("report", cmd_report, "Write a report of the warehouse; `report close` writes the month's close workbook.")
+    p.add_argument("which", choices=["close"], help="close: the month's close workbook (Excel)")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", help="where to write the workbook (default HOME/reports/close-MONTH.xlsx)")
+
+    p = add("trace", cmd_trace, "Follow premium from a worker, a grower or an invoice to the source rows.")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                   help="table (default, for reading), csv (the main table) or json (everything)")
+    p.add_argument("--xlsx", metavar="FILE", help="also write every table to an Excel case file")
+    p.add_argument("--all", action="store_true", help="table format: show every row (default: 50 per table)")
+    what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
+    w = what.add_parser("worker", help="a worker's pay periods: shares, pay, status, where the money stopped",
+                        epilog="example: pennytrail trace --home .pennytrail worker D001-00003 --from 2026-01-01")
+    w.add_argument("worker_id", nargs="?", help="payroll worker id (tried as a name if no worker has it and --name "
+                                                "is not given)")
+    w.add_argument("--name", help="worker's name, matched without regard to case, accents or spacing")
+    w.add_argument("--grower", help="only at this grower")
+    w.add_argument("--from", dest="date_from", help="first date YYYY-MM-DD (pay periods ending on or after)")
+    w.add_argument("--to", dest="date_to", help="last date YYYY-MM-DD (pay periods starting on or before)")
+    g = what.add_parser("grower", help="a grower's pools in a month, the invoices that fed them, its workers",
+                        epilog="example: pennytrail trace --home .pennytrail grower T001 --month 2026-02")
+    g.add_argument("grower_id")
+    g.add_argument("--month", required=True, help="YYYY-MM")
+    i = what.add_parser("invoice", help="an invoice's lines, payments, intermediaries, growers and pools fed",
+                        epilog="example: pennytrail trace --home .pennytrail invoice B01 INV-B01-0001")
+    i.add_argument("buyer")
+    i.add_argument("invoice")
+
+    p = add("confirm", cmd_confirm, "Write a buyer's payment confirmation: PDF, CSV and a signed JSON statement.")
+    p.add_argument("--home", required=True, help="home folder of the warehouse (the signing key lives in HOME/keys)")
+    p.add_argument("--buyer", required=True, help="buyer party id")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+
+    p = add("verify", cmd_verify, "Check a signed confirmation statement and the files it names.")
+    p.add_argument("file", help="confirmation-MONTH.json")
+    p.add_argument("--public-key", help="PEM public key (default: HOME/keys of the home the statement is in)")
     return parser
 
 

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets.ingest import reference_data, submissions
 from assets.reconcile import conservation_checks, reconciliation
-from assets.report import monthly_audit
+from assets.report import month_reports, monthly_audit
 
 from .partitions import monthly
 from .resources import PennytrailResource
@@ -12,10 +12,10 @@ from .sensors import build_inbox_sensor
 
 INGEST_RECONCILE = [reference_data, submissions, reconciliation]
 
-# The whole close for one month: ingest, reconcile, check, publish.
+# The whole close for one month: ingest, reconcile, check, publish, write the reports.
 close_job = dg.define_asset_job(
     "close", selection=dg.AssetSelection.all(), partitions_def=monthly,
-    description="Ingest new files, reconcile, check conservation and publish one month.",
+    description="Ingest new files, reconcile, check conservation, publish one month and write its reports.",
 )
 # The unpartitioned half, run once before a multi-month close.
 ingest_reconcile_job = dg.define_asset_job(
@@ -25,7 +25,12 @@ ingest_reconcile_job = dg.define_asset_job(
 # The partitioned half, run per month once the reconciliation is checked.
 publish_job = dg.define_asset_job(
     "publish_month", selection=dg.AssetSelection.assets(monthly_audit), partitions_def=monthly,
-    description="Publish one month's audit tables (and its reports).",
+    description="Publish one month's audit tables.",
+)
+# A closed month's close workbook and buyers' confirmations.
+reports_job = dg.define_asset_job(
+    "reports_for_month", selection=dg.AssetSelection.assets(month_reports), partitions_def=monthly,
+    description="Write a closed month's close workbook and every buyer's payment confirmation.",
 )
 monthly_schedule = dg.build_schedule_from_partitioned_job(
     close_job, hour_of_day=6, day_of_month=5, default_status=dg.DefaultScheduleStatus.STOPPED,
@@ -33,9 +38,9 @@ monthly_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 defs = dg.Definitions(
-    assets=[*INGEST_RECONCILE, monthly_audit],
+    assets=[*INGEST_RECONCILE, monthly_audit, month_reports],
     asset_checks=conservation_checks,
-    jobs=[close_job, ingest_reconcile_job, publish_job],
+    jobs=[close_job, ingest_reconcile_job, publish_job, reports_job],
     schedules=[monthly_schedule],
     sensors=[build_inbox_sensor(close_job)],
     resources={"pennytrail": PennytrailResource(data_dir=dg.EnvVar("PENNYTRAIL_DATA"),

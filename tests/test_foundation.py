@@ -21,8 +21,8 @@ def test_definitions_load_and_validate():
 
     dg.Definitions.validate_loadable(defs)
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"reference_data", "submissions", "reconciliation", "monthly_audit"}
-    assert {j.name for j in defs.jobs} >= {"close", "ingest_and_reconcile", "publish_month"}
+    assert keys == {"reference_data", "submissions", "reconciliation", "monthly_audit", "month_reports"}
+    assert {j.name for j in defs.jobs} >= {"close", "ingest_and_reconcile", "publish_month", "reports_for_month"}
     assert [s.name for s in defs.schedules] and [s.name for s in defs.sensors] == ["inbox_sensor"]
     for key in keys:
         assets_def = defs.resolve_assets_def(key)
@@ -79,7 +79,12 @@ def test_demo_runs_end_to_end_and_twice_changes_nothing(tmp_path):
     assert second.returncode == 0 and "Nothing new" in second.stdout
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
-    assert {r.job_name for r in runs} == {"ingest_and_reconcile", "publish_month"} and len(runs) >= 8
+    assert {r.job_name for r in runs} == {"ingest_and_reconcile", "publish_month", "reports_for_month"}
+    assert len(runs) >= 14
+    for month in ("2026-01", "2026-02", "2026-03"):  # the demo writes the month's reports
+        assert (home / "reports" / f"close-{month}.xlsx").exists()
+        for buyer in ("B01", "B02", "B03"):
+            assert (home / "confirmations" / buyer / f"confirmation-{month}.json").exists()
 
 
 @pytest.mark.parametrize("command", list(EXAMPLES))

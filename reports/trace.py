@@ -1,0 +1,326 @@
+"""Tracing premium for monitors: from a worker, a grower or an invoice to the source rows.
+
+Each trace returns tables (``reports.render.Table``); the first is the main one. Every figure
+can be followed to the rows of the files it came from, in the *Source rows* table: which
+payroll rows give a worker's basis and paid premium, which purchase lines make a pool's
+entitlement, which payment lines funded it.
+
+"Where the money stopped" names, for each shortfall, who holds it:
+- a **buyer** that paid less than it owed on an invoice feeding the pool;
+- an **intermediary** that received premium for the invoice and did not pass it all on;
+- the **grower**, for funded premium that is not on the worker's pay stubs (or premium paid
+  for a period with no recorded work).
+
+Audit figures come from the published tables of SPEC.md §8, so a month shows in a trace once
+it has been closed; lines, payments and their split over pools come from the reconciliation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from pennytrail.money import dollars
+
+from .render import Table
+from .xlsx import Column
+
+M = "money"
+SOURCE_COLUMNS = [
+    Column("ref", "For", width=24), Column("figure", "Figure", width=12), Column("kind", "Kind", width=10),
+    Column("file", "File", width=44), Column("sheet", "Sheet", width=10), Column("row", "Row", "int", 8),
+]
+
+
+class NotFound(LookupError):
+    """Nothing in the warehouse matches what was asked for."""
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or {})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _sources(con, ref: str, figure: str, kind: str, sql: str, params: dict) -> list[dict]:
+    return [{"ref": ref, "figure": figure, "kind": kind, "file": f, "sheet": s, "row": r}
+            for f, s, r in con.execute(sql, params).fetchall()]
+
+
+def _source_text(sources: list[dict]) -> str:
+    return "; ".join(f"{s['figure']}: {s['file']}{'[' + s['sheet'] + ']' if s['sheet'] else ''}#{s['row']}"
+                     for s in sources)
+
+
+POOL_LINES = """SELECT file, sheet, row_number FROM w_lines WHERE grower_id = $g AND work_period_start = $p
+                ORDER BY file, row_number"""
+POOL_PAYMENTS = """
+SELECT DISTINCT p.file, p.sheet, p.row_number FROM w_payments p
+JOIN (SELECT DISTINCT buyer_id, invoice_id FROM w_lines WHERE grower_id = $g AND work_period_start = $p) l
+  USING (buyer_id, invoice_id)
+WHERE p.payee_id = $g OR p.payer_type = 'intermediary' OR p.payee_type = 'intermediary'
+ORDER BY 1, 3"""
+
+
+def pool_stops(con: duckdb.DuckDBPyConnection, grower: str, period_start: dt.date) -> list[str]:
+    """Who holds premium owed for the pool (grower, period) that never reached the grower."""
+    params = {"g": grower, "p": period_start}
+    stops = []
+    invoices = _rows(con, """
+        SELECT ig.buyer_id, ig.invoice_id, ig.owed_cents, ig.received_cents, ia.balance_cents
+        FROM (SELECT DISTINCT buyer_id, invoice_id FROM w_lines WHERE grower_id = $g AND work_period_start = $p) l
+        JOIN w_invoice_grower ig ON ig.buyer_id = l.buyer_id AND ig.invoice_id = l.invoice_id AND ig.grower_id = $g
+        JOIN w_invoice_audit ia ON ia.buyer_id = l.buyer_id AND ia.invoice_id = l.invoice_id
+        WHERE ig.received_cents < ig.owed_cents ORDER BY 1, 2""", params)
+    for inv in invoices:
+        ref = f"{inv['buyer_id']}/{inv['invoice_id']}"
+        found = False
+        if inv["balance_cents"] > 0:
+            stops.append(f"buyer {inv['buyer_id']} underpaid {ref} by {dollars(inv['balance_cents'])}")
+            found = True
+        for k, held in con.execute("SELECT intermediary_id, held_cents FROM w_pass_through WHERE buyer_id = ? "
+                                   "AND invoice_id = ? AND held_cents > 0 ORDER BY 1",
+                                   [inv["buyer_id"], inv["invoice_id"]]).fetchall():
+            stops.append(f"intermediary {k} holds {dollars(held)} of {ref}")
+            found = True
+        if not found:
+            stops.append(f"{ref}: grower received {dollars(inv['received_cents'])} of "
+                         f"{dollars(inv['owed_cents'])} owed (paid elsewhere)")
+    return stops
+
+
+# --- worker -----------------------------------------------------------------------------------
+
+WORKER_COLUMNS = [
+    Column("grower_id", "Grower", width=10), Column("worker_id", "Worker", width=14),
+    Column("period_start", "Period start", "date", 12), Column("period_end", "Period end", "date", 12),
+    Column("pool_funded_cents", "Pool funded", M, 14), Column("basis_value", "Basis", "decimal", 10),
+    Column("entitled_cents", "Entitled", M, 12), Column("funded_cents", "Funded", M, 12),
+    Column("paid_cents", "Paid", M, 12), Column("variance_cents", "Variance", M, 12),
+    Column("status", "Status", width=18), Column("late", "Late", "bool", 6), Column("overdue", "Overdue", "bool", 8),
+    Column("stopped_at", "Where the money stopped", width=60), Column("sources", "Source rows", width=80),
+]
+
+
+def find_workers(con: duckdb.DuckDBPyConnection, worker_id: str | None, name: str | None,
+                 grower: str | None) -> tuple[list[tuple[str, str]], str]:
+    """(grower, worker id) pairs for an id or a name, and how they were found."""
+    g = "AND grower_id = $g" if grower else ""
+    params: dict = {"g": grower} if grower else {}
+    if worker_id is not None:
+        found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE worker_id = $w {g} "
+                            f"ORDER BY 1, 2", {**params, "w": worker_id}).fetchall()
+        if found or name is None:
+            return found, f"worker id {worker_id}"
+    norm = "lower(regexp_replace(trim(strip_accents({})), '\\s+', ' ', 'g'))"
+    params["n"] = name
+    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE {norm.format('worker_name')} "
+                        f"= {norm.format('$n')} {g} ORDER BY 1, 2", params).fetchall()
+    if found:
+        return found, f"name {name!r}"
+    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE contains("
+                        f"{norm.format('worker_name')}, {norm.format('$n')}) {g} ORDER BY 1, 2", params).fetchall()
+    return found, f"name containing {name!r}"
+
+
+def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, name: str | None = None,
+                 grower: str | None = None, date_from: dt.date | None = None,
+                 date_to: dt.date | None = None) -> tuple[list[str], list[Table]]:
+    who, how = find_workers(con, worker_id, name, grower)
+    if not who:
+        raise NotFound(f"no worker with {how}" + (f" at grower {grower}" if grower else "")
+                       + " in any payroll file")
+    notes = [f"Trace of {how}: " + ", ".join(f"{w} at {g}" for g, w in who)]
+    for g, w in who:
+        names = [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE grower_id = ? AND "
+                                           "worker_id = ? AND worker_name IS NOT NULL ORDER BY 1", [g, w]).fetchall()]
+        notes.append(f"Names on {w}'s stubs at {g}: " + ("; ".join(names) or "none recorded"))
+    main = Table("Pay periods", WORKER_COLUMNS)
+    sources = Table("Source rows", SOURCE_COLUMNS)
+    stops_cache: dict[tuple, list[str]] = {}
+    for g, w in who:
+        rows = _rows(con, """
+            SELECT a.grower_id, a.worker_id, a.period_start, a.period_end, p.funded_cents AS pool_funded_cents,
+                   a.basis_value, a.entitled_cents, a.funded_cents, a.paid_cents, a.variance_cents,
+                   a.upstream_shortfall_cents, a.status, a.late, a.overdue
+            FROM worker_audit a LEFT JOIN pool_audit p USING (grower_id, period_start)
+            WHERE a.grower_id = $g AND a.worker_id = $w
+              AND a.period_end >= coalesce($f, DATE '0001-01-01') AND a.period_start <= coalesce($t, DATE '9999-12-31')
+            ORDER BY a.period_start""", {"g": g, "w": w, "f": date_from, "t": date_to})
+        for row in rows:
+            p = row["period_start"]
+            ref = f"{g}/{w}/{p}"
+            params = {"g": g, "w": w, "p": p}
+            src = (_sources(con, ref, "basis", "payroll", "SELECT file, sheet, row_number FROM payroll WHERE "
+                            "grower_id = $g AND worker_id = $w AND period_start = $p ORDER BY 1, 3", params)
+                   + _sources(con, ref, "paid", "payroll", "SELECT file, sheet, row_number FROM payroll WHERE "
+                              "grower_id = $g AND worker_id = $w AND premium_period_start = $p "
+                              "AND premium_paid_cents <> 0 ORDER BY 1, 3", params)
+                   + _sources(con, ref, "entitled", "purchases", POOL_LINES, {"g": g, "p": p})
+                   + _sources(con, ref, "funded", "payments", POOL_PAYMENTS, {"g": g, "p": p}))
+            stopped = []
+            if row["upstream_shortfall_cents"] > 0:
+                if (g, p) not in stops_cache:
+                    stops_cache[(g, p)] = pool_stops(con, g, p)
+                stopped += stops_cache[(g, p)]
+            if row["status"] == "PAID_WITHOUT_WORK":
+                stopped.append(f"grower {g} paid {dollars(row['paid_cents'])} of premium for a period "
+                               "with no recorded work")
+            elif row["paid_cents"] < row["funded_cents"]:
+                stopped.append(f"grower {g}: {dollars(row['funded_cents'] - row['paid_cents'])} of the funded "
+                               "share is not on the pay stubs")
+            if not stopped:
+                stopped.append("reached the pay stub" if row["paid_cents"] > 0 else "nothing was owed")
+            row["stopped_at"] = "; ".join(stopped)
+            row["sources"] = _source_text(src)
+            main.rows.append(row)
+            sources.rows += src
+    if not main.rows:
+        notes.append("No audited pay period in the range asked for: was the month closed?")
+    return notes, [main, sources]
+
+
+# --- grower -----------------------------------------------------------------------------------
+
+POOL_COLUMNS = [
+    Column("grower_id", "Grower", width=10), Column("period_start", "Period start", "date", 12),
+    Column("period_end", "Period end", "date", 12), Column("entitled_cents", "Entitled", M, 14),
+    Column("funded_cents", "Funded", M, 14), Column("retained_cents", "Retained", M, 12),
+    Column("distributed_cents", "Distributed", M, 14), Column("undistributed_cents", "Undistributed", M, 14),
+    Column("eligible_workers", "Eligible", "int", 9), Column("workers_short", "Workers short", "int", 9),
+    Column("due_date", "Due", "date", 12), Column("stopped_at", "Where the money stopped", width=60),
+    Column("sources", "Source rows", width=80),
+]
+GROWER_INVOICE_COLUMNS = [
+    Column("buyer_id", "Buyer", width=8), Column("invoice_id", "Invoice", width=16),
+    Column("period_start", "Period start", "date", 12), Column("entitled_cents", "Entitled share", M, 14),
+    Column("funded_cents", "Funded share", M, 14), Column("invoice_owed_cents", "Owed to grower", M, 14),
+    Column("invoice_received_cents", "Received by grower", M, 14), Column("invoice_status", "Invoice status", width=16),
+]
+GROWER_WORKER_COLUMNS = [
+    Column("worker_id", "Worker", width=14), Column("period_start", "Period start", "date", 12),
+    Column("entitled_cents", "Entitled", M, 12), Column("funded_cents", "Funded", M, 12),
+    Column("paid_cents", "Paid", M, 12), Column("variance_cents", "Variance", M, 12),
+    Column("status", "Status", width=18), Column("late", "Late", "bool", 6), Column("overdue", "Overdue", "bool", 8),
+]
+
+
+def trace_grower(con: duckdb.DuckDBPyConnection, grower: str, month: str) -> tuple[list[str], list[Table]]:
+    name = con.execute("SELECT name FROM ref_parties WHERE party_id = ? AND party_type = 'grower'",
+                       [grower]).fetchone()
+    if name is None:
+        raise NotFound(f"no grower {grower} in parties.csv")
+    pools = Table("Pools", POOL_COLUMNS, _rows(con, """
+        SELECT p.*, (SELECT count(*) FROM worker_audit a WHERE a.grower_id = p.grower_id
+                     AND a.period_start = p.period_start AND a.paid_cents < a.funded_cents) AS workers_short
+        FROM pool_audit p WHERE grower_id = $g AND month = $m ORDER BY period_start""", {"g": grower, "m": month}))
+    if not pools.rows:
+        raise NotFound(f"grower {grower} has no pool in {month}, or the month has not been closed")
+    sources = Table("Source rows", SOURCE_COLUMNS)
+    for row in pools.rows:
+        p = row["period_start"]
+        ref = f"{grower}/{p}"
+        src = (_sources(con, ref, "entitled", "purchases", POOL_LINES, {"g": grower, "p": p})
+               + _sources(con, ref, "funded", "payments", POOL_PAYMENTS, {"g": grower, "p": p}))
+        stopped = pool_stops(con, grower, p) if row["funded_cents"] < row["entitled_cents"] else []
+        if row["undistributed_cents"] > 0:
+            stopped.append(f"grower {grower}: {dollars(row['undistributed_cents'])} funded but not on pay stubs")
+        row["stopped_at"] = "; ".join(stopped) or "fully distributed"
+        row["sources"] = _source_text(src)
+        sources.rows += src
+    invoices = Table("Invoices", GROWER_INVOICE_COLUMNS, _rows(con, """
+        SELECT s.buyer_id, s.invoice_id, s.work_period_start AS period_start,
+               sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
+               sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
+               any_value(ig.owed_cents) AS invoice_owed_cents, any_value(ig.received_cents) AS invoice_received_cents,
+               any_value(ia.status) AS invoice_status
+        FROM w_period_shares s
+        JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start AND p.month = $m
+        JOIN w_invoice_grower ig ON ig.buyer_id = s.buyer_id AND ig.invoice_id = s.invoice_id
+             AND ig.grower_id = s.grower_id
+        LEFT JOIN w_invoice_audit ia ON ia.buyer_id = s.buyer_id AND ia.invoice_id = s.invoice_id
+        WHERE s.grower_id = $g GROUP BY s.buyer_id, s.invoice_id, s.work_period_start ORDER BY 3, 1, 2""",
+        {"g": grower, "m": month}))
+    workers = Table("Workers", GROWER_WORKER_COLUMNS, _rows(con, """
+        SELECT worker_id, period_start, entitled_cents, funded_cents, paid_cents, variance_cents, status, late, overdue
+        FROM worker_audit WHERE grower_id = $g AND month = $m
+        ORDER BY status = 'OK', period_start, worker_id""", {"g": grower, "m": month}))
+    notes = [f"Trace of grower {grower} ({name[0]}) for {month}"]
+    return notes, [pools, invoices, workers, sources]
+
+
+# --- invoice ----------------------------------------------------------------------------------
+
+LINE_COLUMNS = [
+    Column("line_no", "Line", width=6), Column("grower_id", "Grower", width=8), Column("seller_id", "Seller", width=8),
+    Column("ship_date", "Shipped", "date", 12), Column("commodity", "Commodity", width=12),
+    Column("quantity", "Quantity", "decimal", 12), Column("unit", "Unit", width=6), Column("rate", "Rate", width=10),
+    Column("owed_cents", "Owed", M, 12), Column("premium_billed_cents", "Billed", M, 12),
+    Column("work_period_start", "Work period", "date", 12),
+    Column("file", "File", width=40), Column("sheet", "Sheet", width=8), Column("row", "Row", "int", 6),
+]
+INVOICE_COLUMNS = [
+    Column("month", "Month", width=8), Column("buyer_id", "Buyer", width=8), Column("invoice_id", "Invoice", width=16),
+    Column("owed_cents", "Owed", M, 12), Column("billed_cents", "Billed", M, 12),
+    Column("paid_by_buyer_cents", "Paid by buyer", M, 14), Column("balance_cents", "Balance", M, 12),
+    Column("status", "Status", width=16),
+]
+PAYMENT_COLUMNS = [
+    Column("payment_id", "Payment", width=12), Column("line_no", "Line", width=6), Column("payer_id", "Payer", width=8),
+    Column("payee_id", "Payee", width=8), Column("paid_date", "Paid", "date", 12),
+    Column("amount_cents", "Amount", M, 12), Column("file", "File", width=40), Column("sheet", "Sheet", width=8),
+    Column("row", "Row", "int", 6),
+]
+PASS_COLUMNS = [
+    Column("intermediary_id", "Intermediary", width=12), Column("received_cents", "Received", M, 12),
+    Column("paid_on_cents", "Paid on", M, 12), Column("held_cents", "Held", M, 12),
+]
+INVOICE_GROWER_COLUMNS = [
+    Column("grower_id", "Grower", width=8), Column("owed_cents", "Owed", M, 12),
+    Column("received_cents", "Received", M, 12), Column("retained_cents", "Retained", M, 12),
+    Column("entitled_cents", "Entitled", M, 12), Column("funded_cents", "Funded", M, 12),
+]
+FED_COLUMNS = [
+    Column("grower_id", "Grower", width=8), Column("period_start", "Period start", "date", 12),
+    Column("entitled_cents", "Entitled from invoice", M, 14), Column("funded_cents", "Funded from invoice", M, 14),
+    Column("pool_funded_cents", "Pool funded", M, 14), Column("pool_undistributed_cents", "Pool undistributed", M, 14),
+    Column("workers_short", "Workers short", "int", 9),
+]
+
+
+def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> tuple[list[str], list[Table]]:
+    key = {"b": buyer, "i": invoice}
+    head = Table("Invoice", INVOICE_COLUMNS, _rows(con, "SELECT * FROM w_invoice_audit WHERE buyer_id = $b "
+                                                         "AND invoice_id = $i", key))
+    payments = Table("Payments", PAYMENT_COLUMNS, _rows(con, """
+        SELECT payment_id, line_no, payer_id, payee_id, paid_date, amount_cents, file, sheet, row_number AS row
+        FROM w_payments WHERE buyer_id = $b AND invoice_id = $i ORDER BY paid_date, payment_id, line_no""", key))
+    if not head.rows and not payments.rows:
+        raise NotFound(f"no invoice {buyer}/{invoice} in any purchases or payments file")
+    lines = Table("Lines", LINE_COLUMNS, _rows(con, """
+        SELECT line_no, grower_id, seller_id, ship_date, commodity, quantity, unit,
+               CAST(rate AS VARCHAR) || ' per ' || rate_unit AS rate, owed_cents, premium_billed_cents,
+               work_period_start, file, sheet, row_number AS row
+        FROM w_lines WHERE buyer_id = $b AND invoice_id = $i ORDER BY line_no""", key))
+    passing = Table("Intermediaries", PASS_COLUMNS, _rows(con, """
+        SELECT intermediary_id, received_cents, paid_on_cents, held_cents FROM w_pass_through
+        WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
+    growers = Table("Growers", INVOICE_GROWER_COLUMNS, _rows(con, """
+        SELECT grower_id, owed_cents, received_cents, retained_cents, entitled_cents, funded_cents
+        FROM w_invoice_grower WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
+    fed = Table("Pools fed", FED_COLUMNS, _rows(con, """
+        SELECT s.grower_id, s.work_period_start AS period_start,
+               sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
+               sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
+               any_value(p.funded_cents) AS pool_funded_cents,
+               any_value(p.undistributed_cents) AS pool_undistributed_cents,
+               (SELECT count(*) FROM worker_audit a WHERE a.grower_id = s.grower_id
+                AND a.period_start = s.work_period_start AND a.paid_cents < a.funded_cents) AS workers_short
+        FROM w_period_shares s
+        LEFT JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start
+        WHERE s.buyer_id = $b AND s.invoice_id = $i GROUP BY ALL ORDER BY 1, 2""", key))
+    notes = [f"Trace of invoice {buyer}/{invoice}"]
+    if not head.rows:
+        notes.append("No purchases file reports this invoice: its payments are UNKNOWN_INVOICE exceptions.")
+    return notes, [lines, head, payments, passing, growers, fed]

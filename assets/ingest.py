@@ -1,10 +1,7 @@
 """Ingest assets: the reference data, and every new submission file."""
 
 
-from collections import defaultdict
-
 import dagster as dg
-import pandas as pd
 
 import data_contracts
 from data_contracts import gx
@@ -48,10 +45,9 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
     failing contract means rows were quarantined, which the quarantine table explains row by row.
     """
     ref = _reference(pennytrail)
-    raw: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
     with pennytrail.warehouse() as con:
-        summary = ingest(con, pennytrail.data, ref, progress=context.log.info,
-                         on_raw=lambda kind, frame: raw[kind].append(frame))
+        summary = ingest(con, pennytrail.data, ref, progress=context.log.info, on_raw=contracts.add)
         logs = {t: con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df()
                 for t, x in (("quarantine", ["sha256", "raw"]), ("ingest_log", ["message"]))}
     yield dg.MaterializeResult(metadata={
@@ -60,9 +56,7 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
         "rows read": summary.rows_read, "rows accepted": summary.rows_accepted,
         "rows quarantined": summary.rows_quarantined, "quarantined by code": dict(sorted(summary.codes.items())),
     })
-    parties = {pid: p[0] for pid, p in ref.parties.items()}
-    for kind in data_contracts.INPUT_KINDS:
-        result = gx.validate_input(kind, raw[kind], parties, set(ref.units))
+    for kind, result in contracts.results().items():
         yield dg.AssetCheckResult(check_name=f"contract_{kind}", passed=result.passed,
                                   severity=dg.AssetCheckSeverity.WARN, metadata=result.metadata())
     for table, frame in logs.items():

@@ -2,10 +2,10 @@
 
 Order of work: the reference data is read and checked whole (``load_reference``) and written to
 the ``ref_*`` tables; then every file under ``<data>/inbox/<kind>/`` that the warehouse has not
-seen (by path and SHA-256) is applied, new files in order of their path, each in a
-transaction of its own: rows into the kind's history table, rejects into ``quarantine``, a line
-into ``ingest_log``. A file whose bytes were seen before under another name is logged as a
-``duplicate`` and changes nothing else.
+seen (by path and SHA-256) is applied, new files in order of their path. They are applied in
+batches of about ``BATCH_ROWS`` rows, each in a transaction of its own: rows into the kind's
+history table, rejects into ``quarantine``, a line per file into ``ingest_log``. A file whose
+bytes were seen before under another name is logged as a ``duplicate`` and changes nothing else.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -26,8 +27,8 @@ import data_contracts
 
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
-from .validate import validate
-from .warehouse import HISTORY, history_select, transaction
+from .validate import validate_many
+from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
 log = logging.getLogger(__name__)
 SUFFIXES = (".csv", ".xlsx")
@@ -109,16 +110,34 @@ def _looks_like(header: list[str]) -> str | None:
     return None
 
 
+BATCH_ROWS = 250_000  # rows read before a batch of files is validated and committed
+
+
+@dataclass
+class _Batch:
+    """New files read but not yet applied: applied together, in one transaction."""
+    entries: list[dict] = field(default_factory=list)
+    tables: dict[str, list[tuple[dict, RawTable]]] = field(default_factory=dict)
+    rejects: list[dict] = field(default_factory=list)
+    rows: int = 0
+
+
 def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
            progress: Callable[[str], None] = log.info,
            on_raw: Callable[[str, pd.DataFrame], None] | None = None) -> IngestSummary:
-    """Apply every new file; ``on_raw(kind, frame)`` sees each readable file's raw text rows."""
+    """Apply every new file; ``on_raw(kind, frame)`` sees each readable file's raw text rows.
+
+    New files are read in path order and applied in batches of about ``BATCH_ROWS`` rows: a
+    batch's files are validated together and committed in one transaction, so a close that
+    dies leaves whole files applied or not at all.
+    """
     summary = IngestSummary()
     seen_pairs = set(con.execute("SELECT file, sha256 FROM ingest_log").fetchall())
     seen_shas = {sha for _, sha in seen_pairs}
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchone()[0]
     files = discover(data_dir)
     summary.files_seen = len(files)
+    batch = _Batch()
     for rel, kind in files:
         sha = sha256_of(data_dir / rel)
         if (rel, sha) in seen_pairs:
@@ -128,25 +147,29 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
                  "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
         next_seq += 1
         seen_pairs.add((rel, sha))
-        with transaction(con):
-            if sha in seen_shas:
-                entry.update(status="duplicate", message="the same bytes were ingested before under another name")
-                summary.files_duplicate += 1
-            else:
-                seen_shas.add(sha)
-                _apply_file(con, data_dir, ref, rel, kind, entry, summary, on_raw)
-            con.execute("INSERT INTO ingest_log BY NAME SELECT * FROM (SELECT "
-                        + ", ".join(f"? AS {k}" for k in entry) + ")", list(entry.values()))
-        progress(f"{entry['status']:9} {rel}: {entry['rows_read']} rows, {entry['rows_accepted']} accepted, "
-                 f"{entry['rows_quarantined']} quarantined")
+        batch.entries.append(entry)
+        if sha in seen_shas:
+            entry.update(status="duplicate", message="the same bytes were ingested before under another name")
+            summary.files_duplicate += 1
+            continue
+        seen_shas.add(sha)
+        raw = _read_file(data_dir, rel, kind, entry, batch, summary)
+        if raw is not None:
+            if on_raw is not None:
+                on_raw(kind, raw.frame)
+            batch.tables.setdefault(kind, []).append((entry, raw))
+            batch.rows += len(raw.frame)
+        if batch.rows >= BATCH_ROWS:
+            _apply(con, ref, batch, summary, progress)
+            batch = _Batch()
+    _apply(con, ref, batch, summary, progress)
     return summary
 
 
-def _reject(con: duckdb.DuckDBPyConnection, entry: dict, code: str, message: str, sheet: str | None,
-            rows: int, summary: IngestSummary) -> None:
-    con.execute("INSERT INTO quarantine (file, sheet, row_number, kind, code, message, raw, sha256) "
-                "VALUES (?, ?, NULL, ?, ?, ?, NULL, ?)",
-                [entry["file"], sheet, entry["kind"], code, message, entry["sha256"]])
+def _reject(entry: dict, code: str, message: str, sheet: str | None, rows: int, batch: _Batch,
+            summary: IngestSummary) -> None:
+    batch.rejects.append({"file": entry["file"], "sheet": sheet, "row_number": None, "kind": entry["kind"],
+                          "code": code, "message": message, "raw": None, "sha256": entry["sha256"]})
     entry.update(status="rejected", message=message, rows_read=rows, rows_quarantined=rows)
     summary.files_rejected += 1
     summary.codes[code] += 1
@@ -154,45 +177,98 @@ def _reject(con: duckdb.DuckDBPyConnection, entry: dict, code: str, message: str
     summary.rows_quarantined += rows
 
 
-def _apply_file(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference, rel: str, kind: str | None,
-                entry: dict, summary: IngestSummary, on_raw: Callable[[str, pd.DataFrame], None] | None) -> None:
+def _read_file(data_dir: Path, rel: str, kind: str | None, entry: dict, batch: _Batch,
+               summary: IngestSummary) -> RawTable | None:
+    """The file's raw table, or None when the whole file is rejected."""
     if kind is None:
-        _reject(con, entry, "UNKNOWN_KIND",
+        _reject(entry, "UNKNOWN_KIND",
                 "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/ or inbox/payroll/",
-                None, 0, summary)
-        return
+                None, 0, batch, summary)
+        return None
     try:
         raw: RawTable = read_table(data_dir / rel)
     except FileProblem as e:
-        _reject(con, entry, e.code, e.message, None, 0, summary)
-        return
+        _reject(entry, e.code, e.message, None, 0, batch, summary)
+        return None
     missing = [c for c in data_contracts.required_columns(kind) if c not in raw.header]
     if missing:
         other = _looks_like(raw.header)
         hint = f"; it looks like a {other} file: move it to inbox/{other}/" if other and other != kind else ""
-        _reject(con, entry, "MISSING_COLUMN",
-                f"the header lacks required {kind} column(s): {', '.join(missing)}{hint}",
-                raw.sheet, len(raw.frame), summary)
+        _reject(entry, "MISSING_COLUMN", f"the header lacks required {kind} column(s): {', '.join(missing)}{hint}",
+                raw.sheet, len(raw.frame), batch, summary)
+        return None
+    return raw
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    con.register("_frame", pa.Table.from_pandas(frame, preserve_index=False))
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict], raws: list[RawTable],
+                  checked) -> None:
+    """Accepted rows into the kind's history table and the others into quarantine, typed and
+    with their raw records made in the warehouse, one statement each. The files' own columns go
+    to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
+    table = pa.concat_tables([pa.Table.from_pandas(r.frame, preserve_index=False) for r in raws],
+                             promote_options="default")
+    header = table.column_names
+    n = table.num_rows
+    for col in data_contracts.load(kind)["columns"]:
+        if col not in header:
+            table = table.append_column(col, pa.nulls(n, pa.string()))
+    meta = {
+        "file_seq": pa.array(np.array([e["seq"] for e in entries], dtype=np.int64)[checked.file_index]),
+        "file": pa.array(np.array([e["file"] for e in entries], dtype=object)[checked.file_index], pa.string()),
+        "sha256": pa.array(np.array([e["sha256"] for e in entries], dtype=object)[checked.file_index], pa.string()),
+        "sheet": pa.array(checked.sheets, pa.string()),
+        "row_number": pa.array(checked.row_numbers.astype(np.int64)),
+        "code": pa.array(checked.code, pa.string()),
+        "message": pa.array(checked.message, pa.string()),
+    }
+    for name, values in meta.items():
+        table = table.append_column(f"__{name}", values)
+    same_header = all(r.header == raws[0].header for r in raws)
+    rows = ("(SELECT " + ", ".join(quote(c) for c in data_contracts.load(kind)["columns"]) + ", "
+            + ", ".join(f"__{m} AS {m}" for m in meta) + f", {raw_json_sql(header, sparse=not same_header)} AS raw "
+            "FROM _rows)")
+    con.register("_rows", table)
+    try:
+        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, rows)} WHERE code IS NULL")
+        con.execute(f"INSERT INTO quarantine BY NAME SELECT file, sheet, row_number, '{kind}' AS kind, code, "
+                    f"message, raw, sha256 FROM {rows} WHERE code IS NOT NULL")
+    finally:
+        con.unregister("_rows")
+
+
+def _apply(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, summary: IngestSummary,
+           progress: Callable[[str], None]) -> None:
+    """Validate the batch's files kind by kind and commit them, with their log lines, at once."""
+    if not batch.entries:
         return
-    if on_raw is not None:
-        on_raw(kind, raw.frame)
-    result = validate(raw, kind, ref)
-    acc, q = result.accepted, result.quarantine
-    if len(acc):
-        acc.insert(0, "file_seq", entry["seq"])
-        acc.insert(1, "file", rel)
-        con.register("_acc", pa.Table.from_pandas(acc, preserve_index=False))
-        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, '_acc')}")
-        con.unregister("_acc")
-    if len(q):
-        q = q.assign(file=rel, sheet=raw.sheet, kind=kind, sha256=entry["sha256"])
-        con.register("_q", q)
-        con.execute("INSERT INTO quarantine BY NAME SELECT * FROM _q")
-        con.unregister("_q")
-        summary.codes.update(q["code"].tolist())
-    entry.update(status="loaded", rows_read=len(acc) + len(q), rows_accepted=len(acc), rows_quarantined=len(q))
-    summary.files_loaded += 1
-    summary.kinds[kind] += 1
-    summary.rows_read += entry["rows_read"]
-    summary.rows_accepted += len(acc)
-    summary.rows_quarantined += len(q)
+    with transaction(con):
+        for kind, tables in batch.tables.items():
+            entries = [e for e, _ in tables]
+            raws = [raw for _, raw in tables]
+            checked = validate_many(raws, kind, ref)
+            _load_checked(con, kind, entries, raws, checked)
+            good = checked.good
+            accepted = np.bincount(checked.file_index[good], minlength=len(entries))
+            quarantined = np.bincount(checked.file_index[~good], minlength=len(entries))
+            summary.codes.update(checked.code[~good].tolist())
+            for entry, a, b in zip(entries, accepted.tolist(), quarantined.tolist()):
+                entry.update(status="loaded", rows_read=a + b, rows_accepted=a, rows_quarantined=b)
+                summary.files_loaded += 1
+                summary.kinds[kind] += 1
+                summary.rows_read += a + b
+                summary.rows_accepted += a
+                summary.rows_quarantined += b
+        if batch.rejects:
+            _insert(con, "quarantine", pd.DataFrame(batch.rejects))
+        _insert(con, "ingest_log", pd.DataFrame(batch.entries))
+    for entry in batch.entries:
+        progress(f"{entry['status']:9} {entry['file']}: {entry['rows_read']} rows, {entry['rows_accepted']} accepted, "
+                 f"{entry['rows_quarantined']} quarantined")

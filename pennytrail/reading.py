@@ -11,11 +11,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 
 class FileProblem(Exception):
@@ -56,21 +60,41 @@ def _read_csv(path: Path) -> RawTable:
         ) from None
     if not text.strip():
         raise FileProblem("MISSING_COLUMN", "the file is empty: it has no header row")
+    grid = _arrow_csv(data, text)
+    if grid is None:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
+                skip_blank_lines=False, engine="c",
+            )
+        except (pd.errors.ParserError, ValueError):
+            frame = _ragged_csv(text)
+        grid = pa.Table.from_pandas(frame.fillna("").astype(str), preserve_index=False)
+    return _from_grid(grid, sheet=None)
+
+
+BLANK_LINE = re.compile(rb"\n[ \t]*\r?\n")
+
+
+def _arrow_csv(data: bytes, text: str) -> pa.Table | None:
+    """The common case, read by Arrow's parser: every line a record of as many fields as the
+    header. None when the file has a blank line (a spreadsheet counts it as a row, Arrow drops
+    it) or rows of other widths; the general reader takes those."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if BLANK_LINE.search(b"\n" + body.rstrip(b"\r\n")):  # blank lines at the very end number no row
+        return None
+    width = len(next(csv.reader(io.StringIO(text, newline=""))))
+    names = [f"f{i}" for i in range(width)]
     try:
-        grid = pd.read_csv(
-            io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
-            skip_blank_lines=False, engine="c",
+        return pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
-    except (pd.errors.ParserError, ValueError):
-        grid = _ragged_csv(text)
-    return _from_grid(grid.fillna(""), sheet=None)
-
-
-def _ragged_csv(text: str) -> pd.DataFrame:
-    """Rows with more fields than the header: read them all, padding the short ones."""
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    width = max(len(r) for r in rows)
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+    except pa.ArrowInvalid:
+        return None
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -85,7 +109,8 @@ def _read_xlsx(path: Path) -> RawTable:
     if not rows:
         raise FileProblem("MISSING_COLUMN", f"sheet {sheet.name!r} is empty: it has no header row")
     width = max(len(r) for r in rows)
-    grid = pd.DataFrame([[_cell_text(v) for v in r] + [""] * (width - len(r)) for r in rows], dtype=str)
+    cells = [[_cell_text(v) for v in r] + [""] * (width - len(r)) for r in rows]
+    grid = pa.table({f"f{i}": pa.array([r[i] for r in cells], pa.string()) for i in range(width)})
     return _from_grid(grid, sheet=sheet.name)
 
 
@@ -112,25 +137,28 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
-def _from_grid(grid: pd.DataFrame, sheet: str | None) -> RawTable:
-    grid = grid.astype("string[pyarrow]").apply(lambda col: col.str.strip())  # Arrow kernels, not a Python loop
-    blank = (grid == "").all(axis=1).to_numpy(dtype=bool)
+def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
+    """A grid of text cells (header row included) as a RawTable: values trimmed, blank rows
+    dropped but counted in the row numbers, header names trimmed and lower-cased."""
+    cols = [pc.utf8_trim_whitespace(c) for c in grid.columns]  # Arrow kernels, not a Python loop
+    blank = np.ones(grid.num_rows, dtype=bool)
+    for c in cols:
+        blank &= pc.equal(c, "").to_numpy(zero_copy_only=False)
     nonblank = np.flatnonzero(~blank)
     if len(nonblank) == 0:
         raise FileProblem("MISSING_COLUMN", "the file has no header row")
     h = nonblank[0]
-    names = [str(v).strip().lower() for v in grid.iloc[h]]
-    body = grid.iloc[h + 1:]
-    keep_rows = ~blank[h + 1:]
-    body = body[keep_rows]
-    row_numbers = np.arange(h + 2, h + 2 + len(keep_rows))[keep_rows]
+    names = [str(c[h].as_py()).lower() for c in cols]
+    keep = np.flatnonzero(~blank[h + 1:]) + h + 1
+    take = pa.array(keep)
+    row_numbers = keep + 1
     header: list[str] = []
     columns: dict[str, pd.Series] = {}
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
-        col = body.iloc[:, i]
+        col = cols[i].take(take)
         if name == "":
-            if bool((col == "").all()):
+            if not pc.any(pc.not_equal(col, "")).as_py():
                 continue  # a trailing or stray empty column
             name = f"column_{i + 1}"
         if name in seen:
@@ -141,6 +169,6 @@ def _from_grid(grid: pd.DataFrame, sheet: str | None) -> RawTable:
             )
         seen[name] = i
         header.append(name)
-        columns[name] = col.reset_index(drop=True)
-    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(body)))
+        columns[name] = pd.Series(pd.arrays.ArrowStringArray(col), copy=False)
+    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(keep)))
     return RawTable(sheet=sheet, header=header, frame=frame, row_numbers=row_numbers)

@@ -2,9 +2,9 @@
 
 The checks are driven by the data contract of the kind (``data_contracts/<kind>.yaml``): its
 column types say which values must be dates, numbers, amounts, parties or units. They run in
-SPEC.md's order over whole columns; a row gets the first code that applies. The result is an
-accepted frame of typed values, with each row's provenance, and a quarantine frame whose
-messages name the field, the value and what was expected.
+SPEC.md's order over whole columns; a row gets the first code that applies, with a message that
+names the field, the value and what was expected. Accepted values stay validated text; the
+warehouse types them exactly (``warehouse.history_select``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,25 @@ DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 
 @dataclass
+class Checked:
+    """The rows of a batch of files of one kind, checked: the contract's columns as text (blank is
+    ""), and per row its file, sheet, spreadsheet row number and outcome (code None: accepted)."""
+    text: pd.DataFrame
+    file_index: np.ndarray
+    sheets: np.ndarray
+    row_numbers: np.ndarray
+    code: np.ndarray
+    message: np.ndarray
+
+    @property
+    def good(self) -> np.ndarray:
+        return pd.isna(self.code)
+
+
+@dataclass
 class Validated:
-    accepted: pd.DataFrame    # typed columns + sheet, row_number, raw
-    quarantine: pd.DataFrame  # row_number, code, message, raw
+    accepted: pd.DataFrame    # text columns + row_number
+    quarantine: pd.DataFrame  # row_number, code, message
 
 
 def _b(x) -> np.ndarray:
@@ -96,12 +112,28 @@ def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int
 
 
 def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
+    """The rows of one file, checked."""
+    c = validate_many([raw], kind, ref)
+    good = c.good
+    accepted = c.text[good].assign(row_number=c.row_numbers[good]).reset_index(drop=True)
+    quarantine = pd.DataFrame({"row_number": c.row_numbers[~good], "code": c.code[~good],
+                               "message": c.message[~good]})
+    return Validated(accepted, quarantine)
+
+
+def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
+    """The rows of several files of one kind, checked together as one frame (whole-column work
+    costs the same for one file or a hundred). A key repeated across files is not a
+    DUPLICATE_KEY: the later file's row is a correction."""
     contract = data_contracts.load(kind)
     spec = contract["columns"]
-    df = raw.frame.astype("string[pyarrow]")  # whole-column string kernels, no Python loop per row
-    for col in spec:
-        if col not in df.columns:  # an optional column the file leaves out
-            df[col] = pd.Series([""] * len(df), index=df.index, dtype="string[pyarrow]")
+    # the contract's columns only (extra columns live on in the raw record); an optional column
+    # a file leaves out is blank
+    df = pd.concat([r.frame.reindex(columns=list(spec)) for r in raws], ignore_index=True)
+    df = df.astype("string[pyarrow]").fillna("")  # whole-column string kernels, no Python loop per row
+    file_index = np.repeat(np.arange(len(raws)), [len(r.frame) for r in raws])
+    row_numbers = np.concatenate([r.row_numbers for r in raws]) if raws else np.array([], dtype=int)
+    sheets = np.array([r.sheet for r in raws], dtype=object)[file_index]
     n = len(df)
     out = _Outcome(n)
     of_type = lambda t: [c for c, s in spec.items() if s["type"] == t]  # noqa: E731
@@ -161,32 +193,20 @@ def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
     if kind == "payroll":
         keyframe["premium_period_start"] = keyframe["premium_period_start"].where(
             keyframe["premium_period_start"] != "", keyframe["period_start"])
+    keyframe["_file"] = file_index
     ok = out.open()
     dup = keyframe[ok].duplicated(keep=False)
     dup_mask = np.zeros(n, dtype=bool)
     dup_mask[np.flatnonzero(ok)[dup.to_numpy()]] = True
     if dup_mask.any():
         kf = keyframe[dup_mask].copy()
-        kf["_row"] = raw.row_numbers[dup_mask]
-        first_row = kf.groupby(key, sort=False)["_row"].transform("min").to_numpy()
+        kf["_row"] = row_numbers[dup_mask]
+        first_row = kf.groupby(key + ["_file"], sort=False)["_row"].transform("min").to_numpy()
         messages = [f"{' + '.join(key)} appears more than once in this file (first at row {r}); "
                     "send one row per key" for r in first_row]
         out.flag(dup_mask, "DUPLICATE_KEY", lambda where: messages)
 
-    rawjson = _raw_json(raw)
-    good = out.open()
-    bad = ~good
-    quarantine = pd.DataFrame({
-        "row_number": raw.row_numbers[bad],
-        "code": out.code[bad],
-        "message": out.message[bad],
-        "raw": rawjson[bad],
-    })
-    accepted = _typed(df[good], {c: d[good] for c, d in dates.items()}, spec, kind)
-    accepted["sheet"] = raw.sheet
-    accepted["row_number"] = raw.row_numbers[good]
-    accepted["raw"] = rawjson[good]
-    return Validated(accepted=accepted.reset_index(drop=True), quarantine=quarantine)
+    return Checked(df, file_index, sheets, row_numbers, out.code, out.message)
 
 
 def _check_rates(df: pd.DataFrame, ship: pd.Series, out: _Outcome, ref: Reference) -> None:
@@ -248,32 +268,3 @@ def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome,
         f"period_end: expected {e:%Y-%m-%d} for a period starting {s:%Y-%m-%d}, got {_q(g)}"
         for e, s, g in zip(expected_end.iloc[where], start.iloc[where],
                            df["period_end"].to_numpy(dtype=object)[where])])
-
-
-def _typed(df: pd.DataFrame, dates: dict[str, pd.Series], spec: dict, kind: str) -> pd.DataFrame:
-    """Accepted rows, typed: dates as dates; numbers and amounts stay validated text, which the
-    warehouse casts exactly to DECIMAL and to cents (``warehouse.history_insert``)."""
-    typed: dict[str, object] = {}
-    for col, s in spec.items():
-        t = s["type"]
-        v = df[col]
-        if t == "date":
-            typed[col] = dates[col].dt.date
-        elif t in ("number", "amount"):
-            typed[col] = v.where(v != "", s.get("blank_means")) if s.get("blank_means") else v.replace("", None)
-        else:
-            typed[col] = v.replace("", None) if not s.get("required") else v
-    out = pd.DataFrame(typed, index=df.index)
-    if kind == "payroll":
-        out["premium_period_start"] = out["premium_period_start"].where(
-            out["premium_period_start"].notna(), out["period_start"])
-    return out
-
-
-def _raw_json(raw: RawTable) -> np.ndarray:
-    """Each row as a JSON object of header → text, exactly as read."""
-    if raw.frame.shape[1] == 0:
-        return np.full(len(raw.frame), "{}", dtype=object)
-    lines = raw.frame.to_json(orient="records", lines=True, force_ascii=False)
-    # split on "\n" only: JSON escapes it inside strings, but not U+2028 and its kind
-    return np.array(lines.rstrip("\n").split("\n") if lines else [], dtype=object)

@@ -55,18 +55,44 @@ def history_ddl(kind: str) -> str:
 
 
 def history_select(kind: str, source: str) -> str:
-    """SELECT of validated rows from ``source`` for the kind's history table: numbers cast from
-    their text to DECIMAL, amounts to integer cents. Both casts are exact for validated text."""
-    spec = data_contracts.load(kind)
+    """SELECT of checked rows from ``source`` (the contract's columns as validated text, blank "",
+    plus file_seq, file, sheet, row_number and raw) for the kind's history table. Text becomes
+    dates, DECIMAL numbers and integer cents; each cast is exact for text that passed the checks.
+    A blank optional value is NULL, or the contract's ``blank_means``."""
+    spec = data_contracts.load(kind)["columns"]
     cols = ["file_seq", "file", "sheet", "row_number", "raw"]
-    for name, c in spec["columns"].items():
+
+    def text(name: str, c: dict) -> str:
+        if c.get("blank_means") and c["type"] != "date":
+            return f"coalesce(NULLIF({name}, ''), '{c['blank_means']}')"
+        return name if c.get("required") else f"NULLIF({name}, '')"
+
+    for name, c in spec.items():
         if c["type"] == "amount":
-            cols.append(f"CAST(CAST({name} AS DECIMAL(18,2)) * 100 AS BIGINT) AS {name}_cents")
+            cols.append(f"CAST(CAST({text(name, c)} AS DECIMAL(18,2)) * 100 AS BIGINT) AS {name}_cents")
         elif c["type"] == "number":
-            cols.append(f"CAST({name} AS DECIMAL(18,3)) AS {name}")
+            cols.append(f"CAST({text(name, c)} AS DECIMAL(18,3)) AS {name}")
+        elif c["type"] == "date":
+            value = f"CAST({text(name, c)} AS DATE)"
+            if c.get("blank_means"):  # a blank date that means another column's date
+                value = f"coalesce({value}, CAST({c['blank_means']} AS DATE))"
+            cols.append(f"{value} AS {name}")
         else:
-            cols.append(name)
+            cols.append(f"{text(name, c)} AS {name}")
     return f"SELECT {', '.join(cols)} FROM {source}"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def raw_json_sql(columns: list[str], sparse: bool = False) -> str:
+    """A row's raw record as a JSON object of header → text. ``sparse``: the rows come from files
+    with different headers, and a column the row's file did not have (NULL) is left out."""
+    if not columns:
+        return "'{}'"
+    fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in columns)
+    return f"json_merge_patch('{{}}', to_json(struct_pack({fields})))" if sparse else f"to_json(struct_pack({fields}))"
 
 
 def current_view(kind: str) -> str:
@@ -106,6 +132,11 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         if not read_only:
+            # A checkpoint rewrites the tables it touches: after every big commit it would cost
+            # more than the commit. The WAL is checkpointed at 1 GB and when the connection closes.
+            con.execute("SET checkpoint_threshold = '1GB'")
+            # rows carry their own order (file, row_number): inserts may run in parallel
+            con.execute("SET preserve_insertion_order = false")
             create_schema(con)
         con.execute(MACROS)
         yield con

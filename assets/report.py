@@ -4,7 +4,8 @@
 import dagster as dg
 
 from pennytrail.money import dollars
-from pennytrail.publish import MONTHLY, check_month, month_status, publish
+from pennytrail.publish import MONTHLY, check_months, month_status, publish_months, unchanged_months
+from pennytrail.warehouse import get_meta
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 from reports.month import write_month_reports
@@ -17,43 +18,60 @@ OUTPUT_CHECKS = [f"contract_{t}" for t in MONTHLY]
 @dg.asset(
     deps=[reconciliation], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report", kinds={"duckdb"},
     check_specs=[dg.AssetCheckSpec(name, asset="monthly_audit") for name in OUTPUT_CHECKS],
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResource):
-    """The month's slice of `worker_audit`, `pool_audit`, `invoice_audit`, `pass_through_audit` and
+    """Each month's slice of `worker_audit`, `pool_audit`, `invoice_audit`, `pass_through_audit` and
     `exceptions` (SPEC.md §8), replaced in one transaction after the output contracts pass.
 
-    A month that was signed off is not changed silently: every changed value is recorded in
-    `restatements`, and the month needs a new sign-off.
+    A run may cover a range of months (one run for a whole close). A month whose reconciliation
+    has not changed since it was published is kept as it is. A month that was signed off is not
+    changed silently: every changed value is recorded in `restatements`, and the month needs a
+    new sign-off.
     """
-    month = month_of(context.partition_key)
+    months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse() as con:
-        results = check_month(con, month)
+        fingerprint = get_meta(con, "reconciliation_fingerprint")
+        kept = set(unchanged_months(con, months, fingerprint)) if fingerprint else set()
+        todo = [m for m in months if m not in kept]
+        if kept:
+            context.log.info(f"unchanged since published: {', '.join(sorted(kept))}")
+        results = check_months(con, todo) if todo else {}
         failed = [t for t, r in results.items() if not r.passed]
         if failed:
-            raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in {month}: "
-                                         "nothing published",
+            raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in "
+                                         f"{', '.join(todo)}: nothing published",
                              metadata={t: str(results[t].metadata()) for t in failed})
-        counts = publish(con, month)
+        counts = publish_months(con, todo, fingerprint) if todo else {}
         totals = con.execute("""
-            SELECT (SELECT coalesce(sum(owed_cents), 0) FROM invoice_audit WHERE month = $m),
-                   (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM invoice_audit WHERE month = $m),
-                   (SELECT coalesce(sum(funded_cents), 0) FROM pool_audit WHERE month = $m),
-                   (SELECT coalesce(sum(distributed_cents), 0) FROM pool_audit WHERE month = $m),
-                   (SELECT coalesce(sum(undistributed_cents), 0) FROM pool_audit WHERE month = $m)""",
-                             {"m": month}).fetchone()
-        codes = dict(con.execute("SELECT code, count(*) FROM exceptions WHERE month = ? GROUP BY 1 ORDER BY 1",
-                                 [month]).fetchall())
-        status = month_status(con, month)
+            SELECT (SELECT coalesce(sum(owed_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),
+                   (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),
+                   (SELECT coalesce(sum(funded_cents), 0) FROM pool_audit WHERE list_contains($m, month)),
+                   (SELECT coalesce(sum(distributed_cents), 0) FROM pool_audit WHERE list_contains($m, month)),
+                   (SELECT coalesce(sum(undistributed_cents), 0) FROM pool_audit WHERE list_contains($m, month))""",
+                             {"m": months}).fetchone()
+        codes = dict(con.execute("SELECT code, count(*) FROM exceptions WHERE list_contains(?, month) "
+                                 "GROUP BY 1 ORDER BY 1", [months]).fetchall())
+        status = {m: month_status(con, m) for m in months}
+    written = {t: sum(c[t] for c in counts.values()) for t in [*MONTHLY, "restatements"]}
     yield dg.MaterializeResult(metadata={
-        "month": month, "sign-off": status, **{f"{t} rows": n for t, n in counts.items()},
+        "months": ", ".join(months), "published": ", ".join(todo) or "none (all unchanged)",
+        "sign-off": ", ".join(f"{m} {s}" for m, s in status.items()),
+        **{f"{t} rows written": n for t, n in written.items()},
         "owed by buyers": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
         "funded to pools": dollars(totals[2]),
         "distributed to workers": dollars(totals[3]), "undistributed": dollars(totals[4]),
         "exceptions by code": codes,
-        "output contracts passed": f"{sum(r.passed for r in results.values())} of {len(results)}",
+        "output contracts passed": f"{sum(r.passed for r in results.values())} of {len(results)}" if results
+        else "not run: nothing changed",
     })
-    for table, result in results.items():
-        yield dg.AssetCheckResult(check_name=f"contract_{table}", passed=result.passed, metadata=result.metadata())
+    for table in MONTHLY:
+        if table in results:
+            yield dg.AssetCheckResult(check_name=f"contract_{table}", passed=results[table].passed,
+                                      metadata=results[table].metadata())
+        else:
+            yield dg.AssetCheckResult(check_name=f"contract_{table}", passed=True,
+                                      description="checked when published; nothing changed since")
 
 
 @dg.asset(deps=[monthly_audit], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report",

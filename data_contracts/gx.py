@@ -151,7 +151,8 @@ def _distinct_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if len(v) == 0:
             out[c] = pd.Series([None] * length, dtype=object)
         else:
-            out[c] = pd.Series(v, dtype=frame[c].dtype).iloc[np.resize(np.arange(len(v)), length)].reset_index(drop=True)
+            padded = np.resize(np.arange(len(v)), length)
+            out[c] = pd.Series(v, dtype=frame[c].dtype).iloc[padded].reset_index(drop=True)
     return pd.DataFrame(out)
 
 

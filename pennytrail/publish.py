@@ -16,7 +16,7 @@ import duckdb
 
 import data_contracts
 
-from .warehouse import transaction
+from .warehouse import get_meta, set_meta, transaction
 
 # output table -> (working table, key columns)
 MONTHLY: dict[str, tuple[str, list[str]]] = {
@@ -38,14 +38,15 @@ def months_available(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """SHA-256 over the month's published audit tables, in a fixed order."""
-    h = hashlib.sha256()
+    """SHA-256 over the month's published audit tables: each table's name and its rows as text,
+    in a fixed order, computed in the warehouse."""
+    parts = []
     for table in MONTHLY:
         cols = ", ".join(columns(table))
-        h.update(table.encode())
-        for row in con.execute(f"SELECT {cols} FROM {table} WHERE month = ? ORDER BY ALL", [month]).fetchall():
-            h.update(repr(row).encode())
-    return h.hexdigest()
+        parts.append(con.execute(f"SELECT sha256(? || coalesce(string_agg(CAST(t AS VARCHAR), chr(10) ORDER BY "
+                                 f"CAST(t AS VARCHAR)), '')) FROM (SELECT ({cols}) AS t FROM {table} "
+                                 f"WHERE month = ?)", [table, month]).fetchone()[0])
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
 def latest_signoff(con: duckdb.DuckDBPyConnection, month: str) -> tuple | None:
@@ -84,35 +85,62 @@ def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files:
 
 
 def check_month(con: duckdb.DuckDBPyConnection, month: str) -> dict:
-    """The output contracts over the month's slice of the working tables, before it is published."""
+    return check_months(con, [month])
+
+
+def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
+    """The output contracts over the months' slice of the working tables, before it is published."""
     from data_contracts import gx
 
     results = {}
     for table, (work, _) in MONTHLY.items():
-        frame = con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE month = ?", [month]).df()
+        frame = con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE list_contains(?, month)",
+                            [months]).df()
         results[table] = gx.validate(table, frame, gx.output_expectations(table))
     return results
 
 
 def publish(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
     """Replace ``month`` in every monthly output table; return rows written and restatements."""
+    return publish_months(con, [month])[month]
+
+
+def publish_months(con: duckdb.DuckDBPyConnection, months: list[str],
+                   fingerprint: str | None = None) -> dict[str, dict[str, int]]:
+    """Replace each of ``months`` in every monthly output table, all in one transaction; return the
+    rows written and restatements per month. ``fingerprint`` (of the reconciliation published) is
+    recorded per month, so that an unchanged month can be recognised (``unchanged_months``)."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    done = {}
+    with transaction(con):
+        for month in months:
+            done[month] = _publish(con, month, now)
+            if fingerprint is not None:
+                set_meta(con, f"published:{month}", fingerprint)
+    return done
+
+
+def unchanged_months(con: duckdb.DuckDBPyConnection, months: list[str], fingerprint: str) -> list[str]:
+    """The months whose published tables come from the reconciliation ``fingerprint`` names."""
+    return [m for m in months if get_meta(con, f"published:{m}") == fingerprint]
+
+
+def _publish(con: duckdb.DuckDBPyConnection, month: str, now: dt.datetime) -> dict[str, int]:
     signed = latest_signoff(con, month)
     counts: dict[str, int] = {}
-    with transaction(con):
-        restated = 0
-        if signed is not None:
-            files = con.execute(
-                "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
-                "AND status = 'loaded'", [signed[1]]).fetchone()[0]
-            for table in MONTHLY:
-                restated += _restatements(con, table, month, files, now)
-        for table, (work, _) in MONTHLY.items():
-            cols = ", ".join(columns(table))
-            con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {work} WHERE month = ?", [month])
-            counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?", [month]).fetchone()[0]
-        counts["restatements"] = restated
+    restated = 0
+    if signed is not None:
+        files = con.execute(
+            "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
+            "AND status = 'loaded'", [signed[1]]).fetchone()[0]
+        for table in MONTHLY:
+            restated += _restatements(con, table, month, files, now)
+    for table, (work, _) in MONTHLY.items():
+        cols = ", ".join(columns(table))
+        con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {work} WHERE month = ?", [month])
+        counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?", [month]).fetchone()[0]
+    counts["restatements"] = restated
     return counts
 
 

@@ -97,6 +97,13 @@ def _arrow_csv(data: bytes, text: str) -> pa.Table | None:
         return None
 
 
+def _ragged_csv(text: str) -> pd.DataFrame:
+    """Rows with more fields than the header: read them all, padding the short ones."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    width = max(len(r) for r in rows)
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+
+
 def _read_xlsx(path: Path) -> RawTable:
     from python_calamine import CalamineWorkbook
 

@@ -1,7 +1,7 @@
 """Running the asset graph in process for the CLI, with runs recorded in the home's Dagster instance.
 
 The CLI runs the same jobs the UI shows (`dagster dev -w workspace.yaml` with the same
-DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` for each month.
+DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` once for the range of months.
 """
 
 from __future__ import annotations
@@ -96,7 +96,10 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-def run_job(name: str, partition_key: str | None = None) -> RunOutcome:
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None) -> RunOutcome:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
@@ -104,6 +107,8 @@ def run_job(name: str, partition_key: str | None = None) -> RunOutcome:
     release_dead_runs(instance)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
+    if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
+        tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
                                     run_config=quiet, tags=tags)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
@@ -130,9 +135,14 @@ def close(data: Path, home: Path, months: list[str] | None,
             months = months_available(con)
     valid = set(monthly.get_partition_keys())
     for month in months:
-        key = partition_of(month)
-        if key not in valid:
+        if partition_of(month) not in valid:
             raise CloseFailed(f"month {month} is outside the months pennytrail can close (from 2024-01 to next month)")
-        progress(f"publish {month} …")
-        run_job("publish_month", key)
+    if not months:
+        return months
+    first, last = partition_of(min(months)), partition_of(max(months))
+    progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
+    if first == last:
+        run_job("publish_month", first)
+    else:  # one run publishes the whole range (months without data in it are published empty)
+        run_job("publish_month", partition_range=(first, last))
     return months

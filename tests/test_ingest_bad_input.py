@@ -92,6 +92,21 @@ def test_extra_columns_are_kept_in_the_raw_record(data_dir):
     assert json.loads(payroll[0][6])["field"] == "north field"
 
 
+def test_rows_wider_or_narrower_than_the_header_are_read_not_dropped(data_dir):
+    payroll_csv(data_dir, GOOD_PAYROLL + ",stray note\n" + GOOD_PAYROLL.replace("W1", "W2").rsplit(",", 6)[0])
+    log, q, payroll, _ = run(data_dir)
+    assert log[0][2:] == (2, 1, 1)
+    assert json.loads(payroll[0][6])["column_13"] == "stray note"  # kept in the raw record
+    assert q[0][1:3] == (3, "MISSING_FIELD")  # the short row lacks period_end and later fields
+
+
+def test_a_million_character_file_with_many_rows_keeps_every_row(data_dir):
+    rows = [GOOD_PAYROLL.replace("W1", f"W{i}") for i in range(5000)]
+    payroll_csv(data_dir, "\n".join(rows))
+    log, q, payroll, _ = run(data_dir)
+    assert log[0][2:] == (5000, 5000, 0) and [r[5] for r in payroll] == list(range(2, 5002))
+
+
 def test_duplicated_header_names_reject_the_file(data_dir):
     payroll_csv(data_dir, GOOD_PAYROLL + ",41", header=PAYROLL_HEADER + ",Hours")
     log, q, payroll, _ = run(data_dir)

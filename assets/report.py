@@ -75,16 +75,17 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
 
 
 @dg.asset(deps=[monthly_audit], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report",
-          kinds={"excel", "pdf"})
+          kinds={"excel", "pdf"}, backfill_policy=dg.BackfillPolicy.single_run())
 def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
     """The month's close workbook for accountants (`HOME/reports/close-MONTH.xlsx`) and a payment
     confirmation for every buyer with an invoice in the month (`HOME/confirmations/BUYER/`: PDF,
     CSV and an Ed25519-signed JSON statement, with no worker's personal data)."""
-    month = month_of(context.partition_key)
+    months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:
-        done = write_month_reports(con, pennytrail.home, month)
+        done = {m: write_month_reports(con, pennytrail.home, m) for m in months}
     return dg.MaterializeResult(metadata={
-        "month": month, "close workbook": dg.MetadataValue.path(str(done.workbook)),
-        **{f"{sheet} rows": n for sheet, n in done.rows.items()},
-        "buyers confirmed": ", ".join(done.confirmations) or "none",
+        "months": ", ".join(months),
+        "close workbooks": "; ".join(str(d.workbook) for d in done.values()),
+        "rows written": sum(sum(d.rows.values()) for d in done.values()),
+        "buyers confirmed": "; ".join(f"{m}: {', '.join(d.confirmations) or 'none'}" for m, d in done.items()),
     })

@@ -12,6 +12,8 @@ from functools import cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pennytrail import money
 
@@ -64,7 +66,11 @@ def _gx():
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every in-memory frame it is given by hashing all its values, twice per
+    # validation; that took most of a contract's time, for batch metadata nothing here reads.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return gx
 
 
@@ -123,11 +129,16 @@ def raw_frame_for(kind: str, frame: pd.DataFrame, source_file: int = 0) -> pd.Da
     contract = load(kind)
     cols = {}
     for col in contract["columns"]:
-        v = frame[col] if col in frame.columns else pd.Series([""] * len(frame), index=frame.index, dtype=object)
-        cols[col] = v.where(v != "", None)
+        if col in frame.columns:
+            v = frame[col].astype("string[pyarrow]")
+            cols[col] = v.mask(v == "")  # Arrow strings; blank is missing
+        else:
+            cols[col] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
     out = pd.DataFrame(cols).reset_index(drop=True)
     if kind == "payroll":
-        out["premium_period_start"] = out["premium_period_start"].fillna(out["period_start"])
+        filled = pc.coalesce(*(pa.chunked_array(out[c].array._pa_array) for c in ("premium_period_start",
+                                                                                   "period_start")))
+        out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
     out["source_file"] = source_file
     return out
 

@@ -94,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def write_month_reports(home: Path) -> str:
-    """Run the `reports_for_month` job for every closed month; say what was written."""
+    """Run the `reports_for_month` job over the closed months (one run); say what was written."""
     from pipelines.partitions import partition_of
     from pipelines.runner import run_job
 
@@ -103,9 +103,10 @@ def write_month_reports(home: Path) -> str:
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit UNION "
                                             "SELECT DISTINCT month FROM invoice_audit ORDER BY 1").fetchall()]
-    for month in months:
-        _log(f"reports {month} …")
-        run_job("reports_for_month", partition_of(month))
+    if months:
+        _log(f"reports {', '.join(months)} …")
+        first, last = partition_of(months[0]), partition_of(months[-1])
+        run_job("reports_for_month", partition_range=(first, last))
     return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
             f"buyers' confirmations in {home / 'confirmations'}")
 

@@ -36,11 +36,11 @@ def split_sql(source: str, group: str, tiebreak: str) -> str:
             SELECT *, CAST((CAST(amount AS HUGEINT) * w) // total AS BIGINT) AS base,
                    (CAST(amount AS HUGEINT) * w) % total AS rem
             FROM (
-                SELECT *,
-                       CASE WHEN sum(weight) OVER g = 0 THEN 1 ELSE weight END AS w,
-                       CASE WHEN sum(weight) OVER g = 0 THEN count(*) OVER g ELSE sum(weight) OVER g END AS total
-                FROM {source}
-                WINDOW g AS (PARTITION BY {group})
+                SELECT * EXCLUDE (sum_w, n),
+                       CASE WHEN sum_w = 0 THEN 1 ELSE weight END AS w,
+                       CASE WHEN sum_w = 0 THEN n ELSE sum_w END AS total
+                FROM (SELECT *, sum(weight) OVER g AS sum_w, count(*) OVER g AS n FROM {source}
+                      WINDOW g AS (PARTITION BY {group}))
             )
         )
         WINDOW g AS (PARTITION BY {group})
@@ -174,6 +174,12 @@ STAGES: list[tuple[str, str]] = [
     JOIN ref_programs pr ON pr.program_id = g.program_id
     LEFT JOIN last_paid lp USING (grower_id, period_start)
     """),
+    # The current payroll rows (latest version of each key), once, with the columns the audit reads.
+    ("w_payroll", """
+    SELECT grower_id, worker_id, period_start, premium_period_start, pay_date, hours, units, gross_wages_cents,
+           premium_paid_cents
+    FROM payroll
+    """),
     # §6: basis per (worker, grower, pay period), as an exact integer weight and as a decimal.
     ("w_basis", """
     SELECT r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days,
@@ -187,7 +193,7 @@ STAGES: list[tuple[str, str]] = [
                WHEN 'hours' THEN sum(r.hours)
                WHEN 'gross_wages' THEN CAST(sum(r.gross_wages_cents) AS DECIMAL(18,3)) / 100
                ELSE CAST(weight AS DECIMAL(18,3)) END AS basis_value
-    FROM payroll r
+    FROM w_payroll r
     JOIN ref_parties g ON g.party_id = r.grower_id
     JOIN ref_programs pr ON pr.program_id = g.program_id
     GROUP BY r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days
@@ -212,7 +218,7 @@ STAGES: list[tuple[str, str]] = [
     SELECT grower_id, worker_id, premium_period_start AS period_start,
            sum(premium_paid_cents)::BIGINT AS paid_cents,
            max(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date
-    FROM payroll GROUP BY ALL
+    FROM w_payroll GROUP BY ALL
     """),
     # §7: the worker audit.
     ("w_worker_audit", """
@@ -221,7 +227,7 @@ STAGES: list[tuple[str, str]] = [
         UNION
         SELECT grower_id, period_start, worker_id FROM w_paid WHERE paid_cents > 0
     ), last_pay AS (
-        SELECT grower_id, max(pay_date) AS last_pay_date FROM payroll GROUP BY ALL
+        SELECT grower_id, max(pay_date) AS last_pay_date FROM w_payroll GROUP BY ALL
     ), facts AS (
         SELECT k.grower_id, k.period_start, k.worker_id, g.program_id,
                k.period_start + pr.period_days - 1 AS period_end,

@@ -4,8 +4,7 @@
 import dagster as dg
 
 from pennytrail.money import dollars
-from pennytrail.publish import MONTHLY, check_months, month_status, publish_months, unchanged_months
-from pennytrail.warehouse import get_meta
+from pennytrail.publish import MONTHLY, changed_months, check_months, month_status, publish_months
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 from reports.month import write_month_reports
@@ -24,25 +23,24 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     """Each month's slice of `worker_audit`, `pool_audit`, `invoice_audit`, `pass_through_audit` and
     `exceptions` (SPEC.md §8), replaced in one transaction after the output contracts pass.
 
-    A run may cover a range of months (one run for a whole close). A month whose reconciliation
-    has not changed since it was published is kept as it is. A month that was signed off is not
+    A run may cover a range of months (one run for a whole close). A month whose rows have not
+    changed since it was published is kept as it is (and its contracts not run again). A month that was signed off is not
     changed silently: every changed value is recorded in `restatements`, and the month needs a
     new sign-off.
     """
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse() as con:
-        fingerprint = get_meta(con, "reconciliation_fingerprint")
-        kept = set(unchanged_months(con, months, fingerprint)) if fingerprint else set()
-        todo = [m for m in months if m not in kept]
+        todo = changed_months(con, months)
+        kept = [m for m in months if m not in todo]
         if kept:
-            context.log.info(f"unchanged since published: {', '.join(sorted(kept))}")
+            context.log.info(f"unchanged since published: {', '.join(kept)}")
         results = check_months(con, todo) if todo else {}
         failed = [t for t, r in results.items() if not r.passed]
         if failed:
             raise dg.Failure(description=f"output contract failed for {', '.join(failed)} in "
                                          f"{', '.join(todo)}: nothing published",
                              metadata={t: str(results[t].metadata()) for t in failed})
-        counts = publish_months(con, todo, fingerprint) if todo else {}
+        counts = publish_months(con, todo) if todo else {}
         totals = con.execute("""
             SELECT (SELECT coalesce(sum(owed_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),
                    (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),

@@ -226,6 +226,16 @@ def validate_input(kind: str, frames: list[pd.DataFrame], parties: dict[str, str
     return validate(kind, frame, input_expectations(kind, parties, units))
 
 
+def merge(name: str, parts: list[ContractResult]) -> ContractResult:
+    """One result for a contract run over several parts of a table: rows and failing rows add up."""
+    merged: dict[tuple[str, str], int] = {}
+    for part in parts:
+        for f in part.failures:
+            merged[(f.expectation, f.column)] = merged.get((f.expectation, f.column), 0) + f.unexpected_count
+    return ContractResult(name, sum(p.rows for p in parts), max([p.expectations for p in parts] + [0]),
+                          [Failure(e, c, n) for (e, c), n in merged.items()])
+
+
 class InputContracts:
     """The input contracts over the files of a run, a batch of rows at a time, so memory stays
     bounded however many files arrive. ``add`` each file's raw frame; ``results`` merges the
@@ -251,13 +261,5 @@ class InputContracts:
 
         for kind in list(self.pending):
             self._flush(kind)
-        out = {}
-        for kind in INPUT_KINDS:
-            parts = self.done.get(kind) or [validate_input(kind, [], self.parties, self.units)]
-            merged: dict[tuple[str, str], int] = {}
-            for part in parts:
-                for f in part.failures:
-                    merged[(f.expectation, f.column)] = merged.get((f.expectation, f.column), 0) + f.unexpected_count
-            out[kind] = ContractResult(kind, sum(p.rows for p in parts), parts[0].expectations,
-                                       [Failure(e, c, n) for (e, c), n in merged.items()])
-        return out
+        return {kind: merge(kind, self.done.get(kind) or [validate_input(kind, [], self.parties, self.units)])
+                for kind in INPUT_KINDS}

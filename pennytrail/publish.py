@@ -16,7 +16,7 @@ import duckdb
 
 import data_contracts
 
-from .warehouse import get_meta, set_meta, transaction
+from .warehouse import transaction
 
 # output table -> (working table, key columns)
 MONTHLY: dict[str, tuple[str, list[str]]] = {
@@ -89,14 +89,16 @@ def check_month(con: duckdb.DuckDBPyConnection, month: str) -> dict:
 
 
 def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
-    """The output contracts over the months' slice of the working tables, before it is published."""
+    """The output contracts over the months' slice of the working tables, before it is published:
+    month by month (so memory follows the largest month), merged per table."""
     from data_contracts import gx
 
     results = {}
     for table, (work, _) in MONTHLY.items():
-        frame = con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE list_contains(?, month)",
-                            [months]).df()
-        results[table] = gx.validate(table, frame, gx.output_expectations(table))
+        expectations = gx.output_expectations(table)
+        parts = [gx.validate(table, con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE month = ?",
+                                                [month]).df(), expectations) for month in months]
+        results[table] = gx.merge(table, parts)
     return results
 
 
@@ -105,24 +107,29 @@ def publish(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
     return publish_months(con, [month])[month]
 
 
-def publish_months(con: duckdb.DuckDBPyConnection, months: list[str],
-                   fingerprint: str | None = None) -> dict[str, dict[str, int]]:
+def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:
     """Replace each of ``months`` in every monthly output table, all in one transaction; return the
-    rows written and restatements per month. ``fingerprint`` (of the reconciliation published) is
-    recorded per month, so that an unchanged month can be recognised (``unchanged_months``)."""
+    rows written and restatements per month."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    done = {}
     with transaction(con):
-        for month in months:
-            done[month] = _publish(con, month, now)
-            if fingerprint is not None:
-                set_meta(con, f"published:{month}", fingerprint)
-    return done
+        return {month: _publish(con, month, now) for month in months}
 
 
-def unchanged_months(con: duckdb.DuckDBPyConnection, months: list[str], fingerprint: str) -> list[str]:
-    """The months whose published tables come from the reconciliation ``fingerprint`` names."""
-    return [m for m in months if get_meta(con, f"published:{m}") == fingerprint]
+def changed_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[str]:
+    """The months whose working slice differs from what is published, in any monthly table.
+
+    Compared by an order-free hash of each month's rows (rows are unique by key), so a re-run
+    after a correction republishes and re-checks only the months the correction changed."""
+    changed = set()
+    for table, (work, _) in MONTHLY.items():
+        cols = ", ".join(columns(table))
+        sql = (f"SELECT month, bit_xor(hash({cols})) AS h, count(*) AS n FROM {{}} "
+               f"WHERE list_contains($m, month) GROUP BY month")
+        diff = con.execute(f"SELECT coalesce(w.month, p.month) FROM ({sql.format(work)}) w "
+                           f"FULL JOIN ({sql.format(table)}) p ON p.month = w.month "
+                           "WHERE w.h IS DISTINCT FROM p.h OR w.n IS DISTINCT FROM p.n", {"m": months}).fetchall()
+        changed.update(m for (m,) in diff)
+    return [m for m in months if m in changed]
 
 
 def _publish(con: duckdb.DuckDBPyConnection, month: str, now: dt.datetime) -> dict[str, int]:

@@ -67,6 +67,13 @@ def split(df: pd.DataFrame, group: list[str], amount: str, weight: str, tie: str
 
 
 def run(data: Path) -> dict[str, int]:
+    lines, pools, audit = compute(data)
+    return {"lines": len(lines), "pools": len(pools), "worker_audit": len(audit),
+            "not_ok": int((audit["status"] != "OK").sum())}
+
+
+def compute(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(priced purchase lines, pools, worker audit)."""
     ref = data / "reference"
     programs = pd.read_csv(ref / "programs.csv", dtype=str).set_index("program_id")
     parties = pd.read_csv(ref / "parties.csv", dtype=str, keep_default_na=False).set_index("party_id")
@@ -148,8 +155,7 @@ def run(data: Path) -> dict[str, int]:
     audit["status"] = np.select(
         [audit["_merge"] == "right_only", audit["paid"] == audit["funded"], audit["paid"] == 0,
          audit["paid"] < audit["funded"]], ["PAID_WITHOUT_WORK", "OK", "UNPAID", "UNDERPAID"], "OVERPAID")
-    return {"lines": len(lines), "pools": len(pools), "worker_audit": len(audit),
-            "not_ok": int((audit["status"] != "OK").sum())}
+    return lines, pools, audit[["grower_id", "period_start", "worker_id", "entitled", "funded", "paid", "status"]]
 
 
 if __name__ == "__main__":

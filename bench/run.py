@@ -1,20 +1,25 @@
-"""Speed and memory of the close, measured (never asserted).
+"""Speed and memory of the close, measured (never asserted), against the alternatives.
 
-    python bench/run.py [--scale season] [--scale national] [--seed 1]
+    python bench/run.py [--scale season] [--scale national] [--seed 1] [--no-write]
 
-For each scale: generates the program once into bench/.cache/ (kept between runs), then
-1. times each stage of the close in this process, with the library's own functions: reference
-   data, ingest (read, validate, load), the input data contracts (GX), the reconciliation,
-   the conservation checks, the output contracts and publication of every month;
-2. times the real close (`pennytrail close`, the Dagster graph) in a fresh process, with the
-   process's peak memory;
-3. times a re-run of that close with nothing new to ingest.
-Figures are printed as a table; paste them into docs/performance.md with the machine's details.
+For each scale (default: season and national), on data generated once into bench/.cache/:
+1. each stage of the close in one process, with the library's own functions: wall seconds,
+   rows per second, and the process's peak RSS so far;
+2. the real close, `pennytrail close` (the Dagster graph), in a fresh process: wall seconds,
+   peak RSS, and the seconds of each Dagster step;
+3. the close workbook of the largest month (`pennytrail report close`);
+4. a re-run with nothing new, and a re-run after one corrected payroll file;
+5. the same rules as a plain DuckDB SQL script over the raw CSV files (`bench/baseline.sql`, the
+   lower bound) and as a straightforward pandas script (`bench/baseline_pandas.py`), each in a
+   fresh process, on the same data (Excel files converted to CSV first, untimed).
+The figures are printed, and written with the machine's details into docs/performance.md
+between the `bench:start` and `bench:end` markers (unless --no-write).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -23,9 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
-
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,10 +37,17 @@ from data_contracts import gx  # noqa: E402
 from pennytrail import conservation, publish, reconcile  # noqa: E402
 from pennytrail.generator import generate  # noqa: E402
 from pennytrail.ingest import ingest, write_reference  # noqa: E402
+from pennytrail.reading import FileProblem, read_table  # noqa: E402
 from pennytrail.reference import load_reference  # noqa: E402
 from pennytrail.warehouse import connect  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
+PERF = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
 
 
 def peak_mib() -> float:
@@ -49,13 +59,54 @@ def data_for(scale: str, seed: int) -> Path:
     if not (out / "answer_key.json").exists():
         shutil.rmtree(out, ignore_errors=True)
         start = time.perf_counter()
-        generate(out, seed=seed, scale=scale, progress=lambda m: print("  " + m, flush=True))
-        print(f"  generated {scale} in {time.perf_counter() - start:.1f} s", flush=True)
+        generate(out, seed=seed, scale=scale, progress=lambda m: say("  " + m))
+        say(f"  generated {scale} in {time.perf_counter() - start:.1f} s")
     return out
 
 
+def csv_for(data: Path) -> Path:
+    """The data with every Excel file as CSV, for the baselines (which read CSV only)."""
+    out = data.with_name(data.name + "-csv")
+    if not (out / ".complete").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(data, out, ignore=shutil.ignore_patterns("*.xlsx"), copy_function=os.link)
+        for path in data.rglob("*.xlsx"):
+            try:
+                table = read_table(path)
+            except FileProblem:
+                continue
+            table.frame.to_csv(out / path.relative_to(data).with_suffix(".csv"), index=False)
+        (out / ".complete").touch()
+    return out
+
+
+# A small launcher between the bench and what it measures: a forked child's peak RSS starts at
+# its parent's size, so measuring from this (large) process would overstate every child.
+LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(proc.pid, 0)
+print(usage.ru_maxrss, file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def child_rss(cmd: list[str]) -> tuple[float, float, str]:
+    """Run a command in a fresh process: (wall seconds, its peak RSS in MiB, its standard output)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        code = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], stdout=out, stderr=err).returncode
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines() or ["?"]
+        if code != 0:
+            raise SystemExit(f"{' '.join(cmd[:4])} … failed: {lines[-2] if len(lines) > 1 else lines[-1]}")
+        return seconds, int(lines[-1]) / 1024, out.read().decode()
+
+
 def stages(data: Path) -> list[tuple[str, float, int, float]]:
-    """(stage, seconds, rows, peak MiB) for each stage, in this process."""
+    """(stage, seconds, rows, peak MiB so far) for each stage of the close, in this process."""
     rows_out = []
     home = Path(tempfile.mkdtemp(prefix="pennytrail-bench-"))
 
@@ -64,73 +115,173 @@ def stages(data: Path) -> list[tuple[str, float, int, float]]:
         result = fn()
         seconds = time.perf_counter() - start
         rows_out.append((name, seconds, rows_fn(result), peak_mib()))
-        print(f"  {name:28} {seconds:8.2f} s", flush=True)
+        say(f"  {name:34} {seconds:8.2f} s")
         return result
 
     try:
+        timed("import Great Expectations", lambda _: 0, gx._gx)
         with connect(home / "pennytrail.duckdb") as con:
             ref = timed("reference data", lambda r: len(r.parties), lambda: load_reference(data))
             write_reference(con, ref)
-            raw = defaultdict(list)
-            summary = timed("ingest (read+validate+load)", lambda s: s.rows_read,
-                            lambda: ingest(con, data, ref, progress=lambda m: None,
-                                           on_raw=lambda k, f: raw[k].append(f)))
-            parties = {pid: p[0] for pid, p in ref.parties.items()}
-
-            timed("input contracts (GX)", lambda n: n,
-                  lambda: sum(gx.validate_input(kind, frames, parties, set(ref.units)).rows
-                              for kind, frames in raw.items()))
-            raw.clear()
-            counts = timed("reconciliation", lambda c: c["w_worker_audit"], lambda: reconcile.run(con))
+            contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
+            timed("ingest + input contracts (GX)", lambda s: s.rows_read,
+                  lambda: (ingest(con, data, ref, progress=lambda m: None, on_raw=contracts.add),
+                           contracts.results())[0])
+            timed("reconciliation", lambda c: c["w_worker_audit"], lambda: reconcile.run(con))
             timed("conservation checks", lambda r: len(r), lambda: conservation.run_all(con))
             months = publish.months_available(con)
-
-            timed("output contracts (GX)", lambda n: n,
-                  lambda: sum(r.rows for m in months for r in publish.check_month(con, m).values()))
-            timed("publish all months", lambda c: sum(c), lambda: [sum(publish.publish(con, m).values())
-                                                                   for m in months])
-        del summary, counts
+            timed("output contracts (GX)", lambda r: sum(x.rows for x in r.values()),
+                  lambda: publish.check_months(con, months))
+            timed("publish all months", lambda c: sum(sum(v.values()) for v in c.values()),
+                  lambda: publish.publish_months(con, months))
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return rows_out
 
 
-def cli_close(data: Path, home: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of `pennytrail close` in a fresh process."""
-    cmd = [sys.executable, "-m", "pennytrail.cli", "close", "--data", str(data), "--home", str(home)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"close failed: {done.stderr.strip().splitlines()[-1]}")
-    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    return seconds, peak
+def dagster_steps(home: Path, last: int) -> list[tuple[str, str, float]]:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    out = []
+    for run in reversed(instance.get_runs(limit=last)):
+        for step in instance.get_run_step_stats(run.run_id):
+            if step.end_time and step.start_time:
+                out.append((run.job_name, step.step_key, step.end_time - step.start_time))
+    return out
+
+
+def correct_one_payroll_file(data: Path) -> str:
+    """Add a correction file: the first payroll CSV's first row with one cent more premium."""
+    src = sorted((data / "inbox/payroll").rglob("*.csv"))[0]
+    header, first = src.read_text(encoding="utf-8").splitlines()[:2]
+    cols = first.split(",")
+    whole, _, frac = cols[-1].partition(".")
+    cents = int(whole or 0) * 100 + int((frac + "00")[:2]) + 1
+    cols[-1] = f"{cents // 100}.{cents % 100:02d}"
+    out = src.with_name(src.stem + "-correction.csv")
+    out.write_text(header + "\n" + ",".join(cols) + "\n", encoding="utf-8")
+    return out.relative_to(data).as_posix()
+
+
+def measure(scale: str, seed: int, pandas: bool) -> dict:
+    say(f"\n== {scale} ==")
+    data = data_for(scale, seed)
+    csv_data = csv_for(data)
+    key = json.loads((data / "answer_key.json").read_text())
+    result = {"scale": scale, "seed": seed, "payroll_rows": key["payroll_rows"], "workers": key["workers"],
+              "purchase_lines": key["purchase_lines"]}
+    say("stages in one process:")
+    result["stages"] = stages(data)
+
+    work = Path(tempfile.mkdtemp(prefix="pennytrail-bench-home-"))
+    try:
+        # a copy of the data by hard links, so a correction can be added without touching the cache
+        mirror = work / "data"
+        shutil.copytree(data, mirror, copy_function=os.link)
+        home = work / "home"
+        cli = [sys.executable, "-m", "pennytrail.cli"]
+        say("pennytrail close (Dagster graph, fresh process) …")
+        seconds, peak, _ = child_rss(cli + ["close", "--data", str(mirror), "--home", str(home)])
+        result["close"] = (seconds, peak)
+        result["close_steps"] = dagster_steps(home, 2)
+        say(f"  {seconds:.1f} s, peak {peak:,.0f} MiB")
+        with connect(home / "pennytrail.duckdb", read_only=True) as con:
+            month, rows = con.execute("SELECT month, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC "
+                                      "LIMIT 1").fetchone()
+        seconds, peak, _ = child_rss(cli + ["report", "close", "--home", str(home), "--month", month,
+                                            "--out", str(work / "close.xlsx")])
+        result["workbook"] = (month, rows, seconds, peak, (work / "close.xlsx").stat().st_size)
+        say(f"  close workbook {month} ({rows:,} worker rows): {seconds:.1f} s")
+        seconds, peak, _ = child_rss(cli + ["close", "--data", str(mirror), "--home", str(home)])
+        result["rerun"] = (seconds, peak)
+        say(f"  re-run, nothing new: {seconds:.1f} s")
+        fixed = correct_one_payroll_file(mirror)
+        seconds, peak, _ = child_rss(cli + ["close", "--data", str(mirror), "--home", str(home)])
+        steps = dagster_steps(home, 2)
+        result["rerun_fix"] = (seconds, peak, fixed, steps)
+        say(f"  re-run after {fixed}: {seconds:.1f} s")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    say("baselines (fresh processes, same data as CSV):")
+    base = [sys.executable, str(ROOT / "bench" / "baselines.py")]
+    seconds, peak, out = child_rss(base + ["duckdb", str(csv_data)])
+    result["duckdb"] = (seconds, peak, json.loads(out))
+    say(f"  plain DuckDB script: {seconds:.1f} s, peak {peak:,.0f} MiB")
+    if pandas:
+        seconds, peak, out = child_rss(base + ["pandas", str(csv_data)])
+        result["pandas"] = (seconds, peak, json.loads(out))
+        say(f"  pandas script: {seconds:.1f} s, peak {peak:,.0f} MiB")
+    return result
+
+
+def report(results: list[dict]) -> str:
+    import dagster
+    import duckdb
+    import pandas
+
+    lines = [f"Machine: {platform.platform()}, {os.cpu_count()} cores, "
+             f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; Python "
+             f"{platform.python_version()}, DuckDB {duckdb.__version__}, pandas {pandas.__version__}, "
+             f"Dagster {dagster.__version__}. Taken {time.strftime('%Y-%m-%d')} with `make bench`.", ""]
+    for r in results:
+        close_s, close_mib = r["close"]
+        lines += [f"### {r['scale']} (seed {r['seed']}): {r['payroll_rows']:,} payroll rows, "
+                  f"{r['purchase_lines']:,} purchase lines, {r['workers']:,} workers", "",
+                  "Stages in one process (peak RSS is the process's peak so far):", "",
+                  "| stage | seconds | rows | rows/s | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
+        for name, seconds, rows, mib in r["stages"]:
+            rate = f"{rows / seconds:,.0f}" if rows and seconds else ""
+            lines.append(f"| {name} | {seconds:.2f} | {rows:,} | {rate} | {mib:,.0f} |")
+        lines.append(f"| **total** | **{sum(s for _, s, _, _ in r['stages']):.1f}** | | | |")
+        lines += ["", "| measure | seconds | peak RSS MiB | note |", "|---|---:|---:|---|",
+                  f"| `pennytrail close` (Dagster graph, all months) | {close_s:.1f} | {close_mib:,.0f} | "
+                  + ", ".join(f"{step} {s:.1f} s" for _, step, s in r["close_steps"] if s >= 0.5) + " |"]
+        month, rows, seconds, mib, size = r["workbook"]
+        lines.append(f"| close workbook, {month} ({rows:,} worker rows) | {seconds:.1f} | {mib:,.0f} | "
+                     f"{size / 2**20:.1f} MiB file |")
+        lines.append(f"| re-run, nothing new | {r['rerun'][0]:.1f} | {r['rerun'][1]:,.0f} | |")
+        s, mib, fixed, steps = r["rerun_fix"]
+        lines.append(f"| re-run after one corrected payroll file | {s:.1f} | {mib:,.0f} | "
+                     + ", ".join(f"{step} {x:.1f} s" for _, step, x in steps if x >= 0.5) + " |")
+        d_s, d_mib, d_out = r["duckdb"]
+        lines.append(f"| plain DuckDB script (lower bound) | {d_s:.1f} | {d_mib:,.0f} | "
+                     f"pennytrail close = {close_s / d_s:.1f}× this; {d_out['worker_audit']:,} audit rows |")
+        if "pandas" in r:
+            p_s, p_mib, p_out = r["pandas"]
+            lines.append(f"| pandas script | {p_s:.1f} | {p_mib:,.0f} | {p_s / close_s:.1f}× pennytrail close; "
+                         f"{p_out['worker_audit']:,} audit rows |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(text: str) -> None:
+    doc = PERF.read_text(encoding="utf-8")
+    if START in doc and END in doc:
+        before, rest = doc.split(START, 1)
+        after = rest.split(END, 1)[1]
+        doc = f"{before}{START}\n{text}\n{END}{after}"
+    else:
+        doc += f"\n{START}\n{text}\n{END}\n"
+    PERF.write_text(doc, encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", action="append", choices=["demo", "season", "national"],
-                        help="scale(s) to measure (default: season)")
+                        help="scale(s) to measure (default: season and national)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas script")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
     args = parser.parse_args()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    for scale in args.scale or ["season"]:
-        print(f"\n== {scale} ==", flush=True)
-        data = data_for(scale, args.seed)
-        measured = stages(data)
-        print(f"\n{'stage':30}{'seconds':>10}{'rows':>12}{'rows/s':>12}{'peak MiB':>10}")
-        for name, seconds, rows, mib in measured:
-            print(f"{name:30}{seconds:10.2f}{rows:12,}{rows / seconds if seconds else 0:12,.0f}{mib:10.0f}")
-        print(f"{'total (stages)':30}{sum(s for _, s, _, _ in measured):10.2f}")
-        home = Path(tempfile.mkdtemp(prefix="pennytrail-bench-home-"))
-        try:
-            seconds, peak = cli_close(data, home)
-            print(f"\n`pennytrail close` (Dagster graph, all months): {seconds:.2f} s, peak {peak:.0f} MiB")
-            seconds, _ = cli_close(data, home)
-            print(f"re-run with nothing new to ingest:               {seconds:.2f} s")
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
+    say(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    results = [measure(scale, args.seed, not args.no_pandas) for scale in args.scale or ["season", "national"]]
+    text = report(results)
+    say("\n" + text)
+    if not args.no_write:
+        write(text)
+        say(f"written to {PERF.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ no value of any column travels out of here, so no personal data can leak through
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -60,8 +61,16 @@ class ContractResult:
         }
 
 
+_import_lock = threading.Lock()
+
+
+def preload() -> None:
+    """Start importing GX in the background (it takes seconds), while other work goes on."""
+    threading.Thread(target=_gx, name="import-great-expectations", daemon=True).start()
+
+
 @cache
-def _gx():
+def _gx_cached():
     import os
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -72,6 +81,11 @@ def _gx():
     # validation; that took most of a contract's time, for batch metadata nothing here reads.
     pandas_execution_engine.HASH_THRESHOLD = 0
     return gx
+
+
+def _gx():
+    with _import_lock:
+        return _gx_cached()
 
 
 def input_expectations(kind: str, parties: dict[str, str], units: set[str]) -> list:

@@ -84,20 +84,35 @@ def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files:
     return con.execute(sql, {"month": month, "files": files, "now": now}).fetchone()[0]
 
 
+CHECK_ROWS = 2_000_000
+
+
 def check_month(con: duckdb.DuckDBPyConnection, month: str) -> dict:
     return check_months(con, [month])
 
 
 def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
     """The output contracts over the months' slice of the working tables, before it is published:
-    month by month (so memory follows the largest month), merged per table."""
+    over groups of months of at most about ``CHECK_ROWS`` worker rows (memory stays bounded, and
+    few groups keep GX's fixed cost per validation small), merged per table."""
     from data_contracts import gx
 
+    sizes = dict(con.execute("SELECT month, count(*) FROM w_worker_audit WHERE list_contains(?, month) "
+                             "GROUP BY month", [months]).fetchall())
+    groups: list[list[str]] = [[]]
+    rows = 0
+    for month in months:
+        if groups[-1] and rows + sizes.get(month, 0) > CHECK_ROWS:
+            groups.append([])
+            rows = 0
+        groups[-1].append(month)
+        rows += sizes.get(month, 0)
     results = {}
     for table, (work, _) in MONTHLY.items():
         expectations = gx.output_expectations(table)
-        parts = [gx.validate(table, con.execute(f"SELECT {', '.join(columns(table))} FROM {work} WHERE month = ?",
-                                                [month]).df(), expectations) for month in months]
+        parts = [gx.validate(table, con.execute(f"SELECT {', '.join(columns(table))} FROM {work} "
+                                                "WHERE list_contains(?, month)", [group]).df(), expectations)
+                 for group in groups]
         results[table] = gx.merge(table, parts)
     return results
 

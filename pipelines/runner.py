@@ -99,11 +99,22 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
+_instances: dict[str, dg.DagsterInstance] = {}
+
+
+def _instance() -> dg.DagsterInstance:
+    """The home's Dagster instance, opened once per process (DAGSTER_HOME set by ``prepare_home``)."""
+    home = os.environ["DAGSTER_HOME"]
+    if home not in _instances:
+        _instances[home] = dg.DagsterInstance.get()
+    return _instances[home]
+
+
 def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None) -> RunOutcome:
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
-    instance = dg.DagsterInstance.get()
+    instance = _instance()
     release_dead_runs(instance)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}

@@ -4,8 +4,8 @@ A workbook is streamed (openpyxl write-only mode), so a month of a national prog
 audit fits in memory. Every column has a kind that sets its cell format:
 
 - ``money``: integer cents written as an exact decimal number of dollars (``12345`` → 123.45),
-  shown as ``$#,##0.00``. openpyxl writes the decimal's text into the file, so no binary float
-  stands between the warehouse and the cell.
+  shown as ``$#,##0.00``. The file holds the decimal's text, so no binary float stands between
+  the warehouse and the cell.
 - ``text``: stored as a string cell, always. A value such as ``=HYPERLINK(...)``, ``+1``,
   ``-2``, ``@x`` or one starting with a tab stays text and is never evaluated. Characters the
   file format cannot hold are replaced by U+FFFD, and text longer than a cell holds is cut
@@ -15,7 +15,12 @@ audit fits in memory. Every column has a kind that sets its cell format:
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import tempfile
+import zipfile
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -56,17 +61,37 @@ def safe_text(value: object) -> str:
     return text
 
 
+def money_text(cents: int) -> str:
+    """Integer cents as the exact decimal text of dollars: 12345 → '123.45', -5 → '-0.05'."""
+    c = int(cents)
+    return f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}"
+
+
 def cents_to_dollars(cents: int) -> Decimal:
-    return Decimal(int(cents)).scaleb(-2)
+    return Decimal(money_text(cents))
+
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+STREAM_AFTER = 1_000  # data rows written cell by cell by openpyxl; later rows are streamed (see Sheet)
 
 
 class Sheet:
-    """One streamed worksheet: optional title lines, a header row, then rows of values."""
+    """One streamed worksheet: optional title lines, a header row, then rows of values.
+
+    The first ``STREAM_AFTER`` data rows are written by openpyxl, cell by cell. Later rows (a
+    month's worker audit can have a million) are written as the same cell XML openpyxl writes,
+    with the workbook's own style ids, into a temporary file that ``Book.save`` splices into the
+    sheet: openpyxl's per-cell objects cost about 30 µs a cell, which is minutes for such a sheet.
+    """
 
     def __init__(self, book: "Book", title: str, columns: Sequence[Column], lines: Sequence[str] = ()):
         self.ws = book.wb.create_sheet(title=title)
+        self.number = len(book.wb.worksheets)  # openpyxl saves it as xl/worksheets/sheet<number>.xml
         self.columns = list(columns)
         self.rows = 0
+        self._letters = [get_column_letter(i) for i in range(1, len(self.columns) + 1)]
+        self._stream = None
+        self._styles: dict[str, int] = {}
         for i, col in enumerate(self.columns, start=1):
             width = col.width or max(10, min(60, len(col.header) + 2))
             self.ws.column_dimensions[get_column_letter(i)].width = width
@@ -99,6 +124,8 @@ class Sheet:
             return self._text(value)
         if kind == "money":
             value = cents_to_dollars(value)
+        elif kind == "date" and isinstance(value, dt.datetime):
+            value = value.date()
         elif kind == "bool":
             value = bool(value)
         cell = WriteOnlyCell(self.ws, value=value)
@@ -107,8 +134,44 @@ class Sheet:
         return cell
 
     def append(self, row: Sequence[object]) -> None:
-        self.ws.append([self._cell(col.kind, v) for col, v in zip(self.columns, row)])
+        if self.rows < STREAM_AFTER:
+            self.ws.append([self._cell(col.kind, v) for col, v in zip(self.columns, row)])
+        else:
+            self._stream_row(row)
         self.rows += 1
+
+    def _style(self, kind: str) -> int:
+        """The workbook's style id for a cell of ``kind`` (registered in the workbook if new)."""
+        if kind not in self._styles:
+            proto = WriteOnlyCell(self.ws)
+            proto.number_format = FORMATS[kind]
+            self._styles[kind] = proto.style_id
+        return self._styles[kind]
+
+    def _stream_row(self, row: Sequence[object]) -> None:
+        if self._stream is None:
+            self._stream = tempfile.TemporaryFile("w+", encoding="utf-8")
+        r = self.header_row + self.rows + 1
+        out = [f'<row r="{r}">']
+        for letter, col, v in zip(self._letters, self.columns, row):
+            if v is None:
+                continue
+            kind = col.kind
+            if kind == "text":
+                out.append(f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">'
+                           f'{escape(safe_text(v))}</t></is></c>')
+            elif kind == "bool":
+                out.append(f'<c r="{letter}{r}" t="b"><v>{1 if v else 0}</v></c>')
+            else:
+                if kind == "money":
+                    text = money_text(v)
+                elif kind == "date":
+                    text = str(((v.date() if isinstance(v, dt.datetime) else v) - EXCEL_EPOCH).days)
+                else:
+                    text = str(v)
+                out.append(f'<c r="{letter}{r}" s="{self._style(kind)}" t="n"><v>{text}</v></c>')
+        out.append("</row>")
+        self._stream.write("".join(out))
 
     def extend(self, rows: Iterable[Sequence[object]]) -> None:
         for row in rows:
@@ -137,5 +200,29 @@ class Book:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".partial")
         self.wb.save(tmp)
+        streamed = {f"xl/worksheets/sheet{s.number}.xml": s._stream for s in self._sheets if s._stream}
+        if streamed:
+            _splice(tmp, streamed)
         tmp.replace(path)
         return path
+
+
+def _splice(path: Path, streamed: dict) -> None:
+    """Put each streamed sheet's rows at the end of its sheetData, in a rewritten copy of the file."""
+    out = path.with_name(path.name + ".spliced")
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename not in streamed:
+                zout.writestr(item, data)
+                continue
+            head, tail = data.decode("utf-8").split("</sheetData>", 1)
+            rows = streamed[item.filename]
+            rows.seek(0)
+            with zout.open(item.filename, "w", force_zip64=True) as f:
+                f.write(head.encode("utf-8"))
+                while chunk := rows.read(1 << 20):
+                    f.write(chunk.encode("utf-8"))
+                f.write(("</sheetData>" + tail).encode("utf-8"))
+            rows.close()
+    os.replace(out, path)

@@ -122,14 +122,58 @@ def test_every_leading_character_is_written_as_text(tmp_path):
     assert cells[6].value == "bad\ufffdchar"
 
 
+def test_streamed_rows_read_back_like_openpyxl_cells(tmp_path, monkeypatch):
+    """Rows past STREAM_AFTER are written as XML by pennytrail: the same values and types come back."""
+    import datetime as dt
+
+    import reports.xlsx as xlsx
+
+    monkeypatch.setattr(xlsx, "STREAM_AFTER", 3)
+    columns = [Column("t", "Text"), Column("m", "Money", "money"), Column("d", "Date", "date"),
+               Column("b", "Flag", "bool"), Column("n", "Count", "int"), Column("x", "Basis", "decimal")]
+    rows = [["=HYPERLINK(\"x\")", 12345, dt.date(2026, 1, 2), True, 7, Decimal("12.500")],
+            ["a & <b>", -5, dt.date(2026, 2, 28), False, 0, Decimal("0.001")],
+            [" lead", 0, None, None, None, None],
+            ["-1", 99, dt.datetime(2026, 3, 1), True, 10**12, Decimal("3")]]
+    book = Book()
+    sheet = book.sheet("S", columns, ["Title"])
+    sheet.extend(rows * 2)  # the first 3 rows by openpyxl, the other 5 streamed
+    book.save(tmp_path / "s.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "s.xlsx")["S"]
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=4)]
+    kinds = [[c.data_type for c in r] for r in ws.iter_rows(min_row=4)]
+    def norm(v):
+        return Decimal(repr(v)).normalize() if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    assert len(got) == 8
+    for a, b in zip(got[:4], got[4:]):  # openpyxl's cells and the streamed ones read back alike
+        assert [norm(x) for x in a] == [norm(x) for x in b]
+    assert kinds[:4] == kinds[4:] and kinds[0][0] == "s" and kinds[7][0] == "s"
+    assert _cents(got[4][1]) == 12345 and _cents(got[5][1]) == -5 and got[5][0] == "a & <b>"
+    assert got[6][0] == " lead" and got[4][2] == dt.datetime(2026, 1, 2) and got[7][4] == 10**12
+    assert ws.cell(row=8, column=2).number_format == ws.cell(row=4, column=2).number_format
+    assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:F11"
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_close_workbook_opens_in_libreoffice(home, tmp_path):
+@pytest.mark.parametrize("stream_after", [1_000_000, 10])  # cells by openpyxl; most rows streamed
+def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream_after):
+    import reports.xlsx as xlsx
+    from reports.close import close_report
+
+    monkeypatch.setattr(xlsx, "STREAM_AFTER", stream_after)
+    book = tmp_path / "close.xlsx"
+    with con_of(home) as con:
+        close_report(con, "2026-01", book)
+        workers = con.execute("SELECT count(*), sum(paid_cents) FROM worker_audit WHERE month = '2026-01'").fetchone()
     done = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
-                           "--convert-to", "csv", "--outdir", str(tmp_path), str(home / "reports/close-2026-01.xlsx")],
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"), str(book)],
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    text = (tmp_path / "close-2026-01.csv").read_text(encoding="utf-8", errors="replace")
-    assert "Premium close for 2026-01" in text and "Owed by buyers" in text
+    assert done.returncode == 0 and (tmp_path / "lo/close.xlsx").exists(), done.stderr
+    # what LibreOffice read and wrote back holds the same rows and cents
+    rows = _sheet_rows(tmp_path / "lo/close.xlsx", "Workers")[1:]
+    assert len(rows) == workers[0] and sum(_cents(r[6]) for r in rows) == workers[1]
+    assert _sheet_rows(tmp_path / "lo/close.xlsx", "Summary")[0][0] == "Premium close for 2026-01"
 
 
 def test_late_correction_shows_in_the_next_close_report(home):

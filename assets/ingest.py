@@ -49,8 +49,9 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
     contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
     with pennytrail.warehouse() as con:
         summary = ingest(con, pennytrail.data, ref, progress=context.log.info, on_raw=contracts.add)
-        logs = {t: con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df()
-                for t, x in (("quarantine", ["sha256", "raw"]), ("ingest_log", ["message"]))} if summary.new_files else {}
+        logs = {} if not summary.new_files else {
+            t: con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df()
+            for t, x in (("quarantine", ["sha256", "raw"]), ("ingest_log", ["message"]))}
     yield dg.MaterializeResult(metadata={
         "files seen": summary.files_seen, "files loaded": summary.files_loaded,
         "files duplicate": summary.files_duplicate, "files rejected": summary.files_rejected,

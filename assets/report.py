@@ -24,9 +24,9 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     `exceptions` (SPEC.md §8), replaced in one transaction after the output contracts pass.
 
     A run may cover a range of months (one run for a whole close). A month whose rows have not
-    changed since it was published is kept as it is (and its contracts not run again). A month that was signed off is not
-    changed silently: every changed value is recorded in `restatements`, and the month needs a
-    new sign-off.
+    changed since it was published is kept as it is (and its contracts not run again). A month
+    that was signed off is not changed silently: every changed value is recorded in
+    `restatements`, and the month needs a new sign-off.
     """
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse() as con:

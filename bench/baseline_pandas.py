@@ -97,7 +97,8 @@ def compute(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             period.append(None)
             continue
         r = r.iloc[0]
-        qty = Fraction(int(row.qty), 1000) * Fraction(units.loc[row.unit, "factor"]) / Fraction(units.loc[r.rate_unit, "factor"])
+        factor = Fraction(units.loc[row.unit, "factor"]) / Fraction(units.loc[r.rate_unit, "factor"])
+        qty = Fraction(int(row.qty), 1000) * factor
         owed.append(round_half_up(qty * Fraction(r.rate) * 100))
         day = pd.Timestamp(row.harvest_date) if getattr(row, "harvest_date", "") else row.ship
         anchor = pd.Timestamp(prog.period_anchor)

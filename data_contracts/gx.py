@@ -160,16 +160,17 @@ def raw_frame_for(kind: str, frame: pd.DataFrame, source_file: int = 0) -> pd.Da
 # Expectations that judge each value on its own: they are run over the column's distinct values
 # (a value fails wherever it occurs), and their failures are counted back over the rows.
 VALUE_WISE = {
-    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_not_be_null", "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
     "expect_column_values_to_match_strftime_format", "expect_column_values_to_be_in_set",
     "expect_column_values_to_be_between",
 }
 
 
 def _distinct_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each column's distinct non-null values, padded to one length by repeating the first value
-    (a repeat changes no outcome: a value passes or fails wherever it is)."""
-    distinct = {c: pd.unique(frame[c].dropna()) for c in columns}
+    """Each column's distinct values (a missing value, if any, once), padded to one length by
+    repeating the first value (a repeat changes no outcome: a value passes or fails wherever it is)."""
+    distinct = {c: pd.unique(frame[c]) for c in columns}
     length = max([len(v) for v in distinct.values()] + [1])
     out = {}
     for c, v in distinct.items():
@@ -197,7 +198,7 @@ def _column_of(cfg) -> str:
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
     """Validate ``frame`` against ``expectations``; only counts (and positions if asked) come back.
 
-    Row-wise expectations (not null, unique keys) run over the rows; value-wise ones (formats,
+    Row-wise expectations (unique keys) run over the rows; value-wise ones (not null, formats,
     sets, ranges) run over each column's distinct values, and a failing value counts every row
     that holds it. The outcome is the same as running everything over the rows, at a fraction of
     the work when values repeat, as ids, dates and amounts do.
@@ -224,8 +225,11 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
             if r.success:
                 continue
             column = _column_of(r.expectation_config)
-            bad = values[column].iloc[[int(i) for i in r.result.get("unexpected_index_list") or []]].unique()
-            hit = frame[column].isin(bad).to_numpy(dtype=bool) & frame[column].notna().to_numpy(dtype=bool)
+            if r.expectation_config.type == "expect_column_values_to_not_be_null":
+                hit = frame[column].isna().to_numpy(dtype=bool)
+            else:
+                bad = values[column].iloc[[int(i) for i in r.result.get("unexpected_index_list") or []]].unique()
+                hit = frame[column].isin(bad).to_numpy(dtype=bool) & frame[column].notna().to_numpy(dtype=bool)
             rows = np.flatnonzero(hit).tolist() if row_positions else []
             failures.append(Failure(r.expectation_config.type, column, int(hit.sum()), rows))
     return ContractResult(name, len(frame), len(expectations), failures)
@@ -255,7 +259,7 @@ class InputContracts:
     bounded however many files arrive. ``add`` each file's raw frame; ``results`` merges the
     batches' counts per kind."""
 
-    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000):
+    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 1_000_000):
         self.parties, self.units, self.batch_rows = parties, units, batch_rows
         self.pending: dict[str, list[pd.DataFrame]] = {}
         self.done: dict[str, list[ContractResult]] = {}

@@ -269,6 +269,11 @@ def _apply(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, summar
         if batch.rejects:
             _insert(con, "quarantine", pd.DataFrame(batch.rejects))
         _insert(con, "ingest_log", pd.DataFrame(batch.entries))
-    for entry in batch.entries:
+    loaded = [e for e in batch.entries if e["status"] == "loaded"]
+    for entry in batch.entries if len(batch.entries) <= 20 else [e for e in batch.entries if e not in loaded]:
         progress(f"{entry['status']:9} {entry['file']}: {entry['rows_read']} rows, {entry['rows_accepted']} accepted, "
-                 f"{entry['rows_quarantined']} quarantined")
+                 f"{entry['rows_quarantined']} quarantined" + (f" ({entry['message']})" if entry["message"] else ""))
+    if len(batch.entries) > 20:  # one line for a big batch's loaded files; ingest_log has each file
+        progress(f"loaded    {len(loaded)} files ({loaded[0]['file']} … {loaded[-1]['file']}): "
+                 f"{sum(e['rows_read'] for e in loaded):,} rows, {sum(e['rows_accepted'] for e in loaded):,} accepted, "
+                 f"{sum(e['rows_quarantined'] for e in loaded):,} quarantined")

@@ -157,13 +157,13 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
     h = nonblank[0]
     names = [str(c[h].as_py()).lower() for c in cols]
     keep = np.flatnonzero(~blank[h + 1:]) + h + 1
-    take = pa.array(keep)
+    take = None if len(keep) == grid.num_rows - 1 else pa.array(keep)  # no blank rows: nothing to drop
     row_numbers = keep + 1
     header: list[str] = []
     columns: dict[str, pd.Series] = {}
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
-        col = cols[i].take(take)
+        col = cols[i].slice(1) if take is None else cols[i].take(take)
         if name == "":
             if not pc.any(pc.not_equal(col, "")).as_py():
                 continue  # a trailing or stray empty column

@@ -20,10 +20,10 @@ import os
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell

@@ -172,7 +172,7 @@ def _xlsx(path: Path, rows: list[list], epoch1904: bool = False, cached: dict[st
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml" and cached:
                 for cell, value in cached.items():  # give a formula the value Excel would have saved
-                    data = re.sub(rf'(<c r="{cell}"[^>]*>)<f>(.*?)</f><v ?/>'.encode(),
+                    data = re.sub(rf'(<c r="{cell}"[^>]*>)<f>(.*?)</f>(?:<v ?/>|<v></v>)?'.encode(),
                                   rf"\1<f>\2</f><v>{value}</v>".encode(), data)
             dst.writestr(info, data)
     return path

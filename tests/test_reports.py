@@ -85,7 +85,8 @@ def test_close_workbook_has_every_sheet_and_reloads_to_the_same_cents(home):
                             "distributed_cents, undistributed_cents FROM pool_audit WHERE month = '2026-02' "
                             "ORDER BY grower_id, period_start").fetchall()
         workers = con.execute("SELECT worker_id, entitled_cents, funded_cents, paid_cents, variance_cents FROM "
-                              "worker_audit WHERE month = '2026-02' ORDER BY grower_id, period_start, worker_id").fetchall()
+                              "worker_audit WHERE month = '2026-02' ORDER BY grower_id, period_start, worker_id"
+                              ).fetchall()
         owed = con.execute("SELECT sum(owed_cents) FROM invoice_audit WHERE month = '2026-02'").fetchone()[0]
     got = [(r[0], r[3].date(), *map(_cents, (r[5], r[6], r[7], r[8], r[9]))) for r in _sheet_rows(path, "Pools")[1:]]
     assert got == pools
@@ -278,7 +279,8 @@ def test_trace_grower_finds_the_intermediary_that_held_premium(home):
 def test_trace_invoice_follows_the_money_both_ways(home):
     with con_of(home) as con:
         buyer, invoice, owed, paid = con.execute("SELECT buyer_id, invoice_id, owed_cents, paid_by_buyer_cents "
-                                                 "FROM invoice_audit WHERE status = 'BUYER_UNDERPAID' LIMIT 1").fetchone()
+                                                 "FROM invoice_audit WHERE status = 'BUYER_UNDERPAID' LIMIT 1"
+                                                 ).fetchone()
     doc = json.loads(cli("trace", "--home", str(home), "--format", "json", "invoice", buyer, invoice).stdout)
     t = doc["tables"]
     assert t["Invoice"][0]["owed_cents"] == owed and sum(line["owed_cents"] for line in t["Lines"]) == owed

@@ -48,18 +48,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from pipelines.runner import CloseFailed, close
+    from . import state
 
     months = [args.month] if args.month else None
     if args.month and not _is_month(args.month):
         raise UserError(f"--month expects YYYY-MM, got {args.month!r}")
     start = time.perf_counter()
+    data, home = Path(args.data), Path(args.home)
+    fingerprint = None
+    if (data / "reference").is_dir():
+        fingerprint = state.fingerprint(data, months)
+        if state.unchanged(home, fingerprint):
+            # no Dagster run: there is nothing to ingest, reconcile or publish
+            _log(f"nothing new since the last close (files, reference data and rules unchanged): "
+                 f"checked in {time.perf_counter() - start:.1f} s")
+            print(summary_text(home))
+            return 0
+    from pipelines.runner import CloseFailed, close
+
     try:
-        done = close(Path(args.data), Path(args.home), months, progress=_log)
+        done = close(data, home, months, progress=_log)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
+    if fingerprint is not None:
+        state.record(home, fingerprint)
     _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
-    print(summary_text(Path(args.home)))
+    print(summary_text(home))
     return 0
 
 

@@ -90,3 +90,26 @@ def test_failed_conservation_check_blocks_publication(closed_demo, tmp_path, mon
     assert "received_reaches_pools failed" in message and "'difference': '-1'" in message
     with duckdb.connect(str(tmp_path / "pennytrail.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0
+
+
+def test_a_close_with_nothing_new_does_no_work_and_a_new_file_does(closed_demo, tmp_path):
+    import dagster as dg
+
+    data = tmp_path / "data"
+    shutil.copytree(closed_demo / "data", data)
+    home = tmp_path / "home"
+    cmd = [sys.executable, "-m", "pennytrail.cli", "close", "--data", str(data), "--home", str(home)]
+    assert subprocess.run(cmd, capture_output=True, text=True, timeout=600).returncode == 0
+    before = snapshot(home)
+    runs = len(dg.DagsterInstance.from_config(str(home / "dagster")).get_runs())
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "nothing new since the last close" in again.stderr
+    assert len(dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()) == runs  # no run needed
+    assert snapshot(home) == before
+    src = sorted((data / "inbox/payroll/T002").glob("2026-01.csv"))[0]
+    header, first = src.read_text().splitlines()[:2]
+    (src.parent / "2026-01-late.csv").write_text(header + "\n" + first.rsplit(",", 1)[0] + ",0.00\n")
+    third = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0 and "nothing new" not in third.stderr
+    assert len(dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()) == runs + 2
+    assert snapshot(home) != before

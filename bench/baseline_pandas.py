@@ -29,21 +29,22 @@ def read_all(folder: Path, key: list[str]) -> pd.DataFrame:
     return df.sort_values("_file", kind="stable").drop_duplicates(key, keep="last")
 
 
-def cents(text: pd.Series) -> pd.Series:
-    """'12.5' → 1250, exactly: whole and fraction parts as integers; anything else is NaN."""
-    ok = text.str.fullmatch(r"\d+(\.\d{0,2})?")
+def fixed(text: pd.Series, places: int) -> pd.Series:
+    """Decimal text with at most ``places`` decimals as an integer count of 10**-places, exactly
+    ('12.5', 2 → 1250): whole and fraction parts as integers; anything else is NaN."""
+    ok = text.str.fullmatch(rf"\d+(\.\d{{0,{places}}})?")
     parts = text.where(ok).str.split(".", n=1, expand=True).reindex(columns=[0, 1])
     whole = pd.to_numeric(parts[0], errors="coerce")
-    frac = pd.to_numeric(parts[1].fillna("").str.ljust(2, "0").replace("", "0"), errors="coerce")
-    return (whole * 100 + frac).where(ok)
+    frac = pd.to_numeric(parts[1].fillna("").str.ljust(places, "0").replace("", "0"), errors="coerce")
+    return (whole * 10**places + frac).where(ok)
+
+
+def cents(text: pd.Series) -> pd.Series:
+    return fixed(text, 2)
 
 
 def thousandths(text: pd.Series) -> pd.Series:
-    ok = text.str.fullmatch(r"\d+(\.\d{0,3})?")
-    parts = text.where(ok).str.split(".", n=1, expand=True).reindex(columns=[0, 1])
-    whole = pd.to_numeric(parts[0], errors="coerce")
-    frac = pd.to_numeric(parts[1].fillna("").str.ljust(3, "0").replace("", "0"), errors="coerce")
-    return (whole * 1000 + frac).where(ok)
+    return fixed(text, 3)
 
 
 def round_half_up(x: Fraction) -> int:

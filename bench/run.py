@@ -250,7 +250,7 @@ def report(results: list[dict]) -> str:
                      f"pennytrail close = {close_s / d_s:.1f}× this; {d_out['worker_audit']:,} audit rows |")
         if "pandas" in r:
             p_s, p_mib, p_out = r["pandas"]
-            lines.append(f"| pandas script | {p_s:.1f} | {p_mib:,.0f} | {p_s / close_s:.1f}× pennytrail close; "
+            lines.append(f"| pandas script | {p_s:.1f} | {p_mib:,.0f} | pennytrail close = {close_s / p_s:.2f}× this; "
                          f"{p_out['worker_audit']:,} audit rows |")
         lines.append("")
     return "\n".join(lines)

@@ -189,7 +189,7 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
         _check_periods(df, dates, out, ref)
     # DUPLICATE_KEY: among rows that passed every other check
     key = contract["key"]
-    keyframe = df[key].astype(object)
+    keyframe = df[key].copy()  # Arrow strings: hashed without a Python object per value
     if kind == "payroll":
         keyframe["premium_period_start"] = keyframe["premium_period_start"].where(
             keyframe["premium_period_start"] != "", keyframe["period_start"])
@@ -262,7 +262,7 @@ def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome,
         bad = _b(off.notna()) & _b((off % days) != 0)
         out.flag(bad, "PERIOD_MISALIGNED", lambda where, col=col, d=d: [
             f"{col}: {x:%Y-%m-%d}" + r for x, r in zip(d.iloc[where], rule(where))])
-    expected_end = start + pd.to_timedelta(days - 1, unit="D")
+    expected_end = start + pd.to_timedelta((days - 1).to_numpy(dtype=float), unit="D")
     bad_end = _b(expected_end.notna()) & _b(dates["period_end"] != expected_end)
     out.flag(bad_end, "PERIOD_MISALIGNED", lambda where: [
         f"period_end: expected {e:%Y-%m-%d} for a period starting {s:%Y-%m-%d}, got {_q(g)}"

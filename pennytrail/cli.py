@@ -236,6 +236,9 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
     from .warehouse import connect
 
+    if not args.home:
+        raise UserError("trace needs --home DIR, the home folder of the warehouse")
+
     with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
         try:
             if args.what == "worker":
@@ -349,11 +352,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write the workbook (default HOME/reports/close-MONTH.xlsx)")
 
     p = add("trace", cmd_trace, "Follow premium from a worker, a grower or an invoice to the source rows.")
-    p.add_argument("--home", required=True, help="home folder of the warehouse")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table",
-                   help="table (default, for reading), csv (the main table) or json (everything)")
-    p.add_argument("--xlsx", metavar="FILE", help="also write every table to an Excel case file")
-    p.add_argument("--all", action="store_true", help="table format: show every row (default: 50 per table)")
+
+    def trace_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+        # accepted before WHAT and after it: `trace --home H worker ID` and `trace worker ID --home H`
+        d = (lambda v: v) if defaults else (lambda v: argparse.SUPPRESS)
+        parser.add_argument("--home", default=d(None), help="home folder of the warehouse")
+        parser.add_argument("--format", choices=["table", "csv", "json"], default=d("table"),
+                            help="table (default, for reading), csv (the main table) or json (everything)")
+        parser.add_argument("--xlsx", metavar="FILE", default=d(None),
+                            help="also write every table to an Excel case file")
+        parser.add_argument("--all", action="store_true", default=d(False),
+                            help="table format: show every row (default: 50 per table)")
+
+    trace_options(p, True)
     what = p.add_subparsers(dest="what", required=True, metavar="WHAT")
     w = what.add_parser("worker", help="a worker's pay periods: shares, pay, status, where the money stopped",
                         epilog="example: pennytrail trace --home .pennytrail worker D001-00003 --from 2026-01-01")
@@ -371,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example: pennytrail trace --home .pennytrail invoice B01 INV-B01-0001")
     i.add_argument("buyer")
     i.add_argument("invoice")
+    for sub_parser in (w, g, i):
+        trace_options(sub_parser, False)
 
     p = add("confirm", cmd_confirm, "Write a buyer's payment confirmation: PDF, CSV and a signed JSON statement.")
     p.add_argument("--home", required=True, help="home folder of the warehouse (the signing key lives in HOME/keys)")

@@ -245,6 +245,9 @@ def test_trace_worker_filters_and_formats(home, tmp_path):
     assert wb.sheetnames == ["Pay periods", "Source rows"] and wb["Pay periods"].max_row > 3
     table = cli(*base, "worker", "D001-00003")
     assert table.returncode == 0 and "Where the money stopped" in table.stdout and "Source rows" in table.stdout
+    after = cli("trace", "worker", "D001-00003", "--grower", "D001", "--home", str(home), "--format", "csv")
+    assert after.returncode == 0 and after.stdout.splitlines()[0] == done.stdout.splitlines()[0]  # options after WHAT
+    assert "trace needs --home" in cli("trace", "worker", "D001-00003").stderr
     assert cli(*base, "worker", "nobody-here").returncode == 1
     assert "give a WORKER_ID or --name" in cli(*base, "worker").stderr
     assert "expected a date" in cli(*base, "worker", "D001-00003", "--from", "soon").stderr

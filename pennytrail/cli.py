@@ -43,7 +43,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     key = generate(out, seed=args.seed, scale=args.scale, faults=not args.no_faults, progress=_log)
     print(f"generated {args.scale} program (seed {args.seed}) in {out} in {time.perf_counter() - start:.1f} s: "
           f"{key['payroll_rows']:,} payroll rows, {key['purchase_lines']:,} purchase lines, "
-          f"{key['payment_lines']:,} payment lines, {key['workers']:,} workers; answer key in {out / 'answer_key.json'}")
+          f"{key['payment_lines']:,} payment lines, {key['workers']:,} workers; "
+          f"answer key in {out / 'answer_key.json'}")
     return 0
 
 

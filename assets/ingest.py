@@ -44,7 +44,6 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
     The input data contracts run with Great Expectations over the files new in this run; a
     failing contract means rows were quarantined, which the quarantine table explains row by row.
     """
-    gx.preload()  # imported while the first files are read
     ref = _reference(pennytrail)
     contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
     with pennytrail.warehouse() as con:

@@ -7,7 +7,6 @@ no value of any column travels out of here, so no personal data can leak through
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -61,16 +60,8 @@ class ContractResult:
         }
 
 
-_import_lock = threading.Lock()
-
-
-def preload() -> None:
-    """Start importing GX in the background (it takes seconds), while other work goes on."""
-    threading.Thread(target=_gx, name="import-great-expectations", daemon=True).start()
-
-
 @cache
-def _gx_cached():
+def _gx():
     import os
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -81,11 +72,6 @@ def _gx_cached():
     # validation; that took most of a contract's time, for batch metadata nothing here reads.
     pandas_execution_engine.HASH_THRESHOLD = 0
     return gx
-
-
-def _gx():
-    with _import_lock:
-        return _gx_cached()
 
 
 def input_expectations(kind: str, parties: dict[str, str], units: set[str]) -> list:
@@ -137,9 +123,9 @@ def output_expectations(table: str) -> list:
     return out
 
 
-def raw_frame_for(kind: str, frame: pd.DataFrame, source_file: int = 0) -> pd.DataFrame:
+def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """A raw text frame as the input contract sees it: its columns only, blank as None, and the
-    number of the file it came from."""
+    number of the file each row came from (0: one file; ``validate_input`` numbers several)."""
     contract = load(kind)
     cols = {}
     for col in contract["columns"]:
@@ -153,7 +139,7 @@ def raw_frame_for(kind: str, frame: pd.DataFrame, source_file: int = 0) -> pd.Da
         filled = pc.coalesce(*(pa.chunked_array(out[c].array._pa_array) for c in ("premium_period_start",
                                                                                    "period_start")))
         out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
-    out["source_file"] = source_file
+    out["source_file"] = 0
     return out
 
 

@@ -1,7 +1,8 @@
 """Publishing a month (SPEC.md §8): the month's slice of the working tables becomes the output.
 
-One transaction per month: delete the month's rows from each output table and insert the new
-slice, so a re-run replaces the month and a run that dies leaves the previous state. When the
+One transaction for the months published together: delete each month's rows from each output
+table and insert the new slice, so a re-run replaces the months and a run that dies leaves the
+previous state. When the
 month was signed off and the new slice differs from what was signed, every changed value is
 recorded in ``restatements`` first; it is never changed silently, and the month needs a new
 sign-off (``month_status``).
@@ -87,10 +88,6 @@ def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files:
 CHECK_ROWS = 2_000_000
 
 
-def check_month(con: duckdb.DuckDBPyConnection, month: str) -> dict:
-    return check_months(con, [month])
-
-
 def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
     """The output contracts over the months' slice of the working tables, before it is published:
     over groups of months of at most about ``CHECK_ROWS`` worker rows (memory stays bounded, and
@@ -115,11 +112,6 @@ def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
                  for group in groups]
         results[table] = gx.merge(table, parts)
     return results
-
-
-def publish(con: duckdb.DuckDBPyConnection, month: str) -> dict[str, int]:
-    """Replace ``month`` in every monthly output table; return rows written and restatements."""
-    return publish_months(con, [month])[month]
 
 
 def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:

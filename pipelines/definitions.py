@@ -22,10 +22,10 @@ ingest_reconcile_job = dg.define_asset_job(
     "ingest_and_reconcile", selection=dg.AssetSelection.assets(*INGEST_RECONCILE),
     description="Ingest new files and rebuild the reconciliation for all months, with its checks.",
 )
-# The partitioned half, run per month once the reconciliation is checked.
+# The partitioned half, once the reconciliation is checked: one run for a month or a range of months.
 publish_job = dg.define_asset_job(
     "publish_month", selection=dg.AssetSelection.assets(monthly_audit), partitions_def=monthly,
-    description="Publish one month's audit tables.",
+    description="Publish the audit tables of a month, or of a range of months in one run.",
 )
 # A closed month's close workbook and buyers' confirmations.
 reports_job = dg.define_asset_job(

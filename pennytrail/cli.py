@@ -51,9 +51,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_close(args: argparse.Namespace) -> int:
     from . import state
 
+    if args.month:
+        _need_month(args.month)
     months = [args.month] if args.month else None
-    if args.month and not _is_month(args.month):
-        raise UserError(f"--month expects YYYY-MM, got {args.month!r}")
     start = time.perf_counter()
     data, home = Path(args.data), Path(args.home)
     fingerprint = None
@@ -102,13 +102,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if before == after:
         print("\nNothing new: every file was seen before and every table is unchanged.")
     try:
-        print("\n" + write_month_reports(home))
+        print("\n" + run_month_reports(home))
     except CloseFailed as e:
         raise UserError(f"the reports were not written: {e}") from None
     return 0
 
 
-def write_month_reports(home: Path) -> str:
+def run_month_reports(home: Path) -> str:
     """Run the `reports_for_month` job over the closed months (one run); say what was written."""
     from pipelines.partitions import partition_of
     from pipelines.runner import run_job
@@ -124,12 +124,6 @@ def write_month_reports(home: Path) -> str:
         run_job("reports_for_month", partition_range=(first, last))
     return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
             f"buyers' confirmations in {home / 'confirmations'}")
-
-
-def _report_path(home: Path, month: str) -> Path:
-    from reports.month import close_workbook_path
-
-    return close_workbook_path(home, month)
 
 
 def _state(home: Path) -> tuple | None:
@@ -192,8 +186,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     from .publish import sign_off
     from .warehouse import connect
 
-    if not _is_month(args.month):
-        raise UserError(f"--month expects YYYY-MM, got {args.month!r}")
+    _need_month(args.month)
     with connect(Path(args.home) / "pennytrail.duckdb") as con:
         try:
             digest = sign_off(con, args.month, args.by)
@@ -205,11 +198,12 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.close import close_report
+    from reports.month import close_workbook_path
 
     from .warehouse import connect
 
     _need_month(args.month)
-    out = Path(args.out) if args.out else _report_path(Path(args.home), args.month)
+    out = Path(args.out) if args.out else close_workbook_path(Path(args.home), args.month)
     start = time.perf_counter()
     with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
         try:

@@ -52,9 +52,9 @@ def home(demo_data, tmp_path_factory) -> Path:
     cols[-1] = "0.00"
     (data / "inbox/payroll/T002/2026-01-late.csv").write_text(src[0] + "\n" + ",".join(cols) + "\n")
     close(data, home, None, progress=lambda m: None)
-    from pennytrail.cli import write_month_reports
+    from pennytrail.cli import run_month_reports
 
-    write_month_reports(home)
+    run_month_reports(home)
     return home
 
 

@@ -105,14 +105,16 @@ WORKER_COLUMNS = [
 
 def find_workers(con: duckdb.DuckDBPyConnection, worker_id: str | None, name: str | None,
                  grower: str | None) -> tuple[list[tuple[str, str]], str]:
-    """(grower, worker id) pairs for an id or a name, and how they were found."""
+    """(grower, worker id) pairs for an id or a name, and how they were found. An id that no
+    payroll row has is tried as a name: a complaint may give a name where an id was asked for."""
     g = "AND grower_id = $g" if grower else ""
     params: dict = {"g": grower} if grower else {}
     if worker_id is not None:
         found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE worker_id = $w {g} "
                             f"ORDER BY 1, 2", {**params, "w": worker_id}).fetchall()
-        if found or name is None:
+        if found:
             return found, f"worker id {worker_id}"
+        name = name if name is not None else worker_id
     norm = "lower(regexp_replace(trim(strip_accents({})), '\\s+', ' ', 'g'))"
     params["n"] = name
     found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE {norm.format('worker_name')} "
@@ -121,6 +123,8 @@ def find_workers(con: duckdb.DuckDBPyConnection, worker_id: str | None, name: st
         return found, f"name {name!r}"
     found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE contains("
                         f"{norm.format('worker_name')}, {norm.format('$n')}) {g} ORDER BY 1, 2", params).fetchall()
+    if not found and worker_id is not None:
+        return found, f"id or name {worker_id!r}"
     return found, f"name containing {name!r}"
 
 

@@ -231,6 +231,8 @@ def test_trace_worker_by_name_ignores_case_accents_and_spacing(home):
     doc = json.loads(done.stdout)
     assert worker in {p["worker_id"] for p in doc["tables"]["Pay periods"]}
     assert any(name in n for n in doc["notes"])
+    positional = json.loads(cli("trace", "--home", str(home), "--format", "json", "worker", asked).stdout)
+    assert positional["tables"] == doc["tables"]  # a name given where the id goes is looked up as a name
 
 
 def test_trace_worker_filters_and_formats(home, tmp_path):

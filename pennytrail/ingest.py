@@ -72,12 +72,22 @@ def discover(data_dir: Path) -> list[tuple[str, str | None]]:
     return sorted(found)
 
 
+_hashed: dict[tuple, str] = {}
+
+
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """The file's SHA-256, read once per process while the file is unchanged: same inode, size,
+    and modification and status-change times (any write changes the latter, and no tool sets it
+    back). A close fingerprints the inbox and then ingests it; the bytes are hashed once."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key not in _hashed:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _hashed[key] = h.hexdigest()
+    return _hashed[key]
 
 
 def write_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
@@ -269,11 +279,15 @@ def _apply(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, summar
         if batch.rejects:
             _insert(con, "quarantine", pd.DataFrame(batch.rejects))
         _insert(con, "ingest_log", pd.DataFrame(batch.entries))
+    # a line per file; for a big batch, one line for all its loaded files (ingest_log has each)
+    summed = len(batch.entries) > 20
     loaded = [e for e in batch.entries if e["status"] == "loaded"]
-    for entry in batch.entries if len(batch.entries) <= 20 else [e for e in batch.entries if e not in loaded]:
-        progress(f"{entry['status']:9} {entry['file']}: {entry['rows_read']} rows, {entry['rows_accepted']} accepted, "
-                 f"{entry['rows_quarantined']} quarantined" + (f" ({entry['message']})" if entry["message"] else ""))
-    if len(batch.entries) > 20:  # one line for a big batch's loaded files; ingest_log has each file
+    for entry in batch.entries:
+        if not (summed and entry["status"] == "loaded"):
+            progress(f"{entry['status']:9} {entry['file']}: {entry['rows_read']} rows, {entry['rows_accepted']} "
+                     f"accepted, {entry['rows_quarantined']} quarantined"
+                     + (f" ({entry['message']})" if entry["message"] else ""))
+    if summed and loaded:
         progress(f"loaded    {len(loaded)} files ({loaded[0]['file']} … {loaded[-1]['file']}): "
                  f"{sum(e['rows_read'] for e in loaded):,} rows, {sum(e['rows_accepted'] for e in loaded):,} accepted, "
                  f"{sum(e['rows_quarantined'] for e in loaded):,} quarantined")

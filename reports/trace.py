@@ -63,6 +63,12 @@ WHERE p.payee_id = $g OR p.payer_type = 'intermediary' OR p.payee_type = 'interm
 ORDER BY 1, 3"""
 
 
+def workers_short(grower: str, period_start: str) -> str:
+    """SQL: how many audited workers of the pool (grower, period_start) got less than their funded share."""
+    return (f"(SELECT count(*) FROM worker_audit a WHERE a.grower_id = {grower} AND a.period_start = {period_start} "
+            "AND a.paid_cents < a.funded_cents)")
+
+
 def pool_stops(con: duckdb.DuckDBPyConnection, grower: str, period_start: dt.date) -> list[str]:
     """Who holds premium owed for the pool (grower, period) that never reached the grower."""
     params = {"g": grower, "p": period_start}
@@ -215,9 +221,8 @@ def trace_grower(con: duckdb.DuckDBPyConnection, grower: str, month: str) -> tup
                        [grower]).fetchone()
     if name is None:
         raise NotFound(f"no grower {grower} in parties.csv")
-    pools = Table("Pools", POOL_COLUMNS, _rows(con, """
-        SELECT p.*, (SELECT count(*) FROM worker_audit a WHERE a.grower_id = p.grower_id
-                     AND a.period_start = p.period_start AND a.paid_cents < a.funded_cents) AS workers_short
+    pools = Table("Pools", POOL_COLUMNS, _rows(con, f"""
+        SELECT p.*, {workers_short("p.grower_id", "p.period_start")} AS workers_short
         FROM pool_audit p WHERE grower_id = $g AND month = $m ORDER BY period_start""", {"g": grower, "m": month}))
     if not pools.rows:
         raise NotFound(f"grower {grower} has no pool in {month}, or the month has not been closed")
@@ -313,14 +318,13 @@ def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> t
     growers = Table("Growers", INVOICE_GROWER_COLUMNS, _rows(con, """
         SELECT grower_id, owed_cents, received_cents, retained_cents, entitled_cents, funded_cents
         FROM w_invoice_grower WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
-    fed = Table("Pools fed", FED_COLUMNS, _rows(con, """
+    fed = Table("Pools fed", FED_COLUMNS, _rows(con, f"""
         SELECT s.grower_id, s.work_period_start AS period_start,
                sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
                sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
                any_value(p.funded_cents) AS pool_funded_cents,
                any_value(p.undistributed_cents) AS pool_undistributed_cents,
-               (SELECT count(*) FROM worker_audit a WHERE a.grower_id = s.grower_id
-                AND a.period_start = s.work_period_start AND a.paid_cents < a.funded_cents) AS workers_short
+               {workers_short("s.grower_id", "s.work_period_start")} AS workers_short
         FROM w_period_shares s
         LEFT JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start
         WHERE s.buyer_id = $b AND s.invoice_id = $i GROUP BY ALL ORDER BY 1, 2""", key))

@@ -12,13 +12,15 @@ import duckdb
 
 CHECKS: dict[str, tuple[str, str]] = {
     "pool_shares_add_up": (
-        "every pool with an eligible worker: the workers' entitled and funded shares add up to the pool's",
+        "every pool with an eligible worker: the eligible workers' entitled and funded shares in the worker "
+        "audit add up to the pool's",
         """
-        SELECT p.grower_id, p.period_start, p.entitled_cents, sum(s.entitled_share) AS entitled_shares,
-               p.funded_cents, sum(s.funded_share) AS funded_shares
-        FROM w_pools p JOIN w_shares s USING (grower_id, period_start)
+        SELECT p.grower_id, p.period_start, p.entitled_cents, sum(a.entitled_cents) AS entitled_shares,
+               p.funded_cents, sum(a.funded_cents) AS funded_shares
+        FROM w_pools p JOIN w_worker_audit a USING (grower_id, period_start)
+        WHERE a.eligible
         GROUP BY ALL
-        HAVING sum(s.entitled_share) <> p.entitled_cents OR sum(s.funded_share) <> p.funded_cents
+        HAVING sum(a.entitled_cents) <> p.entitled_cents OR sum(a.funded_cents) <> p.funded_cents
         """),
     "received_reaches_pools": (
         "Σ over pools of (funded + retained) = Σ received(X, g) over growers g with lines on X",

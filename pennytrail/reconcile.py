@@ -4,42 +4,60 @@ Each stage is one statement that reads the tables before it and writes one worki
 (``w_*``), top-down: owed per line (§4), invoices and payments (§4), (invoice, grower)
 amounts with retention (§4), their split over work periods and the pools (§5), the
 allocation to workers (§6), the worker audit (§7) and the findings. All money is integer
-cents; every division is integer arithmetic on exact quantities (HUGEINT), and rounding is
-``round_half_up_div``, the SQL twin of ``money.round_half_up``.
+cents; every division is integer arithmetic on exact quantities (128-bit where 64 bits could
+overflow), and rounding is ``round_half_up_div``, the SQL twin of ``money.round_half_up``.
 
 The working tables cover every month; ``publish`` copies one month's slice into the output
-tables of §8.
+tables of §8. Stages named ``t_*`` are temporary: only the stages after them read them.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from .warehouse import transaction
+from .warehouse import quote, transaction
+
+BIGINT_MAX = 2**63 - 1
 
 
-def split_sql(source: str, group: str, tiebreak: str) -> str:
-    """The largest-remainder split of §6 over a relation with columns ``amount`` and ``weight``.
+def split_sql(source: str, group: str, tiebreak: str, amounts: dict[str, str] | None = None) -> str:
+    """The largest-remainder split of §6 over a relation with columns ``weight`` and the amounts.
 
-    ``group`` lists the columns of one split (each group's ``amount`` is the same on all its
-    rows); ``weight`` is a non-negative integer; all weights zero means equal weights. Each row
-    gets ``floor(amount × w / Σw)``, and the cents left over go one each to the largest
-    remainders, ties broken by ``tiebreak`` ascending. Exact: the remainders are compared as
-    integers over the group's common denominator Σw.
+    ``amounts`` maps each amount column to the name of its share column (default: ``amount`` to
+    ``share``); several amounts are split over the same weights in one pass. ``group`` lists the
+    columns of one split (each group's amounts are the same on all its rows); ``weight`` is a
+    non-negative integer; all weights zero means equal weights. Each row gets
+    ``floor(amount × w / Σw)``, and the cents left over go one each to the largest remainders,
+    ties broken by ``tiebreak`` ascending. Exact: the remainders are compared as integers over
+    the group's common denominator Σw. Σw must fit a BIGINT (a sum beyond 9.2 × 10¹⁸ is an
+    error, never a wrong share).
     """
+    amounts = amounts or {"amount": "share"}
+    n = range(len(amounts))
+    internal = ", ".join(f"_base{i}, _rem{i}, _left{i}, _rank{i}" for i in n)
+    shares = ", ".join(f"_base{i} + CAST(_rank{i} <= _left{i} AS BIGINT) AS {share}"
+                       for i, share in enumerate(amounts.values()))
+    ranks = ", ".join(f"{a} - sum(_base{i}) OVER g AS _left{i}, "
+                      f"row_number() OVER (PARTITION BY {group} ORDER BY _rem{i} DESC, {tiebreak}) AS _rank{i}"
+                      for i, a in enumerate(amounts))
+    # amount × w in BIGINT when it cannot overflow (|amount| ≤ max ÷ Σw); 128-bit arithmetic,
+    # which is many times slower, only where it could.
+    quotients = ", ".join(
+        f"CASE WHEN abs({a}) <= {BIGINT_MAX} // total THEN ({a}::BIGINT * w) // total "
+        f"ELSE CAST((CAST({a} AS HUGEINT) * w) // total AS BIGINT) END AS _base{i}, "
+        f"CASE WHEN abs({a}) <= {BIGINT_MAX} // total THEN ({a}::BIGINT * w) % total "
+        f"ELSE CAST((CAST({a} AS HUGEINT) * w) % total AS BIGINT) END AS _rem{i}" for i, a in enumerate(amounts))
     return f"""
-    SELECT * EXCLUDE (w, total, base, rem, leftover, rk), base + CAST(rk <= leftover AS BIGINT) AS share
+    SELECT * EXCLUDE (w, total, {internal}), {shares}
     FROM (
-        SELECT *, amount - sum(base) OVER g AS leftover,
-               row_number() OVER (PARTITION BY {group} ORDER BY rem DESC, {tiebreak}) AS rk
+        SELECT *, {ranks}
         FROM (
-            SELECT *, CAST((CAST(amount AS HUGEINT) * w) // total AS BIGINT) AS base,
-                   (CAST(amount AS HUGEINT) * w) % total AS rem
+            SELECT *, {quotients}
             FROM (
                 SELECT * EXCLUDE (sum_w, n),
                        CASE WHEN sum_w = 0 THEN 1 ELSE weight END AS w,
                        CASE WHEN sum_w = 0 THEN n ELSE sum_w END AS total
-                FROM (SELECT *, sum(weight) OVER g AS sum_w, count(*) OVER g AS n FROM {source}
+                FROM (SELECT *, CAST(sum(weight) OVER g AS BIGINT) AS sum_w, count(*) OVER g AS n FROM {source}
                       WINDOW g AS (PARTITION BY {group}))
             )
         )
@@ -175,74 +193,82 @@ STAGES: list[tuple[str, str]] = [
     LEFT JOIN last_paid lp USING (grower_id, period_start)
     """),
     # The current payroll rows (latest version of each key), once, with the columns the audit reads.
-    ("w_payroll", """
+    ("t_payroll", """
     SELECT grower_id, worker_id, period_start, premium_period_start, pay_date, hours, units, gross_wages_cents,
            premium_paid_cents
     FROM payroll
     """),
-    # §6: basis per (worker, grower, pay period), as an exact integer weight and as a decimal.
-    ("w_basis", """
-    SELECT r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days,
-           CASE pr.allocation_basis
-               WHEN 'units' THEN CAST(sum(r.units) * 1000 AS BIGINT)
-               WHEN 'hours' THEN CAST(sum(r.hours) * 1000 AS BIGINT)
-               WHEN 'gross_wages' THEN sum(r.gross_wages_cents)::BIGINT
-               ELSE CAST(sum(r.hours) > 0 OR sum(r.units) > 0 AS BIGINT) END AS weight,
-           CASE pr.allocation_basis
-               WHEN 'units' THEN sum(r.units)
-               WHEN 'hours' THEN sum(r.hours)
-               WHEN 'gross_wages' THEN CAST(sum(r.gross_wages_cents) AS DECIMAL(18,3)) / 100
-               ELSE CAST(weight AS DECIMAL(18,3)) END AS basis_value
-    FROM w_payroll r
-    JOIN ref_parties g ON g.party_id = r.grower_id
-    JOIN ref_programs pr ON pr.program_id = g.program_id
-    GROUP BY r.grower_id, r.worker_id, r.period_start, pr.allocation_basis, pr.period_days
-    """),
-    # §6: each pool's entitled and funded split over its eligible workers (basis > 0).
-    ("w_shares", f"""
-    WITH eligible AS (
-        SELECT p.grower_id, p.period_start, b.worker_id, b.weight, m.measure,
-               CASE m.measure WHEN 'entitled' THEN p.entitled_cents ELSE p.funded_cents END AS amount
-        FROM w_pools p
-        JOIN w_basis b ON b.grower_id = p.grower_id AND b.period_start = p.period_start AND b.weight > 0
-        CROSS JOIN (VALUES ('entitled'), ('funded')) m(measure)
+    # §6: basis per (worker, grower, pay period), as an exact integer weight (thousandths of an
+    # hour or unit, cents of wages, or for `equal` 1 when the worker has any hours or units) and
+    # as a decimal.
+    ("t_basis", """
+    SELECT grower_id, worker_id, period_start, allocation_basis,
+           CASE WHEN allocation_basis IN ('units', 'hours', 'gross_wages') THEN sum(w) ELSE max(w) END::BIGINT
+               AS weight,
+           CASE allocation_basis WHEN 'gross_wages' THEN CAST(weight AS DECIMAL(18,0)) * 0.01
+                WHEN 'units' THEN CAST(weight AS DECIMAL(18,0)) * 0.001
+                WHEN 'hours' THEN CAST(weight AS DECIMAL(18,0)) * 0.001
+                ELSE CAST(weight AS DECIMAL(18,0)) END::DECIMAL(18,3) AS basis_value
+    FROM (
+        SELECT r.grower_id, r.worker_id, r.period_start, pr.allocation_basis,
+               CASE pr.allocation_basis
+                   WHEN 'units' THEN CAST(r.units * 1000 AS BIGINT)
+                   WHEN 'hours' THEN CAST(r.hours * 1000 AS BIGINT)
+                   WHEN 'gross_wages' THEN r.gross_wages_cents
+                   ELSE CAST(r.hours > 0 OR r.units > 0 AS BIGINT) END AS w
+        FROM t_payroll r
+        JOIN ref_parties g ON g.party_id = r.grower_id
+        JOIN ref_programs pr ON pr.program_id = g.program_id
     )
-    SELECT grower_id, period_start, worker_id,
-           sum(share) FILTER (WHERE measure = 'entitled')::BIGINT AS entitled_share,
-           sum(share) FILTER (WHERE measure = 'funded')::BIGINT AS funded_share
-    FROM ({split_sql("eligible", "grower_id, period_start, measure", "worker_id")})
-    GROUP BY ALL
+    GROUP BY grower_id, worker_id, period_start, allocation_basis
+    """),
+    # §6: each pool's entitled and funded split over its eligible workers (basis > 0), in one pass.
+    ("t_shares", f"""
+    WITH eligible AS (
+        SELECT p.grower_id, p.period_start, b.worker_id, b.weight, b.basis_value, p.entitled_cents, p.funded_cents
+        FROM w_pools p
+        JOIN t_basis b ON b.grower_id = p.grower_id AND b.period_start = p.period_start AND b.weight > 0
+    )
+    SELECT grower_id, period_start, worker_id, basis_value, entitled_share, funded_share
+    FROM ({split_sql("eligible", "grower_id, period_start", "worker_id",
+                     {"entitled_cents": "entitled_share", "funded_cents": "funded_share"})})
     """),
     # §7: premium on stubs per (worker, grower, premium period), with its latest paid pay_date.
-    ("w_paid", """
+    ("t_paid", """
     SELECT grower_id, worker_id, premium_period_start AS period_start,
            sum(premium_paid_cents)::BIGINT AS paid_cents,
            max(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date
-    FROM w_payroll GROUP BY ALL
+    FROM t_payroll GROUP BY ALL
     """),
-    # §7: the worker audit.
+    # §7: the worker audit: every worker with a share of a pool, and every worker paid premium
+    # without one. Eligible means a basis above zero: every worker with a share is; a worker paid
+    # without a share is only when the period has no pool.
     ("w_worker_audit", """
-    WITH keys AS (
-        SELECT grower_id, period_start, worker_id FROM w_shares
-        UNION
-        SELECT grower_id, period_start, worker_id FROM w_paid WHERE paid_cents > 0
+    WITH paid AS (
+        SELECT * FROM t_paid WHERE paid_cents > 0
+    ), audited AS (
+        SELECT s.grower_id, s.period_start, s.worker_id, true AS eligible, s.basis_value,
+               s.entitled_share AS entitled, s.funded_share AS funded, coalesce(pd.paid_cents, 0) AS paid,
+               pd.last_paid_pay_date
+        FROM t_shares s LEFT JOIN paid pd USING (grower_id, period_start, worker_id)
+        UNION ALL
+        SELECT pd.grower_id, pd.period_start, pd.worker_id, coalesce(b.weight, 0) > 0,
+               CASE WHEN coalesce(b.weight, 0) > 0 THEN b.basis_value ELSE 0 END, 0, 0, pd.paid_cents,
+               pd.last_paid_pay_date
+        FROM paid pd
+        ANTI JOIN t_shares s USING (grower_id, period_start, worker_id)
+        LEFT JOIN t_basis b USING (grower_id, period_start, worker_id)
     ), last_pay AS (
-        SELECT grower_id, max(pay_date) AS last_pay_date FROM w_payroll GROUP BY ALL
+        SELECT grower_id, max(pay_date) AS last_pay_date FROM t_payroll GROUP BY ALL
     ), facts AS (
-        SELECT k.grower_id, k.period_start, k.worker_id, g.program_id,
-               k.period_start + pr.period_days - 1 AS period_end,
-               coalesce(b.weight, 0) > 0 AS eligible,
-               CASE WHEN coalesce(b.weight, 0) > 0 THEN b.basis_value ELSE 0 END::DECIMAL(18,3) AS basis_value,
-               coalesce(s.entitled_share, 0)::BIGINT AS entitled,
-               coalesce(s.funded_share, 0)::BIGINT AS funded,
-               coalesce(pd.paid_cents, 0)::BIGINT AS paid,
-               pd.last_paid_pay_date, p.due_date, lp.last_pay_date
-        FROM keys k
-        JOIN ref_parties g ON g.party_id = k.grower_id
+        SELECT a.grower_id, a.period_start, a.worker_id, g.program_id,
+               a.period_start + pr.period_days - 1 AS period_end, a.eligible,
+               a.basis_value::DECIMAL(18,3) AS basis_value, a.entitled::BIGINT AS entitled,
+               a.funded::BIGINT AS funded, a.paid::BIGINT AS paid,
+               a.last_paid_pay_date, p.due_date, lp.last_pay_date
+        FROM audited a
+        JOIN ref_parties g ON g.party_id = a.grower_id
         JOIN ref_programs pr ON pr.program_id = g.program_id
-        LEFT JOIN w_basis b USING (grower_id, period_start, worker_id)
-        LEFT JOIN w_shares s USING (grower_id, period_start, worker_id)
-        LEFT JOIN w_paid pd USING (grower_id, period_start, worker_id)
         LEFT JOIN w_pools p USING (grower_id, period_start)
         LEFT JOIN last_pay lp USING (grower_id)
     )
@@ -328,7 +354,7 @@ STAGES: list[tuple[str, str]] = [
                || ' but the payroll shows no worker with ' || p.allocation_basis || ' in the period'
     FROM w_pools p
     WHERE (p.entitled_cents > 0 OR p.funded_cents > 0)
-      AND NOT EXISTS (SELECT 1 FROM w_basis b WHERE b.grower_id = p.grower_id AND b.period_start = p.period_start
+      AND NOT EXISTS (SELECT 1 FROM t_basis b WHERE b.grower_id = p.grower_id AND b.period_start = p.period_start
                       AND b.weight > 0)
     UNION ALL
     SELECT month, 'worker', status, grower_id, grower_id || '/' || period_start, worker_id, variance_cents,
@@ -345,17 +371,41 @@ CREATE OR REPLACE TEMP MACRO format_cents(c) AS
 """
 
 
+# Earlier versions kept the temporary stages as w_* tables in the warehouse; those are dropped.
+RETIRED = ("w_payroll", "w_basis", "w_shares", "w_paid")
+
+
 def run(con: duckdb.DuckDBPyConnection, progress=None) -> dict[str, int]:
-    """Rebuild every working table in one transaction; return their row counts."""
+    """Rebuild every working table; return their row counts.
+
+    Every stage is first built as a temporary table of this connection: tables named ``t_*``
+    are read only by the stages after them, and the ``w_*`` ones are then copied into the
+    warehouse in one transaction, so a close that dies leaves the previous tables whole. (A
+    query reading a table written earlier in the same open transaction runs several times
+    slower in DuckDB; building outside it and committing the results at once avoids that.)
+    """
     con.execute(FORMAT_MACRO)
+    db = con.execute("SELECT current_database()").fetchone()[0]
     counts = {}
-    with transaction(con):
+    try:
         for table, sql in STAGES:
             try:
-                con.execute(f"CREATE OR REPLACE TABLE {table} AS {sql}")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
             except duckdb.Error as e:
                 raise RuntimeError(f"reconciliation stage {table} failed: {e}") from e
-            counts[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            counts[table] = con.execute(f"SELECT count(*) FROM temp.main.{table}").fetchone()[0]
             if progress:
                 progress(f"{table}: {counts[table]:,} rows")
+        for table, _ in STAGES:
+            if table.startswith("t_"):
+                con.execute(f"DROP TABLE temp.main.{table}")
+        with transaction(con):
+            for table in RETIRED:
+                con.execute(f"DROP TABLE IF EXISTS {quote(db)}.main.{table}")
+            for table, _ in STAGES:
+                if not table.startswith("t_"):
+                    con.execute(f"CREATE OR REPLACE TABLE {quote(db)}.main.{table} AS SELECT * FROM temp.main.{table}")
+    finally:
+        for table, _ in STAGES:
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
     return counts

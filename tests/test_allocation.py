@@ -67,3 +67,27 @@ def test_split__sql_agrees_with_python(groups):
     got = {(g, k): s for g, k, s in con.execute(
         f"SELECT grp, item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall()}
     assert got == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**17), st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3),
+                                                st.integers(0, 10**12), min_size=1, max_size=8))
+def test_split__sql_is_exact_where_amount_times_weight_overflows_bigint(amount, weights):
+    """Large amounts and weights take the 128-bit path; the split stays the Python one."""
+    frame = pd.DataFrame([(0, k, amount, w) for k, w in weights.items()], columns=["grp", "item", "amount", "weight"])
+    con = duckdb.connect()
+    con.register("src", frame)
+    got = dict(con.execute(f"SELECT item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall())
+    assert got == split(amount, weights)
+
+
+def test_split__sql_splits_several_amounts_over_the_same_weights():
+    frame = pd.DataFrame([("a", 3, 100, 7), ("b", 1, 100, 7), ("c", 0, 100, 7)],
+                         columns=["item", "weight", "x", "y"])
+    frame["grp"] = 0
+    con = duckdb.connect()
+    con.register("src", frame)
+    query = split_sql("src", "grp", "item", {"x": "x_share", "y": "y_share"})
+    rows = con.execute(f"SELECT item, x_share, y_share FROM ({query}) ORDER BY item").fetchall()
+    weights = {"a": 3, "b": 1, "c": 0}
+    assert [(k, split(100, weights)[k], split(7, weights)[k]) for k in "abc"] == rows

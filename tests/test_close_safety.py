@@ -113,3 +113,24 @@ def test_a_close_with_nothing_new_does_no_work_and_a_new_file_does(closed_demo, 
     assert third.returncode == 0 and "nothing new" not in third.stderr
     assert len(dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()) == runs + 2
     assert snapshot(home) != before
+
+
+def test_pool_shares_check_finds_a_cent_missing_from_a_workers_share(closed_demo, tmp_path):
+    """The split's identity is checked on the worker audit itself: one cent off one worker's
+    share is a failure that names the pool and both sums."""
+    from pennytrail import conservation
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(closed_demo / "pennytrail.duckdb", copy)
+    with duckdb.connect(str(copy)) as con:
+        assert conservation.run_check(con, "pool_shares_add_up").passed
+        grower, start = con.execute("SELECT grower_id, period_start FROM w_worker_audit WHERE eligible "
+                                    "AND entitled_cents > 0 ORDER BY ALL LIMIT 1").fetchone()
+        con.execute("UPDATE w_worker_audit SET entitled_cents = entitled_cents - 1 WHERE rowid = (SELECT min(rowid) "
+                    "FROM w_worker_audit WHERE grower_id = ? AND period_start = ? AND eligible AND entitled_cents > 0)",
+                    [grower, start])
+        result = conservation.run_check(con, "pool_shares_add_up")
+    assert not result.passed and result.offenders == 1
+    pool = result.sample[0]
+    assert (pool["grower_id"], pool["period_start"]) == (grower, str(start))
+    assert int(pool["entitled_cents"]) - int(pool["entitled_shares"]) == 1

@@ -107,8 +107,8 @@ def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
     results = {}
     for table, (work, _) in MONTHLY.items():
         expectations = gx.output_expectations(table)
-        parts = [gx.validate(table, con.execute(f"SELECT {', '.join(columns(table))} FROM {work} "
-                                                "WHERE list_contains(?, month)", [group]).df(), expectations)
+        parts = [gx.validate_table(table, con, f"(SELECT {', '.join(columns(table))} FROM {work} "
+                                               "WHERE list_contains(?, month))", [group], expectations)
                  for group in groups]
         results[table] = gx.merge(table, parts)
     return results

@@ -11,8 +11,8 @@ from pennytrail.reference import load_reference
 from pennytrail.validate import validate
 from pennytrail.warehouse import output_ddl
 
-from .test_ingest_bad_input import CODES, GOOD_PAYROLL, PAYROLL_HEADER
 from .conftest import write
+from .test_ingest_bad_input import CODES, GOOD_PAYROLL, PAYROLL_HEADER
 
 
 def test_every_input_kind_and_output_table_has_a_contract_describing_every_column():
@@ -63,3 +63,33 @@ def test_number_regex_agrees_with_the_parser(value, ok):
     import re
 
     assert bool(re.match(gx.numeral_regex(3), value)) is ok
+
+
+def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_counts():
+    """``validate_table`` (distinct values and key columns read from DuckDB) finds the same
+    failures, with the same row counts, as ``validate`` over the whole frame."""
+    import duckdb
+
+    from pennytrail.warehouse import output_ddl
+
+    con = duckdb.connect()
+    con.execute(output_ddl("pool_audit"))
+    good = "('2026-01', 'P1', 'G1', DATE '2026-01-01', DATE '2026-01-07', 100, 90, 10, 90, 0, 0, 3, DATE '2026-02-07')"
+    con.execute(f"INSERT INTO pool_audit VALUES {good}, {good.replace('G1', 'G2')}, {good.replace('G1', 'G3')}, "
+                # a repeated key, a negative amount twice, a missing program, a malformed month
+                f"{good}, {good.replace('100', '-5').replace('G1', 'G4')}, "
+                f"{good.replace('100', '-5').replace('G1', 'G5')}, "
+                f"{good.replace(chr(39) + 'P1' + chr(39), 'NULL').replace('G1', 'G6')}, "
+                f"{good.replace('2026-01', '2026-1', 1).replace('G1', 'G7')}")
+    expectations = gx.output_expectations("pool_audit")
+    frame = con.execute("SELECT * FROM pool_audit").df()
+    by_frame = gx.validate("pool_audit", frame, expectations)
+    by_table = gx.validate_table("pool_audit", con, "pool_audit", [], expectations)
+    assert by_table.rows == by_frame.rows == 8
+    assert by_table.metadata() == by_frame.metadata()
+    assert by_table.metadata()["failing rows by expectation"] == {
+        "expect_compound_columns_to_be_unique(grower_id+period_start)": 2,
+        "expect_column_values_to_be_between(entitled_cents)": 2,
+        "expect_column_values_to_not_be_null(program_id)": 1,
+        "expect_column_values_to_match_regex(month)": 1,
+    }

@@ -7,7 +7,8 @@ For each scale (default: season and national), on data generated once into bench
    rows per second, and the process's peak RSS so far;
 2. the real close, `pennytrail close` (the Dagster graph), in a fresh process: wall seconds,
    peak RSS, and the seconds of each Dagster step;
-3. the close workbook of the largest month (`pennytrail report close`);
+3. the close workbook of the largest month (`pennytrail report close`), and (season) one
+   payroll CSV of about a million rows ingested alone (`bench/one_file.py`);
 4. a re-run with nothing new, and a re-run after one corrected payroll file;
 5. the same rules as a plain DuckDB SQL script over the raw CSV files (`bench/baseline.sql`, the
    lower bound) and as a straightforward pandas script (`bench/baseline_pandas.py`), each in a
@@ -76,6 +77,23 @@ def csv_for(data: Path) -> Path:
             except FileProblem:
                 continue
             table.frame.to_csv(out / path.relative_to(data).with_suffix(".csv"), index=False)
+        (out / ".complete").touch()
+    return out
+
+
+def one_file_for(csv_data: Path) -> Path:
+    """The data's payroll rows as one CSV file (about a million rows at season scale), with its
+    reference data: the single-file ingest the ingest issue sets a target for."""
+    import duckdb
+
+    out = csv_data.with_name(csv_data.name + "-one-file")
+    if not (out / ".complete").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(csv_data / "reference", out / "reference")
+        (out / "inbox" / "payroll").mkdir(parents=True)
+        with duckdb.connect() as con:
+            con.execute(f"COPY (SELECT * FROM read_csv('{csv_data}/inbox/payroll/**/*.csv', all_varchar = true, "
+                        f"union_by_name = true)) TO '{out}/inbox/payroll/payroll.csv' (HEADER)")
         (out / ".complete").touch()
     return out
 
@@ -173,6 +191,13 @@ def measure(scale: str, seed: int, pandas: bool) -> dict:
               "purchase_lines": key["purchase_lines"]}
     say("stages in one process:")
     result["stages"] = stages(data)
+    if scale == "season":
+        one = one_file_for(csv_data)
+        seconds, peak, out = child_rss([sys.executable, str(ROOT / "bench" / "one_file.py"), str(one)])
+        result["one_file"] = {**json.loads(out), "seconds": seconds, "mib": peak,
+                              "mb": (one / "inbox/payroll/payroll.csv").stat().st_size / 1e6}
+        say(f"  one payroll CSV: {result['one_file']['ingest_s']:.1f} s ingest, "
+            f"{result['one_file']['contract_s']:.1f} s input contract")
 
     work = Path(tempfile.mkdtemp(prefix="pennytrail-bench-home-"))
     try:
@@ -245,6 +270,11 @@ def report(results: list[dict]) -> str:
         s, mib, fixed, steps = r["rerun_fix"]
         lines.append(f"| re-run after one corrected payroll file | {s:.1f} | {mib:,.0f} | "
                      + ", ".join(f"{step} {x:.1f} s" for _, step, x in steps if x >= 0.5) + " |")
+        if "one_file" in r:
+            o = r["one_file"]
+            lines.append(f"| one payroll CSV, {o['rows']:,} rows ({o['mb']:.0f} MB): ingest with row checks, "
+                         f"commit and checkpoint | {o['ingest_s']:.1f} | {o['mib']:,.0f} | input contract (GX) "
+                         f"{o['contract_s']:.1f} s more; process {o['seconds']:.1f} s with imports |")
         d_s, d_mib, d_out = r["duckdb"]
         lines.append(f"| plain DuckDB script (lower bound) | {d_s:.1f} | {d_mib:,.0f} | "
                      f"pennytrail close = {close_s / d_s:.1f}× this; {d_out['worker_audit']:,} audit rows |")

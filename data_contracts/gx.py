@@ -153,19 +153,49 @@ VALUE_WISE = {
 }
 
 
-def _distinct_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each column's distinct values (a missing value, if any, once), padded to one length by
-    repeating the first value (a repeat changes no outcome: a value passes or fails wherever it is)."""
-    distinct = {c: pd.unique(frame[c]) for c in columns}
+NOT_NULL = "expect_column_values_to_not_be_null"
+
+
+def _padded(distinct: dict[str, pd.Series], fill: bool) -> pd.DataFrame:
+    """Columns of distinct values as one frame, shorter columns padded to the longest: text
+    columns with missing values (which value expectations skip), the others, and all of them
+    when ``fill``, by repeating the column's own values (a repeat changes no outcome, and a
+    number column stays integer)."""
     length = max([len(v) for v in distinct.values()] + [1])
     out = {}
     for c, v in distinct.items():
+        v = v.reset_index(drop=True)
         if len(v) == 0:
             out[c] = pd.Series([None] * length, dtype=object)
+        elif fill or v.dtype.kind in "iufbmM":
+            out[c] = v.iloc[np.resize(np.arange(len(v)), length)].reset_index(drop=True)
         else:
-            padded = np.resize(np.arange(len(v)), length)
-            out[c] = pd.Series(v, dtype=frame[c].dtype).iloc[padded].reset_index(drop=True)
+            out[c] = v.reindex(range(length))
     return pd.DataFrame(out)
+
+
+def _failing_values(context, name: str, distinct: dict[str, pd.Series], expectations: list):
+    """Run value-wise ``expectations`` over each column's ``distinct`` values; yield each failing
+    expectation with the positions, in its column's distinct values, of the values that fail.
+
+    Not-null checks run over columns padded by repetition; the others over columns padded with
+    missing values, so a slow check (a date format) runs once per distinct value and no more."""
+    for not_null in (True, False):
+        chosen = [e for e in expectations if (e.expectation_type == NOT_NULL) == not_null]
+        if not chosen:
+            continue
+        cols = {e.column: distinct[e.column] for e in chosen}
+        run_name = f"{name}_{'nulls' if not_null else 'values'}"
+        for r in _run(context, run_name, _padded(cols, fill=not_null), chosen, True):
+            if r.success:
+                continue
+            column = _column_of(r.expectation_config)
+            if not_null:
+                bad = np.flatnonzero(distinct[column].isna().to_numpy(dtype=bool))
+            else:
+                k = len(distinct[column])
+                bad = np.unique([int(i) for i in r.result.get("unexpected_index_list") or [] if int(i) < k])
+            yield r.expectation_config, bad
 
 
 def _run(context, name: str, frame: pd.DataFrame, expectations: list, complete: bool):
@@ -181,6 +211,15 @@ def _column_of(cfg) -> str:
     return cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []))
 
 
+def _context():
+    gx = _gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
     """Validate ``frame`` against ``expectations``; only counts (and positions if asked) come back.
 
@@ -191,11 +230,7 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     """
     if len(frame) == 0:
         return ContractResult(name, 0, len(expectations), [])
-    gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context = _context()
     by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
     by_rows = [e for e in expectations if e.expectation_type not in VALUE_WISE]
     failures = []
@@ -206,18 +241,16 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
                 failures.append(Failure(r.expectation_config.type, _column_of(r.expectation_config),
                                         int(r.result.get("unexpected_count") or 0), rows))
     if by_values:
-        values = _distinct_frame(frame, sorted({e.column for e in by_values}))
-        for r in _run(context, f"{name}_values", values, by_values, True):
-            if r.success:
-                continue
-            column = _column_of(r.expectation_config)
-            if r.expectation_config.type == "expect_column_values_to_not_be_null":
+        distinct = {c: pd.Series(pd.unique(frame[c]), dtype=frame[c].dtype) for c in {e.column for e in by_values}}
+        for cfg, bad in _failing_values(context, name, distinct, by_values):
+            column = _column_of(cfg)
+            if cfg.type == NOT_NULL:
                 hit = frame[column].isna().to_numpy(dtype=bool)
             else:
-                bad = values[column].iloc[[int(i) for i in r.result.get("unexpected_index_list") or []]].unique()
-                hit = frame[column].isin(bad).to_numpy(dtype=bool) & frame[column].notna().to_numpy(dtype=bool)
+                hit = frame[column].isin(distinct[column].iloc[bad]).to_numpy(dtype=bool) \
+                    & frame[column].notna().to_numpy(dtype=bool)
             rows = np.flatnonzero(hit).tolist() if row_positions else []
-            failures.append(Failure(r.expectation_config.type, column, int(hit.sum()), rows))
+            failures.append(Failure(cfg.type, column, int(hit.sum()), rows))
     return ContractResult(name, len(frame), len(expectations), failures)
 
 
@@ -232,11 +265,7 @@ def validate_table(name: str, con, source: str, params: list, expectations: list
     n = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     if n == 0:
         return ContractResult(name, 0, len(expectations), [])
-    gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context = _context()
     by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
     by_rows = [e for e in expectations if e.expectation_type not in VALUE_WISE]
     failures = []
@@ -252,21 +281,9 @@ def validate_table(name: str, con, source: str, params: list, expectations: list
         for col in sorted({e.column for e in by_values}):
             values = con.execute(f"SELECT {col} AS v, count(*) AS n FROM {source} GROUP BY ALL", params).df()
             distinct[col], counts[col] = values["v"], values["n"].to_numpy()
-        length = max(len(v) for v in distinct.values())
-        # padded to one length by repeating values (a repeat changes no outcome); the counts
-        # belong to the first len(values) positions only
-        frame = pd.DataFrame({c: v.iloc[np.resize(np.arange(len(v)), length)].reset_index(drop=True)
-                              for c, v in distinct.items()})
-        for r in _run(context, f"{name}_values", frame, by_values, True):
-            if r.success:
-                continue
-            column = _column_of(r.expectation_config)
-            k = len(counts[column])
-            if r.expectation_config.type == "expect_column_values_to_not_be_null":
-                bad = np.flatnonzero(distinct[column].isna().to_numpy(dtype=bool))
-            else:
-                bad = np.unique([int(i) % k for i in r.result.get("unexpected_index_list") or []])
-            failures.append(Failure(r.expectation_config.type, column, int(counts[column][bad].sum())))
+        for cfg, bad in _failing_values(context, name, distinct, by_values):
+            column = _column_of(cfg)
+            failures.append(Failure(cfg.type, column, int(counts[column][bad].sum())))
     return ContractResult(name, n, len(expectations), failures)
 
 

@@ -15,6 +15,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import data_contracts
 
@@ -72,15 +74,17 @@ class _Outcome:
     def __init__(self, n: int):
         self.code = np.full(n, None, dtype=object)
         self.message = np.full(n, None, dtype=object)
+        self._open = np.ones(n, dtype=bool)
 
     def open(self) -> np.ndarray:
-        return pd.isna(self.code)
+        return self._open.copy()
 
     def flag(self, mask, code: str, message: str | Message) -> None:
-        m = _b(mask) & self.open()
+        m = _b(mask) & self._open
         if not m.any():
             return
         where = np.flatnonzero(m)
+        self._open[where] = False
         self.code[where] = code
         self.message[where] = message(where) if callable(message) else message
 
@@ -146,8 +150,12 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
     dates: dict[str, pd.Series] = {}
     for col in of_type("date"):
         v = df[col]
-        shaped = _b(v.str.fullmatch(DATE_RE))
-        parsed = pd.to_datetime(v.astype(object).where(shaped, None), format="%Y-%m-%d", errors="coerce")
+        # a column holds few distinct dates: each is checked and parsed once
+        codes, distinct = pd.factorize(v)
+        distinct = pd.Series(distinct, dtype=v.dtype)
+        shaped = _b(distinct.str.fullmatch(DATE_RE))
+        once = pd.to_datetime(distinct.astype(object).where(shaped, None), format="%Y-%m-%d", errors="coerce")
+        parsed = pd.Series(once.to_numpy()[codes], index=v.index)
         dates[col] = parsed
 
         def bad_date(where, v=v, col=col):
@@ -162,7 +170,9 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
     # NEGATIVE_VALUE
     for col in of_type("number") + of_type("amount"):
         v = df[col]
-        negative = _b(v.str.startswith("-")) & _b(v.str.contains("[1-9]", regex=True))
+        negative = _b(v.str.startswith("-"))
+        if negative.any():  # "-0.00" is not negative
+            negative[negative] = _b(v[negative].str.contains("[1-9]", regex=True))
         out.flag(negative, "NEGATIVE_VALUE",
                  lambda where, col=col, v=v: [f"{col}: must not be negative, got {s}" for s in _values(v)(where)])
     # UNKNOWN_PARTY, then WRONG_PARTY_TYPE
@@ -191,8 +201,10 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
     key = contract["key"]
     keyframe = df[key].copy()  # Arrow strings: hashed without a Python object per value
     if kind == "payroll":
-        keyframe["premium_period_start"] = keyframe["premium_period_start"].where(
-            keyframe["premium_period_start"] != "", keyframe["period_start"])
+        premium = pa.chunked_array(keyframe["premium_period_start"].array._pa_array)
+        start = pa.chunked_array(keyframe["period_start"].array._pa_array)
+        keyframe["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(
+            pc.if_else(pc.equal(premium, ""), start, premium)), index=keyframe.index)
     keyframe["_file"] = file_index
     ok = out.open()
     dup = keyframe[ok].duplicated(keep=False)

@@ -254,13 +254,16 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     return ContractResult(name, len(frame), len(expectations), failures)
 
 
-def validate_table(name: str, con, source: str, params: list, expectations: list) -> ContractResult:
+def validate_table(name: str, con, source: str, params: list, expectations: list,
+                   row_parts: list[tuple[str, list]] | None = None) -> ContractResult:
     """Validate the rows of a warehouse relation (``source``: a table or ``(SELECT …)``, with
     ``params``) the way ``validate`` does a frame, reading only what the expectations need.
 
     Value-wise expectations run over each column's distinct values (``SELECT col, count(*) …
     GROUP BY col``), and a failing value counts its rows. Row-wise ones (unique keys) run over a
-    frame of just their columns. Counts only: no row positions, no values.
+    frame of just their columns, once per part of ``row_parts`` ((source, params) pairs that
+    partition the rows so that no key can repeat across parts; default: the whole relation).
+    Counts only: no row positions, no values.
     """
     n = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     if n == 0:
@@ -271,11 +274,14 @@ def validate_table(name: str, con, source: str, params: list, expectations: list
     failures = []
     if by_rows:
         cols = sorted({c for e in by_rows for c in (e.column_list if hasattr(e, "column_list") else [e.column])})
-        frame = con.execute(f"SELECT {', '.join(cols)} FROM {source}", params).df()
-        for r in _run(context, name, frame, by_rows, False):
-            if not r.success:
-                failures.append(Failure(r.expectation_config.type, _column_of(r.expectation_config),
-                                        int(r.result.get("unexpected_count") or 0)))
+        found: dict[tuple[str, str], int] = {}
+        for i, (part, part_params) in enumerate(row_parts or [(source, params)]):
+            frame = con.execute(f"SELECT {', '.join(cols)} FROM {part}", part_params).df()
+            for r in _run(context, f"{name}_{i}", frame, by_rows, False) if len(frame) else []:
+                if not r.success:
+                    at = (r.expectation_config.type, _column_of(r.expectation_config))
+                    found[at] = found.get(at, 0) + int(r.result.get("unexpected_count") or 0)
+        failures += [Failure(e, c, k) for (e, c), k in found.items()]
     if by_values:
         distinct, counts = {}, {}
         for col in sorted({e.column for e in by_values}):

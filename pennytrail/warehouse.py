@@ -9,6 +9,7 @@ correction that wins).
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +24,7 @@ SQL_TYPES = {
 }
 INPUT_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "unit": "VARCHAR", "date": "DATE", "number": "DECIMAL(18,3)"}
 HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": "payroll_rows"}
+MEMORY_LIMIT = "3GB"  # DuckDB's memory for a writing connection; PENNYTRAIL_DUCKDB_MEMORY overrides it
 EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
 
 MACROS = """
@@ -137,6 +139,9 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
             con.execute("SET checkpoint_threshold = '1GB'")
             # rows carry their own order (file, row_number): inserts may run in parallel
             con.execute("SET preserve_insertion_order = false")
+            # DuckDB's own memory (by default 80% of the machine's) is capped; past the cap, the
+            # reconciliation's working tables spill to ``<warehouse>.tmp`` instead of growing
+            con.execute("SET memory_limit = ?", [os.environ.get("PENNYTRAIL_DUCKDB_MEMORY", MEMORY_LIMIT)])
             create_schema(con)
         con.execute(MACROS)
         yield con

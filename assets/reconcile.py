@@ -7,40 +7,48 @@ import dagster as dg
 
 from pennytrail import conservation, reconcile
 from pennytrail.money import dollars
-from pennytrail.warehouse import get_meta, set_meta
+from pennytrail.warehouse import get_meta
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 from .ingest import submissions
 
-FINGERPRINT_SQL = """
-SELECT (SELECT coalesce(max(seq), 0) || ':' || count(*) FROM ingest_log),
+STATE_SQL = """
+SELECT (SELECT coalesce(max(seq), 0) FROM ingest_log), (SELECT count(*) FROM ingest_log),
        (SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
            SELECT CAST(p AS VARCHAR) AS t FROM ref_programs p UNION ALL SELECT CAST(q AS VARCHAR) FROM ref_parties q
            UNION ALL SELECT CAST(r AS VARCHAR) FROM ref_rates r UNION ALL SELECT CAST(u AS VARCHAR) FROM ref_units u))
 """
 
 
-def _fingerprint(con) -> str:
-    inputs = "|".join(str(v) for v in con.execute(FINGERPRINT_SQL).fetchone())
+def _state(con) -> tuple[str, int, str]:
+    """(basis, last file seq, fingerprint): the basis is the reference data and the rules; the
+    fingerprint adds the files applied."""
+    seq, files, reference = con.execute(STATE_SQL).fetchone()
     code = "|".join(sql for _, sql in reconcile.STAGES)
-    return hashlib.sha256((inputs + code).encode()).hexdigest()
+    basis = hashlib.sha256(f"{reference}|{code}".encode()).hexdigest()
+    return basis, seq, f"{basis}:{seq}:{files}"
 
 
 @dg.asset(deps=[submissions], pool=WAREHOUSE_POOL, group_name="reconcile", kinds={"duckdb"})
 def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
     """What was owed, paid, received, pooled and allocated to each worker, for every month (SPEC.md §4–§7).
 
-    Rebuilt in one transaction when its inputs changed since the last run; otherwise kept as is.
-    Publication waits on the conservation checks.
+    Kept as is when nothing changed since the last run. When only files were added (same
+    reference data, same rules), the worker audit is recomputed for the growers the new files
+    touch and kept for the others; otherwise everything is rebuilt. Either way the new tables
+    replace the old in one transaction. Publication waits on the conservation checks.
     """
     with pennytrail.warehouse() as con:
-        fp = _fingerprint(con)
+        basis, seq, fp = _state(con)
         unchanged = get_meta(con, "reconciliation_fingerprint") == fp
+        since = None
+        if get_meta(con, "reconciliation_basis") == basis and get_meta(con, "reconciliation_seq") is not None:
+            since = int(get_meta(con, "reconciliation_seq"))
         if unchanged:
             context.log.info("inputs unchanged since the last reconciliation: kept")
         else:
-            reconcile.run(con, progress=context.log.info)
-            set_meta(con, "reconciliation_fingerprint", fp)
+            reconcile.run(con, progress=context.log.info, since=since, meta={
+                "reconciliation_fingerprint": fp, "reconciliation_basis": basis, "reconciliation_seq": str(seq)})
         totals = con.execute("""
             SELECT (SELECT coalesce(sum(owed_cents), 0) FROM w_invoice_audit),
                    (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM w_invoice_audit),
@@ -50,7 +58,8 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
                    (SELECT count(*) FROM w_pools), (SELECT count(*) FROM w_worker_audit)""").fetchone()
         codes = dict(con.execute("SELECT code, count(*) FROM w_exceptions GROUP BY 1 ORDER BY 1").fetchall())
     return dg.MaterializeResult(metadata={
-        "rebuilt": not unchanged, "owed": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
+        "rebuilt": "no (unchanged)" if unchanged else "in part (files added)" if since is not None
+        else "in full", "owed": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
         "received by growers": dollars(totals[2]), "funded to pools": dollars(totals[3]),
         "distributed to workers": dollars(totals[4]), "pools": totals[5], "worker audit rows": totals[6],
         "exceptions by code": codes,

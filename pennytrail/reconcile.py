@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import duckdb
 
-from .warehouse import quote, transaction
+from .warehouse import quote, set_meta, transaction
 
 BIGINT_MAX = 2**63 - 1
 
@@ -196,7 +196,7 @@ STAGES: list[tuple[str, str]] = [
     ("t_payroll", """
     SELECT grower_id, worker_id, period_start, premium_period_start, pay_date, hours, units, gross_wages_cents,
            premium_paid_cents
-    FROM payroll
+    FROM payroll /*scope*/
     """),
     # §6: basis per (worker, grower, pay period), as an exact integer weight (thousandths of an
     # hour or unit, cents of wages, or for `equal` 1 when the worker has any hours or units) and
@@ -284,6 +284,7 @@ STAGES: list[tuple[str, str]] = [
            coalesce(paid < funded AND last_pay_date > due_date, false) AS overdue,
            due_date
     FROM facts
+    /*kept*/
     """),
     ("w_pool_audit", """
     WITH paid AS (
@@ -352,10 +353,8 @@ STAGES: list[tuple[str, str]] = [
            CASE WHEN p.funded_cents > 0 THEN p.funded_cents ELSE p.entitled_cents END,
            'pool entitled to ' || format_cents(p.entitled_cents) || ' and funded with ' || format_cents(p.funded_cents)
                || ' but the payroll shows no worker with ' || p.allocation_basis || ' in the period'
-    FROM w_pools p
-    WHERE (p.entitled_cents > 0 OR p.funded_cents > 0)
-      AND NOT EXISTS (SELECT 1 FROM t_basis b WHERE b.grower_id = p.grower_id AND b.period_start = p.period_start
-                      AND b.weight > 0)
+    FROM w_pools p JOIN w_pool_audit a USING (grower_id, period_start)
+    WHERE (p.entitled_cents > 0 OR p.funded_cents > 0) AND a.eligible_workers = 0
     UNION ALL
     SELECT month, 'worker', status, grower_id, grower_id || '/' || period_start, worker_id, variance_cents,
            'worker ' || worker_id || ': funded share ' || format_cents(funded_cents) || ', paid '
@@ -374,21 +373,48 @@ CREATE OR REPLACE TEMP MACRO format_cents(c) AS
 # Earlier versions kept the temporary stages as w_* tables in the warehouse; those are dropped.
 RETIRED = ("w_payroll", "w_basis", "w_shares", "w_paid")
 
+# Growers whose worker audit an incremental run recomputes: those with payroll rows from files
+# applied since the last run, and those any of whose pools changed, appeared or went away.
+SCOPE_SQL = """
+CREATE OR REPLACE TEMP TABLE t_scope AS
+SELECT DISTINCT grower_id FROM payroll_rows WHERE file_seq > {since}
+UNION SELECT grower_id FROM (SELECT * FROM temp.main.w_pools EXCEPT SELECT * FROM {db}.main.w_pools)
+UNION SELECT grower_id FROM (SELECT * FROM {db}.main.w_pools EXCEPT SELECT * FROM temp.main.w_pools)
+"""
 
-def run(con: duckdb.DuckDBPyConnection, progress=None) -> dict[str, int]:
+
+def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
+        meta: dict[str, str] | None = None) -> dict[str, int]:
     """Rebuild every working table; return their row counts.
 
     Every stage is first built as a temporary table of this connection: tables named ``t_*``
     are read only by the stages after them, and the ``w_*`` ones are then copied into the
-    warehouse in one transaction, so a close that dies leaves the previous tables whole. (A
-    query reading a table written earlier in the same open transaction runs several times
-    slower in DuckDB; building outside it and committing the results at once avoids that.)
+    warehouse in one transaction (with ``meta``, if given), so a close that dies leaves the
+    previous tables whole. (A query reading a table written earlier in the same open
+    transaction runs several times slower in DuckDB; building outside it avoids that.)
+
+    ``since``: the ingest_log seq the warehouse's working tables were last built from, with the
+    same reference data and rules. Everything above the worker level is rebuilt (it is small);
+    the worker audit, which depends on nothing outside its grower, is recomputed only for the
+    growers in scope (``SCOPE_SQL``), and kept as it was for the others. The result is the
+    same as a full rebuild's; a test holds the two equal.
     """
     con.execute(FORMAT_MACRO)
-    db = con.execute("SELECT current_database()").fetchone()[0]
+    db = quote(con.execute("SELECT current_database()").fetchone()[0])
     counts = {}
+    scope = kept = ""
     try:
         for table, sql in STAGES:
+            if table == "t_payroll" and since is not None:
+                con.execute(SCOPE_SQL.format(since=int(since), db=db))
+                growers = con.execute("SELECT count(*) FROM t_scope").fetchone()[0]
+                if progress:
+                    progress(f"incremental: the worker audit of {growers} grower(s) is recomputed, "
+                             "the others' kept")
+                scope = "WHERE grower_id IN (SELECT grower_id FROM t_scope)"
+                kept = (f"UNION ALL SELECT * FROM {db}.main.w_worker_audit "
+                        "WHERE grower_id NOT IN (SELECT grower_id FROM t_scope)")
+            sql = sql.replace("/*scope*/", scope).replace("/*kept*/", kept)
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
             except duckdb.Error as e:
@@ -401,11 +427,13 @@ def run(con: duckdb.DuckDBPyConnection, progress=None) -> dict[str, int]:
                 con.execute(f"DROP TABLE temp.main.{table}")
         with transaction(con):
             for table in RETIRED:
-                con.execute(f"DROP TABLE IF EXISTS {quote(db)}.main.{table}")
+                con.execute(f"DROP TABLE IF EXISTS {db}.main.{table}")
             for table, _ in STAGES:
                 if not table.startswith("t_"):
-                    con.execute(f"CREATE OR REPLACE TABLE {quote(db)}.main.{table} AS SELECT * FROM temp.main.{table}")
+                    con.execute(f"CREATE OR REPLACE TABLE {db}.main.{table} AS SELECT * FROM temp.main.{table}")
+            for key, value in (meta or {}).items():
+                set_meta(con, key, value)
     finally:
-        for table, _ in STAGES:
+        for table in [t for t, _ in STAGES] + ["t_scope"]:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
     return counts

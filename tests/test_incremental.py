@@ -1,0 +1,74 @@
+"""A re-run after new files recomputes the worker audit only for the growers the files touch,
+and its tables are those of a full rebuild, row for row."""
+
+import shutil
+
+import duckdb
+
+from pennytrail import reconcile
+from pennytrail.ingest import ingest
+from pennytrail.reference import load_reference
+from pennytrail.warehouse import connect, get_meta
+
+PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
+                  "hours,units,gross_wages,premium_paid")
+PURCHASES_HEADER = ("buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,"
+                    "premium_billed")
+
+
+def _working_tables() -> list[str]:
+    return [t for t, _ in reconcile.STAGES if not t.startswith("t_")]
+
+
+def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(closed_demo, home)
+    data = home / "data"
+    # one cent more premium on a T001 stub, and a T003 purchase line with more boxes (its pools move)
+    first = (data / "inbox/payroll/T001/2026-01.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    assert first[:3] == ["T001", "T001-00000", "2026-01-05"]
+    cents = round(float(first[-1]) * 100) + 1
+    first[-1] = f"{cents // 100}.{cents % 100:02d}"
+    (data / "inbox/payroll/T001/2026-01-fix.csv").write_text(PAYROLL_HEADER + "\n" + ",".join(first) + "\n")
+    (data / "inbox/purchases/B01/2026-01-fix.csv").write_text(
+        PURCHASES_HEADER + "\nB01,T003-260105,1,2026-01-06,,T003,T003,tomatoes,2300,box_25lb,575.00\n")
+
+    messages: list[str] = []
+    with connect(home / "pennytrail.duckdb") as con:
+        since = int(get_meta(con, "reconciliation_seq"))
+        before = con.execute("SELECT * FROM w_worker_audit WHERE grower_id = 'T001' AND worker_id = 'T001-00000' "
+                             "AND period_start = DATE '2026-01-05'").fetchall()
+        summary = ingest(con, data, load_reference(data), progress=lambda m: None)
+        assert summary.files_loaded == 2
+        reconcile.run(con, progress=messages.append, since=since)
+        after = con.execute("SELECT paid_cents FROM w_worker_audit WHERE grower_id = 'T001' "
+                            "AND worker_id = 'T001-00000' AND period_start = DATE '2026-01-05'").fetchone()[0]
+    assert len(before) == 1 and after == before[0][9] + 1  # paid_cents moved by exactly the cent
+
+    full = tmp_path / "full.duckdb"
+    shutil.copy(home / "pennytrail.duckdb", full)
+    with connect(full) as con:
+        reconcile.run(con)
+    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
+        con.execute(f"ATTACH '{full}' AS rebuilt (READ_ONLY)")
+        for table in _working_tables():
+            n = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert n > 0 or table == "w_pass_through", table
+            for a, b in ((table, f"rebuilt.{table}"), (f"rebuilt.{table}", table)):
+                extra = con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})"
+                                    ).fetchone()[0]
+                assert extra == 0, f"{table}: {extra} row(s) of {a} not in {b}"
+    assert "incremental: the worker audit of 2 grower(s) is recomputed, the others' kept" in messages
+
+
+def test_a_change_of_reference_data_or_rules_rebuilds_everything(closed_demo, tmp_path):
+    """The reconciliation asset only goes incremental on the basis it last ran on."""
+    from assets.reconcile import _state
+
+    home = tmp_path / "home"
+    shutil.copytree(closed_demo, home)
+    with connect(home / "pennytrail.duckdb") as con:
+        basis, _, _ = _state(con)
+        assert get_meta(con, "reconciliation_basis") == basis
+        con.execute("UPDATE ref_programs SET distribution_deadline_days = distribution_deadline_days + 1")
+        assert _state(con)[0] != basis

@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -90,6 +92,12 @@ def sha256_of(path: Path) -> str:
     return _hashed[key]
 
 
+def hash_files(paths: list[Path]) -> list[str]:
+    """``sha256_of`` each path, several files at a time (hashing and reading release the GIL)."""
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(sha256_of, paths))
+
+
 def write_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
     """Replace the ref_* tables with ``ref``, in one transaction."""
     programs = pd.DataFrame([(p.program_id, p.name, p.currency, p.allocation_basis, str(p.retention_pct),
@@ -147,6 +155,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchone()[0]
     files = discover(data_dir)
     summary.files_seen = len(files)
+    hash_files([data_dir / rel for rel, _ in files])  # read once here, in parallel; remembered below
     batch = _Batch()
     for rel, kind in files:
         sha = sha256_of(data_dir / rel)

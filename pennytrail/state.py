@@ -13,7 +13,7 @@ from pathlib import Path
 
 import data_contracts
 
-from .ingest import discover, sha256_of
+from .ingest import discover, hash_files
 from .warehouse import connect, get_meta, set_meta
 
 KEY = "last_close"
@@ -21,8 +21,9 @@ KEY = "last_close"
 
 def fingerprint(data: Path, months: list[str] | None) -> str:
     h = hashlib.sha256()
-    for rel, _ in discover(data):
-        h.update(f"{rel}\0{sha256_of(data / rel)}\n".encode())
+    files = [rel for rel, _ in discover(data)]
+    for rel, sha in zip(files, hash_files([data / rel for rel in files])):
+        h.update(f"{rel}\0{sha}\n".encode())
     for path in sorted((data / "reference").glob("*")):
         if path.is_file():
             h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())

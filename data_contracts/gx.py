@@ -211,13 +211,15 @@ def _column_of(cfg) -> str:
     return cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []))
 
 
-def _context():
+def _start(expectations: list):
+    """An ephemeral GX context, and the expectations split into (value-wise, row-wise)."""
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
+    by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
+    return context, by_values, [e for e in expectations if e.expectation_type not in VALUE_WISE]
 
 
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
@@ -230,9 +232,7 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     """
     if len(frame) == 0:
         return ContractResult(name, 0, len(expectations), [])
-    context = _context()
-    by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
-    by_rows = [e for e in expectations if e.expectation_type not in VALUE_WISE]
+    context, by_values, by_rows = _start(expectations)
     failures = []
     if by_rows:
         for r in _run(context, name, frame, by_rows, row_positions):
@@ -268,9 +268,7 @@ def validate_table(name: str, con, source: str, params: list, expectations: list
     n = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
     if n == 0:
         return ContractResult(name, 0, len(expectations), [])
-    context = _context()
-    by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
-    by_rows = [e for e in expectations if e.expectation_type not in VALUE_WISE]
+    context, by_values, by_rows = _start(expectations)
     failures = []
     if by_rows:
         cols = sorted({c for e in by_rows for c in (e.column_list if hasattr(e, "column_list") else [e.column])})

@@ -20,13 +20,21 @@ SELECT (SELECT coalesce(max(seq), 0) FROM ingest_log), (SELECT count(*) FROM ing
 """
 
 
-def _state(con) -> tuple[str, int, str]:
-    """(basis, last file seq, fingerprint): the basis is the reference data and the rules; the
-    fingerprint adds the files applied."""
+def _state(con) -> tuple[str, str]:
+    """(basis, fingerprint): the basis is the reference data and the rules; the fingerprint,
+    ``basis:seq:files``, adds the last file seq and the number of files applied."""
     seq, files, reference = con.execute(STATE_SQL).fetchone()
     code = "|".join(sql for _, sql in reconcile.STAGES)
     basis = hashlib.sha256(f"{reference}|{code}".encode()).hexdigest()
-    return basis, seq, f"{basis}:{seq}:{files}"
+    return basis, f"{basis}:{seq}:{files}"
+
+
+def _since(last: str | None, basis: str) -> int | None:
+    """The file seq the last reconciliation (fingerprint ``last``) was built from, when it was
+    built on ``basis``; None when it must be rebuilt in full."""
+    if last and last.startswith(basis + ":"):
+        return int(last.split(":")[1])
+    return None
 
 
 @dg.asset(deps=[submissions], pool=WAREHOUSE_POOL, group_name="reconcile", kinds={"duckdb"})
@@ -39,16 +47,14 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
     replace the old in one transaction. Publication waits on the conservation checks.
     """
     with pennytrail.warehouse() as con:
-        basis, seq, fp = _state(con)
-        unchanged = get_meta(con, "reconciliation_fingerprint") == fp
-        since = None
-        if get_meta(con, "reconciliation_basis") == basis and get_meta(con, "reconciliation_seq") is not None:
-            since = int(get_meta(con, "reconciliation_seq"))
+        basis, fp = _state(con)
+        last = get_meta(con, "reconciliation_fingerprint")
+        unchanged = last == fp
+        since = _since(last, basis)
         if unchanged:
             context.log.info("inputs unchanged since the last reconciliation: kept")
         else:
-            reconcile.run(con, progress=context.log.info, since=since, meta={
-                "reconciliation_fingerprint": fp, "reconciliation_basis": basis, "reconciliation_seq": str(seq)})
+            reconcile.run(con, progress=context.log.info, since=since, meta={"reconciliation_fingerprint": fp})
         totals = con.execute("""
             SELECT (SELECT coalesce(sum(owed_cents), 0) FROM w_invoice_audit),
                    (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM w_invoice_audit),

@@ -5,6 +5,7 @@ import shutil
 
 import duckdb
 
+from assets.reconcile import _since, _state
 from pennytrail import reconcile
 from pennytrail.ingest import ingest
 from pennytrail.reference import load_reference
@@ -35,7 +36,8 @@ def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path)
 
     messages: list[str] = []
     with connect(home / "pennytrail.duckdb") as con:
-        since = int(get_meta(con, "reconciliation_seq"))
+        since = _since(get_meta(con, "reconciliation_fingerprint"), _state(con)[0])
+        assert since is not None
         before = con.execute("SELECT * FROM w_worker_audit WHERE grower_id = 'T001' AND worker_id = 'T001-00000' "
                              "AND period_start = DATE '2026-01-05'").fetchall()
         summary = ingest(con, data, load_reference(data), progress=lambda m: None)
@@ -63,12 +65,11 @@ def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path)
 
 def test_a_change_of_reference_data_or_rules_rebuilds_everything(closed_demo, tmp_path):
     """The reconciliation asset only goes incremental on the basis it last ran on."""
-    from assets.reconcile import _state
-
     home = tmp_path / "home"
     shutil.copytree(closed_demo, home)
     with connect(home / "pennytrail.duckdb") as con:
-        basis, _, _ = _state(con)
-        assert get_meta(con, "reconciliation_basis") == basis
+        basis, _ = _state(con)
+        last = get_meta(con, "reconciliation_fingerprint")
+        assert _since(last, basis) is not None
         con.execute("UPDATE ref_programs SET distribution_deadline_days = distribution_deadline_days + 1")
-        assert _state(con)[0] != basis
+        assert _state(con)[0] != basis and _since(last, _state(con)[0]) is None

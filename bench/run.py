@@ -126,6 +126,12 @@ def child_rss(cmd: list[str]) -> tuple[float, float, str]:
         return seconds, int(lines[-1]) / 1024, out.read().decode()
 
 
+def median_run(runs: list[tuple]) -> tuple[tuple, tuple[float, float, int]]:
+    """The run of median seconds (each run's first field), and (fastest, slowest, runs)."""
+    ordered = sorted(runs, key=lambda r: r[0])
+    return ordered[len(ordered) // 2], (ordered[0][0], ordered[-1][0], len(ordered))
+
+
 def stages(data: Path) -> list[tuple[str, float, int, float]]:
     """(stage, seconds, rows, peak MiB so far) for each stage of the close, in this process."""
     rows_out = []
@@ -216,10 +222,9 @@ def measure(scale: str, seed: int, pandas: bool) -> dict:
             seconds, peak, _ = child_rss(cli + ["close", "--data", str(mirror), "--home", str(home)])
             runs.append((seconds, peak, dagster_steps(home, 2)))
             say(f"  {seconds:.1f} s, peak {peak:,.0f} MiB")
-        seconds, peak, steps = sorted(runs, key=lambda r: r[0])[len(runs) // 2]  # the median run
+        (seconds, peak, steps), result["close_range"] = median_run(runs)
         result["close"] = (seconds, peak)
         result["close_steps"] = steps
-        result["close_range"] = (min(r[0] for r in runs), max(r[0] for r in runs), len(runs))
         with connect(home / "pennytrail.duckdb", read_only=True) as con:
             month, rows = con.execute("SELECT month, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC "
                                       "LIMIT 1").fetchone()
@@ -242,9 +247,8 @@ def measure(scale: str, seed: int, pandas: bool) -> dict:
     base = [sys.executable, str(ROOT / "bench" / "baselines.py")]
     for name in ["duckdb"] + (["pandas"] if pandas else []):
         runs = [child_rss(base + [name, str(csv_data)]) for _ in range(REPEATS[scale])]
-        seconds, peak, out = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
+        (seconds, peak, out), result[f"{name}_range"] = median_run(runs)
         result[name] = (seconds, peak, json.loads(out))
-        result[f"{name}_range"] = (min(r[0] for r in runs), max(r[0] for r in runs), len(runs))
         say(f"  {name} script: " + ", ".join(f"{r[0]:.1f} s" for r in runs) + f", peak {peak:,.0f} MiB")
     return result
 

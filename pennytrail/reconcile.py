@@ -422,7 +422,7 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
             counts[table] = con.execute(f"SELECT count(*) FROM temp.main.{table}").fetchone()[0]
             if progress:
                 progress(f"{table}: {counts[table]:,} rows")
-        for table, _ in STAGES:
+        for table, _ in STAGES:  # the memory of the stages nothing else reads, freed before the copy
             if table.startswith("t_"):
                 con.execute(f"DROP TABLE temp.main.{table}")
         with transaction(con):

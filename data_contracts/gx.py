@@ -1,12 +1,23 @@
 """Running the data contracts with Great Expectations 1.x.
 
-The suites are built from the YAML contracts; GX is imported lazily (it takes seconds) and runs
-in an ephemeral context over pandas frames. Results are reduced to counts and row positions:
-no value of any column travels out of here, so no personal data can leak through a result.
+The suites are built from the YAML contracts as plain ``Expectation`` records and turned into
+GX expectations where they run: in an ephemeral context over pandas frames. Results are
+reduced to counts and row positions: no value of any column travels out of here, so no
+personal data can leak through a result.
+
+GX takes seconds to import and its checks run in Python. A close therefore runs them in a
+second process (``submit``), started when the close starts: GX is imported there while the
+files are read, and each batch's contract runs there while the next batch is ingested.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
+import threading
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -60,6 +71,32 @@ class ContractResult:
         }
 
 
+@dataclass
+class Expectation:
+    """One expectation of a contract, as plain data (no GX import needed to build or send it):
+    the GX expectation type, its column or columns, and its other arguments."""
+    type: str
+    column: str | None = None
+    column_list: list[str] | None = None
+    kwargs: dict = field(default_factory=dict)
+
+    def columns(self) -> list[str]:
+        return list(self.column_list) if self.column_list else [self.column]
+
+    def to_gx(self):
+        cls = getattr(_gx().expectations, "".join(w.title() for w in self.type.split("_")))
+        where = {"column_list": list(self.column_list)} if self.column_list else {"column": self.column}
+        return cls(**where, **self.kwargs)
+
+
+def _expect(type_: str, column: str, **kwargs) -> Expectation:
+    return Expectation(f"expect_column_values_to_{type_}", column, kwargs=kwargs)
+
+
+def _unique(columns: list[str]) -> Expectation:
+    return Expectation("expect_compound_columns_to_be_unique", column_list=list(columns))
+
+
 @cache
 def _gx():
     import os
@@ -74,52 +111,48 @@ def _gx():
     return gx
 
 
-def input_expectations(kind: str, parties: dict[str, str], units: set[str]) -> list:
+def input_expectations(kind: str, parties: dict[str, str], units: set[str]) -> list[Expectation]:
     """The expectations of an input kind's contract over raw text (blank = None).
 
     ``parties`` maps party id to party type, ``units`` are the known units: the contract's
     party and unit rules are set membership over the reference data.
     """
-    gx = _gx()
-    E = gx.expectations
     contract = load(kind)
     out = []
     for col, spec in contract["columns"].items():
         t = spec["type"]
         if spec.get("required"):
-            out.append(E.ExpectColumnValuesToNotBeNull(column=col))
+            out.append(_expect("not_be_null", col))
         if t == "date":
-            out.append(E.ExpectColumnValuesToMatchRegex(column=col, regex=DATE_REGEX))
-            out.append(E.ExpectColumnValuesToMatchStrftimeFormat(column=col, strftime_format="%Y-%m-%d"))
+            out.append(_expect("match_regex", col, regex=DATE_REGEX))
+            out.append(_expect("match_strftime_format", col, strftime_format="%Y-%m-%d"))
         elif t in ("number", "amount"):
-            out.append(E.ExpectColumnValuesToMatchRegex(column=col, regex=numeral_regex(3 if t == "number" else 2)))
-            out.append(E.ExpectColumnValuesToNotMatchRegex(column=col, regex=NEGATIVE_REGEX))
+            out.append(_expect("match_regex", col, regex=numeral_regex(3 if t == "number" else 2)))
+            out.append(_expect("not_match_regex", col, regex=NEGATIVE_REGEX))
         elif t == "unit":
-            out.append(E.ExpectColumnValuesToBeInSet(column=col, value_set=sorted(units)))
+            out.append(_expect("be_in_set", col, value_set=sorted(units)))
         if "party" in spec:
             allowed = sorted(p for p, ptype in parties.items() if ptype in spec["party"])
-            out.append(E.ExpectColumnValuesToBeInSet(column=col, value_set=allowed))
+            out.append(_expect("be_in_set", col, value_set=allowed))
     # a key once per file: a later file's row with the same key is a correction, not a duplicate
-    out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(contract["key"]) + ["source_file"]))
+    out.append(_unique(list(contract["key"]) + ["source_file"]))
     return out
 
 
-def output_expectations(table: str) -> list:
-    gx = _gx()
-    E = gx.expectations
+def output_expectations(table: str) -> list[Expectation]:
     contract = load(table)
     out = []
     for col, spec in contract["columns"].items():
         if not spec.get("nullable"):
-            out.append(E.ExpectColumnValuesToNotBeNull(column=col))
+            out.append(_expect("not_be_null", col))
         if "values" in spec:
-            out.append(E.ExpectColumnValuesToBeInSet(column=col, value_set=spec["values"]))
+            out.append(_expect("be_in_set", col, value_set=spec["values"]))
         if "min" in spec:
-            out.append(E.ExpectColumnValuesToBeBetween(column=col, min_value=spec["min"]))
+            out.append(_expect("be_between", col, min_value=spec["min"]))
         if spec["type"] == "month":
-            out.append(E.ExpectColumnValuesToMatchRegex(column=col, regex=r"^[0-9]{4}-[0-9]{2}$"))
+            out.append(_expect("match_regex", col, regex=r"^[0-9]{4}-[0-9]{2}$"))
     if "key" in contract:
-        out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(contract["key"])))
+        out.append(_unique(contract["key"]))
     return out
 
 
@@ -181,7 +214,7 @@ def _failing_values(context, name: str, distinct: dict[str, pd.Series], expectat
     Not-null checks run over columns padded by repetition; the others over columns padded with
     missing values, so a slow check (a date format) runs once per distinct value and no more."""
     for not_null in (True, False):
-        chosen = [e for e in expectations if (e.expectation_type == NOT_NULL) == not_null]
+        chosen = [e for e in expectations if (e.type == NOT_NULL) == not_null]
         if not chosen:
             continue
         cols = {e.column: distinct[e.column] for e in chosen}
@@ -202,7 +235,7 @@ def _run(context, name: str, frame: pd.DataFrame, expectations: list, complete: 
     gx = _gx()
     batch = (context.data_sources.add_pandas(f"{name}_source").add_dataframe_asset(name=name)
              .add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame}))
-    suite = gx.ExpectationSuite(name=name, expectations=[e.copy() for e in expectations])
+    suite = gx.ExpectationSuite(name=name, expectations=[e.to_gx() for e in expectations])
     fmt = {"result_format": "COMPLETE" if complete else "SUMMARY", "partial_unexpected_count": 0}
     return batch.validate(suite, result_format=fmt).results
 
@@ -218,8 +251,8 @@ def _start(expectations: list):
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    by_values = [e for e in expectations if e.expectation_type in VALUE_WISE]
-    return context, by_values, [e for e in expectations if e.expectation_type not in VALUE_WISE]
+    by_values = [e for e in expectations if e.type in VALUE_WISE]
+    return context, by_values, [e for e in expectations if e.type not in VALUE_WISE]
 
 
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
@@ -254,41 +287,68 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     return ContractResult(name, len(frame), len(expectations), failures)
 
 
-def validate_table(name: str, con, source: str, params: list, expectations: list,
-                   row_parts: list[tuple[str, list]] | None = None) -> ContractResult:
-    """Validate the rows of a warehouse relation (``source``: a table or ``(SELECT …)``, with
-    ``params``) the way ``validate`` does a frame, reading only what the expectations need.
+@dataclass
+class TableSample:
+    """What a table contract needs of a warehouse relation: its row count, each value-checked
+    column's distinct values with their row counts, and the key columns of each part."""
+    rows: int
+    distinct: dict[str, pd.Series] = field(default_factory=dict)
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    key_parts: list[pd.DataFrame] = field(default_factory=list)
 
-    Value-wise expectations run over each column's distinct values (``SELECT col, count(*) …
-    GROUP BY col``), and a failing value counts its rows. Row-wise ones (unique keys) run over a
-    frame of just their columns, once per part of ``row_parts`` ((source, params) pairs that
-    partition the rows so that no key can repeat across parts; default: the whole relation).
-    Counts only: no row positions, no values.
-    """
+
+def read_table(con, source: str, params: list, expectations: list[Expectation],
+               row_parts: list[tuple[str, list]] | None = None) -> TableSample:
+    """Read from the warehouse what ``expectations`` need of the rows of ``source`` (a table or
+    ``(SELECT …)``, with ``params``): for value-wise ones each column's distinct values with
+    their row counts (``SELECT col, count(*) … GROUP BY col``); for row-wise ones (unique keys)
+    just their columns, once per part of ``row_parts`` ((source, params) pairs that partition
+    the rows so that no key can repeat across parts; default: the whole relation)."""
     n = con.execute(f"SELECT count(*) FROM {source}", params).fetchone()[0]
+    sample = TableSample(n)
     if n == 0:
+        return sample
+    by_rows = [e for e in expectations if e.type not in VALUE_WISE]
+    if by_rows:
+        cols = sorted({c for e in by_rows for c in e.columns()})
+        for part, part_params in row_parts or [(source, params)]:
+            table = con.execute(f"SELECT {', '.join(cols)} FROM {part}", part_params).arrow()
+            table = table.read_all() if hasattr(table, "read_all") else table
+            sample.key_parts.append(table.to_pandas(types_mapper=pd.ArrowDtype))  # Arrow buffers: cheap to send
+    for col in sorted({e.column for e in expectations if e.type in VALUE_WISE}):
+        values = con.execute(f"SELECT {col} AS v, count(*) AS n FROM {source} GROUP BY ALL", params).df()
+        sample.distinct[col], sample.counts[col] = values["v"], values["n"].to_numpy()
+    return sample
+
+
+def judge_table(name: str, sample: TableSample, expectations: list[Expectation]) -> ContractResult:
+    """The contract over a ``TableSample``: value-wise expectations over the distinct values (a
+    failing value counts its rows), row-wise ones over each key part. Counts only: no row
+    positions, no values."""
+    if sample.rows == 0:
         return ContractResult(name, 0, len(expectations), [])
     context, by_values, by_rows = _start(expectations)
     failures = []
     if by_rows:
-        cols = sorted({c for e in by_rows for c in (e.column_list if hasattr(e, "column_list") else [e.column])})
         found: dict[tuple[str, str], int] = {}
-        for i, (part, part_params) in enumerate(row_parts or [(source, params)]):
-            frame = con.execute(f"SELECT {', '.join(cols)} FROM {part}", part_params).df()
+        for i, frame in enumerate(sample.key_parts):
             for r in _run(context, f"{name}_{i}", frame, by_rows, False) if len(frame) else []:
                 if not r.success:
                     at = (r.expectation_config.type, _column_of(r.expectation_config))
                     found[at] = found.get(at, 0) + int(r.result.get("unexpected_count") or 0)
         failures += [Failure(e, c, k) for (e, c), k in found.items()]
     if by_values:
-        distinct, counts = {}, {}
-        for col in sorted({e.column for e in by_values}):
-            values = con.execute(f"SELECT {col} AS v, count(*) AS n FROM {source} GROUP BY ALL", params).df()
-            distinct[col], counts[col] = values["v"], values["n"].to_numpy()
-        for cfg, bad in _failing_values(context, name, distinct, by_values):
+        for cfg, bad in _failing_values(context, name, sample.distinct, by_values):
             column = _column_of(cfg)
-            failures.append(Failure(cfg.type, column, int(counts[column][bad].sum())))
-    return ContractResult(name, n, len(expectations), failures)
+            failures.append(Failure(cfg.type, column, int(sample.counts[column][bad].sum())))
+    return ContractResult(name, sample.rows, len(expectations), failures)
+
+
+def validate_table(name: str, con, source: str, params: list, expectations: list[Expectation],
+                   row_parts: list[tuple[str, list]] | None = None) -> ContractResult:
+    """Validate the rows of a warehouse relation the way ``validate`` does a frame, reading only
+    what the expectations need (``read_table``), in this process."""
+    return judge_table(name, read_table(con, source, params, expectations, row_parts), expectations)
 
 
 def validate_input(kind: str, frames: list[pd.DataFrame], parties: dict[str, str], units: set[str]) -> ContractResult:
@@ -312,13 +372,13 @@ def merge(name: str, parts: list[ContractResult]) -> ContractResult:
 
 class InputContracts:
     """The input contracts over the files of a run, a batch of rows at a time, so memory stays
-    bounded however many files arrive. ``add`` each file's raw frame; ``results`` merges the
-    batches' counts per kind."""
+    bounded however many files arrive. ``add`` each file's raw frame; each full batch is sent to
+    the contract process at once, and ``results`` merges the batches' counts per kind."""
 
-    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 1_000_000):
+    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000):
         self.parties, self.units, self.batch_rows = parties, units, batch_rows
         self.pending: dict[str, list[pd.DataFrame]] = {}
-        self.done: dict[str, list[ContractResult]] = {}
+        self.done: dict[str, list[Future]] = {}
 
     def add(self, kind: str, frame: pd.DataFrame) -> None:
         frames = self.pending.setdefault(kind, [])
@@ -328,12 +388,147 @@ class InputContracts:
 
     def _flush(self, kind: str) -> None:
         frames = self.pending.pop(kind, [])
-        self.done.setdefault(kind, []).append(validate_input(kind, frames, self.parties, self.units))
+        self.done.setdefault(kind, []).append(submit(validate_input, kind, frames, self.parties, self.units))
 
     def results(self) -> dict[str, ContractResult]:
         from . import INPUT_KINDS
 
         for kind in list(self.pending):
             self._flush(kind)
-        return {kind: merge(kind, self.done.get(kind) or [validate_input(kind, [], self.parties, self.units)])
+        return {kind: merge(kind, [f.result() for f in self.done.get(kind, [])]
+                            or [validate_input(kind, [], self.parties, self.units)])
                 for kind in INPUT_KINDS}
+
+
+class ContractProcessError(RuntimeError):
+    """The contract process failed or died; the message carries its traceback or exit code."""
+
+
+class ContractProcess:
+    """A second Python process that imports GX once and runs contract functions in order.
+
+    ``submit(fn, *args)`` returns a Future at once: a sender thread pickles the arguments to the
+    process (frames of Arrow strings go as their buffers) and a reader thread sets each result,
+    so this process goes on working while a contract runs. Spawned, not forked: this process
+    has DuckDB's and Dagster's threads. On ``stop``, or when this process dies, the contract
+    process exits at once, without tearing GX down: it holds nothing to save.
+    """
+
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(child,), name="pennytrail-contracts", daemon=True)
+        self._proc.start()
+        child.close()
+        self._waiting: deque[Future] = deque()
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._send, name="pennytrail-contracts-send", daemon=True).start()
+        threading.Thread(target=self._receive, name="pennytrail-contracts-receive", daemon=True).start()
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self._waiting.append(future)
+            self._outbox.put((fn, args))
+        return future
+
+    def stop(self) -> None:
+        self._outbox.put(None)
+        self._proc.join()
+
+    def _send(self) -> None:
+        while True:
+            task = self._outbox.get()
+            try:
+                self._conn.send(task)  # None: the process exits
+            except (OSError, ValueError):
+                return  # the process is gone; the reader fails what waits
+            if task is None:
+                return
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                ok, value = self._conn.recv()
+            except (EOFError, OSError):  # the process has exited
+                break
+            with self._lock:
+                future = self._waiting.popleft()
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(ContractProcessError(value))
+        self._proc.join(timeout=5)
+        self._conn.close()
+        with self._lock:
+            while self._waiting:
+                self._waiting.popleft().set_exception(ContractProcessError(
+                    f"the data contract process ended (exit code {self._proc.exitcode}) before it answered"))
+
+
+def _serve(conn) -> None:
+    """The contract process: run each task received, send back (ok, result or traceback)."""
+    import traceback
+
+    from tqdm import tqdm
+
+    # GX makes (disabled) tqdm progress bars, and tqdm's default lock is an interprocess
+    # semaphore that this process's quick exit would leave behind: a thread lock is enough here
+    tqdm.set_lock(threading.RLock())
+    _gx()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the process that started this one is gone
+            task = None
+        if task is None:
+            os._exit(0)
+        fn, args = task
+        try:
+            answer = (True, fn(*args))
+        except BaseException:
+            answer = (False, traceback.format_exc())
+        conn.send(answer)
+
+
+_process: ContractProcess | None = None
+_process_lock = threading.Lock()
+
+
+def start() -> ContractProcess:
+    """The contract process of this process, started on first use: GX is imported there at
+    once, so the import overlaps whatever this process does next. A process that died is
+    replaced."""
+    global _process
+    with _process_lock:
+        if _process is None or not _process.alive:
+            _process = ContractProcess()
+        return _process
+
+
+def submit(fn, *args) -> Future:
+    """Run ``fn(*args)`` (a function of this module) in the contract process."""
+    return start().submit(fn, *args)
+
+
+def stop() -> None:
+    """End the contract process, if there is one."""
+    global _process
+    with _process_lock:
+        if _process is not None:
+            _process.stop()
+            _process = None
+
+
+def validate_output(table: str, frame: pd.DataFrame) -> ContractResult:
+    """The output contract of ``table`` over a frame of its rows."""
+    return validate(table, frame, output_expectations(table))

@@ -65,12 +65,17 @@ def cmd_close(args: argparse.Namespace) -> int:
                  f"checked in {time.perf_counter() - start:.1f} s")
             print(summary_text(home))
             return 0
+    from data_contracts import gx
+
+    gx.start()  # Great Expectations loads in its own process while Dagster starts here
     from pipelines.runner import CloseFailed, close
 
     try:
         done = close(data, home, months, progress=_log)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
+    finally:
+        gx.stop()
     if fingerprint is not None:
         state.record(home, fingerprint)
     _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")

@@ -49,9 +49,9 @@ def test_contract_rejects_exactly_what_is_quarantined(data_dir):
 
 def test_contract_results_carry_no_values(data_dir):
     frame = pd.DataFrame({"worker_name": ["=secret name"] * 3, "grower_id": ["G1", None, "G9"]})
-    result = gx.validate("t", frame, [gx._gx().expectations.ExpectColumnValuesToNotBeNull(column="grower_id"),
-                                      gx._gx().expectations.ExpectColumnValuesToBeInSet(column="grower_id",
-                                                                                        value_set=["G1"])],
+    result = gx.validate("t", frame, [gx.Expectation("expect_column_values_to_not_be_null", "grower_id"),
+                                      gx.Expectation("expect_column_values_to_be_in_set", "grower_id",
+                                                     kwargs={"value_set": ["G1"]})],
                          row_positions=True)
     text = repr(result) + repr(result.metadata())
     assert "secret" not in text and "G9" not in text and result.failing_rows == {1, 2}
@@ -93,3 +93,48 @@ def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_c
         "expect_column_values_to_not_be_null(program_id)": 1,
         "expect_column_values_to_match_regex(month)": 1,
     }
+
+
+def _failing_frame() -> tuple[pd.DataFrame, list]:
+    frame = pd.DataFrame({"grower_id": ["G1", None, "G9", "G1"], "hours": ["1.5", "x", "2", "1.5"]})
+    return frame, [gx.Expectation("expect_column_values_to_not_be_null", "grower_id"),
+                   gx.Expectation("expect_column_values_to_be_in_set", "grower_id", kwargs={"value_set": ["G1"]}),
+                   gx.Expectation("expect_column_values_to_match_regex", "hours",
+                                  kwargs={"regex": gx.numeral_regex(3)}),
+                   gx.Expectation("expect_compound_columns_to_be_unique", column_list=["grower_id", "hours"])]
+
+
+def test_the_contract_process_answers_as_this_process_does():
+    frame, expectations = _failing_frame()
+    here = gx.validate("t", frame, expectations, True)
+    there = gx.submit(gx.validate, "t", frame, expectations, True).result(timeout=120)
+    assert there == here and not here.passed and here.failing_rows == {0, 1, 2, 3}
+
+
+def test_a_contract_that_fails_in_the_contract_process_raises_here_with_its_traceback():
+    with pytest.raises(gx.ContractProcessError, match="KeyError: \"no data contract named 'nonesuch'"):
+        gx.submit(data_contracts.load, "nonesuch").result(timeout=120)
+    assert gx.submit(data_contracts.load, "payroll").result(timeout=120)["key"]  # and it goes on working
+
+
+def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced():
+    import os
+    import signal
+    import time
+
+    first = gx.start()
+    waiting = first.submit(time.sleep, 60)
+    os.kill(first.pid, signal.SIGKILL)
+    with pytest.raises(gx.ContractProcessError, match="ended .exit code -9. before it answered"):
+        waiting.result(timeout=60)
+    second = gx.start()
+    assert second is not first and second.alive
+    frame, expectations = _failing_frame()
+    assert gx.submit(gx.validate, "t", frame, expectations).result(timeout=120).rows == 4
+
+
+def test_stop_ends_the_contract_process():
+    process = gx.start()
+    gx.stop()
+    assert not process.alive and process.pid is not None
+    gx.stop()  # nothing left to stop: no error

@@ -14,11 +14,11 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import duckdb
 import numpy as np
@@ -156,11 +156,17 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
     files = discover(data_dir)
     summary.files_seen = len(files)
     hash_files([data_dir / rel for rel, _ in files])  # read once here, in parallel; remembered below
+    new = [(rel, kind, sha256_of(data_dir / rel)) for rel, kind in files]
+    new = [(rel, kind, sha) for rel, kind, sha in new if (rel, sha) not in seen_pairs]
+    # the files that will be read: a known kind, bytes not seen before (nor earlier in this run)
+    to_read, shas = [], set(seen_shas)
+    for rel, kind, sha in new:
+        if kind is not None and sha not in shas:
+            to_read.append(data_dir / rel)
+        shas.add(sha)
+    reads = _read_ahead(to_read)
     batch = _Batch()
-    for rel, kind in files:
-        sha = sha256_of(data_dir / rel)
-        if (rel, sha) in seen_pairs:
-            continue
+    for rel, kind, sha in new:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         entry = {"seq": next_seq, "file": rel, "sha256": sha, "kind": kind, "first_seen_at": now,
                  "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
@@ -172,7 +178,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
             summary.files_duplicate += 1
             continue
         seen_shas.add(sha)
-        raw = _read_file(data_dir, rel, kind, entry, batch, summary)
+        raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
                 on_raw(kind, raw.frame)
@@ -196,18 +202,43 @@ def _reject(entry: dict, code: str, message: str, sheet: str | None, rows: int, 
     summary.rows_quarantined += rows
 
 
-def _read_file(data_dir: Path, rel: str, kind: str | None, entry: dict, batch: _Batch,
+READ_AHEAD_BYTES = 64 << 20  # files read before they are needed, at most (one file, however big)
+
+
+def _read_ahead(paths: list[Path]) -> Iterator[RawTable | FileProblem]:
+    """Each file's raw table, or the problem that stops it, in order: read in a second thread
+    ahead of need, up to ``READ_AHEAD_BYTES`` of files. Arrow's CSV parser and compute kernels
+    release the GIL, so reading the next files overlaps checking and loading the last ones."""
+    def read(path: Path) -> RawTable | FileProblem:
+        try:
+            return read_table(path)
+        except FileProblem as e:
+            return e
+
+    sizes = [p.stat().st_size for p in paths]
+    with ThreadPoolExecutor(1, thread_name_prefix="pennytrail-read") as pool:
+        pending: deque = deque()
+        queued = nxt = 0
+        for _ in paths:
+            while nxt < len(paths) and (not pending or queued + sizes[nxt] <= READ_AHEAD_BYTES):
+                pending.append((pool.submit(read, paths[nxt]), sizes[nxt]))
+                queued += sizes[nxt]
+                nxt += 1
+            done, size = pending.popleft()
+            queued -= size
+            yield done.result()
+
+
+def _read_file(rel: str, kind: str | None, raw: RawTable | FileProblem | None, entry: dict, batch: _Batch,
                summary: IngestSummary) -> RawTable | None:
-    """The file's raw table, or None when the whole file is rejected."""
+    """The file's raw table (``raw``, as read), or None when the whole file is rejected."""
     if kind is None:
         _reject(entry, "UNKNOWN_KIND",
                 "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/ or inbox/payroll/",
                 None, 0, batch, summary)
         return None
-    try:
-        raw: RawTable = read_table(data_dir / rel)
-    except FileProblem as e:
-        _reject(entry, e.code, e.message, None, 0, batch, summary)
+    if isinstance(raw, FileProblem):
+        _reject(entry, raw.code, raw.message, None, 0, batch, summary)
         return None
     missing = [c for c in data_contracts.required_columns(kind) if c not in raw.header]
     if missing:

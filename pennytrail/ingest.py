@@ -263,8 +263,8 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     """Accepted rows into the kind's history table and the others into quarantine, typed and
     with their raw records made in the warehouse, one statement each. The files' own columns go
     to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
-    table = pa.concat_tables([pa.Table.from_pandas(r.frame, preserve_index=False) for r in raws],
-                             promote_options="default")
+    table = pa.concat_tables([r.table if r.table is not None else pa.Table.from_pandas(r.frame, preserve_index=False)
+                              for r in raws], promote_options="default")
     header = table.column_names
     n = table.num_rows
     for col in data_contracts.load(kind)["columns"]:

@@ -37,6 +37,7 @@ class RawTable:
     header: list[str]          # normalized names, in file order
     frame: pd.DataFrame        # one str column per header name; blank rows already removed
     row_numbers: np.ndarray    # spreadsheet row number of each frame row
+    table: pa.Table | None = None  # the same columns as Arrow (the frame's buffers), for loading
 
 
 def read_table(path: Path) -> RawTable:
@@ -161,6 +162,7 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
     row_numbers = keep + 1
     header: list[str] = []
     columns: dict[str, pd.Series] = {}
+    arrays: dict[str, pa.ChunkedArray] = {}
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         col = cols[i].slice(1) if take is None else cols[i].take(take)
@@ -177,5 +179,7 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
         seen[name] = i
         header.append(name)
         columns[name] = pd.Series(pd.arrays.ArrowStringArray(col), copy=False)
+        arrays[name] = columns[name].array._pa_array
     frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(keep)))
-    return RawTable(sheet=sheet, header=header, frame=frame, row_numbers=row_numbers)
+    return RawTable(sheet=sheet, header=header, frame=frame, row_numbers=row_numbers,
+                    table=pa.table(arrays) if arrays else None)

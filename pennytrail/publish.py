@@ -117,10 +117,24 @@ def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
 
 def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:
     """Replace each of ``months`` in every monthly output table, all in one transaction; return the
-    rows written and restatements per month."""
+    rows written and restatements per month.
+
+    A signed-off month's changes are recorded in ``restatements`` first (old values against new);
+    then each table's rows of all the months are deleted and inserted in one statement each."""
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    counts: dict[str, dict[str, int]] = {m: {t: 0 for t in MONTHLY} for m in months}
     with transaction(con):
-        return {month: _publish(con, month, now) for month in months}
+        for month in months:
+            counts[month]["restatements"] = _restate(con, month, now)
+        for table, (work, _) in MONTHLY.items():
+            cols = ", ".join(columns(table))
+            con.execute(f"DELETE FROM {table} WHERE list_contains(?, month)", [months])
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {work} WHERE list_contains(?, month)",
+                        [months])
+            for month, n in con.execute(f"SELECT month, count(*) FROM {table} WHERE list_contains(?, month) "
+                                        "GROUP BY month", [months]).fetchall():
+                counts[month][table] = n
+    return counts
 
 
 def changed_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[str]:
@@ -140,23 +154,15 @@ def changed_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[st
     return [m for m in months if m in changed]
 
 
-def _publish(con: duckdb.DuckDBPyConnection, month: str, now: dt.datetime) -> dict[str, int]:
+def _restate(con: duckdb.DuckDBPyConnection, month: str, now: dt.datetime) -> int:
+    """If ``month`` was signed off, record every value its republication changes; the count."""
     signed = latest_signoff(con, month)
-    counts: dict[str, int] = {}
-    restated = 0
-    if signed is not None:
-        files = con.execute(
-            "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
-            "AND status = 'loaded'", [signed[1]]).fetchone()[0]
-        for table in MONTHLY:
-            restated += _restatements(con, table, month, files, now)
-    for table, (work, _) in MONTHLY.items():
-        cols = ", ".join(columns(table))
-        con.execute(f"DELETE FROM {table} WHERE month = ?", [month])
-        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {work} WHERE month = ?", [month])
-        counts[table] = con.execute(f"SELECT count(*) FROM {table} WHERE month = ?", [month]).fetchone()[0]
-    counts["restatements"] = restated
-    return counts
+    if signed is None:
+        return 0
+    files = con.execute(
+        "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
+        "AND status = 'loaded'", [signed[1]]).fetchone()[0]
+    return sum(_restatements(con, table, month, files, now) for table in MONTHLY)
 
 
 def sign_off(con: duckdb.DuckDBPyConnection, month: str, signed_by: str) -> str:

@@ -372,18 +372,25 @@ def merge(name: str, parts: list[ContractResult]) -> ContractResult:
 
 class InputContracts:
     """The input contracts over the files of a run, a batch of rows at a time, so memory stays
-    bounded however many files arrive. ``add`` each file's raw frame; each full batch is sent to
-    the contract process at once, and ``results`` merges the batches' counts per kind."""
+    bounded however many files arrive. ``add`` each file's raw frame; ``results`` merges the
+    batches' counts per kind.
 
-    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000):
-        self.parties, self.units, self.batch_rows = parties, units, batch_rows
+    A batch goes to the contract process once it has ``batch_rows`` rows and the process is
+    idle, or once it has ``max_rows``: a busy process gets fewer, larger batches (each
+    validation has a fixed cost of a fraction of a second), an idle one gets work at once."""
+
+    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
+                 max_rows: int = 1_000_000):
+        self.parties, self.units, self.batch_rows, self.max_rows = parties, units, batch_rows, max_rows
         self.pending: dict[str, list[pd.DataFrame]] = {}
         self.done: dict[str, list[Future]] = {}
 
     def add(self, kind: str, frame: pd.DataFrame) -> None:
         frames = self.pending.setdefault(kind, [])
         frames.append(frame)
-        if sum(len(f) for f in frames) >= self.batch_rows:
+        rows = sum(len(f) for f in frames)
+        busy = any(not f.done() for futures in self.done.values() for f in futures)
+        if rows >= self.max_rows or (rows >= self.batch_rows and not busy):
             self._flush(kind)
 
     def _flush(self, kind: str) -> None:

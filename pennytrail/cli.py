@@ -58,6 +58,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     data, home = Path(args.data), Path(args.home)
     fingerprint = None
     if (data / "reference").is_dir():
+        state.reuse_hashes(home)  # files unchanged since the last close are not read again
         fingerprint = state.fingerprint(data, months)
         if state.unchanged(home, fingerprint):
             # no Dagster run: there is nothing to ingest, reconcile or publish

@@ -84,12 +84,34 @@ def sha256_of(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _hashed:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _hashed[key] = h.hexdigest()
+        _hashed[key] = _hash_bytes(path)
     return _hashed[key]
+
+
+def _hash_bytes(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def known_hashes() -> list[list]:
+    """This process's remembered hashes: [path, inode, size, mtime_ns, ctime_ns, sha256] each."""
+    return [[*key, sha] for key, sha in _hashed.items()]
+
+
+def remember_hashes(entries: list[list], written_before_ns: int) -> int:
+    """Take hashes another process computed (``known_hashes``) as if computed here, for files
+    whose modification and status-change times are before ``written_before_ns``: a file written
+    in the same instant its hash was taken could change again without its times changing. The
+    number taken."""
+    taken = 0
+    for *key, sha in entries:
+        if max(key[3], key[4]) < written_before_ns:
+            _hashed[tuple(key)] = sha
+            taken += 1
+    return taken
 
 
 def hash_files(paths: list[Path]) -> list[str]:

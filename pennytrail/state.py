@@ -9,17 +9,40 @@ after it completes; a close that failed or died records nothing, so the next one
 from __future__ import annotations
 
 import hashlib
+import json
+import time
 from pathlib import Path
 
 import data_contracts
 
-from .ingest import discover, hash_files
+from .ingest import discover, hash_files, known_hashes, remember_hashes
 from .warehouse import connect, get_meta, set_meta
 
 KEY = "last_close"
+HASHES_KEY = "last_close_hashes"  # the files' SHA-256 by path, inode, size and times, and when taken
+RACY_NS = 2_000_000_000  # a file changed this close to when it was hashed is hashed again
+
+
+def reuse_hashes(home: Path) -> int:
+    """Take the SHA-256 the last completed close computed for each submission file whose inode,
+    size, modification and status-change times are unchanged (as git's index does), so an
+    unchanged inbox is not read again. Every write changes a file's status-change time, and no
+    tool sets it back; a file whose times are within ``RACY_NS`` of the moment its hash was taken
+    is hashed again. The number of hashes taken."""
+    path = home / "pennytrail.duckdb"
+    if not path.exists():
+        return 0
+    with connect(path, read_only=True) as con:
+        stored = get_meta(con, HASHES_KEY)
+    if not stored:
+        return 0
+    saved = json.loads(stored)
+    return remember_hashes(saved["files"], saved["taken_at_ns"] - RACY_NS)
 
 
 def fingerprint(data: Path, months: list[str] | None) -> str:
+    global _taken_at_ns
+    _taken_at_ns = time.time_ns()
     h = hashlib.sha256()
     files = [rel for rel, _ in discover(data)]
     for rel, sha in zip(files, hash_files([data / rel for rel in files])):
@@ -43,6 +66,22 @@ def unchanged(home: Path, print_: str) -> bool:
         return get_meta(con, KEY) == print_
 
 
+_taken_at_ns = 0  # when this process's fingerprint began hashing
+
+
 def record(home: Path, print_: str) -> None:
+    """Record a completed close's fingerprint, and the hashes it took of files still as they were
+    (for ``reuse_hashes``)."""
     with connect(home / "pennytrail.duckdb") as con:
         set_meta(con, KEY, print_)
+        set_meta(con, HASHES_KEY, json.dumps({"taken_at_ns": _taken_at_ns,
+                                              "files": [e for e in known_hashes() if _same_file(e)]}))
+
+
+def _same_file(entry: list) -> bool:
+    path, ino, size, mtime, ctime, _ = entry
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return False
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (ino, size, mtime, ctime)

@@ -56,3 +56,63 @@ def test_a_file_changed_in_place_is_a_new_version(data_dir):
     p.write_text(PURCHASE_HEADER + "\n" + LINE.format(q=0) + "\n")
     log, current, history = _ingest(data_dir)
     assert [s for _, s in log] == ["loaded", "loaded"] and [str(q) for q, _ in current] == ["0.000"]
+
+
+def _fresh_process_fingerprint(data_dir, home, monkeypatch, forbid_reading: bool = False, trust_new: bool = True):
+    """The fingerprint as a new process computes it after ``reuse_hashes``: the hash memo starts
+    empty; with ``forbid_reading``, hashing a submission file is an error; with ``trust_new``,
+    files written a moment before are trusted (the tests write them just before)."""
+    import pennytrail.ingest as ingest_module
+    from pennytrail import state
+
+    monkeypatch.setattr(ingest_module, "_hashed", {})
+    if trust_new:
+        monkeypatch.setattr(state, "RACY_NS", 0)
+    state.reuse_hashes(home)
+    if forbid_reading:
+        def no_reading(path):
+            raise AssertionError(f"{path} was read again")
+        monkeypatch.setattr(ingest_module, "_hash_bytes", no_reading)
+    return state.fingerprint(data_dir, None)
+
+
+def test_an_unchanged_inbox_is_not_read_again_but_a_file_changed_in_place_is(data_dir, tmp_path, monkeypatch):
+    """The last close's hashes are reused only for files whose inode, size and times are
+    unchanged. A same-size edit with its modification time put back still changes the
+    status-change time, so it is hashed again and the fingerprint differs."""
+    import os
+
+    import pennytrail.ingest as ingest_module
+    from pennytrail import state
+
+    hash_bytes = ingest_module._hash_bytes
+    path = write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")
+    home = tmp_path / "home"
+    with connect(home / "pennytrail.duckdb"):
+        pass
+    first = _fresh_process_fingerprint(data_dir, home, monkeypatch)
+    state.record(home, first)
+    assert _fresh_process_fingerprint(data_dir, home, monkeypatch, forbid_reading=True) == first
+    monkeypatch.setattr(ingest_module, "_hash_bytes", hash_bytes)
+    st = path.stat()
+    path.write_text(PURCHASE_HEADER + "\n" + LINE.format(q=90) + "\n")  # same size, other bytes
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert _fresh_process_fingerprint(data_dir, home, monkeypatch) != first
+
+
+def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir, tmp_path, monkeypatch):
+    """A file whose times are within a moment of when its hash was taken could change again
+    without its times changing: its hash is not reused."""
+    from pennytrail import state
+
+    write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")  # just now
+    home = tmp_path / "home"
+    with connect(home / "pennytrail.duckdb"):
+        pass
+    first = _fresh_process_fingerprint(data_dir, home, monkeypatch, trust_new=False)
+    state.record(home, first)
+    import pennytrail.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "_hashed", {})
+    assert state.reuse_hashes(home) == 0

@@ -397,11 +397,15 @@ class InputContracts:
         frames = self.pending.pop(kind, [])
         self.done.setdefault(kind, []).append(submit(validate_input, kind, frames, self.parties, self.units))
 
+    def send(self) -> None:
+        """Send what is pending now (the files are all added), so it runs while this process goes on."""
+        for kind in list(self.pending):
+            self._flush(kind)
+
     def results(self) -> dict[str, ContractResult]:
         from . import INPUT_KINDS
 
-        for kind in list(self.pending):
-            self._flush(kind)
+        self.send()
         return {kind: merge(kind, [f.result() for f in self.done.get(kind, [])]
                             or [validate_input(kind, [], self.parties, self.units)])
                 for kind in INPUT_KINDS}

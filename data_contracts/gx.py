@@ -434,12 +434,13 @@ class ContractProcess:
         self._waiting: deque[Future] = deque()
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
+        self._ended = threading.Event()  # set by the reader, the only thread that waits for the process
         threading.Thread(target=self._send, name="pennytrail-contracts-send", daemon=True).start()
         threading.Thread(target=self._receive, name="pennytrail-contracts-receive", daemon=True).start()
 
     @property
     def alive(self) -> bool:
-        return self._proc.is_alive()
+        return not self._ended.is_set()
 
     @property
     def pid(self) -> int | None:
@@ -448,13 +449,16 @@ class ContractProcess:
     def submit(self, fn, *args) -> Future:
         future: Future = Future()
         with self._lock:
-            self._waiting.append(future)
-            self._outbox.put((fn, args))
+            if self._ended.is_set():
+                future.set_exception(ContractProcessError("the data contract process has ended"))
+            else:
+                self._waiting.append(future)
+                self._outbox.put((fn, args))
         return future
 
     def stop(self) -> None:
         self._outbox.put(None)
-        self._proc.join()
+        self._ended.wait()
 
     def _send(self) -> None:
         while True:
@@ -471,6 +475,7 @@ class ContractProcess:
             try:
                 ok, value = self._conn.recv()
             except (EOFError, OSError):  # the process has exited
+                self._ended.set()
                 break
             with self._lock:
                 future = self._waiting.popleft()

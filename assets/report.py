@@ -1,6 +1,8 @@
 """Report assets: a month's audit tables, published once the reconciliation checks pass."""
 
 
+import warnings
+
 import dagster as dg
 
 from pennytrail.money import dollars
@@ -12,6 +14,10 @@ from reports.month import write_month_reports
 from .reconcile import reconciliation
 
 OUTPUT_CHECKS = [f"contract_{t}" for t in MONTHLY]
+
+# A close of several months publishes them in one run (a single-run backfill policy), which
+# Dagster marks as beta; the warning would print on every close, for nothing the user can do.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
 @dg.asset(

@@ -192,6 +192,7 @@ def stages(data: Path) -> list[tuple[str, float, int, float]]:
             timed("publish all months", lambda c: sum(sum(v.values()) for v in c.values()),
                   lambda: publish.publish_months(con, months))
     finally:
+        gx.stop()
         shutil.rmtree(home, ignore_errors=True)
     return rows_out
 

@@ -222,8 +222,17 @@ def correct_one_payroll_file(data: Path) -> str:
     return out.relative_to(data).as_posix()
 
 
+def cpu_seconds() -> dict[str, float]:
+    """The machine's CPU time so far by kind (/proc/stat): steal is time the hypervisor gave
+    to other machines, iowait time spent waiting for the disk."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {"iowait": int(fields[4]) / ticks, "steal": int(fields[7]) / ticks}
+
+
 def measure(scale: str, seed: int, pandas: bool) -> dict:
     say(f"\n== {scale} ==")
+    started, cpu_before = time.perf_counter(), cpu_seconds()
     data = data_for(scale, seed)
     csv_data = csv_for(data)
     key = json.loads((data / "answer_key.json").read_text())
@@ -281,6 +290,9 @@ def measure(scale: str, seed: int, pandas: bool) -> dict:
         (seconds, peak, out), result[f"{name}_range"] = median_run(runs)
         result[name] = (seconds, peak, json.loads(out))
         say(f"  {name} script: " + ", ".join(f"{r[0]:.1f} s" for r in runs) + f", peak {peak:,.0f} MiB")
+    cpu_after = cpu_seconds()
+    result["machine"] = {"wall": time.perf_counter() - started,
+                         **{k: cpu_after[k] - cpu_before[k] for k in cpu_before}}
     return result
 
 
@@ -301,7 +313,14 @@ def report(results: list[dict]) -> str:
     for r in results:
         close_s, close_mib = r["close"]
         lines += [f"### {r['scale']} (seed {r['seed']}): {r['payroll_rows']:,} payroll rows, "
-                  f"{r['purchase_lines']:,} purchase lines, {r['workers']:,} workers", "",
+                  f"{r['purchase_lines']:,} purchase lines, {r['workers']:,} workers", ""]
+        if "machine" in r:
+            m = r["machine"]
+            share = m["steal"] / m["wall"] / (os.cpu_count() or 1)
+            lines += [f"While this scale was measured ({m['wall']:.0f} s), the hypervisor took {m['steal']:.0f} s of "
+                      f"CPU time from the machine's {os.cpu_count()} cores ({share:.0%}) and the cores waited "
+                      f"{m['iowait']:.0f} s for the disk.", ""]
+        lines += [
                   "Stages in one process (peak RSS is the process's peak so far):", "",
                   "| stage | seconds | rows | rows/s | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
         for name, seconds, rows, mib in r["stages"]:

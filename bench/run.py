@@ -321,7 +321,7 @@ def report(results: list[dict]) -> str:
                       f"CPU time from the machine's {os.cpu_count()} cores ({share:.0%}) and the cores waited "
                       f"{m['iowait']:.0f} s for the disk.", ""]
         lines += [
-                  "Stages in one process (peak RSS is the process's peak so far):", "",
+                  "Stages in one process (peak RSS is this process's peak so far, without its contract process):", "",
                   "| stage | seconds | rows | rows/s | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
         for name, seconds, rows, mib in r["stages"]:
             rate = f"{rows / seconds:,.0f}" if rows and seconds else ""

@@ -448,12 +448,10 @@ class ContractProcess:
 
     def submit(self, fn, *args) -> Future:
         future: Future = Future()
-        with self._lock:
-            if self._ended.is_set():
-                future.set_exception(ContractProcessError("the data contract process has ended"))
-            else:
-                self._waiting.append(future)
-                self._outbox.put((fn, args))
+        if self._ended.is_set():
+            future.set_exception(ContractProcessError("the data contract process has ended"))
+        else:
+            self._outbox.put((future, fn, args))
         return future
 
     def stop(self) -> None:
@@ -461,14 +459,31 @@ class ContractProcess:
         self._ended.wait()
 
     def _send(self) -> None:
+        """Send each task in order; a future waits for its answer from the moment its task is
+        sent (the reader answers them in that order)."""
         while True:
-            task = self._outbox.get()
-            try:
-                self._conn.send(task)  # None: the process exits
-            except (OSError, ValueError):
-                return  # the process is gone; the reader fails what waits
-            if task is None:
+            item = self._outbox.get()
+            if item is None:  # the process exits
+                try:
+                    self._conn.send(None)
+                except (OSError, ValueError):
+                    pass  # it is gone already
                 return
+            future, fn, args = item
+            with self._lock:
+                if self._ended.is_set():
+                    future.set_exception(ContractProcessError("the data contract process has ended"))
+                    continue
+                self._waiting.append(future)
+            try:
+                self._conn.send((fn, args))  # pickled before any byte is written
+            except (OSError, ValueError):
+                continue  # the process is gone: the reader fails what waits
+            except Exception as e:  # the task could not be pickled; nothing was sent
+                with self._lock:
+                    self._waiting.remove(future)
+                future.set_exception(ContractProcessError(
+                    f"{getattr(fn, '__name__', fn)} could not be sent to the data contract process: {e}"))
 
     def _receive(self) -> None:
         while True:
@@ -513,7 +528,12 @@ def _serve(conn) -> None:
             answer = (True, fn(*args))
         except BaseException:
             answer = (False, traceback.format_exc())
-        conn.send(answer)
+        try:
+            conn.send(answer)
+        except (OSError, ValueError):
+            os._exit(0)  # the process that started this one is gone
+        except Exception:  # the result could not be pickled
+            conn.send((False, traceback.format_exc()))
 
 
 _process: ContractProcess | None = None

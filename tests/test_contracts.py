@@ -117,6 +117,18 @@ def test_a_contract_that_fails_in_the_contract_process_raises_here_with_its_trac
     assert gx.submit(data_contracts.load, "payroll").result(timeout=120)["key"]  # and it goes on working
 
 
+def test_a_task_that_cannot_be_sent_or_answered_fails_alone():
+    """An argument or a result that cannot be pickled fails its own task with a message, and
+    the tasks after it are still answered."""
+    import threading
+
+    with pytest.raises(gx.ContractProcessError, match="could not be sent to the data contract process"):
+        gx.submit(data_contracts.load, lambda: None).result(timeout=120)
+    with pytest.raises(gx.ContractProcessError, match="RLock"):
+        gx.submit(threading.RLock).result(timeout=120)
+    assert gx.submit(data_contracts.load, "payroll").result(timeout=120)["key"]
+
+
 def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced():
     import os
     import signal

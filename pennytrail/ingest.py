@@ -177,29 +177,24 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchone()[0]
     files = discover(data_dir)
     summary.files_seen = len(files)
-    hash_files([data_dir / rel for rel, _ in files])  # read once here, in parallel; remembered below
-    new = [(rel, kind, sha256_of(data_dir / rel)) for rel, kind in files]
-    new = [(rel, kind, sha) for rel, kind, sha in new if (rel, sha) not in seen_pairs]
-    # the files that will be read: a known kind, bytes not seen before (nor earlier in this run)
-    to_read, shas = [], set(seen_shas)
-    for rel, kind, sha in new:
-        if kind is not None and sha not in shas:
-            to_read.append(data_dir / rel)
-        shas.add(sha)
-    reads = _read_ahead(to_read)
+    # each new (path, bytes) once; a duplicate's bytes were seen before, or earlier in this run
+    new = []
+    for (rel, kind), sha in zip(files, hash_files([data_dir / rel for rel, _ in files])):
+        if (rel, sha) not in seen_pairs:
+            new.append((rel, kind, sha, sha in seen_shas))
+            seen_shas.add(sha)
+    reads = _read_ahead([data_dir / rel for rel, kind, _, duplicate in new if kind is not None and not duplicate])
     batch = _Batch()
-    for rel, kind, sha in new:
+    for rel, kind, sha, duplicate in new:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         entry = {"seq": next_seq, "file": rel, "sha256": sha, "kind": kind, "first_seen_at": now,
                  "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
         next_seq += 1
-        seen_pairs.add((rel, sha))
         batch.entries.append(entry)
-        if sha in seen_shas:
+        if duplicate:
             entry.update(status="duplicate", message="the same bytes were ingested before under another name")
             summary.files_duplicate += 1
             continue
-        seen_shas.add(sha)
         raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
         if raw is not None:
             if on_raw is not None:

@@ -58,9 +58,10 @@ def cmd_close(args: argparse.Namespace) -> int:
     data, home = Path(args.data), Path(args.home)
     fingerprint = None
     if (data / "reference").is_dir():
-        state.reuse_hashes(home)  # files unchanged since the last close are not read again
+        last = state.last_close(home)
+        state.reuse_hashes(last)  # files unchanged since the last close are not read again
         fingerprint = state.fingerprint(data, months)
-        if state.unchanged(home, fingerprint):
+        if state.unchanged(last, fingerprint):
             # no Dagster run: there is nothing to ingest, reconcile or publish
             _log(f"nothing new since the last close (files, reference data and rules unchanged): "
                  f"checked in {time.perf_counter() - start:.1f} s")

@@ -21,22 +21,28 @@ from .warehouse import connect, get_meta, set_meta
 KEY = "last_close"
 HASHES_KEY = "last_close_hashes"  # the files' SHA-256 by path, inode, size and times, and when taken
 RACY_NS = 2_000_000_000  # a file changed this close to when it was hashed is hashed again
+_taken_at_ns = 0  # when this process's fingerprint began hashing
 
 
-def reuse_hashes(home: Path) -> int:
-    """Take the SHA-256 the last completed close computed for each submission file whose inode,
-    size, modification and status-change times are unchanged (as git's index does), so an
-    unchanged inbox is not read again. Every write changes a file's status-change time, and no
-    tool sets it back; a file whose times are within ``RACY_NS`` of the moment its hash was taken
-    is hashed again. The number of hashes taken."""
+def last_close(home: Path) -> dict[str, str]:
+    """What the last completed close recorded (its fingerprint and its files' hashes), read in
+    one look at the warehouse; empty when there is none."""
     path = home / "pennytrail.duckdb"
     if not path.exists():
-        return 0
+        return {}
     with connect(path, read_only=True) as con:
-        stored = get_meta(con, HASHES_KEY)
-    if not stored:
+        return {key: value for key in (KEY, HASHES_KEY) if (value := get_meta(con, key))}
+
+
+def reuse_hashes(last: dict[str, str]) -> int:
+    """Take the SHA-256 the last completed close (``last_close``) computed for each submission
+    file whose inode, size, modification and status-change times are unchanged (as git's index
+    does), so an unchanged inbox is not read again. Every write changes a file's status-change
+    time, and no tool sets it back; a file whose times are within ``RACY_NS`` of the moment its
+    hash was taken is hashed again. The number of hashes taken."""
+    if HASHES_KEY not in last:
         return 0
-    saved = json.loads(stored)
+    saved = json.loads(last[HASHES_KEY])
     return remember_hashes(saved["files"], saved["taken_at_ns"] - RACY_NS)
 
 
@@ -57,16 +63,9 @@ def fingerprint(data: Path, months: list[str] | None) -> str:
     return h.hexdigest()
 
 
-def unchanged(home: Path, print_: str) -> bool:
-    """True when the warehouse's last completed close had exactly this fingerprint."""
-    path = home / "pennytrail.duckdb"
-    if not path.exists():
-        return False
-    with connect(path, read_only=True) as con:
-        return get_meta(con, KEY) == print_
-
-
-_taken_at_ns = 0  # when this process's fingerprint began hashing
+def unchanged(last: dict[str, str], print_: str) -> bool:
+    """True when the last completed close (``last_close``) had exactly this fingerprint."""
+    return last.get(KEY) == print_
 
 
 def record(home: Path, print_: str) -> None:

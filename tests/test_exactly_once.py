@@ -68,7 +68,7 @@ def _fresh_process_fingerprint(data_dir, home, monkeypatch, forbid_reading: bool
     monkeypatch.setattr(ingest_module, "_hashed", {})
     if trust_new:
         monkeypatch.setattr(state, "RACY_NS", 0)
-    state.reuse_hashes(home)
+    state.reuse_hashes(state.last_close(home))
     if forbid_reading:
         def no_reading(path):
             raise AssertionError(f"{path} was read again")
@@ -115,4 +115,4 @@ def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir
     import pennytrail.ingest as ingest_module
 
     monkeypatch.setattr(ingest_module, "_hashed", {})
-    assert state.reuse_hashes(home) == 0
+    assert state.reuse_hashes(state.last_close(home)) == 0

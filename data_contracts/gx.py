@@ -99,8 +99,6 @@ def _unique(columns: list[str]) -> Expectation:
 
 @cache
 def _gx():
-    import os
-
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
@@ -244,6 +242,11 @@ def _column_of(cfg) -> str:
     return cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []))
 
 
+def _split(expectations: list[Expectation]) -> tuple[list[Expectation], list[Expectation]]:
+    """(value-wise, row-wise) expectations."""
+    return [e for e in expectations if e.type in VALUE_WISE], [e for e in expectations if e.type not in VALUE_WISE]
+
+
 def _start(expectations: list):
     """An ephemeral GX context, and the expectations split into (value-wise, row-wise)."""
     gx = _gx()
@@ -251,8 +254,7 @@ def _start(expectations: list):
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    by_values = [e for e in expectations if e.type in VALUE_WISE]
-    return context, by_values, [e for e in expectations if e.type not in VALUE_WISE]
+    return context, *_split(expectations)
 
 
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
@@ -308,14 +310,14 @@ def read_table(con, source: str, params: list, expectations: list[Expectation],
     sample = TableSample(n)
     if n == 0:
         return sample
-    by_rows = [e for e in expectations if e.type not in VALUE_WISE]
+    by_values, by_rows = _split(expectations)
     if by_rows:
         cols = sorted({c for e in by_rows for c in e.columns()})
         for part, part_params in row_parts or [(source, params)]:
             table = con.execute(f"SELECT {', '.join(cols)} FROM {part}", part_params).arrow()
             table = table.read_all() if hasattr(table, "read_all") else table
             sample.key_parts.append(table.to_pandas(types_mapper=pd.ArrowDtype))  # Arrow buffers: cheap to send
-    for col in sorted({e.column for e in expectations if e.type in VALUE_WISE}):
+    for col in sorted({e.column for e in by_values}):
         values = con.execute(f"SELECT {col} AS v, count(*) AS n FROM {source} GROUP BY ALL", params).df()
         sample.distinct[col], sample.counts[col] = values["v"], values["n"].to_numpy()
     return sample

@@ -6,7 +6,8 @@ For each scale (default: season and national), on data generated once into bench
 1. each stage of the close in one process, with the library's own functions: wall seconds,
    rows per second, and the process's peak RSS so far;
 2. the real close, `pennytrail close` (the Dagster graph), in a fresh process: wall seconds,
-   peak RSS, and the seconds of each Dagster step;
+   peak RSS (of the close and its contract process together), and the seconds of each Dagster
+   step;
 3. the close workbook of the largest month (`pennytrail report close`), and (season) one
    payroll CSV of about a million rows ingested alone (`bench/one_file.py`);
 4. a re-run with nothing new, and a re-run after one corrected payroll file;

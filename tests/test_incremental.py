@@ -11,10 +11,7 @@ from pennytrail.ingest import ingest
 from pennytrail.reference import load_reference
 from pennytrail.warehouse import connect, get_meta
 
-PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
-                  "hours,units,gross_wages,premium_paid")
-PURCHASES_HEADER = ("buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,"
-                    "premium_billed")
+from .test_ingest_bad_input import PAYROLL_HEADER, PURCHASE_HEADER
 
 
 def _working_tables() -> list[str]:
@@ -32,7 +29,7 @@ def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path)
     first[-1] = f"{cents // 100}.{cents % 100:02d}"
     (data / "inbox/payroll/T001/2026-01-fix.csv").write_text(PAYROLL_HEADER + "\n" + ",".join(first) + "\n")
     (data / "inbox/purchases/B01/2026-01-fix.csv").write_text(
-        PURCHASES_HEADER + "\nB01,T003-260105,1,2026-01-06,,T003,T003,tomatoes,2300,box_25lb,575.00\n")
+        PURCHASE_HEADER + "\nB01,T003-260105,1,2026-01-06,,T003,T003,tomatoes,2300,box_25lb,575.00\n")
 
     messages: list[str] = []
     with connect(home / "pennytrail.duckdb") as con:

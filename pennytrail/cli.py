@@ -72,8 +72,11 @@ def cmd_close(args: argparse.Namespace) -> int:
     gx.start()  # Great Expectations loads in its own process while Dagster starts here
     from pipelines.runner import CloseFailed, close
 
+    from .warehouse import held
+
     try:
-        done = close(data, home, months, progress=_log)
+        with held(home / "pennytrail.duckdb"):  # checkpointed once, at the end
+            done = close(data, home, months, progress=_log)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
     finally:

@@ -124,10 +124,40 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(output_ddl(table))
 
 
+_held: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def held(path: Path | str) -> Iterator[None]:
+    """Keep the warehouse open for the whole of the ``with``: every ``connect`` to it inside
+    (read-only ones included) is a cursor on this process's one database, and the tables are
+    checkpointed to the file once, when it ends, instead of each time a stage's connection
+    closes. The commits inside are as durable either way (the WAL); a stage's working tables
+    that are dropped before the end are never written to the file at all."""
+    path = Path(path).resolve()
+    if path in _held:
+        yield
+        return
+    with connect(path) as con:
+        _held[path] = con
+        try:
+            yield
+        finally:
+            del _held[path]
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the schema in place and the money macros defined."""
     path = Path(path)
+    if path.resolve() in _held:
+        con = _held[path.resolve()].cursor()  # the held database; its settings and schema are set
+        try:
+            con.execute(MACROS)  # temporary macros belong to a connection
+            yield con
+        finally:
+            con.close()
+        return
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `pennytrail close` first")
     path.parent.mkdir(parents=True, exist_ok=True)

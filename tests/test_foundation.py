@@ -100,3 +100,23 @@ def test_every_command_is_in_the_readme():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for command in build_parser()._subparsers._group_actions[0].choices:
         assert f"pennytrail {command}" in readme, command
+
+
+def test_a_held_warehouse_is_one_database_written_to_its_file_when_released(tmp_path):
+    """Inside ``held``, every connection (read-only ones too) is a cursor on one database: each
+    sees what the others committed. When it ends, the WAL is checkpointed into the file."""
+    from pennytrail.warehouse import connect, held
+
+    path = tmp_path / "w.duckdb"
+    with held(path):
+        with connect(path) as con:
+            con.execute("INSERT INTO meta VALUES ('k', 'v')")
+        with connect(path, read_only=True) as con:
+            assert con.execute("SELECT value FROM meta WHERE key = 'k'").fetchone() == ("v",)
+            assert con.execute("SELECT round_half_up_div(5, 2)").fetchone() == (3,)  # the macros are there
+        with held(path), connect(path) as con:  # nested: the same database
+            assert con.execute("SELECT count(*) FROM meta").fetchone() == (1,)
+        assert path.with_name("w.duckdb.wal").exists()
+    assert not path.with_name("w.duckdb.wal").exists()
+    with connect(path, read_only=True) as con:
+        assert con.execute("SELECT value FROM meta").fetchall() == [("v",)]

@@ -90,7 +90,7 @@ class _Outcome:
 
 
 def _values(col: pd.Series) -> Callable[[np.ndarray], list[str]]:
-    return lambda where: [_q(v) for v in col.to_numpy(dtype=object)[where]]
+    return lambda where: [_q(v) for v in col.iloc[where]]
 
 
 def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int, code: str, what: str) -> None:
@@ -105,7 +105,7 @@ def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int
 
         def not_a_number(where, v=v, col=col, shown=shown):
             hint = [" (remove currency signs and thousands separators)" if any(c in str(x) for c in "$,€£") else ""
-                    for x in v.to_numpy(dtype=object)[where]]
+                    for x in v.iloc[where]]
             return [f"{col}: expected {what}, got {s}{h}" for s, h in zip(shown(where), hint)]
 
         out.flag(bad & ~numeral, code, not_a_number)
@@ -162,7 +162,7 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
             return [f"{col}: expected a date YYYY-MM-DD, got {_q(x)}"
                     + (" (an Excel date number? format the cell as a date)"
                        if str(x).replace(".", "", 1).isdigit() and len(str(x).split(".")[0]) == 5 else "")
-                    for x in v.to_numpy(dtype=object)[where]]
+                    for x in v.iloc[where]]
         out.flag(_b(v != "") & _b(parsed.isna()), "BAD_DATE", bad_date)
     # BAD_NUMBER, BAD_AMOUNT
     _check_numbers(df, out, of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5")
@@ -188,7 +188,7 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
         out.flag(_b(t.notna()) & ~_b(t.isin(allowed)), "WRONG_PARTY_TYPE",
                  lambda where, col=col, allowed=allowed, t=t: [
                      f"{col}: {s} is a {ty}; expected a {' or '.join(allowed)}"
-                     for s, ty in zip(_values(df[col])(where), t.to_numpy(dtype=object)[where])])
+                     for s, ty in zip(_values(df[col])(where), t.iloc[where])])
     # UNKNOWN_UNIT
     for col in of_type("unit"):
         out.flag(~_b(df[col].isin(ref.units.keys())), "UNKNOWN_UNIT",
@@ -257,26 +257,37 @@ def _check_rates(df: pd.DataFrame, ship: pd.Series, out: _Outcome, ref: Referenc
         "they share no base unit in reference/units.csv" for i in where])
 
 
-def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome, ref: Reference) -> None:
-    """PERIOD_MISALIGNED: payroll periods must be pay periods of the grower's program."""
-    grower = df["grower_id"].astype(object)
-    programs = {g: ref.program_of(g) for g in grower.unique()}
-    anchor = pd.to_datetime(grower.map({g: p.period_anchor for g, p in programs.items() if p}))
-    days = grower.map({g: p.period_days for g, p in programs.items() if p})
-    start = dates["period_start"]
-    premium = dates["premium_period_start"].fillna(start)
+def _days(d: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dates as whole days since 1970-01-01, and where there is a date."""
+    ns = d.to_numpy(dtype="datetime64[ns]")
+    return ns.astype("datetime64[D]").astype(np.int64), ~np.isnat(ns)
 
-    def rule(where):
-        return [f" is not the first day of a pay period of the grower's program (periods of {int(d)} days from "
-                f"{a:%Y-%m-%d})" for d, a in zip(days.to_numpy()[where], anchor.iloc[where])]
-    for col, d in (("period_start", start), ("premium_period_start", premium)):
-        off = (d - anchor).dt.days
-        bad = _b(off.notna()) & _b((off % days) != 0)
-        out.flag(bad, "PERIOD_MISALIGNED", lambda where, col=col, d=d: [
-            f"{col}: {x:%Y-%m-%d}" + r for x, r in zip(d.iloc[where], rule(where))])
-    expected_end = start + pd.to_timedelta((days - 1).to_numpy(dtype=float), unit="D")
-    bad_end = _b(expected_end.notna()) & _b(dates["period_end"] != expected_end)
+
+def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome, ref: Reference) -> None:
+    """PERIOD_MISALIGNED: payroll periods must be pay periods of the grower's program. Whole
+    days as integers: a grower's program gives the anchor and the period length."""
+    codes, growers = pd.factorize(df["grower_id"])
+    programs = [ref.program_of(g) for g in growers]
+    has = np.array([p is not None for p in programs] + [False], dtype=bool)[codes]  # code -1: blank
+    anchor = np.array([(p.period_anchor - dt.date(1970, 1, 1)).days if p else 0 for p in programs] + [0])[codes]
+    days = np.array([p.period_days if p else 1 for p in programs] + [1])[codes]
+    start, has_start = _days(dates["period_start"])
+    premium, has_premium = _days(dates["premium_period_start"])
+    premium, has_premium = np.where(has_premium, premium, start), has_premium | has_start  # blank: period_start
+    end, has_end = _days(dates["period_end"])
+    epoch = np.datetime64("1970-01-01", "D")
+
+    def day(n: int) -> str:
+        return str(epoch + n)
+
+    def rule(i: int) -> str:
+        return (f" is not the first day of a pay period of the grower's program (periods of {days[i]} days from "
+                f"{day(anchor[i])})")
+    for col, d, ok in (("period_start", start, has_start), ("premium_period_start", premium, has_premium)):
+        out.flag(has & ok & ((d - anchor) % days != 0), "PERIOD_MISALIGNED",
+                 lambda where, col=col, d=d: [f"{col}: {day(d[i])}{rule(i)}" for i in where])
+    expected_end = start + days - 1
+    bad_end = has & has_start & ~(has_end & (end == expected_end))
     out.flag(bad_end, "PERIOD_MISALIGNED", lambda where: [
-        f"period_end: expected {e:%Y-%m-%d} for a period starting {s:%Y-%m-%d}, got {_q(g)}"
-        for e, s, g in zip(expected_end.iloc[where], start.iloc[where],
-                           df["period_end"].to_numpy(dtype=object)[where])])
+        f"period_end: expected {day(expected_end[i])} for a period starting {day(start[i])}, got {_q(g)}"
+        for i, g in zip(where, df["period_end"].iloc[where])])

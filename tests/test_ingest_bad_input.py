@@ -240,6 +240,18 @@ def test_payroll_error_codes(data_dir, code, row):
     assert json.loads(q[0][4])["grower_id"]  # the raw row is kept
 
 
+def test_period_messages_name_the_rule(data_dir):
+    payroll_csv(data_dir, "\n".join(row.replace("W1", f"W{i}") for i, (code, row) in enumerate(CODES)
+                                    if code == "PERIOD_MISALIGNED"))
+    _, q, _, _ = run(data_dir)
+    assert [r[3] for r in q] == [
+        "period_start: 2026-01-06 is not the first day of a pay period of the grower's program "
+        "(periods of 7 days from 2026-01-05)",
+        "period_end: expected 2026-01-11 for a period starting 2026-01-05, got '2026-01-12'",
+        "premium_period_start: 2026-01-07 is not the first day of a pay period of the grower's program "
+        "(periods of 7 days from 2026-01-05)"]
+
+
 GOOD_LINE = "B1,I1,1,2026-01-06,,G1,G1,tomatoes,10,box_25lb,2.50"
 
 

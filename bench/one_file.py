@@ -28,17 +28,17 @@ from pennytrail.warehouse import connect  # noqa: E402
 def main() -> None:
     data = Path(sys.argv[1])
     home = Path(tempfile.mkdtemp(prefix="pennytrail-one-file-"))
-    frames = []
+    tables = []
     try:
         ref = load_reference(data)
         start = time.perf_counter()
         with connect(home / "pennytrail.duckdb") as con:
             write_reference(con, ref)
-            summary = ingest(con, data, ref, progress=lambda m: None, on_raw=lambda kind, frame: frames.append(frame))
+            summary = ingest(con, data, ref, progress=lambda m: None, on_raw=lambda kind, table: tables.append(table))
         ingest_s = time.perf_counter() - start
         gx._gx()
         start = time.perf_counter()
-        result = gx.validate_input("payroll", frames, {pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
+        result = gx.validate_input("payroll", tables, {pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
         contract_s = time.perf_counter() - start
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -154,9 +154,20 @@ def output_expectations(table: str) -> list[Expectation]:
     return out
 
 
+@dataclass
+class TableSample:
+    """What a table contract needs of a warehouse relation: its row count, each value-checked
+    column's distinct values with their row counts, and the key columns of each part."""
+    rows: int
+    distinct: dict[str, pd.Series] = field(default_factory=dict)
+    counts: dict[str, np.ndarray] = field(default_factory=dict)
+    key_parts: list[pd.DataFrame] = field(default_factory=list)
+
+
 def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     """A raw text frame as the input contract sees it: its columns only, blank as None, and the
-    number of the file each row came from (0: one file; ``validate_input`` numbers several)."""
+    number of the file each row came from (0: one file). ``sample_input`` reads the same rows
+    the same way, without making this frame."""
     contract = load(kind)
     cols = {}
     for col in contract["columns"]:
@@ -172,6 +183,55 @@ def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
         out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
     out["source_file"] = 0
     return out
+
+
+def _raw_column(tables: list[pa.Table], col: str) -> pa.ChunkedArray:
+    """A column of several files' raw text tables; a file without it has it missing."""
+    chunks = []
+    for t in tables:
+        if col in t.column_names:
+            chunks += [c.cast(pa.string()) for c in t.column(col).chunks]
+        else:
+            chunks.append(pa.nulls(t.num_rows, pa.string()))
+    return pa.chunked_array(chunks, pa.string())
+
+
+def sample_input(kind: str, tables: list[pa.Table], expectations: list[Expectation]) -> TableSample:
+    """What the input contract ``expectations`` need of some files' raw text rows, read with
+    Arrow kernels (no GX, no frame of the rows), as ``raw_frame_for`` sees them (blank is
+    missing; a blank premium_period_start is period_start):
+
+    - for value-wise expectations, each column's distinct values with their row counts;
+    - for the key (unique per file), the key's columns as integer codes, one per distinct text
+      in these files, and each row's file number: keys repeat exactly where their codes do.
+    """
+    sample = TableSample(sum(t.num_rows for t in tables))
+    if sample.rows == 0:
+        return sample
+    by_values, by_rows = _split(expectations)
+    cache: dict[str, pa.ChunkedArray] = {}
+
+    def column(col: str) -> pa.ChunkedArray:
+        if col not in cache:
+            c = _raw_column(tables, col)
+            if kind == "payroll" and col == "premium_period_start":
+                c = pc.if_else(pc.or_kleene(pc.is_null(c), pc.equal(c, "")), _raw_column(tables, "period_start"), c)
+            cache[col] = c
+        return cache[col]
+
+    for col in sorted({e.column for e in by_values}):
+        counted = pc.value_counts(column(col))
+        values = counted.field("values").to_pandas()
+        sample.distinct[col] = values.where(values != "", None)  # blank counts as missing
+        sample.counts[col] = counted.field("counts").to_numpy()
+    if by_rows:
+        files = np.repeat(np.arange(len(tables)), [t.num_rows for t in tables])
+        codes = {}
+        for col in sorted({c for e in by_rows for c in e.columns()}):
+            codes[col] = files if col == "source_file" else \
+                pc.dictionary_encode(column(col).combine_chunks()).indices.to_numpy(zero_copy_only=False)
+        sample.key_parts.append(pd.DataFrame(codes))
+    return sample
 
 
 # Expectations that judge each value on its own: they are run over the column's distinct values
@@ -289,16 +349,6 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     return ContractResult(name, len(frame), len(expectations), failures)
 
 
-@dataclass
-class TableSample:
-    """What a table contract needs of a warehouse relation: its row count, each value-checked
-    column's distinct values with their row counts, and the key columns of each part."""
-    rows: int
-    distinct: dict[str, pd.Series] = field(default_factory=dict)
-    counts: dict[str, np.ndarray] = field(default_factory=dict)
-    key_parts: list[pd.DataFrame] = field(default_factory=list)
-
-
 def read_table(con, source: str, params: list, expectations: list[Expectation],
                row_parts: list[tuple[str, list]] | None = None) -> TableSample:
     """Read from the warehouse what ``expectations`` need of the rows of ``source`` (a table or
@@ -353,13 +403,11 @@ def validate_table(name: str, con, source: str, params: list, expectations: list
     return judge_table(name, read_table(con, source, params, expectations, row_parts), expectations)
 
 
-def validate_input(kind: str, frames: list[pd.DataFrame], parties: dict[str, str], units: set[str]) -> ContractResult:
-    """The input contract of ``kind`` over the raw text rows of some files."""
-    if not frames:
-        return validate(kind, pd.DataFrame(), input_expectations(kind, parties, units))
-    frame = raw_frame_for(kind, pd.concat(frames, ignore_index=True))
-    frame["source_file"] = np.repeat(np.arange(len(frames)), [len(f) for f in frames])
-    return validate(kind, frame, input_expectations(kind, parties, units))
+def validate_input(kind: str, tables: list[pa.Table], parties: dict[str, str], units: set[str]) -> ContractResult:
+    """The input contract of ``kind`` over the raw text rows of some files (``sample_input``
+    then ``judge_table``), in this process."""
+    expectations = input_expectations(kind, parties, units)
+    return judge_table(kind, sample_input(kind, tables, expectations), expectations)
 
 
 def merge(name: str, parts: list[ContractResult]) -> ContractResult:
@@ -374,30 +422,32 @@ def merge(name: str, parts: list[ContractResult]) -> ContractResult:
 
 class InputContracts:
     """The input contracts over the files of a run, a batch of rows at a time, so memory stays
-    bounded however many files arrive. ``add`` each file's raw frame; ``results`` merges the
-    batches' counts per kind.
+    bounded however many files arrive. ``add`` each file's raw Arrow table; ``results`` merges
+    the batches' counts per kind.
 
-    A batch goes to the contract process once it has ``batch_rows`` rows and the process is
-    idle, or once it has ``max_rows``: a busy process gets fewer, larger batches (each
-    validation has a fixed cost of a fraction of a second), an idle one gets work at once."""
+    A batch is sampled here (``sample_input``: distinct values and key codes, Arrow kernels)
+    and judged by GX in the contract process. It goes once it has ``batch_rows`` rows and the
+    process is idle, or once it has ``max_rows``: a busy process gets fewer, larger batches
+    (each judgement has a fixed cost of a fraction of a second), an idle one gets work at once."""
 
     def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
                  max_rows: int = 1_000_000):
         self.parties, self.units, self.batch_rows, self.max_rows = parties, units, batch_rows, max_rows
-        self.pending: dict[str, list[pd.DataFrame]] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
         self.done: dict[str, list[Future]] = {}
 
-    def add(self, kind: str, frame: pd.DataFrame) -> None:
-        frames = self.pending.setdefault(kind, [])
-        frames.append(frame)
-        rows = sum(len(f) for f in frames)
+    def add(self, kind: str, table: pa.Table) -> None:
+        tables = self.pending.setdefault(kind, [])
+        tables.append(table)
+        rows = sum(t.num_rows for t in tables)
         busy = any(not f.done() for futures in self.done.values() for f in futures)
         if rows >= self.max_rows or (rows >= self.batch_rows and not busy):
             self._flush(kind)
 
     def _flush(self, kind: str) -> None:
-        frames = self.pending.pop(kind, [])
-        self.done.setdefault(kind, []).append(submit(validate_input, kind, frames, self.parties, self.units))
+        expectations = input_expectations(kind, self.parties, self.units)
+        sample = sample_input(kind, self.pending.pop(kind, []), expectations)
+        self.done.setdefault(kind, []).append(submit(judge_table, kind, sample, expectations))
 
     def send(self) -> None:
         """Send what is pending now (the files are all added), so it runs while this process goes on."""

@@ -164,8 +164,8 @@ class _Batch:
 
 def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
            progress: Callable[[str], None] = log.info,
-           on_raw: Callable[[str, pd.DataFrame], None] | None = None) -> IngestSummary:
-    """Apply every new file; ``on_raw(kind, frame)`` sees each readable file's raw text rows.
+           on_raw: Callable[[str, pa.Table], None] | None = None) -> IngestSummary:
+    """Apply every new file; ``on_raw(kind, table)`` sees each readable file's raw text rows.
 
     New files are read in path order and applied in batches of about ``BATCH_ROWS`` rows: a
     batch's files are validated together and committed in one transaction, so a close that
@@ -198,7 +198,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
         raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
-                on_raw(kind, raw.frame)
+                on_raw(kind, raw.arrow())
             batch.tables.setdefault(kind, []).append((entry, raw))
             batch.rows += len(raw.frame)
         if batch.rows >= BATCH_ROWS:
@@ -280,8 +280,7 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     """Accepted rows into the kind's history table and the others into quarantine, typed and
     with their raw records made in the warehouse, one statement each. The files' own columns go
     to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
-    table = pa.concat_tables([r.table if r.table is not None else pa.Table.from_pandas(r.frame, preserve_index=False)
-                              for r in raws], promote_options="default")
+    table = pa.concat_tables([r.arrow() for r in raws], promote_options="default")
     header = table.column_names
     n = table.num_rows
     for col in data_contracts.load(kind)["columns"]:

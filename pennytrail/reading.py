@@ -39,6 +39,10 @@ class RawTable:
     row_numbers: np.ndarray    # spreadsheet row number of each frame row
     table: pa.Table | None = None  # the same columns as Arrow (the frame's buffers), for loading
 
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table of text columns."""
+        return self.table if self.table is not None else pa.Table.from_pandas(self.frame, preserve_index=False)
+
 
 def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()

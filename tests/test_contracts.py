@@ -95,6 +95,31 @@ def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_c
     }
 
 
+def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts(data_dir):
+    """``validate_input`` (distinct values and key codes taken with Arrow) finds the same failures,
+    with the same row counts, as ``validate`` over the files' raw frame: blank is missing, a
+    blank premium_period_start is period_start, a key repeated in one file fails and a key
+    repeated across files does not; a file may lack an optional column."""
+    bad = [row.replace("W1", f"BAD{i}") if "W1" in row else row for i, (code, row) in enumerate(CODES)]
+    same_key = [GOOD_PAYROLL, GOOD_PAYROLL.replace("2026-01-05,,", "2026-01-05,2026-01-05,")]  # one key, twice
+    first = write(data_dir / "inbox/payroll/a.csv", PAYROLL_HEADER + "\n" + "\n".join(bad + same_key) + "\n")
+    header = PAYROLL_HEADER.replace(",crew_id", "")
+    second = write(data_dir / "inbox/payroll/b.csv", header + "\n" + GOOD_PAYROLL.replace(",C1", "") + "\n")
+    ref = load_reference(data_dir)
+    parties, units = {pid: p[0] for pid, p in ref.parties.items()}, set(ref.units)
+    raws = [read_table(first), read_table(second)]
+    frame = pd.concat([gx.raw_frame_for("payroll", r.frame).assign(source_file=i) for i, r in enumerate(raws)],
+                      ignore_index=True)
+    by_frame = gx.validate("payroll", frame, gx.input_expectations("payroll", parties, units))
+    by_sample = gx.validate_input("payroll", [r.arrow() for r in raws], parties, units)
+    assert by_sample.rows == by_frame.rows == len(bad) + 3
+    assert by_sample.metadata() == by_frame.metadata()
+    failing = by_sample.metadata()["failing rows by expectation"]
+    assert failing["expect_compound_columns_to_be_unique(grower_id+worker_id+period_start+premium_period_start"
+                   "+source_file)"] == 2
+    assert failing["expect_column_values_to_not_be_null(worker_id)"] == 1
+
+
 def _failing_frame() -> tuple[pd.DataFrame, list]:
     frame = pd.DataFrame({"grower_id": ["G1", None, "G9", "G1"], "hours": ["1.5", "x", "2", "1.5"]})
     return frame, [gx.Expectation("expect_column_values_to_not_be_null", "grower_id"),

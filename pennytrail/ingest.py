@@ -200,7 +200,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
             if on_raw is not None:
                 on_raw(kind, raw.arrow())
             batch.tables.setdefault(kind, []).append((entry, raw))
-            batch.rows += len(raw.frame)
+            batch.rows += raw.rows
         if batch.rows >= BATCH_ROWS:
             _apply(con, ref, batch, summary, progress)
             batch = _Batch()
@@ -262,7 +262,7 @@ def _read_file(rel: str, kind: str | None, raw: RawTable | FileProblem | None, e
         other = _looks_like(raw.header)
         hint = f"; it looks like a {other} file: move it to inbox/{other}/" if other and other != kind else ""
         _reject(entry, "MISSING_COLUMN", f"the header lacks required {kind} column(s): {', '.join(missing)}{hint}",
-                raw.sheet, len(raw.frame), batch, summary)
+                raw.sheet, raw.rows, batch, summary)
         return None
     return raw
 

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,13 +36,24 @@ class FileProblem(Exception):
 class RawTable:
     sheet: str | None
     header: list[str]          # normalized names, in file order
-    frame: pd.DataFrame        # one str column per header name; blank rows already removed
-    row_numbers: np.ndarray    # spreadsheet row number of each frame row
-    table: pa.Table | None = None  # the same columns as Arrow (the frame's buffers), for loading
+    table: pa.Table            # one text column per header name; blank rows already removed
+    row_numbers: np.ndarray    # spreadsheet row number of each row
+
+    @property
+    def rows(self) -> int:
+        return len(self.row_numbers)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The rows as a frame of Arrow-backed text columns (made on first use, no copy)."""
+        if not self.header:
+            return pd.DataFrame(index=range(self.rows))
+        return pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(self.table.column(name)), copy=False)
+                             for name in self.header})
 
     def arrow(self) -> pa.Table:
         """The rows as an Arrow table of text columns."""
-        return self.table if self.table is not None else pa.Table.from_pandas(self.frame, preserve_index=False)
+        return self.table
 
 
 def read_table(path: Path) -> RawTable:
@@ -165,7 +177,6 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
     take = None if len(keep) == grid.num_rows - 1 else pa.array(keep)  # no blank rows: nothing to drop
     row_numbers = keep + 1
     header: list[str] = []
-    columns: dict[str, pd.Series] = {}
     arrays: dict[str, pa.ChunkedArray] = {}
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -182,8 +193,6 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
             )
         seen[name] = i
         header.append(name)
-        columns[name] = pd.Series(pd.arrays.ArrowStringArray(col), copy=False)
-        arrays[name] = columns[name].array._pa_array
-    frame = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(keep)))
-    return RawTable(sheet=sheet, header=header, frame=frame, row_numbers=row_numbers,
-                    table=pa.table(arrays) if arrays else None)
+        arrays[name] = col if isinstance(col, pa.ChunkedArray) else pa.chunked_array([col])
+    table = pa.table(arrays) if arrays else pa.table({})
+    return RawTable(sheet=sheet, header=header, table=table, row_numbers=row_numbers)

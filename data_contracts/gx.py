@@ -265,7 +265,7 @@ def _padded(distinct: dict[str, pd.Series], fill: bool) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _failing_values(context, name: str, distinct: dict[str, pd.Series], expectations: list):
+def _failing_values(name: str, distinct: dict[str, pd.Series], expectations: list):
     """Run value-wise ``expectations`` over each column's ``distinct`` values; yield each failing
     expectation with the positions, in its column's distinct values, of the values that fail.
 
@@ -277,7 +277,7 @@ def _failing_values(context, name: str, distinct: dict[str, pd.Series], expectat
             continue
         cols = {e.column: distinct[e.column] for e in chosen}
         run_name = f"{name}_{'nulls' if not_null else 'values'}"
-        for r in _run(context, run_name, _padded(cols, fill=not_null), chosen, True):
+        for r in _run(run_name, _padded(cols, fill=not_null), chosen, True):
             if r.success:
                 continue
             column = _column_of(r.expectation_config)
@@ -289,10 +289,24 @@ def _failing_values(context, name: str, distinct: dict[str, pd.Series], expectat
             yield r.expectation_config, bad
 
 
-def _run(context, name: str, frame: pd.DataFrame, expectations: list, complete: bool):
+@cache
+def _frames():
+    """The batch definition every frame is validated through: one ephemeral context with one
+    in-memory data source, made once per process. (Adding a data source, an asset or a batch
+    definition saves the context's whole configuration as YAML: three times per validation
+    when each made its own.)"""
     gx = _gx()
-    batch = (context.data_sources.add_pandas(f"{name}_source").add_dataframe_asset(name=name)
-             .add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame}))
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context.data_sources.add_pandas("frames").add_dataframe_asset(name="frame") \
+        .add_batch_definition_whole_dataframe("whole")
+
+
+def _run(name: str, frame: pd.DataFrame, expectations: list, complete: bool):
+    gx = _gx()
+    batch = _frames().get_batch(batch_parameters={"dataframe": frame})
     suite = gx.ExpectationSuite(name=name, expectations=[e.to_gx() for e in expectations])
     fmt = {"result_format": "COMPLETE" if complete else "SUMMARY", "partial_unexpected_count": 0}
     return batch.validate(suite, result_format=fmt).results
@@ -307,16 +321,6 @@ def _split(expectations: list[Expectation]) -> tuple[list[Expectation], list[Exp
     return [e for e in expectations if e.type in VALUE_WISE], [e for e in expectations if e.type not in VALUE_WISE]
 
 
-def _start(expectations: list):
-    """An ephemeral GX context, and the expectations split into (value-wise, row-wise)."""
-    gx = _gx()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context, *_split(expectations)
-
-
 def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: bool = False) -> ContractResult:
     """Validate ``frame`` against ``expectations``; only counts (and positions if asked) come back.
 
@@ -327,17 +331,17 @@ def validate(name: str, frame: pd.DataFrame, expectations: list, row_positions: 
     """
     if len(frame) == 0:
         return ContractResult(name, 0, len(expectations), [])
-    context, by_values, by_rows = _start(expectations)
+    by_values, by_rows = _split(expectations)
     failures = []
     if by_rows:
-        for r in _run(context, name, frame, by_rows, row_positions):
+        for r in _run(name, frame, by_rows, row_positions):
             if not r.success:
                 rows = [int(i) for i in r.result.get("unexpected_index_list") or []] if row_positions else []
                 failures.append(Failure(r.expectation_config.type, _column_of(r.expectation_config),
                                         int(r.result.get("unexpected_count") or 0), rows))
     if by_values:
         distinct = {c: pd.Series(pd.unique(frame[c]), dtype=frame[c].dtype) for c in {e.column for e in by_values}}
-        for cfg, bad in _failing_values(context, name, distinct, by_values):
+        for cfg, bad in _failing_values(name, distinct, by_values):
             column = _column_of(cfg)
             if cfg.type == NOT_NULL:
                 hit = frame[column].isna().to_numpy(dtype=bool)
@@ -379,18 +383,18 @@ def judge_table(name: str, sample: TableSample, expectations: list[Expectation])
     positions, no values."""
     if sample.rows == 0:
         return ContractResult(name, 0, len(expectations), [])
-    context, by_values, by_rows = _start(expectations)
+    by_values, by_rows = _split(expectations)
     failures = []
     if by_rows:
         found: dict[tuple[str, str], int] = {}
         for i, frame in enumerate(sample.key_parts):
-            for r in _run(context, f"{name}_{i}", frame, by_rows, False) if len(frame) else []:
+            for r in _run(f"{name}_{i}", frame, by_rows, False) if len(frame) else []:
                 if not r.success:
                     at = (r.expectation_config.type, _column_of(r.expectation_config))
                     found[at] = found.get(at, 0) + int(r.result.get("unexpected_count") or 0)
         failures += [Failure(e, c, k) for (e, c), k in found.items()]
     if by_values:
-        for cfg, bad in _failing_values(context, name, sample.distinct, by_values):
+        for cfg, bad in _failing_values(name, sample.distinct, by_values):
             column = _column_of(cfg)
             failures.append(Failure(cfg.type, column, int(sample.counts[column][bad].sum())))
     return ContractResult(name, sample.rows, len(expectations), failures)
@@ -428,7 +432,9 @@ class InputContracts:
     A batch is sampled here (``sample_input``: distinct values and key codes, Arrow kernels)
     and judged by GX in the contract process. It goes once it has ``batch_rows`` rows and the
     process is idle, or once it has ``max_rows``: a busy process gets fewer, larger batches
-    (each judgement has a fixed cost of a fraction of a second), an idle one gets work at once."""
+    (each judgement has a fixed cost of a fraction of a second), an idle one gets work at once.
+    A kind's last batch goes as soon as a file of another kind comes (files come in path order,
+    so kind by kind), and is judged while the next kind is read."""
 
     def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
                  max_rows: int = 1_000_000):
@@ -437,6 +443,8 @@ class InputContracts:
         self.done: dict[str, list[Future]] = {}
 
     def add(self, kind: str, table: pa.Table) -> None:
+        for other in [k for k in self.pending if k != kind]:  # files come kind by kind: that kind is done
+            self._flush(other)
         tables = self.pending.setdefault(kind, [])
         tables.append(table)
         rows = sum(t.num_rows for t in tables)

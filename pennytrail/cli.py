@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -75,16 +77,18 @@ def cmd_close(args: argparse.Namespace) -> int:
     from .warehouse import held
 
     try:
-        with held(home / "pennytrail.duckdb"):  # checkpointed once, at the end
-            done = close(data, home, months, progress=_log)
+        with held(home / "pennytrail.duckdb"):  # written into the file once, when the close ends
+            try:
+                done = close(data, home, months, progress=_log)
+            finally:
+                gx.stop()
+            if fingerprint is not None:
+                state.record(home, fingerprint)
+            summary = summary_text(home)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
-    finally:
-        gx.stop()
-    if fingerprint is not None:
-        state.record(home, fingerprint)
     _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
-    print(summary_text(home))
+    print(summary)
     return 0
 
 
@@ -411,7 +415,24 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         print(f"pennytrail: {e}", file=sys.stderr)
         return 1
+    finally:
+        gx = sys.modules.get("data_contracts.gx")
+        if gx is not None:
+            gx.stop()  # a data contract process the command started ends with it
+
+
+def run() -> None:
+    """The ``pennytrail`` command: ``main``, then exit at once. By then every file, warehouse and
+    Dagster run is written and closed, and the output is flushed here; tearing down the
+    imported libraries (Dagster, pandas, Arrow) object by object would take most of a second
+    and change nothing. An exception that escapes ``main`` exits the usual way, with its
+    traceback."""
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

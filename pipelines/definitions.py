@@ -39,7 +39,7 @@ monthly_schedule = dg.build_schedule_from_partitioned_job(
 
 defs = dg.Definitions(
     assets=[*INGEST_RECONCILE, monthly_audit, month_reports],
-    asset_checks=conservation_checks,
+    asset_checks=[conservation_checks],
     jobs=[close_job, ingest_reconcile_job, publish_job, reports_job],
     schedules=[monthly_schedule],
     sensors=[build_inbox_sensor(close_job)],

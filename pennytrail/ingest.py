@@ -278,7 +278,8 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> 
 def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict], raws: list[RawTable],
                   checked) -> None:
     """Accepted rows into the kind's history table and the others into quarantine, typed and
-    with their raw records made in the warehouse, one statement each. The files' own columns go
+    with their raw records made in the warehouse (JSON: a quarantined row's every column as read,
+    an accepted row's extra columns), one statement each. The files' own columns go
     to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
     table = pa.concat_tables([r.arrow() for r in raws], promote_options="default")
     header = table.column_names
@@ -297,15 +298,21 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     }
     for name, values in meta.items():
         table = table.append_column(f"__{name}", values)
-    same_header = all(r.header == raws[0].header for r in raws)
-    rows = ("(SELECT " + ", ".join(quote(c) for c in data_contracts.load(kind)["columns"]) + ", "
-            + ", ".join(f"__{m} AS {m}" for m in meta) + f", {raw_json_sql(header, sparse=not same_header)} AS raw "
-            "FROM _rows)")
+    sparse = not all(r.header == raws[0].header for r in raws)
+    contract = list(data_contracts.load(kind)["columns"])
+    extra = [c for c in header if c not in contract]
+    # an accepted row's raw record holds its extra columns (its contract columns are its typed
+    # columns); a quarantined row's holds every column as read
+    kept = f"NULLIF({raw_json_sql(extra, sparse)}, '{{}}')" if extra else "CAST(NULL AS VARCHAR)"
+
+    def rows(raw: str) -> str:
+        return ("(SELECT " + ", ".join(quote(c) for c in contract) + ", "
+                + ", ".join(f"__{m} AS {m}" for m in meta) + f", {raw} AS raw FROM _rows)")
     con.register("_rows", table)
     try:
-        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, rows)} WHERE code IS NULL")
+        con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, rows(kept))} WHERE code IS NULL")
         con.execute(f"INSERT INTO quarantine BY NAME SELECT file, sheet, row_number, '{kind}' AS kind, code, "
-                    f"message, raw, sha256 FROM {rows} WHERE code IS NOT NULL")
+                    f"message, raw, sha256 FROM {rows(raw_json_sql(header, sparse))} WHERE code IS NOT NULL")
     finally:
         con.unregister("_rows")
 

@@ -9,7 +9,6 @@ from pennytrail.money import dollars
 from pennytrail.publish import MONTHLY, changed_months, check_months, month_status, publish_months
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
-from reports.month import write_month_reports
 
 from .reconcile import reconciliation
 
@@ -84,6 +83,8 @@ def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     """The month's close workbook for accountants (`HOME/reports/close-MONTH.xlsx`) and a payment
     confirmation for every buyer with an invoice in the month (`HOME/confirmations/BUYER/`: PDF,
     CSV and an Ed25519-signed JSON statement, with no worker's personal data)."""
+    from reports.month import write_month_reports  # openpyxl and the PDF writer: loaded when reports are made
+
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:
         done = {m: write_month_reports(con, pennytrail.home, m) for m in months}

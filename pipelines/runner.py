@@ -131,7 +131,7 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
 def close(data: Path, home: Path, months: list[str] | None,
           progress: Callable[[str], None] = print) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months in the data when None)."""
-    from pennytrail.publish import months_available
+    from pennytrail.publish import changed_months, months_available, start_checks
     from pennytrail.warehouse import connect
 
     from .partitions import monthly, partition_of
@@ -150,6 +150,10 @@ def close(data: Path, home: Path, months: list[str] | None,
             raise CloseFailed(f"month {month} is outside the months pennytrail can close (from 2024-01 to next month)")
     if not months:
         return months
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        # the output contracts of the months that will be republished are judged while the
+        # publication run starts
+        start_checks(con, changed_months(con, months))
     first, last = partition_of(min(months)), partition_of(max(months))
     progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
     if first == last:

@@ -134,3 +134,26 @@ def test_pool_shares_check_finds_a_cent_missing_from_a_workers_share(closed_demo
     pool = result.sample[0]
     assert (pool["grower_id"], pool["period_start"]) == (grower, str(start))
     assert int(pool["entitled_cents"]) - int(pool["entitled_shares"]) == 1
+
+
+def test_output_contracts_started_ahead_are_used_only_for_the_same_working_tables(closed_demo, tmp_path, monkeypatch):
+    """``start_checks`` judges the months before their publication run; ``check_months`` takes
+    those results only when the months and the reconciliation behind the working tables are
+    the same, and otherwise runs the contracts again."""
+    from pennytrail import publish
+    from pennytrail.warehouse import set_meta
+
+    shutil.copy(closed_demo / "pennytrail.duckdb", tmp_path / "w.duckdb")
+    runs = []
+    submit = publish._submit_checks
+    monkeypatch.setattr(publish, "_submit_checks", lambda con, months: runs.append(months) or submit(con, months))
+    with connect(tmp_path / "w.duckdb") as con:
+        months = publish.months_available(con)
+        publish.start_checks(con, months)
+        ahead = publish.check_months(con, months)
+        assert runs == [months] and all(r.passed for r in ahead.values())
+        publish.start_checks(con, months)
+        assert publish.check_months(con, months[:1]) and runs == [months, months, months[:1]]  # other months
+        publish.start_checks(con, months)
+        set_meta(con, "reconciliation_fingerprint", "rebuilt since")  # other working tables
+        assert publish.check_months(con, months) == ahead and runs == [months, months, months[:1], months, months]

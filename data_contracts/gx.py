@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -446,13 +446,15 @@ class InputContracts:
     process is idle, or once it has ``max_rows``: a busy process gets fewer, larger batches
     (each judgement has a fixed cost of a fraction of a second), an idle one gets work at once.
     A kind's last batch goes as soon as a file of another kind comes (files come in path order,
-    so kind by kind), and is judged while the next kind is read."""
+    so kind by kind), and is judged while the next kind is read. Batches are sampled in a
+    thread of their own (Arrow's kernels release the GIL), so the ingest goes on meanwhile."""
 
     def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
                  max_rows: int = 1_000_000):
         self.parties, self.units, self.batch_rows, self.max_rows = parties, units, batch_rows, max_rows
         self.pending: dict[str, list[pa.Table]] = {}
-        self.done: dict[str, list[Future]] = {}
+        self.done: dict[str, list[Future]] = {}  # per batch: the sampling, whose result is the judgement
+        self._sampler: ThreadPoolExecutor | None = None
 
     def add(self, kind: str, table: pa.Table) -> None:
         for other in [k for k in self.pending if k != kind]:  # files come kind by kind: that kind is done
@@ -460,14 +462,17 @@ class InputContracts:
         tables = self.pending.setdefault(kind, [])
         tables.append(table)
         rows = sum(t.num_rows for t in tables)
-        busy = any(not f.done() for futures in self.done.values() for f in futures)
+        busy = any(not f.done() or not f.result().done() for futures in self.done.values() for f in futures)
         if rows >= self.max_rows or (rows >= self.batch_rows and not busy):
             self._flush(kind)
 
     def _flush(self, kind: str) -> None:
         expectations = input_expectations(kind, self.parties, self.units)
-        sample = sample_input(kind, self.pending.pop(kind, []), expectations)
-        self.done.setdefault(kind, []).append(submit(judge_table, kind, sample, expectations))
+        tables = self.pending.pop(kind, [])
+        if self._sampler is None:
+            self._sampler = ThreadPoolExecutor(1, thread_name_prefix="pennytrail-sample")
+        self.done.setdefault(kind, []).append(self._sampler.submit(
+            lambda: submit(judge_table, kind, sample_input(kind, tables, expectations), expectations)))
 
     def send(self) -> None:
         """Send what is pending now (the files are all added), so it runs while this process goes on."""
@@ -478,9 +483,14 @@ class InputContracts:
         from . import INPUT_KINDS
 
         self.send()
-        return {kind: merge(kind, [f.result() for f in self.done.get(kind, [])]
-                            or [validate_input(kind, [], self.parties, self.units)])
-                for kind in INPUT_KINDS}
+        try:
+            return {kind: merge(kind, [f.result().result() for f in self.done.get(kind, [])]
+                                or [validate_input(kind, [], self.parties, self.units)])
+                    for kind in INPUT_KINDS}
+        finally:
+            if self._sampler is not None:
+                self._sampler.shutdown()
+                self._sampler = None
 
 
 class ContractProcessError(RuntimeError):

@@ -198,7 +198,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
         raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
-                on_raw(kind, raw.arrow())
+                on_raw(kind, raw.table)
             batch.tables.setdefault(kind, []).append((entry, raw))
             batch.rows += raw.rows
         if batch.rows >= BATCH_ROWS:
@@ -281,7 +281,7 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     with their raw records made in the warehouse (JSON: a quarantined row's every column as read,
     an accepted row's extra columns), one statement each. The files' own columns go
     to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
-    table = pa.concat_tables([r.arrow() for r in raws], promote_options="default")
+    table = pa.concat_tables([r.table for r in raws], promote_options="default")
     header = table.column_names
     n = table.num_rows
     for col in data_contracts.load(kind)["columns"]:

@@ -51,10 +51,6 @@ class RawTable:
         return pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(self.table.column(name)), copy=False)
                              for name in self.header})
 
-    def arrow(self) -> pa.Table:
-        """The rows as an Arrow table of text columns."""
-        return self.table
-
 
 def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()

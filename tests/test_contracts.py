@@ -111,7 +111,7 @@ def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts
     frame = pd.concat([gx.raw_frame_for("payroll", r.frame).assign(source_file=i) for i, r in enumerate(raws)],
                       ignore_index=True)
     by_frame = gx.validate("payroll", frame, gx.input_expectations("payroll", parties, units))
-    by_sample = gx.validate_input("payroll", [r.arrow() for r in raws], parties, units)
+    by_sample = gx.validate_input("payroll", [r.table for r in raws], parties, units)
     assert by_sample.rows == by_frame.rows == len(bad) + 3
     assert by_sample.metadata() == by_frame.metadata()
     failing = by_sample.metadata()["failing rows by expectation"]

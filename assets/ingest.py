@@ -49,7 +49,7 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
     contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
     with pennytrail.warehouse() as con:
         summary = ingest(con, pennytrail.data, ref, progress=context.log.info, on_raw=contracts.add)
-        # the last input batches and the log tables' contracts run while the warehouse checkpoints
+        # the last input batches and the log tables' contracts are judged while this step finishes
         contracts.send()
         checked = {} if not summary.new_files else {
             t: gx.submit(gx.validate_output, t, con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df())

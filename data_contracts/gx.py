@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pennytrail import money
+from pennytrail.reading import text_column
 
 from . import load
 
@@ -185,17 +186,6 @@ def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _raw_column(tables: list[pa.Table], col: str) -> pa.ChunkedArray:
-    """A column of several files' raw text tables; a file without it has it missing."""
-    chunks = []
-    for t in tables:
-        if col in t.column_names:
-            chunks += [c.cast(pa.string()) for c in t.column(col).chunks]
-        else:
-            chunks.append(pa.nulls(t.num_rows, pa.string()))
-    return pa.chunked_array(chunks, pa.string())
-
-
 def sample_input(kind: str, tables: list[pa.Table], expectations: list[Expectation]) -> TableSample:
     """What the input contract ``expectations`` need of some files' raw text rows, read with
     Arrow kernels (no GX, no frame of the rows), as ``raw_frame_for`` sees them (blank is
@@ -213,9 +203,10 @@ def sample_input(kind: str, tables: list[pa.Table], expectations: list[Expectati
 
     def column(col: str) -> pa.ChunkedArray:
         if col not in cache:
-            c = _raw_column(tables, col)
+            c = text_column(tables, col, None)
             if kind == "payroll" and col == "premium_period_start":
-                c = pc.if_else(pc.or_kleene(pc.is_null(c), pc.equal(c, "")), _raw_column(tables, "period_start"), c)
+                blank = pc.or_kleene(pc.is_null(c), pc.equal(c, ""))
+                c = pc.if_else(blank, text_column(tables, "period_start", None), c)
             cache[col] = c
         return cache[col]
 

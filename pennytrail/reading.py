@@ -52,6 +52,18 @@ class RawTable:
                              for name in self.header})
 
 
+def text_column(tables: list[pa.Table], name: str, missing: str | None) -> pa.ChunkedArray:
+    """Column ``name`` of several files' raw text tables as one Arrow text column, no copy; in a
+    file without it, every value is ``missing`` (None: null)."""
+    chunks = []
+    for t in tables:
+        if name in t.column_names:
+            chunks += [c.cast(pa.string()) for c in t.column(name).chunks]
+        elif t.num_rows:
+            chunks.append(pa.repeat(pa.scalar(missing, pa.string()), t.num_rows))
+    return pa.chunked_array(chunks, pa.string())
+
+
 def read_table(path: Path) -> RawTable:
     suffix = path.suffix.lower()
     if suffix == ".csv":

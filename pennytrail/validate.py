@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import data_contracts
 
 from .money import AMOUNT_DP, NUMERAL, QUANTITY_DP, numeral_regex
-from .reading import RawTable
+from .reading import RawTable, text_column
 from .reference import Reference
 
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
@@ -115,17 +115,6 @@ def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int
                      for s in shown(where)])
 
 
-def _text_column(raws: list[RawTable], col: str) -> pa.ChunkedArray:
-    """A column of several files as one Arrow text column; a file without it is blank there."""
-    chunks = []
-    for r in raws:
-        if col in r.header:
-            chunks += [c.cast(pa.string()) for c in r.table.column(col).chunks]
-        elif r.rows:
-            chunks.append(pa.repeat(pa.scalar("", pa.string()), r.rows))
-    return pa.chunked_array(chunks, pa.string())
-
-
 def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
     """The rows of one file, checked."""
     c = validate_many([raw], kind, ref)
@@ -145,7 +134,8 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
     # the contract's columns only (extra columns live on in the raw record); an optional column
     # a file leaves out is blank. Arrow strings: whole-column kernels, no Python loop per row
     file_index = np.repeat(np.arange(len(raws)), [r.rows for r in raws])
-    df = pd.DataFrame({col: pd.Series(pd.arrays.ArrowStringArray(_text_column(raws, col)), copy=False)
+    tables = [r.table for r in raws]
+    df = pd.DataFrame({col: pd.Series(pd.arrays.ArrowStringArray(text_column(tables, col, "")), copy=False)
                        for col in spec}, index=pd.RangeIndex(len(file_index)))
     row_numbers = np.concatenate([r.row_numbers for r in raws]) if raws else np.array([], dtype=int)
     sheets = np.array([r.sheet for r in raws], dtype=object)[file_index]

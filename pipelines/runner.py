@@ -141,19 +141,19 @@ def close(data: Path, home: Path, months: list[str] | None,
     prepare_home(data, home)
     progress("ingest and reconcile …")
     run_job("ingest_and_reconcile")
-    if months is None:
-        with connect(home / "pennytrail.duckdb", read_only=True) as con:
-            months = months_available(con)
     valid = set(monthly.get_partition_keys())
-    for month in months:
-        if partition_of(month) not in valid:
-            raise CloseFailed(f"month {month} is outside the months pennytrail can close (from 2024-01 to next month)")
-    if not months:
-        return months
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        if months is None:
+            months = months_available(con)
+        for month in months:
+            if partition_of(month) not in valid:
+                raise CloseFailed(f"month {month} is outside the months pennytrail can close "
+                                  "(from 2024-01 to next month)")
         # the output contracts of the months that will be republished are judged while the
         # publication run starts
         start_checks(con, changed_months(con, months))
+    if not months:
+        return months
     first, last = partition_of(min(months)), partition_of(max(months))
     progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
     if first == last:

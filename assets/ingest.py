@@ -5,8 +5,8 @@ import dagster as dg
 
 import data_contracts
 from data_contracts import gx
-from pennytrail.ingest import ingest, write_reference
-from pennytrail.reference import ReferenceDataError, load_reference
+from pennytrail.core.ingest import ingest, write_reference
+from pennytrail.core.reference import ReferenceDataError, load_reference
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 INPUT_CHECKS = [f"contract_{kind}" for kind in data_contracts.INPUT_KINDS]

@@ -5,9 +5,9 @@ import hashlib
 
 import dagster as dg
 
-from pennytrail import conservation, reconcile
-from pennytrail.money import dollars
-from pennytrail.warehouse import get_meta
+from pennytrail.core import conservation, reconcile
+from pennytrail.core.money import dollars
+from pennytrail.core.warehouse import get_meta
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 from .ingest import submissions

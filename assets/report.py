@@ -5,8 +5,8 @@ import warnings
 
 import dagster as dg
 
-from pennytrail.money import dollars
-from pennytrail.publish import MONTHLY, changed_months, check_months, month_status, publish_months
+from pennytrail.core.money import dollars
+from pennytrail.core.publish import MONTHLY, changed_months, check_months, month_status, publish_months
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 

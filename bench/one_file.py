@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data_contracts import gx  # noqa: E402
-from pennytrail.ingest import ingest, write_reference  # noqa: E402
-from pennytrail.reference import load_reference  # noqa: E402
-from pennytrail.warehouse import connect  # noqa: E402
+from pennytrail.core.ingest import ingest, write_reference  # noqa: E402
+from pennytrail.core.reference import load_reference  # noqa: E402
+from pennytrail.core.warehouse import connect  # noqa: E402
 
 
 def main() -> None:

@@ -36,12 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from data_contracts import gx  # noqa: E402
-from pennytrail import conservation, publish, reconcile  # noqa: E402
+from pennytrail.core import conservation, publish, reconcile  # noqa: E402
 from pennytrail.generator import generate  # noqa: E402
-from pennytrail.ingest import ingest, write_reference  # noqa: E402
-from pennytrail.reading import FileProblem, read_table  # noqa: E402
-from pennytrail.reference import load_reference  # noqa: E402
-from pennytrail.warehouse import connect  # noqa: E402
+from pennytrail.core.ingest import ingest, write_reference  # noqa: E402
+from pennytrail.core.reading import FileProblem, read_table  # noqa: E402
+from pennytrail.core.reference import load_reference  # noqa: E402
+from pennytrail.core.warehouse import connect  # noqa: E402
 
 CACHE = ROOT / "bench" / ".cache"
 # Runs of the close and of each baseline per scale; the median is reported, with the range.

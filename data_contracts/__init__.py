@@ -1,8 +1,8 @@
 """The data contracts: one YAML file per input kind and per output table.
 
 The YAML files are the single source for three things: the row checks that decide quarantine
-(``pennytrail.validate``), the Great Expectations suites run on every file and table
-(``data_contracts.gx``) and the warehouse DDL of the output tables (``pennytrail.warehouse``).
+(``pennytrail.core.validate``), the Great Expectations suites run on every file and table
+(``data_contracts.gx``) and the warehouse DDL of the output tables (``pennytrail.core.warehouse``).
 A program officer reviews the YAML; the code reads it.
 """
 

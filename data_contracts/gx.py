@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pennytrail import money
-from pennytrail.reading import text_column
+from pennytrail.core import money
+from pennytrail.core.reading import text_column
 
 from . import load
 
@@ -36,7 +36,7 @@ NEGATIVE_REGEX = r"^-.*[1-9]"
 
 
 def numeral_regex(max_dp: int) -> str:
-    """The same numeral rule the row checks use (``pennytrail.money.numeral_regex``), anchored."""
+    """The same numeral rule the row checks use (``pennytrail.core.money.numeral_regex``), anchored."""
     return f"^{money.numeral_regex(max_dp)}$"
 
 

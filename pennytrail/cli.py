@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from .money import dollars
+from .core.money import dollars
 
 EXAMPLES = {
     "generate": "pennytrail generate --out .pennytrail/data --seed 7 --scale demo",
@@ -51,7 +51,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from . import state
+    from .core import state
 
     if args.month:
         _need_month(args.month)
@@ -74,7 +74,7 @@ def cmd_close(args: argparse.Namespace) -> int:
     gx.start()  # Great Expectations loads in its own process while Dagster starts here
     from pipelines.runner import CloseFailed, close
 
-    from .warehouse import held
+    from .core.warehouse import held
 
     try:
         with held(home / "pennytrail.duckdb"):  # written into the file once, when the close ends
@@ -127,7 +127,7 @@ def run_month_reports(home: Path) -> str:
     from pipelines.partitions import partition_of
     from pipelines.runner import run_job
 
-    from .warehouse import connect
+    from .core.warehouse import connect
 
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit UNION "
@@ -142,8 +142,8 @@ def run_month_reports(home: Path) -> str:
 
 def _state(home: Path) -> tuple | None:
     """A digest of what the warehouse holds (not when it was written)."""
-    from .publish import MONTHLY
-    from .warehouse import connect
+    from .core.publish import MONTHLY
+    from .core.warehouse import connect
 
     path = home / "pennytrail.duckdb"
     if not path.exists():
@@ -158,8 +158,8 @@ def _state(home: Path) -> tuple | None:
 
 
 def summary_text(home: Path) -> str:
-    from .publish import month_status
-    from .warehouse import connect
+    from .core.publish import month_status
+    from .core.warehouse import connect
 
     path = home / "pennytrail.duckdb"
     with connect(path, read_only=True) as con:
@@ -197,8 +197,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
-    from .publish import sign_off
-    from .warehouse import connect
+    from .core.publish import sign_off
+    from .core.warehouse import connect
 
     _need_month(args.month)
     with connect(Path(args.home) / "pennytrail.duckdb") as con:
@@ -214,7 +214,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from reports.close import close_report
     from reports.month import close_workbook_path
 
-    from .warehouse import connect
+    from .core.warehouse import connect
 
     _need_month(args.month)
     out = Path(args.out) if args.out else close_workbook_path(Path(args.home), args.month)
@@ -243,7 +243,7 @@ def _date(text: str | None):
 def cmd_trace(args: argparse.Namespace) -> int:
     from reports import render, trace
 
-    from .warehouse import connect
+    from .core.warehouse import connect
 
     if not args.home:
         raise UserError("trace needs --home DIR, the home folder of the warehouse")
@@ -280,7 +280,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_confirm(args: argparse.Namespace) -> int:
     from reports.confirm import confirm
 
-    from .warehouse import connect
+    from .core.warehouse import connect
 
     _need_month(args.month)
     home = Path(args.home)

@@ -29,8 +29,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .allocation import split
-from .money import round_half_up
+from .core.allocation import split
+from .core.money import round_half_up
 
 D = dt.date
 PAYROLL_COLUMNS = ["grower_id", "worker_id", "period_start", "premium_period_start", "worker_name", "crew_id",

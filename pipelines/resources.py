@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pennytrail.warehouse import connect
+from pennytrail.core.warehouse import connect
 
 # Every asset that writes the warehouse runs in this pool; the instance limits it to 1,
 # because DuckDB allows one writing process.

@@ -131,8 +131,8 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
 def close(data: Path, home: Path, months: list[str] | None,
           progress: Callable[[str], None] = print) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months in the data when None)."""
-    from pennytrail.publish import changed_months, months_available, start_checks
-    from pennytrail.warehouse import connect
+    from pennytrail.core.publish import changed_months, months_available, start_checks
+    from pennytrail.core.warehouse import connect
 
     from .partitions import monthly, partition_of
 

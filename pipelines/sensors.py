@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from pennytrail.ingest import discover
-from pennytrail.reading import FileProblem, read_table
+from pennytrail.core.ingest import discover
+from pennytrail.core.reading import FileProblem, read_table
 
 from .partitions import monthly, partition_of
 

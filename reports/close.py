@@ -20,8 +20,8 @@ from typing import Callable
 
 import duckdb
 
-from pennytrail import conservation
-from pennytrail.publish import latest_signoff, month_status
+from pennytrail.core import conservation
+from pennytrail.core.publish import latest_signoff, month_status
 
 from .xlsx import Book, Column
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import duckdb
 
-from pennytrail.money import dollars
-from pennytrail.publish import latest_signoff, month_status
+from pennytrail.core.money import dollars
+from pennytrail.core.publish import latest_signoff, month_status
 
 from .render import csv_text
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
-from pennytrail.money import dollars
+from pennytrail.core.money import dollars
 
 from .xlsx import Book, Column
 

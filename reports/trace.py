@@ -21,7 +21,7 @@ import datetime as dt
 
 import duckdb
 
-from pennytrail.money import dollars
+from pennytrail.core.money import dollars
 
 from .render import Table
 from .xlsx import Column

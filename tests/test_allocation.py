@@ -7,8 +7,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pennytrail.allocation import split
-from pennytrail.reconcile import split_sql
+from pennytrail.core.allocation import split
+from pennytrail.core.reconcile import split_sql
 
 weights_st = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), st.integers(0, 10**6), min_size=1,
                              max_size=30)

@@ -11,8 +11,8 @@ import time
 
 import duckdb
 
-from pennytrail.publish import month_status, sign_off
-from pennytrail.warehouse import connect
+from pennytrail.core.publish import month_status, sign_off
+from pennytrail.core.warehouse import connect
 from pipelines.runner import close
 
 from .test_end_to_end import snapshot
@@ -72,7 +72,7 @@ def test_signoff_needs_a_closed_month(closed_demo, tmp_path):
 
 
 def test_failed_conservation_check_blocks_publication(closed_demo, tmp_path, monkeypatch):
-    from pennytrail import conservation
+    from pennytrail.core import conservation
     from pipelines.runner import CloseFailed
 
     data = tmp_path / "data"
@@ -118,7 +118,7 @@ def test_a_close_with_nothing_new_does_no_work_and_a_new_file_does(closed_demo, 
 def test_pool_shares_check_finds_a_cent_missing_from_a_workers_share(closed_demo, tmp_path):
     """The split's identity is checked on the worker audit itself: one cent off one worker's
     share is a failure that names the pool and both sums."""
-    from pennytrail import conservation
+    from pennytrail.core import conservation
 
     copy = tmp_path / "w.duckdb"
     shutil.copy(closed_demo / "pennytrail.duckdb", copy)
@@ -140,8 +140,8 @@ def test_output_contracts_started_ahead_are_used_only_for_the_same_working_table
     """``start_checks`` judges the months before their publication run; ``check_months`` takes
     those results only when the months and the reconciliation behind the working tables are
     the same, and otherwise runs the contracts again."""
-    from pennytrail import publish
-    from pennytrail.warehouse import set_meta
+    from pennytrail.core import publish
+    from pennytrail.core.warehouse import set_meta
 
     shutil.copy(closed_demo / "pennytrail.duckdb", tmp_path / "w.duckdb")
     runs = []

@@ -6,10 +6,10 @@ import pytest
 
 import data_contracts
 from data_contracts import gx
-from pennytrail.reading import read_table
-from pennytrail.reference import load_reference
-from pennytrail.validate import validate
-from pennytrail.warehouse import output_ddl
+from pennytrail.core.reading import read_table
+from pennytrail.core.reference import load_reference
+from pennytrail.core.validate import validate
+from pennytrail.core.warehouse import output_ddl
 
 from .conftest import write
 from .test_ingest_bad_input import CODES, GOOD_PAYROLL, PAYROLL_HEADER
@@ -70,7 +70,7 @@ def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_c
     failures, with the same row counts, as ``validate`` over the whole frame."""
     import duckdb
 
-    from pennytrail.warehouse import output_ddl
+    from pennytrail.core.warehouse import output_ddl
 
     con = duckdb.connect()
     con.execute(output_ddl("pool_audit"))

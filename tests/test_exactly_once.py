@@ -1,8 +1,8 @@
 """Exactly once: re-sent files change nothing; corrections win and keep their history."""
 
-from pennytrail.ingest import ingest
-from pennytrail.reference import load_reference
-from pennytrail.warehouse import connect
+from pennytrail.core.ingest import ingest
+from pennytrail.core.reference import load_reference
+from pennytrail.core.warehouse import connect
 
 from .conftest import write
 from .test_ingest_bad_input import PURCHASE_HEADER
@@ -62,8 +62,8 @@ def _fresh_process_fingerprint(data_dir, home, monkeypatch, forbid_reading: bool
     """The fingerprint as a new process computes it after ``reuse_hashes``: the hash memo starts
     empty; with ``forbid_reading``, hashing a submission file is an error; with ``trust_new``,
     files written a moment before are trusted (the tests write them just before)."""
-    import pennytrail.ingest as ingest_module
-    from pennytrail import state
+    import pennytrail.core.ingest as ingest_module
+    from pennytrail.core import state
 
     monkeypatch.setattr(ingest_module, "_hashed", {})
     if trust_new:
@@ -82,8 +82,8 @@ def test_an_unchanged_inbox_is_not_read_again_but_a_file_changed_in_place_is(dat
     status-change time, so it is hashed again and the fingerprint differs."""
     import os
 
-    import pennytrail.ingest as ingest_module
-    from pennytrail import state
+    import pennytrail.core.ingest as ingest_module
+    from pennytrail.core import state
 
     hash_bytes = ingest_module._hash_bytes
     path = write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")
@@ -104,7 +104,7 @@ def test_an_unchanged_inbox_is_not_read_again_but_a_file_changed_in_place_is(dat
 def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir, tmp_path, monkeypatch):
     """A file whose times are within a moment of when its hash was taken could change again
     without its times changing: its hash is not reused."""
-    from pennytrail import state
+    from pennytrail.core import state
 
     write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")  # just now
     home = tmp_path / "home"
@@ -112,7 +112,7 @@ def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir
         pass
     first = _fresh_process_fingerprint(data_dir, home, monkeypatch, trust_new=False)
     state.record(home, first)
-    import pennytrail.ingest as ingest_module
+    import pennytrail.core.ingest as ingest_module
 
     monkeypatch.setattr(ingest_module, "_hashed", {})
     assert state.reuse_hashes(state.last_close(home)) == 0

@@ -105,7 +105,7 @@ def test_every_command_is_in_the_readme():
 def test_a_held_warehouse_is_one_database_written_to_its_file_when_released(tmp_path):
     """Inside ``held``, every connection (read-only ones too) is a cursor on one database: each
     sees what the others committed. When it ends, the WAL is checkpointed into the file."""
-    from pennytrail.warehouse import connect, held
+    from pennytrail.core.warehouse import connect, held
 
     path = tmp_path / "w.duckdb"
     with held(path):

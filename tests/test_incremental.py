@@ -6,10 +6,10 @@ import shutil
 import duckdb
 
 from assets.reconcile import _since, _state
-from pennytrail import reconcile
-from pennytrail.ingest import ingest
-from pennytrail.reference import load_reference
-from pennytrail.warehouse import connect, get_meta
+from pennytrail.core import reconcile
+from pennytrail.core.ingest import ingest
+from pennytrail.core.reference import load_reference
+from pennytrail.core.warehouse import connect, get_meta
 
 from .test_ingest_bad_input import PAYROLL_HEADER, PURCHASE_HEADER
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from pennytrail.ingest import ingest
-from pennytrail.reference import load_reference
-from pennytrail.warehouse import connect
+from pennytrail.core.ingest import ingest
+from pennytrail.core.reference import load_reference
+from pennytrail.core.warehouse import connect
 
 from .conftest import write
 

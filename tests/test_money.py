@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pennytrail.money import NumberError, cents, dollars, parse_decimal, round_half_up
-from pennytrail.warehouse import MACROS
+from pennytrail.core.money import NumberError, cents, dollars, parse_decimal, round_half_up
+from pennytrail.core.warehouse import MACROS
 
 
 @pytest.mark.parametrize("text,expected", [("12.30", 1230), ("12.340", 1234), ("0", 0), (".5", 50), ("-1.05", -105),

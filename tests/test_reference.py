@@ -2,7 +2,7 @@
 
 import pytest
 
-from pennytrail.reference import ReferenceDataError, load_reference
+from pennytrail.core.reference import ReferenceDataError, load_reference
 
 from .conftest import write
 

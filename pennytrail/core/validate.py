@@ -1,16 +1,18 @@
-"""Row checks: each row of a submission is accepted or quarantined (SPEC.md §3).
+"""Row checks: each row of a submission is accepted or quarantined (docs/rules.md, "Row outcomes").
 
-The checks are driven by the data contract of the kind (``data_contracts/<kind>.yaml``): its
-column types say which values must be dates, numbers, amounts, parties or units. They run in
-SPEC.md's order over whole columns; a row gets the first code that applies, with a message that
-names the field, the value and what was expected. Accepted values stay validated text; the
-warehouse types them exactly (``warehouse.history_select``).
+The checks are a list of functions of one signature, ``check(batch) -> None``, run in the order
+of the row outcomes (``CHECKS``). Each looks at whole columns of the batch and flags the rows it
+finds wrong; a row keeps the first code that applies, with a message that names the field, the
+value and what was expected, so a later check sees only the rows still open. Which columns a
+check looks at comes from the data contract of the kind (``data_contracts/<kind>.yaml``): its
+column types say which values must be dates, numbers, amounts, parties or units. Accepted values
+stay validated text; the warehouse types them exactly (``warehouse.history_select``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -25,6 +27,7 @@ from .reading import RawTable, text_column
 from .reference import Reference
 
 DATE_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass
@@ -65,18 +68,45 @@ def _q(value: object) -> str:
 Message = Callable[[np.ndarray], list[str]]  # positions of the flagged rows -> their messages
 
 
-class _Outcome:
-    """The first code and message per row, filled in SPEC.md's order.
+def _values(col: pd.Series) -> Message:
+    return lambda where: [_q(v) for v in col.iloc[where]]
 
-    Messages are built only for the rows a check flags, so a clean file costs no string work.
+
+@dataclass
+class Batch:
+    """The rows of a batch of files of one kind, as the checks see them: the contract's columns
+    as Arrow-backed text (blank is ""), and the outcome so far.
+
+    ``flag`` records a code for the rows of a mask that are still open; messages are built only
+    for the rows a check flags, so a clean file costs no string work. What one check works out
+    for a later one (the parsed dates, the rate in force) is kept here.
     """
+    kind: str
+    contract: dict
+    ref: Reference
+    text: pd.DataFrame
+    file_index: np.ndarray
+    row_numbers: np.ndarray
+    code: np.ndarray = field(init=False)
+    message: np.ndarray = field(init=False)
+    dates: dict[str, pd.Series] = field(default_factory=dict)  # by bad_date: column -> datetime64
+    rate_unit: pd.Series | None = None                           # by no_rate: row -> rate unit
 
-    def __init__(self, n: int):
+    def __post_init__(self) -> None:
+        n = len(self.text)
         self.code = np.full(n, None, dtype=object)
         self.message = np.full(n, None, dtype=object)
         self._open = np.ones(n, dtype=bool)
 
+    @property
+    def spec(self) -> dict:
+        return self.contract["columns"]
+
+    def of_type(self, t: str) -> list[str]:
+        return [c for c, s in self.spec.items() if s["type"] == t]
+
     def open(self) -> np.ndarray:
+        """Where the rows no check has flagged yet are (a copy)."""
         return self._open.copy()
 
     def flag(self, mask, code: str, message: str | Message) -> None:
@@ -89,13 +119,37 @@ class _Outcome:
         self.message[where] = message(where) if callable(message) else message
 
 
-def _values(col: pd.Series) -> Callable[[np.ndarray], list[str]]:
-    return lambda where: [_q(v) for v in col.iloc[where]]
+Check = Callable[[Batch], None]
 
 
-def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int, code: str, what: str) -> None:
+def missing_field(b: Batch) -> None:
+    for col, s in b.spec.items():
+        if s.get("required"):
+            b.flag(b.text[col] == "", "MISSING_FIELD", f"{col} is blank: a value is required")
+
+
+def bad_date(b: Batch) -> None:
+    for col in b.of_type("date"):
+        v = b.text[col]
+        # a column holds few distinct dates: each is checked and parsed once
+        codes, distinct = pd.factorize(v)
+        distinct = pd.Series(distinct, dtype=v.dtype)
+        shaped = _b(distinct.str.fullmatch(DATE_RE))
+        once = pd.to_datetime(distinct.astype(object).where(shaped, None), format="%Y-%m-%d", errors="coerce")
+        parsed = pd.Series(once.to_numpy()[codes], index=v.index)
+        b.dates[col] = parsed
+
+        def message(where, v=v, col=col):
+            return [f"{col}: expected a date YYYY-MM-DD, got {_q(x)}"
+                    + (" (an Excel date number? format the cell as a date)"
+                       if str(x).replace(".", "", 1).isdigit() and len(str(x).split(".")[0]) == 5 else "")
+                    for x in v.iloc[where]]
+        b.flag(_b(v != "") & _b(parsed.isna()), "BAD_DATE", message)
+
+
+def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str) -> None:
     for col in cols:
-        v = df[col]
+        v = b.text[col]
         # one pass over the column: a value that fits is a numeral; only the rest are told apart
         bad = _b(v != "") & ~_b(v.str.fullmatch(numeral_regex(max_dp)))
         numeral = np.zeros(len(v), dtype=bool)
@@ -108,11 +162,195 @@ def _check_numbers(df: pd.DataFrame, out: _Outcome, cols: list[str], max_dp: int
                     for x in v.iloc[where]]
             return [f"{col}: expected {what}, got {s}{h}" for s, h in zip(shown(where), hint)]
 
-        out.flag(bad & ~numeral, code, not_a_number)
-        out.flag(bad & numeral, code,
-                 lambda where, col=col, shown=shown: [
-                     f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
-                     for s in shown(where)])
+        b.flag(bad & ~numeral, code, not_a_number)
+        b.flag(bad & numeral, code,
+               lambda where, col=col, shown=shown: [
+                   f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
+                   for s in shown(where)])
+
+
+def bad_number(b: Batch) -> None:
+    _numbers(b, b.of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5")
+
+
+def bad_amount(b: Batch) -> None:
+    _numbers(b, b.of_type("amount"), AMOUNT_DP, "BAD_AMOUNT", "dollars and cents such as 12.50")
+
+
+def negative_value(b: Batch) -> None:
+    for col in b.of_type("number") + b.of_type("amount"):
+        v = b.text[col]
+        negative = _b(v.str.startswith("-"))
+        if negative.any():  # "-0.00" is not negative
+            negative[negative] = _b(v[negative].str.contains("[1-9]", regex=True))
+        b.flag(negative, "NEGATIVE_VALUE",
+               lambda where, col=col, v=v: [f"{col}: must not be negative, got {s}" for s in _values(v)(where)])
+
+
+def _party_columns(b: Batch) -> list[str]:
+    return [c for c, s in b.spec.items() if "party" in s]
+
+
+def unknown_party(b: Batch) -> None:
+    for col in _party_columns(b):
+        v = b.text[col]
+        b.flag(_b(v != "") & ~_b(v.isin(b.ref.parties.keys())), "UNKNOWN_PARTY",
+               lambda where, col=col, v=v: [f"{col}: {s} is not in reference/parties.csv" for s in _values(v)(where)])
+
+
+def wrong_party_type(b: Batch) -> None:
+    types = {pid: p[0] for pid, p in b.ref.parties.items()}
+    for col in _party_columns(b):
+        allowed = b.spec[col]["party"]
+        v = b.text[col]
+        t = v.astype(object).map(types)
+        b.flag(_b(t.notna()) & ~_b(t.isin(allowed)), "WRONG_PARTY_TYPE",
+               lambda where, col=col, allowed=allowed, t=t, v=v: [
+                   f"{col}: {s} is a {ty}; expected a {' or '.join(allowed)}"
+                   for s, ty in zip(_values(v)(where), t.iloc[where])])
+
+
+def unknown_unit(b: Batch) -> None:
+    for col in b.of_type("unit"):
+        v = b.text[col]
+        b.flag(~_b(v.isin(b.ref.units.keys())), "UNKNOWN_UNIT",
+               lambda where, col=col, v=v: [f"{col}: {s} is not in reference/units.csv" for s in _values(v)(where)])
+
+
+def _program_ids(ref: Reference) -> dict[str, str]:
+    return {pid: p[2] for pid, p in ref.parties.items() if p[2]}
+
+
+def no_rate(b: Batch) -> None:
+    """A purchase line still open needs a rate in force for its grower's program and commodity on
+    its ship date; the rate's unit is kept for ``unit_mismatch``."""
+    if b.kind != "purchases":
+        return
+    df = b.text
+    idx = np.flatnonzero(b.open())
+    if len(idx) == 0:
+        return
+    program_ids = _program_ids(b.ref)
+    grower = df["grower_id"].astype(object)
+    rows = pd.DataFrame({
+        "i": idx,
+        "program_id": grower.iloc[idx].map(program_ids).to_numpy(),
+        "commodity": df["commodity"].astype(object).iloc[idx].to_numpy(),
+        "day": b.dates["ship_date"].iloc[idx].dt.date.to_numpy(),
+    })
+    rates = pd.DataFrame([(r.program_id, r.commodity, r.effective_from, r.effective_to or dt.date.max, r.rate_unit)
+                          for r in b.ref.rates], columns=["program_id", "commodity", "start", "end", "rate_unit"])
+    m = rows.merge(rates, on=["program_id", "commodity"], how="left")
+    m = m[(m["start"] <= m["day"]) & (m["day"] <= m["end"])]
+    found = rows.merge(m[["i", "rate_unit"]], on="i", how="left")
+    missing = np.zeros(len(df), dtype=bool)
+    missing[found.loc[found["rate_unit"].isna(), "i"].to_numpy()] = True
+    has = found[found["rate_unit"].notna()]
+    b.rate_unit = pd.Series(has["rate_unit"].to_numpy(), index=has["i"].to_numpy(), dtype=object)
+    b.flag(missing, "NO_RATE", lambda where: [
+        f"no rate in force for program {program_ids.get(g, '?')}, commodity {_q(c)} on ship_date {d} "
+        "(see reference/rates.csv)"
+        for g, c, d in zip(grower.to_numpy()[where], df["commodity"].to_numpy(dtype=object)[where],
+                           df["ship_date"].to_numpy(dtype=object)[where])])
+
+
+def unit_mismatch(b: Batch) -> None:
+    """A purchase line's unit must share a base unit with the unit of the rate in force."""
+    if b.rate_unit is None or b.rate_unit.empty:
+        return
+    base = {u: bu for u, (bu, _) in b.ref.units.items()}
+    i = b.rate_unit.index.to_numpy()
+    unit = b.text["unit"].astype(object).iloc[i].map(base).to_numpy()
+    mismatch = np.zeros(len(b.text), dtype=bool)
+    mismatch[i[unit != b.rate_unit.map(base).to_numpy()]] = True
+    rate_unit = b.rate_unit
+    b.flag(mismatch, "UNIT_MISMATCH", lambda where: [
+        f"unit {_q(b.text['unit'].iloc[i])} cannot be converted to the rate unit '{rate_unit[i]}': "
+        "they share no base unit in reference/units.csv" for i in where])
+
+
+def _days(d: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dates as whole days since 1970-01-01, and where there is a date."""
+    ns = d.to_numpy(dtype="datetime64[ns]")
+    return ns.astype("datetime64[D]").astype(np.int64), ~np.isnat(ns)
+
+
+def period_misaligned(b: Batch) -> None:
+    """Payroll periods must be pay periods of the grower's program. Whole days as integers: a
+    grower's program gives the anchor and the period length."""
+    if b.kind != "payroll":
+        return
+    df, dates, ref = b.text, b.dates, b.ref
+    codes, growers = pd.factorize(df["grower_id"])
+    programs = [ref.program_of(g) for g in growers]
+    has = np.array([p is not None for p in programs] + [False], dtype=bool)[codes]  # code -1: blank
+    anchor = np.array([(p.period_anchor - EPOCH).days if p else 0 for p in programs] + [0])[codes]
+    days = np.array([p.period_days if p else 1 for p in programs] + [1])[codes]
+    start, has_start = _days(dates["period_start"])
+    premium, has_premium = _days(dates["premium_period_start"])
+    premium, has_premium = np.where(has_premium, premium, start), has_premium | has_start  # blank: period_start
+    end, has_end = _days(dates["period_end"])
+    epoch = np.datetime64(EPOCH, "D")
+
+    def day(n: int) -> str:
+        return str(epoch + n)
+
+    def rule(i: int) -> str:
+        return (f" is not the first day of a pay period of the grower's program (periods of {days[i]} days from "
+                f"{day(anchor[i])})")
+    for col, d, ok in (("period_start", start, has_start), ("premium_period_start", premium, has_premium)):
+        b.flag(has & ok & ((d - anchor) % days != 0), "PERIOD_MISALIGNED",
+               lambda where, col=col, d=d: [f"{col}: {day(d[i])}{rule(i)}" for i in where])
+    expected_end = start + days - 1
+    bad_end = has & has_start & ~(has_end & (end == expected_end))
+    b.flag(bad_end, "PERIOD_MISALIGNED", lambda where: [
+        f"period_end: expected {day(expected_end[i])} for a period starting {day(start[i])}, got {_q(g)}"
+        for i, g in zip(where, df["period_end"].iloc[where])])
+
+
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    return pa.chunked_array(pa.array(s))
+
+
+def duplicate_key(b: Batch) -> None:
+    """Among rows that passed every other check, a key seen twice in one file quarantines both;
+    a key repeated across files is not a duplicate: the later file's row is a correction."""
+    key = b.contract["key"]
+    keyframe = b.text[key].copy()  # Arrow strings: hashed without a Python object per value
+    if b.kind == "payroll":  # a blank premium_period_start is the period_start
+        premium, start = _arrow(keyframe["premium_period_start"]), _arrow(keyframe["period_start"])
+        keyframe["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(
+            pc.if_else(pc.equal(premium, ""), start, premium)), index=keyframe.index)
+    keyframe["_file"] = b.file_index
+    ok = b.open()
+    dup = keyframe[ok].duplicated(keep=False)
+    dup_mask = np.zeros(len(keyframe), dtype=bool)
+    dup_mask[np.flatnonzero(ok)[dup.to_numpy()]] = True
+    if not dup_mask.any():
+        return
+    kf = keyframe[dup_mask].copy()
+    kf["_row"] = b.row_numbers[dup_mask]
+    first_row = kf.groupby(key + ["_file"], sort=False)["_row"].transform("min").to_numpy()
+    messages = [f"{' + '.join(key)} appears more than once in this file (first at row {r}); "
+                "send one row per key" for r in first_row]
+    b.flag(dup_mask, "DUPLICATE_KEY", lambda where: messages)
+
+
+# In the order of the row outcomes: a row gets the code of the first check that flags it.
+CHECKS: list[Check] = [
+    missing_field,
+    bad_date,
+    bad_number,
+    bad_amount,
+    negative_value,
+    unknown_party,
+    wrong_party_type,
+    unknown_unit,
+    no_rate,
+    unit_mismatch,
+    period_misaligned,
+    duplicate_key,
+]
 
 
 def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
@@ -125,170 +363,19 @@ def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
     return Validated(accepted, quarantine)
 
 
-def validate_many(raws: list[RawTable], kind: str, ref: Reference) -> Checked:
+def validate_many(raws: list[RawTable], kind: str, ref: Reference, checks: list[Check] = CHECKS) -> Checked:
     """The rows of several files of one kind, checked together as one frame (whole-column work
-    costs the same for one file or a hundred). A key repeated across files is not a
-    DUPLICATE_KEY: the later file's row is a correction."""
+    costs the same for one file or a hundred)."""
     contract = data_contracts.load(kind)
-    spec = contract["columns"]
     # the contract's columns only (extra columns live on in the raw record); an optional column
     # a file leaves out is blank. Arrow strings: whole-column kernels, no Python loop per row
     file_index = np.repeat(np.arange(len(raws)), [r.rows for r in raws])
     tables = [r.table for r in raws]
-    df = pd.DataFrame({col: pd.Series(pd.arrays.ArrowStringArray(text_column(tables, col, "")), copy=False)
-                       for col in spec}, index=pd.RangeIndex(len(file_index)))
+    text = pd.DataFrame({col: pd.Series(pd.arrays.ArrowStringArray(text_column(tables, col, "")), copy=False)
+                         for col in contract["columns"]}, index=pd.RangeIndex(len(file_index)))
     row_numbers = np.concatenate([r.row_numbers for r in raws]) if raws else np.array([], dtype=int)
     sheets = np.array([r.sheet for r in raws], dtype=object)[file_index]
-    n = len(df)
-    out = _Outcome(n)
-    of_type = lambda t: [c for c, s in spec.items() if s["type"] == t]  # noqa: E731
-
-    # MISSING_FIELD
-    for col, s in spec.items():
-        if s.get("required"):
-            out.flag(df[col] == "", "MISSING_FIELD", f"{col} is blank: a value is required")
-    # BAD_DATE
-    dates: dict[str, pd.Series] = {}
-    for col in of_type("date"):
-        v = df[col]
-        # a column holds few distinct dates: each is checked and parsed once
-        codes, distinct = pd.factorize(v)
-        distinct = pd.Series(distinct, dtype=v.dtype)
-        shaped = _b(distinct.str.fullmatch(DATE_RE))
-        once = pd.to_datetime(distinct.astype(object).where(shaped, None), format="%Y-%m-%d", errors="coerce")
-        parsed = pd.Series(once.to_numpy()[codes], index=v.index)
-        dates[col] = parsed
-
-        def bad_date(where, v=v, col=col):
-            return [f"{col}: expected a date YYYY-MM-DD, got {_q(x)}"
-                    + (" (an Excel date number? format the cell as a date)"
-                       if str(x).replace(".", "", 1).isdigit() and len(str(x).split(".")[0]) == 5 else "")
-                    for x in v.iloc[where]]
-        out.flag(_b(v != "") & _b(parsed.isna()), "BAD_DATE", bad_date)
-    # BAD_NUMBER, BAD_AMOUNT
-    _check_numbers(df, out, of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5")
-    _check_numbers(df, out, of_type("amount"), AMOUNT_DP, "BAD_AMOUNT", "dollars and cents such as 12.50")
-    # NEGATIVE_VALUE
-    for col in of_type("number") + of_type("amount"):
-        v = df[col]
-        negative = _b(v.str.startswith("-"))
-        if negative.any():  # "-0.00" is not negative
-            negative[negative] = _b(v[negative].str.contains("[1-9]", regex=True))
-        out.flag(negative, "NEGATIVE_VALUE",
-                 lambda where, col=col, v=v: [f"{col}: must not be negative, got {s}" for s in _values(v)(where)])
-    # UNKNOWN_PARTY, then WRONG_PARTY_TYPE
-    party_cols = [c for c, s in spec.items() if "party" in s]
-    types = {pid: p[0] for pid, p in ref.parties.items()}
-    for col in party_cols:
-        v = df[col]
-        out.flag(_b(v != "") & ~_b(v.isin(types.keys())), "UNKNOWN_PARTY",
-                 lambda where, col=col, v=v: [f"{col}: {s} is not in reference/parties.csv" for s in _values(v)(where)])
-    for col in party_cols:
-        allowed = spec[col]["party"]
-        t = df[col].astype(object).map(types)
-        out.flag(_b(t.notna()) & ~_b(t.isin(allowed)), "WRONG_PARTY_TYPE",
-                 lambda where, col=col, allowed=allowed, t=t: [
-                     f"{col}: {s} is a {ty}; expected a {' or '.join(allowed)}"
-                     for s, ty in zip(_values(df[col])(where), t.iloc[where])])
-    # UNKNOWN_UNIT
-    for col in of_type("unit"):
-        out.flag(~_b(df[col].isin(ref.units.keys())), "UNKNOWN_UNIT",
-                 lambda where, col=col: [f"{col}: {s} is not in reference/units.csv" for s in _values(df[col])(where)])
-    if kind == "purchases":
-        _check_rates(df, dates["ship_date"], out, ref)
-    if kind == "payroll":
-        _check_periods(df, dates, out, ref)
-    # DUPLICATE_KEY: among rows that passed every other check
-    key = contract["key"]
-    keyframe = df[key].copy()  # Arrow strings: hashed without a Python object per value
-    if kind == "payroll":
-        premium = pa.chunked_array(keyframe["premium_period_start"].array._pa_array)
-        start = pa.chunked_array(keyframe["period_start"].array._pa_array)
-        keyframe["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(
-            pc.if_else(pc.equal(premium, ""), start, premium)), index=keyframe.index)
-    keyframe["_file"] = file_index
-    ok = out.open()
-    dup = keyframe[ok].duplicated(keep=False)
-    dup_mask = np.zeros(n, dtype=bool)
-    dup_mask[np.flatnonzero(ok)[dup.to_numpy()]] = True
-    if dup_mask.any():
-        kf = keyframe[dup_mask].copy()
-        kf["_row"] = row_numbers[dup_mask]
-        first_row = kf.groupby(key + ["_file"], sort=False)["_row"].transform("min").to_numpy()
-        messages = [f"{' + '.join(key)} appears more than once in this file (first at row {r}); "
-                    "send one row per key" for r in first_row]
-        out.flag(dup_mask, "DUPLICATE_KEY", lambda where: messages)
-
-    return Checked(df, file_index, sheets, row_numbers, out.code, out.message)
-
-
-def _check_rates(df: pd.DataFrame, ship: pd.Series, out: _Outcome, ref: Reference) -> None:
-    """NO_RATE and UNIT_MISMATCH for purchase lines still open."""
-    idx = np.flatnonzero(out.open())
-    if len(idx) == 0:
-        return
-    program_ids = {pid: p[2] for pid, p in ref.parties.items() if p[2]}
-    grower = df["grower_id"].astype(object)
-    rows = pd.DataFrame({
-        "i": idx,
-        "program_id": grower.iloc[idx].map(program_ids).to_numpy(),
-        "commodity": df["commodity"].astype(object).iloc[idx].to_numpy(),
-        "day": ship.iloc[idx].dt.date.to_numpy(),
-        "unit": df["unit"].astype(object).iloc[idx].to_numpy(),
-    })
-    rates = pd.DataFrame([(r.program_id, r.commodity, r.effective_from, r.effective_to or dt.date.max, r.rate_unit)
-                          for r in ref.rates], columns=["program_id", "commodity", "start", "end", "rate_unit"])
-    m = rows.merge(rates, on=["program_id", "commodity"], how="left")
-    m = m[(m["start"] <= m["day"]) & (m["day"] <= m["end"])]
-    found = rows.merge(m[["i", "rate_unit"]], on="i", how="left")
-    no_rate = np.zeros(len(df), dtype=bool)
-    no_rate[found.loc[found["rate_unit"].isna(), "i"].to_numpy()] = True
-    out.flag(no_rate, "NO_RATE", lambda where: [
-        f"no rate in force for program {program_ids.get(g, '?')}, commodity {_q(c)} on ship_date {d} "
-        "(see reference/rates.csv)"
-        for g, c, d in zip(grower.to_numpy()[where], df["commodity"].to_numpy(dtype=object)[where],
-                           df["ship_date"].to_numpy(dtype=object)[where])])
-    has = found[found["rate_unit"].notna()]
-    base = {u: b for u, (b, _) in ref.units.items()}
-    mismatch = np.zeros(len(df), dtype=bool)
-    mismatch[has.loc[has["unit"].map(base) != has["rate_unit"].map(base), "i"].to_numpy()] = True
-    rate_unit = dict(zip(has["i"], has["rate_unit"]))
-    out.flag(mismatch, "UNIT_MISMATCH", lambda where: [
-        f"unit {_q(df['unit'].iloc[i])} cannot be converted to the rate unit '{rate_unit[i]}': "
-        "they share no base unit in reference/units.csv" for i in where])
-
-
-def _days(d: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Dates as whole days since 1970-01-01, and where there is a date."""
-    ns = d.to_numpy(dtype="datetime64[ns]")
-    return ns.astype("datetime64[D]").astype(np.int64), ~np.isnat(ns)
-
-
-def _check_periods(df: pd.DataFrame, dates: dict[str, pd.Series], out: _Outcome, ref: Reference) -> None:
-    """PERIOD_MISALIGNED: payroll periods must be pay periods of the grower's program. Whole
-    days as integers: a grower's program gives the anchor and the period length."""
-    codes, growers = pd.factorize(df["grower_id"])
-    programs = [ref.program_of(g) for g in growers]
-    has = np.array([p is not None for p in programs] + [False], dtype=bool)[codes]  # code -1: blank
-    anchor = np.array([(p.period_anchor - dt.date(1970, 1, 1)).days if p else 0 for p in programs] + [0])[codes]
-    days = np.array([p.period_days if p else 1 for p in programs] + [1])[codes]
-    start, has_start = _days(dates["period_start"])
-    premium, has_premium = _days(dates["premium_period_start"])
-    premium, has_premium = np.where(has_premium, premium, start), has_premium | has_start  # blank: period_start
-    end, has_end = _days(dates["period_end"])
-    epoch = np.datetime64("1970-01-01", "D")
-
-    def day(n: int) -> str:
-        return str(epoch + n)
-
-    def rule(i: int) -> str:
-        return (f" is not the first day of a pay period of the grower's program (periods of {days[i]} days from "
-                f"{day(anchor[i])})")
-    for col, d, ok in (("period_start", start, has_start), ("premium_period_start", premium, has_premium)):
-        out.flag(has & ok & ((d - anchor) % days != 0), "PERIOD_MISALIGNED",
-                 lambda where, col=col, d=d: [f"{col}: {day(d[i])}{rule(i)}" for i in where])
-    expected_end = start + days - 1
-    bad_end = has & has_start & ~(has_end & (end == expected_end))
-    out.flag(bad_end, "PERIOD_MISALIGNED", lambda where: [
-        f"period_end: expected {day(expected_end[i])} for a period starting {day(start[i])}, got {_q(g)}"
-        for i, g in zip(where, df["period_end"].iloc[where])])
+    batch = Batch(kind, contract, ref, text, file_index, row_numbers)
+    for check in checks:
+        check(batch)
+    return Checked(text, file_index, sheets, row_numbers, batch.code, batch.message)

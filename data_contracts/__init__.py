@@ -14,9 +14,9 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
-INPUT_KINDS = ("purchases", "payments", "payroll")
+INPUT_KINDS = ("purchases", "payments", "payroll", "sales")
 OUTPUT_TABLES = (
-    "worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "exceptions",
+    "worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "volume_handshake", "exceptions",
     "quarantine", "ingest_log", "signoffs", "restatements",
 )
 

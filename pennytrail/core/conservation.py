@@ -69,6 +69,31 @@ CHECKS: dict[str, tuple[str, str]] = {
         UNION ALL
         SELECT 'payroll', file, row_number FROM payroll r
         WHERE r.grower_id NOT IN (SELECT party_id FROM ref_parties WHERE party_type = 'grower')
+        UNION ALL
+        SELECT 'sales', file, row_number FROM w_sales_lines WHERE owed_cents IS NULL
+        """),
+    "handshake_covers_every_line": (
+        "every accepted purchase line and every accepted sales line is in exactly one volume_handshake row",
+        """
+        WITH lines AS (
+            SELECT 'purchases' AS kind, buyer_id, invoice_id, line_no, file, row_number FROM purchases
+            UNION ALL
+            SELECT 'sales', buyer_id, invoice_id, line_no, file, row_number FROM sales
+        ), rows_per_line AS (
+            SELECT l.kind, l.buyer_id, l.invoice_id, l.line_no, l.file, l.row_number, count(h.status) AS handshake_rows
+            FROM lines l
+            LEFT JOIN w_volume_handshake h ON h.buyer_id = l.buyer_id AND h.invoice_id = l.invoice_id
+                 AND h.line_no = l.line_no
+                 AND (CASE WHEN l.kind = 'purchases' THEN h.buyer_reported ELSE h.seller_reported END)
+            GROUP BY ALL
+        )
+        SELECT * FROM rows_per_line WHERE handshake_rows <> 1
+        UNION ALL
+        SELECT 'handshake', buyer_id, invoice_id, line_no, NULL, NULL, 0 FROM w_volume_handshake h
+        WHERE (h.buyer_reported AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.buyer_id = h.buyer_id
+                                                AND p.invoice_id = h.invoice_id AND p.line_no = h.line_no))
+           OR (h.seller_reported AND NOT EXISTS (SELECT 1 FROM sales s WHERE s.buyer_id = h.buyer_id
+                                                 AND s.invoice_id = h.invoice_id AND s.line_no = h.line_no))
         """),
 }
 

@@ -251,7 +251,8 @@ def _read_file(rel: str, kind: str | None, raw: RawTable | FileProblem | None, e
     """The file's raw table (``raw``, as read), or None when the whole file is rejected."""
     if kind is None:
         _reject(entry, "UNKNOWN_KIND",
-                "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/ or inbox/payroll/",
+                "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/, inbox/payroll/ "
+                "or inbox/sales/",
                 None, 0, batch, summary)
         return None
     if isinstance(raw, FileProblem):

@@ -24,6 +24,7 @@ from .warehouse import get_meta, transaction
 MONTHLY: dict[str, tuple[str, list[str]]] = {
     "invoice_audit": ("w_invoice_audit", ["buyer_id", "invoice_id"]),
     "pass_through_audit": ("w_pass_through", ["buyer_id", "invoice_id", "intermediary_id"]),
+    "volume_handshake": ("w_volume_handshake", ["buyer_id", "invoice_id", "line_no"]),
     "pool_audit": ("w_pool_audit", ["grower_id", "period_start"]),
     "worker_audit": ("w_worker_audit", ["grower_id", "period_start", "worker_id"]),
     "exceptions": ("w_exceptions", ["level", "code", "party_id", "reference", "worker_id"]),

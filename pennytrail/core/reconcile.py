@@ -1,7 +1,8 @@
 """The reconciliation (SPEC.md §4–§7), as SQL over the warehouse's current tables.
 
 Each stage is one statement that reads the tables before it and writes one working table
-(``w_*``), top-down: owed per line (§4), invoices and payments (§4), (invoice, grower)
+(``w_*``), top-down: owed per line (§4), the sellers' lines and the volume handshake (§4a),
+invoices and payments (§4), (invoice, grower)
 amounts with retention (§4), their split over work periods and the pools (§5), the
 allocation to workers (§6), the worker audit (§7) and the findings. All money is integer
 cents; every division is integer arithmetic on exact quantities (128-bit where 64 bits could
@@ -65,25 +66,81 @@ def split_sql(source: str, group: str, tiebreak: str, amounts: dict[str, str] | 
     )"""
 
 
-STAGES: list[tuple[str, str]] = [
-    # §4: owed per purchase line. qty_in_rate_unit × rate in cents, as one exact quotient:
-    # quantity·1e3 × factor(unit)·1e6 × rate·1e6 × 100 / (1e3 × 1e6 × factor(rate_unit)·1e6 × 1e6 / 1e6)
-    ("w_lines", """
-    SELECT p.buyer_id, p.invoice_id, p.line_no, p.ship_date, p.harvest_date, p.seller_id, p.grower_id,
-           p.commodity, p.quantity, p.unit, p.premium_billed_cents, p.file, p.sheet, p.row_number,
-           g.program_id, r.rate, r.rate_unit,
-           round_half_up_div(
+# qty_in_rate_unit × rate in cents (SPEC.md §2, §4) of a line ``p``, as one exact quotient:
+# quantity·1e3 × factor(unit)·1e6 × rate·1e6 × 100 / (1e3 × 1e6 × factor(rate_unit)·1e6)
+OWED = """round_half_up_div(
                CAST(p.quantity * 1000 AS HUGEINT) * CAST(fu.factor * 1000000 AS HUGEINT)
                    * CAST(r.rate * 1000000 AS HUGEINT) * 100,
-               CAST(1000 AS HUGEINT) * 1000000 * CAST(fr.factor * 1000000 AS HUGEINT)) AS owed_cents,
-           period_of(coalesce(p.harvest_date, p.ship_date), pr.period_anchor, pr.period_days) AS work_period_start
-    FROM purchases p
-    LEFT JOIN ref_parties g ON g.party_id = p.grower_id
+               CAST(1000 AS HUGEINT) * 1000000 * CAST(fr.factor * 1000000 AS HUGEINT))"""
+# the grower's program, the rate in force on the ship date for it and the commodity, and the units
+RATE_JOINS = """LEFT JOIN ref_parties g ON g.party_id = p.grower_id
     LEFT JOIN ref_programs pr ON pr.program_id = g.program_id
     LEFT JOIN ref_rates r ON r.program_id = g.program_id AND r.commodity = p.commodity
          AND p.ship_date BETWEEN r.effective_from AND coalesce(r.effective_to, DATE '9999-12-31')
     LEFT JOIN ref_units fu ON fu.unit = p.unit
-    LEFT JOIN ref_units fr ON fr.unit = r.rate_unit AND fr.base_unit = fu.base_unit
+    LEFT JOIN ref_units fr ON fr.unit = r.rate_unit AND fr.base_unit = fu.base_unit"""
+# a quantity in thousandths of a millionth of its base unit (quantity·1e3 × factor·1e6): exact
+BASE_QUANTITY = "CAST({q}.quantity * 1000 AS HUGEINT) * CAST({u}.factor * 1000000 AS HUGEINT)"
+
+# §7: paid below the funded share, and the close's as-of date after the pool's due date
+OVERDUE = "coalesce({paid} < {funded} AND (SELECT as_of_date FROM w_as_of) > due_date, false)"
+
+STAGES: list[tuple[str, str]] = [
+    # §4: owed per purchase line, and its work period (§5).
+    ("w_lines", f"""
+    SELECT p.buyer_id, p.invoice_id, p.line_no, p.ship_date, p.harvest_date, p.seller_id, p.grower_id,
+           p.commodity, p.quantity, p.unit, p.premium_billed_cents, p.file, p.sheet, p.row_number,
+           g.program_id, r.rate, r.rate_unit, {OWED} AS owed_cents,
+           period_of(coalesce(p.harvest_date, p.ship_date), pr.period_anchor, pr.period_days) AS work_period_start
+    FROM purchases p
+    {RATE_JOINS}
+    """),
+    # §4a: the sellers' side of the invoice lines, with what each gives by the same rule as §4.
+    ("w_sales_lines", f"""
+    SELECT p.buyer_id, p.invoice_id, p.line_no, p.seller_id, p.ship_date, p.grower_id, p.commodity, p.quantity,
+           p.unit, p.file, p.sheet, p.row_number, g.program_id, r.rate, r.rate_unit, {OWED} AS owed_cents
+    FROM sales p
+    {RATE_JOINS}
+    """),
+    # §4a: the volume handshake, one row per line key either side reported. Both sides agree when
+    # seller, grower, commodity and the quantity in the base unit are the same; a line only the
+    # buyer reported is MISSING_SALE when its seller reported sales in the month of its ship date.
+    ("w_volume_handshake", f"""
+    WITH seller_months AS (
+        SELECT DISTINCT seller_id, strftime(ship_date, '%Y-%m') AS month FROM w_sales_lines
+    ), sides AS (
+        SELECT coalesce(b.buyer_id, s.buyer_id) AS buyer_id, coalesce(b.invoice_id, s.invoice_id) AS invoice_id,
+               coalesce(b.line_no, s.line_no) AS line_no,
+               strftime(coalesce(b.ship_date, s.ship_date), '%Y-%m') AS month,
+               coalesce(b.seller_id, s.seller_id) AS seller_id,
+               b.buyer_id IS NOT NULL AS buyer_reported, s.buyer_id IS NOT NULL AS seller_reported,
+               b.quantity AS buyer_quantity, b.unit AS buyer_unit, s.quantity AS seller_quantity, s.unit AS seller_unit,
+               b.owed_cents AS buyer_owed_cents, s.owed_cents AS seller_owed_cents,
+               b.seller_id AS buyer_seller_id, s.seller_id AS seller_seller_id,
+               b.grower_id AS buyer_grower_id, s.grower_id AS seller_grower_id,
+               b.commodity AS buyer_commodity, s.commodity AS seller_commodity,
+               b.ship_date AS buyer_ship_date, s.ship_date AS seller_ship_date,
+               bu.base_unit AS buyer_base_unit, su.base_unit AS seller_base_unit,
+               {BASE_QUANTITY.format(q="b", u="bu")} AS buyer_base_quantity,
+               {BASE_QUANTITY.format(q="s", u="su")} AS seller_base_quantity,
+               b.file AS buyer_file, b.sheet AS buyer_sheet, b.row_number AS buyer_row_number,
+               s.file AS seller_file, s.sheet AS seller_sheet, s.row_number AS seller_row_number
+        FROM w_lines b
+        FULL JOIN w_sales_lines s ON s.buyer_id = b.buyer_id AND s.invoice_id = b.invoice_id AND s.line_no = b.line_no
+        LEFT JOIN ref_units bu ON bu.unit = b.unit
+        LEFT JOIN ref_units su ON su.unit = s.unit
+    )
+    SELECT d.*,
+           CASE WHEN NOT buyer_reported THEN 'MISSING_PURCHASE'
+                WHEN NOT seller_reported THEN CASE WHEN m.seller_id IS NULL THEN 'UNCONFIRMED' ELSE 'MISSING_SALE' END
+                WHEN buyer_seller_id = seller_seller_id AND buyer_grower_id = seller_grower_id
+                     AND buyer_commodity = seller_commodity AND buyer_base_unit = seller_base_unit
+                     AND buyer_base_quantity = seller_base_quantity THEN 'CONFIRMED'
+                ELSE 'VOLUME_MISMATCH' END AS status,
+           s.party_type AS seller_type
+    FROM sides d
+    LEFT JOIN seller_months m ON m.seller_id = d.buyer_seller_id AND m.month = strftime(d.buyer_ship_date, '%Y-%m')
+    LEFT JOIN ref_parties s ON s.party_id = d.seller_id
     """),
     # §4: invoices. month = month of the earliest ship date.
     ("w_invoices", """
@@ -198,6 +255,16 @@ STAGES: list[tuple[str, str]] = [
            premium_paid_cents
     FROM payroll /*scope*/
     """),
+    # §7: each grower's latest pay date (a grower with no new payroll keeps its last one).
+    ("w_last_pay", """
+    SELECT grower_id, max(pay_date) AS last_pay_date FROM t_payroll GROUP BY ALL
+    /*kept_last_pay*/
+    """),
+    # §7: the close's as-of date: the latest day the program has evidence of, in any kind's rows.
+    ("w_as_of", """
+    SELECT greatest((SELECT max(last_pay_date) FROM w_last_pay), (SELECT max(paid_date) FROM payments),
+                    (SELECT max(ship_date) FROM purchases), (SELECT max(ship_date) FROM sales)) AS as_of_date
+    """),
     # §6: basis per (worker, grower, pay period), as an exact integer weight (thousandths of an
     # hour or unit, cents of wages, or for `equal` 1 when the worker has any hours or units) and
     # as a decimal.
@@ -243,7 +310,7 @@ STAGES: list[tuple[str, str]] = [
     # §7: the worker audit: every worker with a share of a pool, and every worker paid premium
     # without one. Eligible means a basis above zero: every worker with a share is; a worker paid
     # without a share is only when the period has no pool.
-    ("w_worker_audit", """
+    ("w_worker_audit", f"""
     WITH paid AS (
         SELECT * FROM t_paid WHERE paid_cents > 0
     ), audited AS (
@@ -258,19 +325,16 @@ STAGES: list[tuple[str, str]] = [
         FROM paid pd
         ANTI JOIN t_shares s USING (grower_id, period_start, worker_id)
         LEFT JOIN t_basis b USING (grower_id, period_start, worker_id)
-    ), last_pay AS (
-        SELECT grower_id, max(pay_date) AS last_pay_date FROM t_payroll GROUP BY ALL
     ), facts AS (
         SELECT a.grower_id, a.period_start, a.worker_id, g.program_id,
                a.period_start + pr.period_days - 1 AS period_end, a.eligible,
                a.basis_value::DECIMAL(18,3) AS basis_value, a.entitled::BIGINT AS entitled,
                a.funded::BIGINT AS funded, a.paid::BIGINT AS paid,
-               a.last_paid_pay_date, p.due_date, lp.last_pay_date
+               a.last_paid_pay_date, p.due_date
         FROM audited a
         JOIN ref_parties g ON g.party_id = a.grower_id
         JOIN ref_programs pr ON pr.program_id = g.program_id
         LEFT JOIN w_pools p USING (grower_id, period_start)
-        LEFT JOIN last_pay lp USING (grower_id)
     )
     SELECT strftime(period_end, '%Y-%m') AS month, program_id, grower_id, period_start, period_end, worker_id,
            basis_value, entitled AS entitled_cents, funded AS funded_cents, paid AS paid_cents,
@@ -281,7 +345,7 @@ STAGES: list[tuple[str, str]] = [
                 WHEN paid < funded THEN 'UNDERPAID'
                 ELSE 'OVERPAID' END AS status,
            coalesce(last_paid_pay_date > due_date, false) AS late,
-           coalesce(paid < funded AND last_pay_date > due_date, false) AS overdue,
+           {OVERDUE.format(paid="paid", funded="funded")} AS overdue,
            due_date
     FROM facts
     /*kept*/
@@ -306,13 +370,15 @@ STAGES: list[tuple[str, str]] = [
     """),
     # Findings, one row each: who is responsible, where, and the money in question.
     ("w_exceptions", """
-    SELECT i.month, 'buyer' AS level, 'BILLED_MISMATCH' AS code, l.buyer_id AS party_id,
+    SELECT i.month, sp.party_type AS level, 'BILLED_MISMATCH' AS code, l.seller_id AS party_id,
            l.buyer_id || '/' || l.invoice_id || '/' || l.line_no AS reference, NULL AS worker_id,
            (l.premium_billed_cents - l.owed_cents)::BIGINT AS amount_cents,
-           'line billed ' || format_cents(l.premium_billed_cents) || ' of premium but the rate card gives '
+           'seller ' || l.seller_id || ' billed ' || format_cents(l.premium_billed_cents)
+               || ' of premium on the line but the rate card gives '
                || format_cents(l.owed_cents) || ' (' || l.quantity || ' ' || l.unit || ' at ' || l.rate || ' per '
                || l.rate_unit || ')' AS detail
     FROM w_lines l JOIN w_invoices i USING (buyer_id, invoice_id)
+    JOIN ref_parties sp ON sp.party_id = l.seller_id
     WHERE l.premium_billed_cents IS NOT NULL AND l.premium_billed_cents <> l.owed_cents
     UNION ALL
     SELECT month, 'buyer', status, buyer_id, buyer_id || '/' || invoice_id, NULL, balance_cents,
@@ -325,6 +391,34 @@ STAGES: list[tuple[str, str]] = [
            'received ' || format_cents(received_cents) || ' for the invoice but passed on '
                || format_cents(paid_on_cents) || ': ' || format_cents(held_cents) || ' held'
     FROM w_pass_through WHERE held_cents > 0
+    UNION ALL
+    SELECT month, CASE WHEN status = 'MISSING_SALE' THEN seller_type ELSE 'buyer' END, status,
+           CASE WHEN status = 'MISSING_SALE' THEN seller_id ELSE buyer_id END,
+           buyer_id || '/' || invoice_id || '/' || line_no, NULL,
+           CASE status WHEN 'VOLUME_MISMATCH' THEN seller_owed_cents - buyer_owed_cents
+                WHEN 'MISSING_PURCHASE' THEN seller_owed_cents ELSE buyer_owed_cents END,
+           CASE status
+               WHEN 'VOLUME_MISMATCH' THEN 'the buyer reported ' || buyer_side || '; the seller reported '
+                   || seller_side || ': ' || concat_ws(', ',
+                       CASE WHEN buyer_base_unit IS DISTINCT FROM seller_base_unit
+                                 OR buyer_base_quantity <> seller_base_quantity THEN 'the quantity' END,
+                       CASE WHEN buyer_grower_id <> seller_grower_id THEN 'the grower' END,
+                       CASE WHEN buyer_commodity <> seller_commodity THEN 'the commodity' END,
+                       CASE WHEN buyer_seller_id <> seller_seller_id THEN 'the seller' END) || ' differ'
+               WHEN 'MISSING_PURCHASE' THEN 'the seller reported ' || seller_side || ' on this line; no purchases '
+                   || 'file of buyer ' || buyer_id || ' reports it'
+               ELSE 'the buyer reported ' || buyer_side || '; seller ' || seller_id || ' reported sales in '
+                   || month || ' but not this line' END
+    FROM (
+        SELECT *,
+               buyer_quantity || ' ' || buyer_unit || ' of ' || buyer_commodity || ' grown by ' || buyer_grower_id
+                   || ', sold by ' || buyer_seller_id || ' (owed ' || format_cents(buyer_owed_cents) || ')'
+                   AS buyer_side,
+               seller_quantity || ' ' || seller_unit || ' of ' || seller_commodity || ' grown by ' || seller_grower_id
+                   || ', sold by ' || seller_seller_id || ' (' || format_cents(seller_owed_cents) || ' by the rate card)'
+                   AS seller_side
+        FROM w_volume_handshake WHERE status IN ('VOLUME_MISMATCH', 'MISSING_PURCHASE', 'MISSING_SALE')
+    )
     UNION ALL
     SELECT month, payer_type, code, payer_id, payment_id || '/' || line_no, NULL, amount_cents, detail
     FROM (
@@ -402,7 +496,7 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
     con.execute(FORMAT_MACRO)
     db = quote(con.execute("SELECT current_database()").fetchone()[0])
     counts = {}
-    scope = kept = ""
+    scope = kept = kept_last_pay = ""
     try:
         for table, sql in STAGES:
             if table == "t_payroll" and since is not None:
@@ -412,9 +506,13 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
                     progress(f"incremental: the worker audit of {growers} grower(s) is recomputed, "
                              "the others' kept")
                 scope = "WHERE grower_id IN (SELECT grower_id FROM t_scope)"
-                kept = (f"UNION ALL SELECT * FROM {db}.main.w_worker_audit "
-                        "WHERE grower_id NOT IN (SELECT grower_id FROM t_scope)")
-            sql = sql.replace("/*scope*/", scope).replace("/*kept*/", kept)
+                # the others' rows are kept, with `overdue` judged again against the new as-of date
+                kept = (f"UNION ALL SELECT * REPLACE ({OVERDUE.format(paid='paid_cents', funded='funded_cents')} "
+                        f"AS overdue) FROM {db}.main.w_worker_audit WHERE grower_id NOT IN (SELECT grower_id FROM t_scope)")
+                kept_last_pay = (f"UNION ALL SELECT * FROM {db}.main.w_last_pay "
+                                 "WHERE grower_id NOT IN (SELECT grower_id FROM t_scope)")
+            sql = (sql.replace("/*scope*/", scope).replace("/*kept*/", kept)
+                   .replace("/*kept_last_pay*/", kept_last_pay))
             try:
                 con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}")
             except duckdb.Error as e:

@@ -2,8 +2,8 @@
 
 The output tables' DDL is generated from their data contracts, so the schema and the contract
 cannot drift apart. Input history tables are generated from the input contracts: every
-accepted row version, with the file, sheet and row it came from. ``purchases``, ``payments``
-and ``payroll`` are views of the latest version of each key (a later file's row is a
+accepted row version, with the file, sheet and row it came from. ``purchases``, ``payments``,
+``payroll`` and ``sales`` are views of the latest version of each key (a later file's row is a
 correction that wins).
 """
 
@@ -23,7 +23,7 @@ SQL_TYPES = {
     "bigint": "BIGINT", "decimal": "DECIMAL(18,3)", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP",
 }
 INPUT_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "unit": "VARCHAR", "date": "DATE", "number": "DECIMAL(18,3)"}
-HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": "payroll_rows"}
+HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": "payroll_rows", "sales": "sales_rows"}
 MEMORY_LIMIT = "3GB"  # DuckDB's memory for a writing connection; PENNYTRAIL_DUCKDB_MEMORY overrides it
 EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
 

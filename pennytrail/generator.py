@@ -21,7 +21,7 @@ import io
 import json
 import zipfile
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable
@@ -37,6 +37,8 @@ PAYROLL_COLUMNS = ["grower_id", "worker_id", "period_start", "premium_period_sta
                    "period_end", "pay_date", "hours", "units", "gross_wages", "premium_paid"]
 PURCHASE_COLUMNS = ["buyer_id", "invoice_id", "line_no", "ship_date", "harvest_date", "seller_id", "grower_id",
                     "commodity", "quantity", "unit", "premium_billed"]
+SALES_COLUMNS = ["buyer_id", "invoice_id", "line_no", "seller_id", "ship_date", "grower_id", "commodity", "quantity",
+                 "unit"]
 PAYMENT_COLUMNS = ["payment_id", "line_no", "payer_id", "payee_id", "paid_date", "buyer_id", "invoice_id", "amount"]
 FIRST = ["José", "María", "Juan", "Rosa", "Luis", "Ana", "Pedro", "Lucía", "Miguel", "Elena", "Francisco", "Marta",
          "Jean", "Marie", "Ramón", "Inés", "Tomás", "Sofía", "Andrés", "Nguyễn", "Kwame", "Fatou", "Adriana", "Raúl"]
@@ -62,6 +64,8 @@ SCALES = {
 TOMATO = dict(program_id="FFP", period_days=7, basis="units", retention="0", deadline=14, rate=Fraction(1, 100))
 DAIRY = dict(program_id="MWD", period_days=14, basis="hours", retention="7.65", deadline=21, rate=Fraction(5, 100))
 UNIT_FACTORS = {"lb": 1, "box_25lb": 25, "bucket_32lb": 32, "cwt": 100, "gal": 1}
+RATES = {("FFP", "tomatoes"): Fraction(1, 100), ("FFP", "grape_tomatoes"): Fraction(2, 100),
+         ("MWD", "milk"): Fraction(5, 100)}
 RATE_UNIT = {"FFP": "lb", "MWD": "cwt"}
 
 
@@ -88,9 +92,17 @@ class Line:
 
     @property
     def owed(self) -> int:
-        rate = TOMATO["rate"] if self.program == "FFP" else DAIRY["rate"]
         q = Fraction(self.quantity) * UNIT_FACTORS[self.unit] / UNIT_FACTORS[RATE_UNIT[self.program]]
-        return round_half_up(q * rate * 100)
+        return round_half_up(q * RATES[(self.program, self.commodity)] * 100)
+
+    @property
+    def key(self) -> str:
+        return f"{self.buyer_id}/{self.invoice_id}/{self.line_no}"
+
+    def sales_row(self) -> list:
+        """The line as its seller reports it (a sales row)."""
+        return [self.buyer_id, self.invoice_id, self.line_no, self.seller_id, self.ship_date.isoformat(),
+                self.grower_id, self.commodity, str(self.quantity), self.unit]
 
     def row(self) -> list:
         return [self.buyer_id, self.invoice_id, self.line_no, self.ship_date.isoformat(),
@@ -122,6 +134,8 @@ class Key:
     workers: list[dict] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     corrections: list[dict] = field(default_factory=list)
+    handshake: list[dict] = field(default_factory=list)  # every handshake row that is not CONFIRMED
+    sales_corrections: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -134,6 +148,8 @@ class Generator:
         self.scale = SCALES[scale]
         self.progress = progress or (lambda _m: None)
         self.key = Key()
+        self.as_of = dt.date.min  # the latest date of any accepted row: the close's as-of date
+        self.void_lines: list[Line] = []  # purchase lines corrected to quantity 0
         self.lines: list[Line] = []
         self.payments: list[Payment] = []
         self.payroll_rows = 0
@@ -141,6 +157,9 @@ class Generator:
         self.tomato = [f"T{i + 1:03d}" for i in range(self.scale.tomato_growers)]
         self.dairy = [f"D{i + 1:03d}" for i in range(self.scale.dairy_growers)]
         self.buyers = ["B01", "B02", "B03", "B04"]
+        # with faults, the last tomato grower's season ends early and its last stub carries no premium:
+        # it stops sending payroll, and the close finds its last pool overdue as the program moves on
+        self.stopping = self.tomato[-1] if faults and len(self.tomato) >= 3 else None
 
     # -- reference ---------------------------------------------------------------------------
     def write_reference(self) -> None:
@@ -159,6 +178,7 @@ class Generator:
         _write_csv(ref / "parties.csv", ["party_id", "party_type", "name", "program_id"], parties)
         _write_csv(ref / "rates.csv", ["program_id", "commodity", "rate", "rate_unit", "effective_from", "effective_to"], [
             ["FFP", "tomatoes", "0.01", "lb", "2011-01-01", ""],
+            ["FFP", "grape_tomatoes", "0.02", "lb", "2011-01-01", ""],
             ["MWD", "milk", "0.05", "cwt", "2017-10-01", ""]])
         _write_csv(ref / "units.csv", ["unit", "base_unit", "factor"], [
             ["lb", "lb", "1"], ["box_25lb", "lb", "25"], ["bucket_32lb", "lb", "32"], ["cwt", "lb", "100"],
@@ -177,12 +197,16 @@ class Generator:
         self._write_purchases_and_payments()
         if self.faults:
             self._file_faults()
+        self._write_sales()
+        self._settle_overdue()
         key = self.key
         summary = {"seed": self.seed, "scale": self.scale_name, "faults": self.faults,
                    "payroll_rows": self.payroll_rows, "purchase_lines": len(self.lines),
                    "payment_lines": len(self.payments), "workers": self.workers_seen,
                    "quarantine": key.quarantine, "exceptions": key.exceptions, "workers_findings": key.workers,
-                   "duplicates": key.duplicates, "corrections": key.corrections, "notes": key.notes}
+                   "duplicates": key.duplicates, "corrections": key.corrections, "handshake": key.handshake,
+                   "sales_corrections": key.sales_corrections, "as_of_date": self.as_of.isoformat(),
+                   "notes": key.notes}
         (self.out / "answer_key.json").write_text(json.dumps(summary, indent=1, default=str) + "\n", encoding="utf-8")
         return key
 
@@ -193,6 +217,8 @@ class Generator:
     def _grower(self, gi: int, g: str, prog: dict) -> None:
         rng = np.random.default_rng([self.seed, gi])
         periods = self._periods(prog)
+        if g == self.stopping:
+            periods = periods[:len(periods) * 2 // 3]
         tomato = prog is TOMATO
         crew = self.scale.tomato_crew if tomato else self.scale.dairy_crew
         # workforce: ids hired in order; each period some leave and new ones are hired
@@ -298,7 +324,7 @@ class Generator:
             # a line billed as if boxes were pounds
             ln = next(ln for ln in lines if ln.invoice_id == direct[5].invoice_id and ln.line_no == 1)
             ln.billed = round_half_up(Fraction(ln.quantity))  # quantity × 1¢
-            ex.append(dict(code="BILLED_MISMATCH", party_id="B01", reference=f"B01/{ln.invoice_id}/1",
+            ex.append(dict(code="BILLED_MISMATCH", level="grower", party_id=g, reference=f"B01/{ln.invoice_id}/1",
                            amount_cents=ln.billed - ln.owed))
             # B04 pays part of a B01 invoice straight to the grower: an unexpected payer
             p = direct[6]
@@ -398,6 +424,13 @@ class Generator:
             premium_period = [""] * len(ids)
             if faults:
                 paid = self._worker_faults(gi, g, k, p, periods, wid, paid, shares, due, late_rows, tomato)
+            if g == self.stopping and k == len(periods) - 1:  # the last stub before payroll stops: no premium
+                for i, w in enumerate(wid):
+                    if shares.get(w, 0) > 0:
+                        paid[i] = 0
+                        self.key.workers.append(dict(grower_id=g, period_start=p.isoformat(), worker_id=w,
+                                                     status="UNPAID", paid_cents=0, funded_cents=shares[w],
+                                                     late=False, _due=due))
             wages = (units // 1000 * 65) if tomato else (hours * 18 // 1000)
             frame = pd.DataFrame({
                 "grower_id": g, "worker_id": wid, "period_start": p.isoformat(), "premium_period_start": premium_period,
@@ -416,13 +449,11 @@ class Generator:
         """Worker-level faults in the grower's k-th period; each one goes into the answer key."""
         key = self.key.workers
         end = p + dt.timedelta(days=(7 if tomato else 14) - 1)
-        last_pay = periods[-1] + dt.timedelta(days=(7 if tomato else 14) - 1 + 5)
 
         def finding(w, status, paid_c, late=False, period=p):
-            f = shares.get(w, 0)
+            # overdue is settled once the close's as-of date is known (``_settle_overdue``)
             key.append(dict(grower_id=g, period_start=period.isoformat(), worker_id=w, status=status,
-                            paid_cents=int(paid_c), funded_cents=f, late=late,
-                            overdue=bool(paid_c < f and last_pay > due)))
+                            paid_cents=int(paid_c), funded_cents=shares.get(w, 0), late=late, _due=due))
         if not tomato and k == 2:  # the dairy keeps a whole pool: every worker unpaid, overdue
             for i, w in enumerate(wid):
                 if shares.get(w, 0) > 0:
@@ -468,6 +499,7 @@ class Generator:
         folder.mkdir(parents=True, exist_ok=True)
         all_rows = pd.concat(frames, ignore_index=True)
         self.payroll_rows += len(all_rows)
+        self.as_of = max(self.as_of, dt.date.fromisoformat(all_rows["pay_date"].max()))
         month = all_rows["period_start"].str.slice(0, 7)
         for m, part in all_rows.groupby(month, sort=True):
             part = part[PAYROLL_COLUMNS].reset_index(drop=True)
@@ -563,6 +595,8 @@ class Generator:
         _write_csv(early, PURCHASE_COLUMNS, [short, mistaken])
         void = self.out / f"inbox/purchases/B02/{ln.ship_date:%Y-%m}-void.csv"
         mistaken[8] = "0"
+        self.void_lines.append(Line("B02", ln.invoice_id, 99, ln.ship_date, None, ln.seller_id, ln.grower_id,
+                                    "tomatoes", 0, "box_25lb", program="FFP"))
         _write_csv(void, PURCHASE_COLUMNS, [mistaken])
         self.key.corrections.append(dict(key=f"B02/{ln.invoice_id}/1", first=early.relative_to(self.out).as_posix(),
                                          wins=orig, quantity=ln.quantity))
@@ -574,6 +608,123 @@ class Generator:
         wrong.parent.mkdir(parents=True, exist_ok=True)
         _write_csv(wrong, PAYROLL_COLUMNS, [pr(f"{g}-90011")])
         q.append(dict(file=wrong.relative_to(self.out).as_posix(), row_number=None, code="MISSING_COLUMN"))
+
+    def _write_sales(self) -> None:
+        """Each seller's own report of the lines it billed (the handshake's other half): one file per
+        seller and month, the dairies' in Excel. A dairy whose buyer reports milk in pounds reports
+        it in cwt: the same volume, CONFIRMED. With faults, a finding of every handshake kind, each
+        in the answer key, beside the statuses of every line that is not CONFIRMED."""
+        sold = {ln.key: replace(ln) for ln in self.lines}  # key -> the line as its seller reports it
+        for s in sold.values():
+            if s.program == "MWD" and s.unit == "lb":
+                s.quantity, s.unit = s.quantity // 100, "cwt"
+        early: list[Line] = []
+        if self.faults:
+            early = self._sales_faults(sold)
+        bought = {ln.key: ln for ln in self.lines + self.void_lines}
+        reported = {(s.seller_id, f"{s.ship_date:%Y-%m}") for s in sold.values()}
+        for k, ln in bought.items():  # the lines no seller reported: MISSING_SALE or UNCONFIRMED
+            if k in sold:
+                continue
+            if (ln.seller_id, f"{ln.ship_date:%Y-%m}") in reported:
+                self._handshake(k, "MISSING_SALE", "intermediary" if ln.seller_id == "R01" else "grower",
+                                ln.seller_id, ln.owed)
+            else:
+                self._handshake(k, "UNCONFIRMED")
+        by_file: dict[str, list[list]] = defaultdict(list)
+        for s in sorted(sold.values(), key=lambda x: (x.seller_id, x.ship_date, x.buyer_id, x.invoice_id, x.line_no)):
+            by_file[f"inbox/sales/{s.seller_id}/{s.ship_date:%Y-%m}"].append(s.sales_row())
+            self.as_of = max(self.as_of, s.ship_date)
+        for name, rows in by_file.items():
+            if name.split("/")[2] in self.dairy:
+                _write_xlsx(self.out / f"{name}.xlsx", SALES_COLUMNS, rows)
+            else:
+                _write_csv(self.out / f"{name}.csv", SALES_COLUMNS, rows)
+        for s in early:  # a seller's first report of a line, corrected by its month's file
+            name = f"inbox/sales/{s.seller_id}/{s.ship_date:%Y-%m}"
+            _write_csv(self.out / f"{name}-a-early.csv", SALES_COLUMNS, [s.sales_row()])
+            self.key.sales_corrections.append(dict(key=s.key, first=f"{name}-a-early.csv",
+                                                   wins=f"{name}.csv", quantity=sold[s.key].quantity))
+        self.as_of = max([self.as_of] + [ln.ship_date for ln in self.lines]
+                         + [p.paid_date for p in self.payments])
+
+    def _handshake(self, key: str, status: str, level: str | None = None, party: str | None = None,
+                   amount: int | None = None) -> None:
+        self.key.handshake.append(dict(reference=key, status=status))
+        if level is not None:
+            self.key.exceptions.append(dict(code=status, level=level, party_id=party, reference=key,
+                                            amount_cents=amount))
+
+    def _sales_faults(self, sold: dict[str, Line]) -> list[Line]:
+        """Sellers' reports that disagree with their buyers', lines only one side reported, a seller
+        that skips a month and one that never reports, a sales correction and bad sales rows. The
+        reports to correct come back: they go in files that apply before their month's file."""
+        mine = lambda seller: [ln for ln in self.lines if ln.seller_id == seller]  # noqa: E731
+        t1, t2 = mine(self.tomato[0]), mine(self.tomato[1]) if len(self.tomato) > 1 else []
+        r01 = mine("R01")
+        # the same volume in pounds where the buyer reported boxes: CONFIRMED
+        for ln in t1[2:4]:
+            sold[ln.key].quantity, sold[ln.key].unit = ln.quantity * 25, "lb"
+        self.key.notes.append(f"{t1[2].seller_id} reports invoice {t1[2].buyer_id}/{t1[2].invoice_id} in lb, its "
+                              "buyer in box_25lb: the same volume, CONFIRMED")
+
+        def mismatch(ln: Line) -> None:
+            self._handshake(ln.key, "VOLUME_MISMATCH", "buyer", ln.buyer_id, sold[ln.key].owed - ln.owed)
+        if t2:
+            sold[t2[6].key].quantity += 10  # the buyer reported 10 boxes fewer than its seller sold
+            mismatch(t2[6])
+            sold[t2[8].key].commodity = "grape_tomatoes"
+            mismatch(t2[8])
+        other = self.tomato[(self.tomato.index(r01[5].grower_id) + 1) % len(self.tomato)]
+        sold[r01[5].key].grower_id = other  # the repacker names another farm
+        mismatch(r01[5])
+        sold[t1[14].key].seller_id = "R01"  # the repacker reports a grower's direct sale as its own
+        mismatch(t1[14])
+        # a line its seller reported that no buyer's file has
+        extra = replace(t1[12], line_no=9, quantity=30)
+        sold[extra.key] = extra
+        self._handshake(extra.key, "MISSING_PURCHASE", "buyer", extra.buyer_id, extra.owed)
+        # lines a seller that reports left out: MISSING_SALE (settled with the others by ``_write_sales``)
+        del sold[r01[8].key]
+        if self.dairy:
+            del sold[mine(self.dairy[0])[4].key]
+        # a seller that skips a month, and a seller that never reports: UNCONFIRMED
+        if len(self.tomato) > 2:
+            months = sorted({f"{ln.ship_date:%Y-%m}" for ln in mine(self.tomato[2])})
+            for ln in mine(self.tomato[2]):
+                if f"{ln.ship_date:%Y-%m}" == months[1]:
+                    del sold[ln.key]
+        if len(self.dairy) > 1:
+            for ln in mine(self.dairy[1]):
+                del sold[ln.key]
+        self._bad_sales()
+        return [replace(sold[t2[1].key], quantity=sold[t2[1].key].quantity + 40)] if t2 else []
+
+    def _bad_sales(self) -> None:
+        """A seller's file of bad sales rows, one per code that applies to sales."""
+        g, day = self.tomato[0], (self.scale.start + dt.timedelta(days=2)).isoformat()
+
+        def row(line_no, **kw):
+            r = dict(buyer_id="B01", invoice_id=f"{g}-EXTRA", line_no=str(line_no), seller_id=g, ship_date=day,
+                     grower_id=g, commodity="tomatoes", quantity="10", unit="box_25lb")
+            r.update(kw)
+            return [r[c] for c in SALES_COLUMNS]
+        bad = [(row(1, commodity=""), "MISSING_FIELD"), (row(2, ship_date="2026-02-31"), "BAD_DATE"),
+               (row(3, quantity="12.3456"), "BAD_NUMBER"), (row(4, quantity="-5"), "NEGATIVE_VALUE"),
+               (row(5, grower_id="T999"), "UNKNOWN_PARTY"), (row(6, buyer_id=g), "WRONG_PARTY_TYPE"),
+               (row(7, unit="crate"), "UNKNOWN_UNIT"), (row(8, commodity="peppers"), "NO_RATE"),
+               (row(9, unit="gal"), "UNIT_MISMATCH"), (row(10), "DUPLICATE_KEY"),
+               (row(10, quantity="11"), "DUPLICATE_KEY")]
+        name = f"inbox/sales/{g}/extra/{self.scale.start:%Y-%m}-extra.csv"
+        _write_csv(self.out / name, SALES_COLUMNS, [r for r, _ in bad])
+        self.key.quarantine += [dict(file=name, row_number=i + 2, code=c) for i, (_, c) in enumerate(bad)]
+
+    def _settle_overdue(self) -> None:
+        """A finding is overdue when paid is below the funded share and the close's as-of date (the
+        latest date of any accepted row) is after the pool's due date."""
+        for w in self.key.workers:
+            due = w.pop("_due", None)
+            w["overdue"] = bool(due is not None and w["paid_cents"] < w["funded_cents"] and self.as_of > due)
 
 
 def _milli_text(v: int) -> str:

@@ -222,9 +222,10 @@ def _program_ids(ref: Reference) -> dict[str, str]:
 
 
 def no_rate(b: Batch) -> None:
-    """A purchase line still open needs a rate in force for its grower's program and commodity on
-    its ship date; the rate's unit is kept for ``unit_mismatch``."""
-    if b.kind != "purchases":
+    """A purchase or sales line still open (a kind whose contract has the NO_RATE rule) needs a rate
+    in force for its grower's program and commodity on its ship date; the rate's unit is kept for
+    ``unit_mismatch``."""
+    if not any(r["code"] == "NO_RATE" for r in b.contract.get("rules", [])):
         return
     df = b.text
     idx = np.flatnonzero(b.open())
@@ -255,7 +256,7 @@ def no_rate(b: Batch) -> None:
 
 
 def unit_mismatch(b: Batch) -> None:
-    """A purchase line's unit must share a base unit with the unit of the rate in force."""
+    """A purchase or sales line's unit must share a base unit with the unit of the rate in force."""
     if b.rate_unit is None or b.rate_unit.empty:
         return
     base = {u: bu for u, (bu, _) in b.ref.units.items()}

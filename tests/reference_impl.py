@@ -45,19 +45,24 @@ def compute(con) -> dict:
     lines = rows("SELECT * FROM purchases")
     pays = rows("SELECT * FROM payments")
     payroll = rows("SELECT * FROM payroll")
+    sales = rows("SELECT * FROM sales")
 
     def period_of(prog, d):
         n = prog["period_days"]
         return prog["period_anchor"] + dt.timedelta(days=((d - prog["period_anchor"]).days // n) * n)
 
-    owed_x, owed_xg, periods_xg, month_x = defaultdict(int), defaultdict(int), defaultdict(lambda: defaultdict(int)), {}
-    for ln in lines:
+    def owed_of(ln) -> int:
         prog = programs[parties[ln["grower_id"]]["program_id"]]
         rate = next(r for r in rates if r["program_id"] == prog["program_id"] and r["commodity"] == ln["commodity"]
                     and r["effective_from"] <= ln["ship_date"] and (r["effective_to"] is None
                                                                      or ln["ship_date"] <= r["effective_to"]))
         qty = Fraction(ln["quantity"]) * Fraction(units[ln["unit"]]["factor"]) / Fraction(units[rate["rate_unit"]]["factor"])
-        owed = rhu(qty * Fraction(rate["rate"]) * 100)
+        return rhu(qty * Fraction(rate["rate"]) * 100)
+
+    owed_x, owed_xg, periods_xg, month_x = defaultdict(int), defaultdict(int), defaultdict(lambda: defaultdict(int)), {}
+    for ln in lines:
+        prog = programs[parties[ln["grower_id"]]["program_id"]]
+        owed = owed_of(ln)
         x = (ln["buyer_id"], ln["invoice_id"])
         xg = x + (ln["grower_id"],)
         owed_x[x] += owed
@@ -93,7 +98,7 @@ def compute(con) -> dict:
                 lp = pools[(g, per)]["last_paid"]
                 pools[(g, per)]["last_paid"] = max(lp, last_paid[xg]) if lp else last_paid[xg]
 
-    basis, paid, last_premium_pay, last_pay = defaultdict(Fraction), defaultdict(int), {}, {}
+    basis, paid, last_premium_pay = defaultdict(Fraction), defaultdict(int), {}
     has_work = defaultdict(bool)
     for r in payroll:
         g = r["grower_id"]
@@ -111,11 +116,13 @@ def compute(con) -> dict:
         paid[pk] += r["premium_paid_cents"]
         if r["premium_paid_cents"] > 0:
             last_premium_pay[pk] = max(last_premium_pay.get(pk, r["pay_date"]), r["pay_date"])
-        last_pay[g] = max(last_pay.get(g, r["pay_date"]), r["pay_date"])
     for k in list(basis) + list(has_work):
         if programs[parties[k[0]]["program_id"]]["allocation_basis"] == "equal":
             basis[k] = Fraction(1 if has_work[k] else 0)
 
+    # the close's as-of date: the latest pay, paid or ship date of any current row
+    as_of = max([r["pay_date"] for r in payroll] + [p["paid_date"] for p in pays]
+                + [ln["ship_date"] for ln in lines + sales])
     workers = {}
     pool_rows = {}
     for (g, per), pool in pools.items():
@@ -141,6 +148,27 @@ def compute(con) -> dict:
                   else "UNDERPAID" if pd_ < f else "OVERPAID")
         due = v["due"]
         late = bool(due and (g, per, w) in last_premium_pay and last_premium_pay[(g, per, w)] > due)
-        overdue = bool(due and pd_ < f and last_pay.get(g) and last_pay[g] > due)
+        overdue = bool(due and pd_ < f and as_of > due)
         out[(g, per, w)] = (v["entitled"], f, pd_, status, late, overdue)
-    return dict(invoices=invoices, pools=pool_rows, workers=out)
+
+    # the volume handshake: each line key either side reported
+    def base(r):
+        return units[r["unit"]]["base_unit"], Fraction(r["quantity"]) * Fraction(units[r["unit"]]["factor"])
+    bought = {(r["buyer_id"], r["invoice_id"], r["line_no"]): r for r in lines}
+    sold = {(r["buyer_id"], r["invoice_id"], r["line_no"]): r for r in sales}
+    active = {(r["seller_id"], r["ship_date"].strftime("%Y-%m")) for r in sales}
+    handshake = {}
+    for k in set(bought) | set(sold):
+        b, s = bought.get(k), sold.get(k)
+        if b is None:
+            status = "MISSING_PURCHASE"
+        elif s is None:
+            status = "MISSING_SALE" if (b["seller_id"], b["ship_date"].strftime("%Y-%m")) in active else "UNCONFIRMED"
+        elif all(b[c] == s[c] for c in ("seller_id", "grower_id", "commodity")) and base(b) == base(s):
+            status = "CONFIRMED"
+        else:
+            status = "VOLUME_MISMATCH"
+        first = b or s
+        handshake[k] = (first["ship_date"].strftime("%Y-%m"), first["seller_id"], owed_of(b) if b else None,
+                        owed_of(s) if s else None, status)
+    return dict(invoices=invoices, pools=pool_rows, workers=out, handshake=handshake, as_of=as_of)

@@ -16,7 +16,8 @@ from pipelines.runner import CloseFailed, close
 
 from .reference_impl import compute
 
-TABLES = ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "exceptions", "quarantine"]
+TABLES = ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "volume_handshake", "exceptions",
+          "quarantine"]
 
 
 def con_of(home: Path):
@@ -62,6 +63,60 @@ def test_answer_key_worker_findings_are_found_exactly(closed_demo):
     assert worker_exceptions == sum(1 for w in want if w[3] != "OK")
 
 
+def test_answer_key_handshake_findings_are_found_exactly(closed_demo):
+    """Every invoice line either side reported has its handshake status; those not CONFIRMED are
+    the answer key's, and the findings carry the key's level, party and amount."""
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        got = sorted(con.execute("SELECT buyer_id || '/' || invoice_id || '/' || line_no, status FROM volume_handshake "
+                                 "WHERE status <> 'CONFIRMED'").fetchall())
+        findings = sorted(con.execute("SELECT code, level, party_id, reference, amount_cents FROM exceptions WHERE code "
+                                      "IN ('VOLUME_MISMATCH', 'MISSING_PURCHASE', 'MISSING_SALE')").fetchall())
+        confirmed = con.execute("SELECT count(*) FROM volume_handshake WHERE status = 'CONFIRMED'").fetchone()[0]
+        across_units = con.execute("SELECT count(*) FROM volume_handshake WHERE status = 'CONFIRMED' "
+                                   "AND buyer_unit <> seller_unit").fetchone()[0]
+        billed = con.execute("SELECT level, party_id FROM exceptions WHERE code = 'BILLED_MISMATCH'").fetchall()
+    assert got == sorted((h["reference"], h["status"]) for h in key["handshake"])
+    assert findings == sorted((e["code"], e["level"], e["party_id"], e["reference"], e["amount_cents"])
+                              for e in key["exceptions"] if e["code"] in ("VOLUME_MISMATCH", "MISSING_PURCHASE",
+                                                                          "MISSING_SALE"))
+    assert confirmed > 100 and across_units > 0  # boxes against pounds, cwt against pounds
+    assert billed == [("grower", next(e["party_id"] for e in key["exceptions"] if e["code"] == "BILLED_MISMATCH"))]
+
+
+def test_sales_corrections_win_and_keep_history(closed_demo):
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    assert key["sales_corrections"]
+    with con_of(closed_demo) as con:
+        for c in key["sales_corrections"]:
+            buyer, invoice, line = c["key"].split("/")
+            current = con.execute("SELECT quantity, file FROM sales WHERE buyer_id=? AND invoice_id=? AND line_no=?",
+                                  [buyer, invoice, line]).fetchone()
+            files = [r[0] for r in con.execute("SELECT file FROM sales_rows WHERE buyer_id=? AND invoice_id=? "
+                                               "AND line_no=? ORDER BY file_seq", [buyer, invoice, line]).fetchall()]
+            status = con.execute("SELECT status FROM volume_handshake WHERE buyer_id=? AND invoice_id=? AND line_no=?",
+                                 [buyer, invoice, line]).fetchone()[0]
+            assert (int(current[0]), current[1]) == (c["quantity"], c["wins"])
+            assert files == [c["first"], c["wins"]] and status == "CONFIRMED"
+
+
+def test_a_grower_that_stops_sending_payroll_is_overdue_as_of_the_close(closed_demo):
+    """Its last stub paid no premium and no payroll came after: its own last pay date is before the
+    due date, but the program's evidence goes on, so the unpaid workers are overdue."""
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    with con_of(closed_demo) as con:
+        as_of = str(con.execute("SELECT as_of_date FROM w_as_of").fetchone()[0])
+        rows = con.execute("""
+            SELECT a.grower_id, count(*), bool_and(a.overdue), max(l.last_pay_date) < min(p.due_date)
+            FROM worker_audit a JOIN pool_audit p USING (grower_id, period_start)
+            JOIN w_last_pay l USING (grower_id)
+            WHERE a.status = 'UNPAID' AND a.period_start = (SELECT max(period_start) FROM worker_audit w
+                                                            WHERE w.grower_id = a.grower_id)
+            GROUP BY a.grower_id""").fetchall()
+    assert as_of == key["as_of_date"]
+    assert any(n > 5 and overdue and own_last_pay_before_due for _, n, overdue, own_last_pay_before_due in rows)
+
+
 def test_corrections_win_and_keep_history(closed_demo):
     key = json.loads((closed_demo / "data/answer_key.json").read_text())
     with con_of(closed_demo) as con:
@@ -87,6 +142,11 @@ def test_independent_reference_agrees_row_by_row(closed_demo):
         invoices = {(b, i): (o, p, m) for b, i, o, p, m in con.execute(
             "SELECT buyer_id, invoice_id, owed_cents, paid_by_buyer_cents, month FROM invoice_audit").fetchall()}
     assert workers == ref["workers"]
+    with con_of(closed_demo) as con:
+        handshake = {(b, i, n): (m, s, bo, so, st) for m, b, i, n, s, bo, so, st in con.execute(
+            "SELECT month, buyer_id, invoice_id, line_no, seller_id, buyer_owed_cents, seller_owed_cents, status "
+            "FROM volume_handshake").fetchall()}
+    assert handshake == ref["handshake"]
     assert pools == {k: (v["entitled"], v["funded"], v["retained"], v["eligible"], v["due"])
                      for k, v in ref["pools"].items()}
     assert invoices == {k: (v["owed"], v["paid"], v["month"]) for k, v in ref["invoices"].items()}
@@ -118,7 +178,7 @@ def test_rerun_shuffled_and_split_files_change_no_table(closed_demo, tmp_path):
         (f.parent / (f.stem + "-part2.csv")).write_text("\n".join([header] + body[half:]) + "\n")
     close(data, tmp_path, None, progress=lambda m: None)
     a, b = snapshot(closed_demo), snapshot(tmp_path)
-    for t in ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "exceptions"]:
+    for t in ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "volume_handshake", "exceptions"]:
         assert a[t] == b[t], t
 
 
@@ -151,7 +211,7 @@ def test_broken_reference_stops_the_close_with_a_reason(demo_data, tmp_path):
     shutil.copytree(demo_data, data)
     with (data / "reference/rates.csv").open("a") as f:
         f.write("FFP,tomatoes,0.02,lb,2025-01-01,\n")
-    with pytest.raises(CloseFailed, match=r"rates.csv row 4"):
+    with pytest.raises(CloseFailed, match=r"rates.csv row 5"):
         close(data, tmp_path, None, progress=lambda m: None)
 
 

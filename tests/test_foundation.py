@@ -52,14 +52,19 @@ def test_answer_key_agrees_with_the_data(demo_data):
     assert payroll > 0 and key["payroll_rows"] > payroll  # dairy payroll is in Excel files
     for q in key["quarantine"]:
         assert (demo_data / q["file"]).exists()
-    assert quarantined_rows == 16
+    assert quarantined_rows == 27
     codes = {q["code"] for q in key["quarantine"]}
     assert codes >= {"MISSING_FIELD", "BAD_DATE", "BAD_NUMBER", "BAD_AMOUNT", "NEGATIVE_VALUE", "UNKNOWN_PARTY",
                      "WRONG_PARTY_TYPE", "UNKNOWN_UNIT", "NO_RATE", "UNIT_MISMATCH", "PERIOD_MISALIGNED",
                      "DUPLICATE_KEY", "MISSING_COLUMN"}
     assert {e["code"] for e in key["exceptions"]} == {
         "BILLED_MISMATCH", "BUYER_UNDERPAID", "BUYER_OVERPAID", "PASS_THROUGH_SHORTFALL", "UNKNOWN_INVOICE",
-        "PAYEE_NOT_ON_INVOICE", "UNEXPECTED_PAYER", "UNEXPECTED_PAYEE", "POOL_WITHOUT_WORKERS"}
+        "PAYEE_NOT_ON_INVOICE", "UNEXPECTED_PAYER", "UNEXPECTED_PAYEE", "POOL_WITHOUT_WORKERS",
+        "VOLUME_MISMATCH", "MISSING_PURCHASE", "MISSING_SALE"}
+    assert {h["status"] for h in key["handshake"]} == {"VOLUME_MISMATCH", "MISSING_PURCHASE", "MISSING_SALE",
+                                                       "UNCONFIRMED"}
+    assert {(q["code"]) for q in key["quarantine"] if q["file"].startswith("inbox/sales/")} >= {"NO_RATE",
+                                                                                                  "UNIT_MISMATCH"}
     statuses = {w["status"] for w in key["workers_findings"]}
     assert statuses == {"OK", "UNPAID", "UNDERPAID", "OVERPAID", "PAID_WITHOUT_WORK"}
     assert any(w["late"] for w in key["workers_findings"]) and any(w["overdue"] for w in key["workers_findings"])

@@ -158,6 +158,8 @@ def _state(home: Path) -> tuple | None:
 
 
 def summary_text(home: Path) -> str:
+    from reports.handshake import as_of_date
+
     from .core.publish import month_status
     from .core.warehouse import connect
 
@@ -173,6 +175,9 @@ def summary_text(home: Path) -> str:
         workers = q("SELECT count(*), count(DISTINCT worker_id) FROM worker_audit")[0]
         statuses = q("SELECT status, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC")
         excs = q("SELECT code, count(*), sum(amount_cents) FROM exceptions GROUP BY 1 ORDER BY 2 DESC, 1")
+        overdue = q("SELECT count(*), count(DISTINCT grower_id) FROM worker_audit WHERE overdue")[0]
+        as_of = as_of_date(con)
+        handshake = q("SELECT status, count(*) FROM volume_handshake GROUP BY 1 ORDER BY 2 DESC, 1")
         status = {m[0]: month_status(con, m[0]) for m in months}
     out = ["pennytrail summary", "=================="]
     out.append("files: " + ", ".join(f"{n} {s}" for s, n, _ in files))
@@ -185,6 +190,9 @@ def summary_text(home: Path) -> str:
                    f"{status[m]}")
     out.append(f"workers audited: {workers[0]:,} rows for {workers[1]:,} workers ("
                + ", ".join(f"{s} {n}" for s, n in statuses) + ")")
+    out.append(f"overdue as of {as_of or 'the close (no close yet)'}: {overdue[0]:,} worker rows at "
+               f"{overdue[1]:,} growers")
+    out.append("volume handshake (invoice lines): " + (", ".join(f"{s} {n:,}" for s, n in handshake) or "none"))
     out.append("exceptions by code: " + (", ".join(f"{c} {n} ({dollars(a)})" for c, n, a in excs) or "none"))
     out.append(f"warehouse: {path}")
     out.append(f"Dagster runs: {home / 'dagster'} (see them with `make ui`)")

@@ -2,7 +2,7 @@
 
 Sheets: *Summary* (the month's waterfall from what buyers owed to what reached pay stubs, with
 counts, the sign-off state and the conservation checks), *Buyers*, *Invoices*,
-*Intermediaries*, *Pools*, *Workers*, *Exceptions*, *Quarantine*, *Restatements* and
+*Intermediaries*, *Pools*, *Workers*, *Exceptions*, *Handshake*, *Quarantine*, *Restatements* and
 *Sign-offs*. Everything is read from the published tables of SPEC.md §8 (and, for the grower
 end of each invoice, from the reconciliation's working table), so the workbook shows what a
 sign-off covers.
@@ -23,6 +23,7 @@ import duckdb
 from pennytrail.core import conservation
 from pennytrail.core.publish import latest_signoff, month_status
 
+from . import handshake
 from .xlsx import Book, Column
 
 WATERFALL_SQL = """
@@ -149,6 +150,7 @@ SHEETS: list[tuple[str, list[Column], str]] = [
     SELECT signed_by, strftime(signed_at, '%Y-%m-%d %H:%M:%S'), digest FROM signoffs WHERE month = $m
     ORDER BY signed_at"""),
 ]
+SHEETS.insert([title for title, _, _ in SHEETS].index("Exceptions") + 1, handshake.SHEET)
 
 
 def close_report(con: duckdb.DuckDBPyConnection, month: str, path: Path,
@@ -170,6 +172,7 @@ def close_report(con: duckdb.DuckDBPyConnection, month: str, path: Path,
     if restated:
         lines.append(f"Restated since sign-off: {restated} value(s); see the Restatements sheet. "
                      "The month needs a new sign-off.")
+    lines += handshake.summary_lines(con, month)
     failed = [c for c in checks if not c.passed]
     lines.append("Conservation checks: " + ("all passed" if not failed else
                                              "FAILED: " + "; ".join(str(c) for c in failed)))

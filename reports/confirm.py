@@ -80,6 +80,11 @@ def gather(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
         LEFT JOIN ref_parties p ON p.party_id = ig.grower_id
         WHERE ig.buyer_id = $b AND ig.invoice_id IN (SELECT invoice_id FROM inv)
         ORDER BY ig.invoice_id, ig.grower_id""", {"b": buyer, "m": month}).fetchall()
+    # Each line of those invoices, and whether its seller's own report confirmed its volume.
+    handshake = con.execute("""
+        SELECT invoice_id, line_no, seller_id, status FROM w_volume_handshake
+        WHERE buyer_id = $b AND invoice_id IN (SELECT invoice_id FROM invoice_audit WHERE buyer_id = $b AND month = $m)
+        ORDER BY invoice_id, try_cast(line_no AS BIGINT) NULLS LAST, line_no""", {"b": buyer, "m": month}).fetchall()
     # Pools fed by the buyer's invoices of the month, per grower, as aggregates.
     dist = con.execute("""
         WITH pools AS (
@@ -122,6 +127,8 @@ def gather(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
                           "quantity": str(r[4]), "unit": r[5], "owed_to_grower_cents": r[6],
                           "received_by_grower_cents": r[7]} for r in lines],
         "distribution": list(growers.values()),
+        "invoice_lines": [{"invoice_id": i, "line_no": n, "seller_id": s, "handshake": st,
+                           "seller_confirmed": st == "CONFIRMED"} for i, n, s, st in handshake],
         "totals": totals,
     }
 
@@ -205,6 +212,10 @@ def pdf_bytes(content: dict, issued_at: dt.datetime) -> bytes:
           [[g["invoice_id"], f"{g['grower_name']} ({g['grower_id']})", g["commodity"], f"{g['quantity']} {g['unit']}",
             dollars(g["owed_to_grower_cents"]), dollars(g["received_by_grower_cents"])]
            for g in content["grower_lines"]], {3, 4, 5})
+    table("Invoice lines: did the seller's own report confirm the volume?",
+          ["Invoice", "Line", "Seller", "Seller confirmed", "Handshake"], [45, 20, 35, 35, 45],
+          [[h["invoice_id"], h["line_no"], h["seller_id"], "yes" if h["seller_confirmed"] else "no", h["handshake"]]
+           for h in content["invoice_lines"]], set())
     table("Distribution to workers (aggregates of the growers' pools your premium fed)",
           ["Grower", "Pools", "Funded", "Distributed", "Workers eligible", "Workers paid", "Funded premium on stubs"],
           [40, 20, 35, 35, 40, 35, 50],

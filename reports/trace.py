@@ -18,6 +18,7 @@ it has been closed; lines, payments and their split over pools come from the rec
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import duckdb
 
@@ -297,6 +298,14 @@ FED_COLUMNS = [
     Column("workers_short", "Workers short", "int", 9),
 ]
 
+HANDSHAKE_COLUMNS = [
+    Column("line_no", "Line", width=6), Column("status", "Handshake", width=17), Column("seller_id", "Seller", width=8),
+    Column("buyer_quantity", "Buyer's quantity", "decimal", 12), Column("buyer_unit", "Unit", width=10),
+    Column("seller_quantity", "Seller's quantity", "decimal", 12), Column("seller_unit", "Unit", width=10),
+    Column("buyer_owed_cents", "Owed (buyer)", M, 12), Column("seller_owed_cents", "Owed (seller)", M, 12),
+    Column("file", "Seller's file", width=40), Column("sheet", "Sheet", width=8), Column("row", "Row", "int", 6),
+]
+
 
 def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> tuple[list[str], list[Table]]:
     key = {"b": buyer, "i": invoice}
@@ -305,8 +314,13 @@ def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> t
     payments = Table("Payments", PAYMENT_COLUMNS, _rows(con, """
         SELECT payment_id, line_no, payer_id, payee_id, paid_date, amount_cents, file, sheet, row_number AS row
         FROM w_payments WHERE buyer_id = $b AND invoice_id = $i ORDER BY paid_date, payment_id, line_no""", key))
-    if not head.rows and not payments.rows:
-        raise NotFound(f"no invoice {buyer}/{invoice} in any purchases or payments file")
+    handshake = Table("Handshake", HANDSHAKE_COLUMNS, _rows(con, """
+        SELECT line_no, status, seller_id, buyer_quantity, buyer_unit, seller_quantity, seller_unit, buyer_owed_cents,
+               seller_owed_cents, seller_file AS file, seller_sheet AS sheet, seller_row_number AS row
+        FROM w_volume_handshake WHERE buyer_id = $b AND invoice_id = $i
+        ORDER BY try_cast(line_no AS BIGINT) NULLS LAST, line_no""", key))
+    if not head.rows and not payments.rows and not handshake.rows:
+        raise NotFound(f"no invoice {buyer}/{invoice} in any purchases, payments or sales file")
     lines = Table("Lines", LINE_COLUMNS, _rows(con, """
         SELECT line_no, grower_id, seller_id, ship_date, commodity, quantity, unit,
                CAST(rate AS VARCHAR) || ' per ' || rate_unit AS rate, owed_cents, premium_billed_cents,
@@ -330,5 +344,10 @@ def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> t
         WHERE s.buyer_id = $b AND s.invoice_id = $i GROUP BY ALL ORDER BY 1, 2""", key))
     notes = [f"Trace of invoice {buyer}/{invoice}"]
     if not head.rows:
-        notes.append("No purchases file reports this invoice: its payments are UNKNOWN_INVOICE exceptions.")
-    return notes, [lines, head, payments, passing, growers, fed]
+        notes.append("No purchases file reports this invoice: its payments are UNKNOWN_INVOICE exceptions"
+                     + (", and the lines its seller reported are MISSING_PURCHASE." if handshake.rows else "."))
+    statuses = Counter(r["status"] for r in handshake.rows)
+    if handshake.rows:
+        notes.append("Volume handshake: " + ", ".join(f"{n} line(s) {s}" for s, n in sorted(statuses.items()))
+                     + ". The handshake only flags: what is owed comes from the buyer's lines.")
+    return notes, [lines, head, handshake, payments, passing, growers, fed]

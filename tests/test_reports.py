@@ -344,7 +344,7 @@ ALLOWED_KEYS = {
     "held_by_intermediaries_cents", "grower_id", "grower_name", "commodity", "quantity", "unit",
     "owed_to_grower_cents", "received_by_grower_cents", "pools", "pools_closed", "funded_cents",
     "distributed_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "received_by_growers_cents",
-    "pdf", "csv", "name", "sha256",
+    "pdf", "csv", "name", "sha256", "invoice_lines", "line_no", "seller_id", "handshake", "seller_confirmed",
 }
 
 

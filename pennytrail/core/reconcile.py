@@ -66,7 +66,7 @@ def split_sql(source: str, group: str, tiebreak: str, amounts: dict[str, str] | 
     )"""
 
 
-# qty_in_rate_unit × rate in cents (SPEC.md §2, §4) of a line ``p``, as one exact quotient:
+# qty_in_rate_unit × rate in cents of a line ``p``, as one exact quotient:
 # quantity·1e3 × factor(unit)·1e6 × rate·1e6 × 100 / (1e3 × 1e6 × factor(rate_unit)·1e6)
 OWED = """round_half_up_div(
                CAST(p.quantity * 1000 AS HUGEINT) * CAST(fu.factor * 1000000 AS HUGEINT)

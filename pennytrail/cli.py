@@ -26,7 +26,10 @@ EXAMPLES = {
     "trace": "pennytrail trace --home .pennytrail worker --name 'jose morales'",
     "confirm": "pennytrail confirm --home .pennytrail --buyer B01 --month 2026-02",
     "verify": "pennytrail verify .pennytrail/confirmations/B01/confirmation-2026-02.json",
+    "serve": "pennytrail serve --home .pennytrail --port 8000",
+    "users": "pennytrail users add --home .pennytrail --email ana@example.org --role monitor --password-stdin",
 }
+DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin", None)]
 
 
 class UserError(Exception):
@@ -67,6 +70,10 @@ def cmd_close(args: argparse.Namespace) -> int:
             # no Dagster run: there is nothing to ingest, reconcile or publish
             _log(f"nothing new since the last close (files, reference data and rules unchanged): "
                  f"checked in {time.perf_counter() - start:.1f} s")
+            from .app import snapshots
+
+            if snapshots.current(home) is None:
+                _publish(home)
             print(summary_text(home))
             return 0
     from data_contracts import gx
@@ -87,6 +94,7 @@ def cmd_close(args: argparse.Namespace) -> int:
             summary = summary_text(home)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
+    _publish(home)
     _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
     print(summary)
     return 0
@@ -112,6 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}") from None
     after = _state(home)
+    _publish(home)
     print(summary_text(home))
     if before == after:
         print("\nNothing new: every file was seen before and every table is unchanged.")
@@ -119,7 +128,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print("\n" + run_month_reports(home))
     except CloseFailed as e:
         raise UserError(f"the reports were not written: {e}") from None
+    print("\n" + demo_users(home))
     return 0
+
+
+def demo_users(home: Path) -> str:
+    """One portal user per role, each with a new random password, printed here and stored
+    nowhere in clear (a demo run gives the demo users new passwords)."""
+    import secrets
+
+    from .app import accounts
+
+    existing = {u.email: u for u in accounts.list_users(home)}
+    lines = ["portal users (`make serve`, then http://127.0.0.1:8000/login); new passwords on every demo run:"]
+    for role, party in DEMO_USERS:
+        email = f"{role}@example.org"
+        password = secrets.token_urlsafe(12)
+        if email in existing:
+            accounts.set_password(home, email, password, by="demo")
+            if existing[email].disabled:
+                accounts.set_disabled(home, email, False, by="demo")
+        else:
+            accounts.add_user(home, email, role, password, party, by="demo")
+        lines.append(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
+    return "\n".join(lines)
+
+
+def _publish(home: Path) -> None:
+    """Publish the warehouse the close left as the snapshot the portal reads."""
+    from .app import snapshots
+
+    try:
+        path = snapshots.publish(home)
+    except snapshots.Busy:
+        _log("the portal's snapshot was not refreshed: another process holds the warehouse")
+        return
+    _log(f"published for the portal: {path.name}")
 
 
 def run_month_reports(home: Path) -> str:
@@ -205,15 +249,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
-    from .core.publish import sign_off
-    from .core.warehouse import connect
+    from .app.signoff import sign_off
+    from .app.snapshots import Busy
 
     _need_month(args.month)
-    with connect(Path(args.home) / "pennytrail.duckdb") as con:
-        try:
-            digest = sign_off(con, args.month, args.by)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+    try:
+        digest = sign_off(Path(args.home), args.month, args.by, wait=30.0)
+    except Busy as e:
+        raise UserError(f"{e}: try again when it has completed") from None
+    except ValueError as e:
+        raise UserError(str(e)) from None
     print(f"{args.month} signed off by {args.by.strip()}; digest {digest}")
     return 0
 
@@ -316,6 +361,67 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .web.app import Config
+    from .web.server import serve
+
+    home = Path(args.home)
+    if not home.is_dir():
+        raise UserError(f"no home folder {home}: run `pennytrail demo --home {home}` or a close first")
+    config = Config(home, Path(args.data) if args.data else None, secure_cookies=args.secure_cookies,
+                    idle_timeout=args.idle_minutes * 60)
+    _log(f"portal on http://{args.host}:{args.port}/ over {home} (stop with Ctrl-C)")
+    serve(config, args.host, args.port, args.forwarded_allow_ips)
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from .app import accounts
+
+    home = Path(args.home)
+    try:
+        if args.action == "add":
+            if not args.password_stdin:
+                raise UserError("give the password on standard input with --password-stdin "
+                                "(so that it is not in the shell's history)")
+            password = sys.stdin.readline().rstrip("\r\n")
+            user = accounts.add_user(home, args.email, args.role, password, args.party, buyers=_buyers(home))
+            print(f"added {user.email} ({user.role}{', buyer ' + user.party_id if user.party_id else ''})")
+        elif args.action == "list":
+            users = accounts.list_users(home)
+            for u in users:
+                print(f"{u.email:<32} {u.role:<10} {u.party_id or '-':<8} {'disabled' if u.disabled else 'active'}")
+            if not users:
+                print("no users yet: add one with `pennytrail users add`")
+        elif args.action in ("disable", "enable"):
+            user = accounts.set_disabled(home, args.email, args.action == "disable")
+            print(f"{user.email} {'disabled: its sessions are ended' if user.disabled else 'enabled'}")
+        else:  # password
+            if not args.password_stdin:
+                raise UserError("give the new password on standard input with --password-stdin")
+            accounts.set_password(home, args.email, sys.stdin.readline().rstrip("\r\n"))
+            print(f"password of {args.email.strip().lower()} set; its sessions are ended")
+    except accounts.AccountError as e:
+        raise UserError(str(e)) from None
+    return 0
+
+
+def _buyers(home: Path) -> set[str] | None:
+    """The buyers' party ids of the newest published snapshot, if any."""
+    import duckdb
+
+    from .app import snapshots
+
+    path = snapshots.current(home)
+    if path is None:
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT party_id FROM ref_parties WHERE party_type = 'buyer'").fetchall()}
+    finally:
+        con.close()
+
+
 def _need_month(text: str) -> None:
     if not _is_month(text):
         raise UserError(f"--month expects YYYY-MM, got {text!r}")
@@ -410,6 +516,41 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("verify", cmd_verify, "Check a signed confirmation statement and the files it names.")
     p.add_argument("file", help="confirmation-MONTH.json")
     p.add_argument("--public-key", help="PEM public key (default: HOME/keys of the home the statement is in)")
+
+    p = add("serve", cmd_serve, "Run the web portal over a home: buyers, monitors, accountants and admins sign in.")
+    p.add_argument("--home", required=True, help="home folder (the portal reads its published snapshot)")
+    p.add_argument("--data", help="data folder of the program (optional; shown to accountants)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--secure-cookies", choices=["auto", "always", "never"], default="auto",
+                   help="auto (default): cookies are Secure when the request came over https, directly or through "
+                        "a trusted proxy's X-Forwarded-Proto; always: behind a TLS proxy that does not send it")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                   help="proxies whose X-Forwarded-For/-Proto are trusted (default 127.0.0.1)")
+    p.add_argument("--idle-minutes", type=int, default=30, help="a session ends after this long idle (default 30)")
+
+    p = add("users", cmd_users, "Manage portal users: add, list, disable, enable, set a password.")
+    users = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    u = users.add_parser("add", help="add a user with a role", epilog=f"example: {EXAMPLES['users']}")
+    u.add_argument("--home", required=True, help="home folder")
+    u.add_argument("--email", required=True, help="the user's e-mail address (their sign-in name)")
+    u.add_argument("--role", required=True, choices=["accountant", "monitor", "buyer", "admin"])
+    u.add_argument("--party", help="a buyer's party id (buyers only)")
+    u.add_argument("--password-stdin", action="store_true", help="read the password (12 characters or more) from "
+                                                                 "the first line of standard input")
+    u = users.add_parser("list", help="list the users", epilog="example: pennytrail users list --home .pennytrail")
+    u.add_argument("--home", required=True, help="home folder")
+    for action, text in (("disable", "disable a user and end their sessions"), ("enable", "enable a user again")):
+        u = users.add_parser(action, help=text,
+                             epilog=f"example: pennytrail users {action} --home .pennytrail --email ana@example.org")
+        u.add_argument("--home", required=True, help="home folder")
+        u.add_argument("--email", required=True)
+    u = users.add_parser("password", help="set a user's password (ends their sessions)",
+                         epilog="example: pennytrail users password --home .pennytrail --email ana@example.org "
+                                "--password-stdin")
+    u.add_argument("--home", required=True, help="home folder")
+    u.add_argument("--email", required=True)
+    u.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The application layer: what the command, the Dagster assets and the portal call."""

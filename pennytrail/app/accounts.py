@@ -1,0 +1,216 @@
+"""Portal accounts: users and their roles, passwords, sign-in with a lockout, sessions.
+
+Passwords are hashed with argon2id. After ``MAX_FAILURES`` failed sign-ins for one account
+(an e-mail address, whether or not a user has it) within ``WINDOW`` seconds, further attempts
+are refused without looking at the password until the oldest of those failures is
+``WINDOW`` seconds old. A session is a random token in a cookie; only its SHA-256 is stored.
+It ends after ``IDLE`` seconds without a request, after ``LIFETIME`` seconds in all, at
+sign-out, or when its user is disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from . import portal_db
+from .portal_db import audit, connect, now_text
+
+ROLES = ("accountant", "monitor", "buyer", "admin")
+MAX_FAILURES = 5
+WINDOW = 15 * 60
+IDLE = 30 * 60
+LIFETIME = 12 * 3600
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended memory and time costs
+_dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """A user asked for cannot be made or changed (one line for the user)."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: str
+    party_id: str | None
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf: str
+    token_hash: str
+    token: str = ""  # the cookie's value: only on the session that sign-in returns
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _user(row) -> User:
+    return User(row["id"], row["email"], row["role"], row["party_id"], bool(row["disabled"]))
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"a password may have at most {MAX_PASSWORD} characters")
+
+
+def add_user(home: Path, email: str, role: str, password: str, party_id: str | None = None,
+             by: str = "command line", buyers: set[str] | None = None) -> User:
+    """Add a user. A buyer needs the party id of a buyer (checked against ``buyers`` when the
+    caller knows them); other roles have none."""
+    email = normal_email(email)
+    if not EMAIL.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if role == "buyer":
+        if not party_id or not party_id.strip():
+            raise AccountError("a buyer's account needs --party BUYER_ID")
+        party_id = party_id.strip()
+        if buyers is not None and party_id not in buyers:
+            raise AccountError(f"no buyer {party_id!r} in the reference parties")
+    elif party_id:
+        raise AccountError(f"--party is for buyers' accounts only, not for the role {role}")
+    check_password(password)
+    with connect(home) as con:
+        if con.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():
+            raise AccountError(f"a user {email} already exists")
+        cur = con.execute("INSERT INTO users (email, role, party_id, password_hash, created_at, created_by) "
+                          "VALUES (?, ?, ?, ?, ?, ?)", [email, role, party_id, _hasher.hash(password), now_text(), by])
+        audit(con, by, None, "user added", email, f"role {role}" + (f", party {party_id}" if party_id else ""))
+        return User(cur.lastrowid, email, role, party_id)
+
+
+def list_users(home: Path) -> list[User]:
+    with connect(home) as con:
+        return [_user(r) for r in con.execute("SELECT * FROM users ORDER BY role, email").fetchall()]
+
+
+def set_disabled(home: Path, email: str, disabled: bool = True, by: str = "command line") -> User:
+    email = normal_email(email)
+    with connect(home) as con:
+        row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
+        if row is None:
+            raise AccountError(f"no user {email}")
+        con.execute("UPDATE users SET disabled = ? WHERE id = ?", [int(disabled), row["id"]])
+        if disabled:
+            con.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]])
+        audit(con, by, None, "user disabled" if disabled else "user enabled", email)
+        return User(row["id"], row["email"], row["role"], row["party_id"], disabled)
+
+
+def set_password(home: Path, email: str, password: str, by: str = "command line") -> None:
+    check_password(password)
+    email = normal_email(email)
+    with connect(home) as con:
+        row = con.execute("SELECT id FROM users WHERE email = ?", [email]).fetchone()
+        if row is None:
+            raise AccountError(f"no user {email}")
+        con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row["id"]])
+        con.execute("DELETE FROM sessions WHERE user_id = ?", [row["id"]])
+        audit(con, by, None, "password set", email)
+
+
+class LockedOut(Exception):
+    """Too many failed sign-ins for the account: ``retry_after`` seconds to wait."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"too many failed sign-ins: try again in {retry_after // 60 + 1} minutes")
+        self.retry_after = retry_after
+
+
+def _locked_for(con, email: str, now: float) -> int:
+    rows = con.execute("SELECT at FROM login_failures WHERE email = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                       [email, now - WINDOW, MAX_FAILURES]).fetchall()
+    if len(rows) < MAX_FAILURES:
+        return 0
+    return max(1, int(rows[-1]["at"] + WINDOW - now) + 1)
+
+
+def authenticate(home: Path, email: str, password: str, address: str | None = None) -> Session | None:
+    """Check a sign-in; a new session, or None for a wrong e-mail or password (recorded as a
+    failure). ``LockedOut`` when the account has too many recent failures."""
+    email = normal_email(email)[:320]
+    now = time.time()
+    with connect(home) as con:
+        wait = _locked_for(con, email, now)
+        if wait:
+            audit(con, email, None, "sign-in refused", email, "locked out after repeated failures", address)
+            raise LockedOut(wait)
+        row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
+    # the hash is checked outside the transaction: it takes a tenth of a second on purpose
+    ok = False
+    try:
+        ok = _hasher.verify(row["password_hash"] if row else _dummy_hash, password[:MAX_PASSWORD])
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    with connect(home) as con:
+        if not ok or row is None or row["disabled"]:
+            con.execute("INSERT INTO login_failures (email, at) VALUES (?, ?)", [email, now])
+            con.execute("DELETE FROM login_failures WHERE at < ?", [now - 2 * WINDOW])
+            reason = "disabled account" if ok and row is not None else "wrong e-mail or password"
+            audit(con, email, None, "sign-in failed", email, reason, address)
+            return None
+        if _hasher.check_needs_rehash(row["password_hash"]):
+            con.execute("UPDATE users SET password_hash = ? WHERE id = ?", [_hasher.hash(password), row["id"]])
+        con.execute("DELETE FROM login_failures WHERE email = ?", [email])
+        token = secrets.token_urlsafe(32)
+        th = hash_token(token)
+        csrf = secrets.token_urlsafe(32)
+        con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)", [th, row["id"], csrf, now, now])
+        con.execute("DELETE FROM sessions WHERE last_seen < ? OR created_at < ?", [now - IDLE, now - LIFETIME])
+        audit(con, row["email"], row["role"], "signed in", None, None, address)
+        return Session(_user(row), csrf, th, token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def session_for(home: Path, token: str | None, idle: int = IDLE) -> Session | None:
+    """The live session of a cookie's token, or None; a request keeps it alive."""
+    if not token or len(token) > 100:
+        return None
+    th = hash_token(token)
+    now = time.time()
+    with connect(home) as con:
+        row = con.execute("SELECT s.csrf, s.created_at, s.last_seen, u.* FROM sessions s JOIN users u "
+                          "ON u.id = s.user_id WHERE s.token_hash = ?", [th]).fetchone()
+        if row is None:
+            return None
+        if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > LIFETIME:
+            con.execute("DELETE FROM sessions WHERE token_hash = ?", [th])
+            return None
+        if now - row["last_seen"] > 15:
+            con.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, th])
+        return Session(_user(row), row["csrf"], th)
+
+
+def end_session(home: Path, session: Session, address: str | None = None) -> None:
+    with connect(home) as con:
+        con.execute("DELETE FROM sessions WHERE token_hash = ?", [session.token_hash])
+        audit(con, session.user.email, session.user.role, "signed out", None, None, address)
+
+
+def anonymous_csrf(home: Path, nonce: str) -> str:
+    """The CSRF token of a form shown before sign-in, bound to the visitor's nonce cookie."""
+    return hmac.new(portal_db.secret(home), b"csrf:" + nonce.encode("utf-8", "replace"), hashlib.sha256).hexdigest()

@@ -1,0 +1,198 @@
+"""What the portal reads from a published snapshot: months and their totals, a month's
+waterfall and exceptions, buyers' confirmations, the directory of workers and a case's audit.
+
+Every function takes a read-only connection to a snapshot (``snapshots.current``) and returns
+plain rows; money stays integer cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pennytrail.core import conservation
+from pennytrail.core.publish import digest, latest_signoff, month_status
+from reports.close import BASIS, WATERFALL_SQL
+from reports.confirm import key_paths
+
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+# the name matching of `trace worker --name`: accents, case and runs of spaces do not count
+NAME_KEY_SQL = "lower(regexp_replace(trim(strip_accents({})), '\\s+', ' ', 'g'))"
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or {})
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def months(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every published month with its totals and sign-off state."""
+    out = rows(con, """
+        WITH m AS (SELECT month FROM pool_audit UNION SELECT month FROM invoice_audit),
+        i AS (SELECT month, sum(owed_cents) AS owed_cents, sum(paid_by_buyer_cents) AS paid_cents,
+                     count(*) AS invoices FROM invoice_audit GROUP BY 1),
+        p AS (SELECT month, sum(entitled_cents) AS entitled_cents, sum(funded_cents) AS funded_cents,
+                     sum(distributed_cents) AS distributed_cents, count(*) AS pools FROM pool_audit GROUP BY 1),
+        e AS (SELECT month, count(*) AS exceptions FROM exceptions GROUP BY 1)
+        SELECT m.month, coalesce(invoices, 0) AS invoices, coalesce(pools, 0) AS pools,
+               coalesce(owed_cents, 0) AS owed_cents, coalesce(paid_cents, 0) AS paid_cents,
+               coalesce(entitled_cents, 0) AS entitled_cents, coalesce(funded_cents, 0) AS funded_cents,
+               coalesce(distributed_cents, 0) AS distributed_cents, coalesce(exceptions, 0) AS exceptions
+        FROM m LEFT JOIN i USING (month) LEFT JOIN p USING (month) LEFT JOIN e USING (month)
+        WHERE m.month IS NOT NULL ORDER BY m.month DESC""")
+    for m in out:
+        m["state"] = month_status(con, m["month"])
+    return out
+
+
+@dataclass
+class MonthView:
+    month: str
+    state: str
+    digest: str
+    signed: tuple | None
+    waterfall: list[dict]
+    checks: list
+    by_code: list[dict]
+    by_party: list[dict]
+    restated: int
+
+
+def month_view(con: duckdb.DuckDBPyConnection, month: str) -> MonthView | None:
+    """The month's waterfall (with the conservation checks that make it add up), its
+    exceptions counted by code and by party, and its sign-off state; None if not published."""
+    n = con.execute("SELECT (SELECT count(*) FROM invoice_audit WHERE month = $m) + "
+                    "(SELECT count(*) FROM pool_audit WHERE month = $m)", {"m": month}).fetchone()[0]
+    if not n:
+        return None
+    steps = [{"step": s, "label": label, "cents": cents or 0, "count": c, "counted": counted, "basis": BASIS[basis]}
+             for s, label, cents, c, counted, basis in con.execute(WATERFALL_SQL, {"m": month}).fetchall()]
+    checks = [conservation.run_check(con, name) for name in conservation.CHECKS]
+    by_code = rows(con, "SELECT level, code, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
+                        "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
+    by_party = rows(con, "SELECT level, party_id, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
+                         "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
+    restated = con.execute("SELECT count(*) FROM restatements WHERE month = ?", [month]).fetchone()[0]
+    return MonthView(month, month_status(con, month), digest(con, month), latest_signoff(con, month), steps, checks,
+                     by_code, by_party, restated)
+
+
+def exceptions(con: duckdb.DuckDBPyConnection, month: str, code: str | None = None, party: str | None = None,
+               limit: int = 200, offset: int = 0) -> tuple[int, list[dict]]:
+    """The month's exceptions (optionally of one code or party): how many, and one page of them."""
+    where = "month = $m" + (" AND code = $c" if code else "") + (" AND party_id = $p" if party else "")
+    params = {"m": month, **({"c": code} if code else {}), **({"p": party} if party else {})}
+    total = con.execute(f"SELECT count(*) FROM exceptions WHERE {where}", params).fetchone()[0]
+    page = rows(con, f"SELECT level, code, party_id, reference, worker_id, amount_cents, detail FROM exceptions "
+                     f"WHERE {where} ORDER BY code, party_id, reference, worker_id LIMIT {int(limit)} "
+                     f"OFFSET {int(offset)}", params)
+    return total, page
+
+
+def all_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
+    return rows(con, "SELECT level, code, party_id, reference, worker_id, amount_cents, detail FROM exceptions "
+                     "WHERE month = ?", [month])
+
+
+def buyers(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT party_id, name FROM ref_parties WHERE party_type = 'buyer' ORDER BY 1").fetchall())
+
+
+def buyer_months(con: duckdb.DuckDBPyConnection, buyer: str) -> list[dict]:
+    """The published months in which the buyer has invoices, with what it owed and paid."""
+    return rows(con, "SELECT month, count(*) AS invoices, sum(owed_cents) AS owed_cents, "
+                     "sum(paid_by_buyer_cents) AS paid_cents, sum(balance_cents) AS balance_cents "
+                     "FROM invoice_audit WHERE buyer_id = ? GROUP BY 1 ORDER BY 1 DESC", [buyer])
+
+
+CONFIRMATION_FILE = re.compile(r"^confirmation-([0-9]{4}-[0-9]{2})\.(pdf|csv|json)$")
+
+
+def confirmation_files(home: Path) -> dict[tuple[str, str, str], Path]:
+    """The confirmation files written in the home, by (buyer, month, extension). Looked up by
+    what exists: no path is made from a name a visitor sends."""
+    found: dict[tuple[str, str, str], Path] = {}
+    root = Path(home) / "confirmations"
+    if not root.is_dir():
+        return found
+    for folder in root.iterdir():
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        for f in folder.iterdir():
+            m = CONFIRMATION_FILE.match(f.name)
+            if m and f.is_file() and not f.is_symlink():
+                found[(folder.name, m.group(1), m.group(2))] = f
+    return found
+
+
+def public_key_file(home: Path) -> Path:
+    return key_paths(Path(home))[1]
+
+
+@dataclass(frozen=True)
+class WorkerEntry:
+    grower_id: str
+    worker_id: str
+    names: tuple[str, ...]
+    keys: tuple[str, ...]
+    id_key: str
+
+
+def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
+    """Every (grower, worker) on a payroll row, with the names on their stubs and those names' match keys."""
+    got = con.execute(f"""
+        SELECT grower_id, worker_id, list(DISTINCT worker_name ORDER BY worker_name) FILTER (WHERE worker_name IS NOT NULL),
+               list(DISTINCT {NAME_KEY_SQL.format('worker_name')}) FILTER (WHERE worker_name IS NOT NULL)
+        FROM payroll_rows WHERE grower_id IS NOT NULL AND worker_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    return [WorkerEntry(g, w, tuple(n or ()), tuple(k or ()), w.strip().lower()) for g, w, n, k in got]
+
+
+def name_key(con: duckdb.DuckDBPyConnection, text: str) -> str:
+    return con.execute(f"SELECT {NAME_KEY_SQL.format('$n')}", {"n": text}).fetchone()[0] or ""
+
+
+def search_workers(directory: list[WorkerEntry], id_key: str, key: str, limit: int = 100) -> list[WorkerEntry]:
+    """Workers whose id is ``id_key`` (or starts with it), or one of whose names holds ``key``:
+    exact matches first."""
+    if not key and not id_key:
+        return []
+    exact, partial = [], []
+    for e in directory:
+        if e.id_key == id_key or key in e.keys:
+            exact.append(e)
+        elif (id_key and e.id_key.startswith(id_key)) or (key and any(key in k for k in e.keys)):
+            partial.append(e)
+        if len(exact) >= limit:
+            break
+    return (exact + partial)[:limit]
+
+
+def worker_periods(con: duckdb.DuckDBPyConnection, grower: str, worker: str) -> dict[str, dict]:
+    """The worker's audited periods now, by period start (YYYY-MM-DD)."""
+    got = rows(con, "SELECT period_start, status, variance_cents, paid_cents, funded_cents FROM worker_audit "
+                    "WHERE grower_id = ? AND worker_id = ? ORDER BY period_start", [grower, worker])
+    return {r["period_start"].isoformat(): r for r in got}
+
+
+def period_history(con: duckdb.DuckDBPyConnection, grower: str, worker: str, periods: list[str]) -> list[dict]:
+    """Every version of the payroll rows for the worker's periods, oldest file first (a later
+    file's row is a correction), and the restatements of those periods since a sign-off."""
+    days = [dt.date.fromisoformat(p) for p in periods]
+    return rows(con, """
+        SELECT r.file_seq, r.file, r.sheet, r.row_number, r.period_start, r.premium_period_start, r.period_end,
+               r.hours, r.units, r.premium_paid_cents, l.first_seen_at
+        FROM payroll_rows r LEFT JOIN ingest_log l ON l.seq = r.file_seq
+        WHERE r.grower_id = $g AND r.worker_id = $w
+          AND (list_contains($p, r.period_start) OR list_contains($p, r.premium_period_start))
+        ORDER BY r.period_start, r.file_seq, r.row_number""", {"g": grower, "w": worker, "p": days})
+
+
+def restatements_for(con: duckdb.DuckDBPyConnection, grower: str, worker: str) -> list[dict]:
+    return rows(con, "SELECT month, table_name, key, column_name, before, after, file, recorded_at FROM restatements "
+                     "WHERE table_name = 'worker_audit' AND contains(key, $g) AND contains(key, $w) "
+                     "ORDER BY recorded_at", {"g": grower, "w": worker})

@@ -1,0 +1,171 @@
+"""The portal's own database: users, sessions, failed sign-ins, the audit log, cases and the
+notes on exceptions.
+
+It is a SQLite file in the home (``HOME/portal/portal.sqlite``, WAL mode), apart from the
+DuckDB warehouse: a sign-in or a case note never waits for a close, and a close never waits
+for the portal. The warehouse stays the record of the money; this file is the record of who
+did what in the portal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('accountant', 'monitor', 'buyer', 'admin')),
+    party_id TEXT,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    csrf TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    email TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_email ON login_failures (email, at);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    role TEXT,
+    action TEXT NOT NULL,
+    subject TEXT,
+    detail TEXT,
+    address TEXT
+);
+CREATE TABLE IF NOT EXISTS cases (
+    id INTEGER PRIMARY KEY,
+    grower_id TEXT NOT NULL,
+    worker_id TEXT NOT NULL,
+    opened_by TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'closed')),
+    outcome TEXT,
+    closed_by TEXT,
+    closed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS case_periods (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    period_start TEXT NOT NULL,
+    status_at_open TEXT,
+    variance_at_open_cents INTEGER,
+    PRIMARY KEY (case_id, period_start)
+);
+CREATE TABLE IF NOT EXISTS case_notes (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exception_notes (
+    id INTEGER PRIMARY KEY,
+    month TEXT NOT NULL,
+    exception_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('acknowledged', 'resolved')),
+    note TEXT NOT NULL,
+    author TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exception_notes_month ON exception_notes (month, exception_key);
+"""
+
+
+def path(home: Path) -> Path:
+    return Path(home) / "portal" / "portal.sqlite"
+
+
+def now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_ready: set[Path] = set()
+
+
+@contextmanager
+def connect(home: Path) -> Iterator[sqlite3.Connection]:
+    """A connection in one transaction: committed when the ``with`` ends, rolled back on error."""
+    p = path(home)
+    if p not in _ready:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(p.parent, 0o700)
+    con = sqlite3.connect(p, timeout=10, isolation_level=None)
+    try:
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA busy_timeout = 10000")
+        if p not in _ready:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(SCHEMA)
+            os.chmod(p, 0o600)
+            _ready.add(p)
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def secret(home: Path) -> bytes:
+    """The portal's secret (for tokens made before sign-in), made on first use, readable by the owner only."""
+    p = Path(home) / "portal" / "secret"
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        pass
+    p.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return p.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(secrets.token_bytes(32))
+    return p.read_bytes()
+
+
+def audit(con: sqlite3.Connection, actor: str, role: str | None, action: str, subject: str | None = None,
+          detail: str | None = None, address: str | None = None) -> None:
+    con.execute("INSERT INTO audit (at, actor, role, action, subject, detail, address) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [now_text(), actor, role, action, subject, detail, address])
+
+
+def record(home: Path, actor: str, role: str | None, action: str, subject: str | None = None,
+           detail: str | None = None, address: str | None = None) -> None:
+    with connect(home) as con:
+        audit(con, actor, role, action, subject, detail, address)
+
+
+def audit_log(home: Path, limit: int = 500, offset: int = 0, actor: str | None = None,
+              action: str | None = None) -> list[dict]:
+    where, params = [], []
+    if actor:
+        where.append("actor = ?")
+        params.append(actor)
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    sql = ("SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
+           + " ORDER BY id DESC LIMIT ? OFFSET ?")
+    with connect(home) as con:
+        return [dict(r) for r in con.execute(sql, [*params, limit, offset]).fetchall()]

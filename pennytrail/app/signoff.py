@@ -1,0 +1,37 @@
+"""Signing off a month: the one way the command and the portal record a sign-off.
+
+A sign-off writes to the warehouse, which a running close holds. It waits up to ``wait``
+seconds for the warehouse, then says it is busy (``snapshots.Busy``) so the person can retry.
+When ``seen_digest`` is given (the digest of the figures the person was shown), the month's
+tables must still have that digest, or nothing is recorded (``Changed``): a sign-off covers the
+figures that were read. After it is recorded, a new snapshot is published so that the portal
+shows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pennytrail.core import publish
+
+from . import snapshots
+
+
+class Changed(ValueError):
+    """The month's figures are not the ones the person signing saw."""
+
+
+def sign_off(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> str:
+    """Record the sign-off of ``month`` by ``signed_by``; the digest signed."""
+    con = snapshots.open_for_writing(Path(home), wait)
+    try:
+        if seen_digest is not None:
+            now = publish.digest(con, month)
+            if now != seen_digest:
+                raise Changed(f"the figures of {month} changed since they were shown (a close published "
+                              "new figures): read the month again, then sign off")
+        d = publish.sign_off(con, month, signed_by)
+        snapshots.publish(Path(home), con)
+    finally:
+        con.close()
+    return d

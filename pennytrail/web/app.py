@@ -1,0 +1,354 @@
+"""The portal: an ASGI application (Starlette) over the application layer.
+
+``create_app(Config(home))`` builds it; ``pennytrail serve`` runs it with uvicorn. Every route is
+in ``ACCESS``, one table of (method, path) → the roles allowed; a route that is not in the table
+is refused to everyone. Pages are rendered on the server and work without JavaScript; no page
+carries a script. What the portal shows comes from the newest published snapshot of the
+warehouse, never from the warehouse a close may be writing.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from pennytrail.app import accounts, portal_db, snapshots
+
+log = logging.getLogger("pennytrail.portal")
+
+HERE = Path(__file__).parent
+PUBLIC = "public"
+ROLES = accounts.ROLES
+SESSION_COOKIE = "pt_session"
+NONCE_COOKIE = "pt_nonce"
+MAX_BODY = 40 * 1024 * 1024  # an upload to /verify: a statement, its PDF and CSV
+
+STAFF = ("monitor", "accountant")
+
+# (method, path) -> roles allowed; PUBLIC: anyone, signed in or not. Nothing else is served.
+ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/healthz"): (PUBLIC,),
+    ("GET", "/static/{name}"): (PUBLIC,),
+    ("GET", "/login"): (PUBLIC,),
+    ("POST", "/login"): (PUBLIC,),
+    ("POST", "/logout"): ROLES,
+    ("GET", "/"): ROLES,
+    ("GET", "/keys/confirmation.pub.pem"): (PUBLIC,),
+    ("GET", "/verify"): (PUBLIC,),
+    ("POST", "/verify"): (PUBLIC,),
+    ("GET", "/confirmations"): ("buyer", "accountant"),
+    ("GET", "/confirmations/{buyer_id}/{name}"): ("buyer", "accountant"),
+    ("GET", "/workers"): STAFF,
+    ("GET", "/workers/{grower_id}/{worker_id}"): STAFF,
+    ("GET", "/growers/{grower_id}"): STAFF,
+    ("GET", "/invoices/{buyer_id}/{invoice_id:path}"): STAFF,
+    ("GET", "/cases"): ("monitor",),
+    ("POST", "/cases"): ("monitor",),
+    ("GET", "/cases/{case_id:int}"): ("monitor",),
+    ("POST", "/cases/{case_id:int}/notes"): ("monitor",),
+    ("POST", "/cases/{case_id:int}/close"): ("monitor",),
+    ("GET", "/months"): ("accountant",),
+    ("GET", "/months/{month}"): ("accountant",),
+    ("GET", "/months/{month}/close.xlsx"): ("accountant",),
+    ("POST", "/months/{month}/signoff"): ("accountant",),
+    ("POST", "/months/{month}/exceptions"): ("accountant",),
+    ("GET", "/audit"): ("accountant", "admin"),
+    ("GET", "/admin/users"): ("admin",),
+    ("POST", "/admin/users"): ("admin",),
+    ("POST", "/admin/users/{user_id:int}/disable"): ("admin",),
+    ("POST", "/admin/users/{user_id:int}/enable"): ("admin",),
+}
+
+# forms that change nothing and may be posted without a token
+NO_CSRF = {("POST", "/verify")}
+
+
+@dataclass
+class Config:
+    home: Path
+    data: Path | None = None
+    secure_cookies: str = "auto"  # auto: Secure when the request came over https; always; never
+    idle_timeout: int = accounts.IDLE
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    signoff_wait: float = 5.0
+
+
+class Published:
+    """The newest published snapshot, opened read-only once and reopened when a newer one is
+    published; ``cache`` holds what was computed from it (a snapshot never changes)."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self._lock = threading.Lock()
+        self.name: str | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._previous: list[duckdb.DuckDBPyConnection] = []
+        self.cache: dict = {}
+        self.cache_lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection | None:
+        path = snapshots.current(self.home)
+        if path is None:
+            return None
+        if path.name != self.name:
+            with self._lock:
+                if path.name != self.name:
+                    con = duckdb.connect(str(path), read_only=True)
+                    if self._con is not None:
+                        self._previous.append(self._con)
+                    while len(self._previous) > 2:  # requests still reading an older one finish first
+                        self._previous.pop(0).close()
+                    self._con, self.name, self.cache = con, path.name, {}
+        return self._con.cursor()
+
+    def cached(self, key, compute: Callable):
+        cache = self.cache
+        if key in cache:
+            return cache[key]
+        with self.cache_lock:
+            if key not in cache:
+                cache[key] = compute()
+            return cache[key]
+
+
+@dataclass
+class Ctx:
+    request: Request
+    config: Config
+    published: Published
+    session: accounts.Session | None
+    form: FormData | None
+    nonce: str | None = None
+    set_cookies: list[tuple] = field(default_factory=list)
+
+    @property
+    def user(self) -> accounts.User | None:
+        return self.session.user if self.session else None
+
+    @property
+    def address(self) -> str | None:
+        return self.request.client.host if self.request.client else None
+
+    def audit(self, action: str, subject: str | None = None, detail: str | None = None) -> None:
+        u = self.user
+        portal_db.record(self.config.home, u.email if u else "anonymous", u.role if u else None, action, subject,
+                         detail, self.address)
+
+    def db(self) -> duckdb.DuckDBPyConnection:
+        con = self.published.cursor()
+        if con is None:
+            raise NothingPublished()
+        return con
+
+    def field(self, name: str, limit: int = 4000) -> str:
+        value = self.form.get(name) if self.form is not None else self.request.query_params.get(name)
+        if value is None or isinstance(value, UploadFile):
+            return ""
+        return str(value)[:limit]
+
+
+class NothingPublished(Exception):
+    pass
+
+
+def is_https(request: Request, config: Config) -> bool:
+    if config.secure_cookies == "always":
+        return True
+    if config.secure_cookies == "never":
+        return False
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else None
+    return peer in config.trusted_proxies and request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+                                "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+class Headers:
+    """Security headers on every response, an upper bound on request bodies, and a generic
+    error page for anything unexpected (the details go to the log)."""
+
+    def __init__(self, app, config: Config, render: Callable):
+        self.app, self.config, self.render = app, config, render
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https" or (
+            (scope.get("client") or ("",))[0] in self.config.trusted_proxies
+            and dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"").lower() == b"https")
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                names = {k.lower() for k, _ in headers}
+                for k, v in SECURITY_HEADERS.items():
+                    if k.lower().encode() not in names:
+                        headers.append((k.encode(), v.encode()))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                if https:
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        for k, v in scope.get("headers") or []:
+            if k == b"content-length":
+                try:
+                    too_big = int(v) > MAX_BODY
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await self.render_error(scope, receive, send_with_headers, 413, "That upload is too large.")
+                    return
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("incident %s: %s %s", incident, scope.get("method"), scope.get("path"))
+            if not started:
+                await self.render_error(scope, receive, send_with_headers, 500,
+                                        f"Something went wrong on our side (incident {incident}). "
+                                        "It has been logged; please try again.")
+
+    async def render_error(self, scope, receive, send, status: int, message: str):
+        body = self.render("error.html", {"status": status, "message": message, "user": None, "csrf": ""})
+        await HTMLResponse(body, status_code=status)(scope, receive, send)
+
+
+ERROR_TEXT = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "There is no such page, or it is not yours to see.",
+    405: "That action is not available here.",
+    409: "That could not be done.",
+    413: "That upload is too large.",
+    429: "Too many attempts. Please wait and try again.",
+    503: "The service is busy. Please try again shortly.",
+}
+
+
+def create_app(config: Config) -> Starlette:
+    from . import routes
+
+    config.home = Path(config.home)
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    routes.add_filters(env)
+    published = Published(config.home)
+    static = {p.name: (p.read_bytes(), "text/css" if p.suffix == ".css" else "image/svg+xml")
+              for p in (HERE / "static").iterdir() if p.suffix in (".css", ".svg")}
+
+    def render(name: str, context: dict) -> str:
+        return env.get_template(name).render(**context)
+
+    def page(ctx: Ctx, name: str, status_code: int = 200, **context) -> HTMLResponse:
+        csrf = ctx.session.csrf if ctx.session else ""
+        body = render(name, {"user": ctx.user, "csrf": csrf, "path": ctx.request.url.path,
+                             "snapshot": ctx.published.name, **context})
+        return HTMLResponse(body, status_code=status_code)
+
+    def error(ctx: Ctx, status: int, message: str | None = None) -> HTMLResponse:
+        return page(ctx, "error.html", status, status=status, message=message or ERROR_TEXT.get(status, "Error."))
+
+    helpers = routes.Helpers(page=page, error=error, static=static)
+
+    def guarded(method: str, path: str, handler: Callable) -> Callable:
+        allowed = ACCESS.get((method, path))
+
+        async def endpoint(request: Request) -> Response:
+            token = request.cookies.get(SESSION_COOKIE)
+            session = await run_in_threadpool(accounts.session_for, config.home, token, config.idle_timeout)
+            ctx = Ctx(request, config, published, session, None, request.cookies.get(NONCE_COOKIE))
+            if allowed is None:
+                log.error("refused %s %s: the route is not in the access table", method, path)
+                return error(ctx, 403)
+            if PUBLIC not in allowed:
+                if session is None:
+                    if method == "GET":
+                        return RedirectResponse("/login", status_code=303)
+                    return error(ctx, 403, "Please sign in first.")
+                if session.user.role not in allowed:
+                    return error(ctx, 403)
+            if method == "POST":
+                try:
+                    ctx.form = await request.form(max_files=4, max_fields=200, max_part_size=1024 * 1024)
+                except Exception:
+                    return error(ctx, 400, "The form could not be read.")
+                if (method, path) not in NO_CSRF and not csrf_ok(ctx):
+                    return error(ctx, 403, "This form has expired or did not come from this site. "
+                                           "Go back, reload the page and try again.")
+            try:
+                response = await run_in_threadpool(handler, ctx, helpers, **request.path_params)
+            except HTTPException as e:
+                response = error(ctx, e.status_code, e.detail if e.detail not in (None, "") else None)
+            except NothingPublished:
+                response = error(ctx, 503, "Nothing has been published yet: a close must complete first.")
+            secure = is_https(request, config)
+            for name, value, max_age in ctx.set_cookies:
+                if value is None:
+                    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="lax")
+                else:
+                    response.set_cookie(name, value, max_age=max_age, path="/", secure=secure, httponly=True,
+                                        samesite="lax")
+            if ctx.form is not None:
+                await ctx.form.close()
+            return response
+
+        return endpoint
+
+    def csrf_ok(ctx: Ctx) -> bool:
+        sent = ctx.field("csrf_token", 200)
+        if not sent:
+            return False
+        if ctx.session is not None:
+            return hmac.compare_digest(sent, ctx.session.csrf)
+        if not ctx.nonce:
+            return False
+        return hmac.compare_digest(sent, accounts.anonymous_csrf(config.home, ctx.nonce))
+
+    route_list = []
+    for method, path, handler in routes.HANDLERS:
+        route_list.append(Route(path, guarded(method, path, handler), methods=[method]))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        ctx = Ctx(request, config, published, None, None)
+        return error(ctx, status if status in ERROR_TEXT else 404)
+
+    app = Starlette(routes=route_list, exception_handlers={404: not_found, 405: not_found})
+    app.state.config = config
+    app.state.published = published
+    wrapped = Headers(app, config, render)
+    wrapped.state = app.state
+    wrapped.routes = app.routes
+    return wrapped

@@ -1,0 +1,490 @@
+"""The portal's pages: each handler reads the request's context, calls the application layer and
+renders a template. Handlers run in a worker thread; ``app.ACCESS`` decides who reaches them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+
+from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, verification
+from pennytrail.core.money import dollars
+from reports import trace
+
+MONTH = browse.MONTH
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass
+class Helpers:
+    page: Callable
+    error: Callable
+    static: dict
+
+
+def add_filters(env) -> None:
+    env.filters["dollars"] = lambda c: "" if c is None else dollars(int(c))
+    env.filters["num"] = lambda v: "" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))
+    env.filters["cell"] = cell
+    env.filters["q"] = lambda v: quote(str(v), safe="")
+    env.globals["is_money"] = lambda col: col.kind == "money"
+
+
+def cell(value, kind: str = "text") -> str:
+    if value is None:
+        return ""
+    if kind == "money":
+        return dollars(int(value))
+    if kind == "bool":
+        return "yes" if value else "no"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "date" and isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _id(value: str) -> str:
+    if not ID.match(value or ""):
+        raise HTTPException(404)
+    return value
+
+
+def _month(value: str) -> str:
+    if not MONTH.match(value or ""):
+        raise HTTPException(404)
+    return value
+
+
+# --- public ----------------------------------------------------------------------------------
+
+def healthz(ctx, h) -> Response:
+    return PlainTextResponse("ok")
+
+
+def static(ctx, h, name: str) -> Response:
+    found = h.static.get(name)
+    if found is None:
+        raise HTTPException(404)
+    body, kind = found
+    return Response(body, media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+
+
+def login_form(ctx, h, status: int = 200, message: str | None = None, email: str = "") -> Response:
+    nonce = ctx.nonce
+    if not nonce or len(nonce) > 100:
+        nonce = accounts.secrets.token_urlsafe(24)
+        ctx.set_cookies.append(("pt_nonce", nonce, None))
+    ctx.nonce = nonce
+    if ctx.session is not None and status == 200 and message is None:
+        return RedirectResponse("/", status_code=303)
+    return h.page(ctx, "login.html", status, login_csrf=accounts.anonymous_csrf(ctx.config.home, nonce),
+                  message=message, email=email)
+
+
+def login(ctx, h) -> Response:
+    email = ctx.field("email", 320)
+    password = ctx.field("password", accounts.MAX_PASSWORD)
+    try:
+        session = accounts.authenticate(ctx.config.home, email, password, ctx.address)
+    except accounts.LockedOut as e:
+        response = login_form(ctx, h, 429, f"Too many failed sign-ins for this account. Try again in "
+                                           f"{e.retry_after // 60 + 1} minutes.", email)
+        response.headers["Retry-After"] = str(e.retry_after)
+        return response
+    if session is None:
+        return login_form(ctx, h, 401, "Wrong e-mail or password.", email)
+    ctx.set_cookies.append(("pt_session", session.token, None))
+    ctx.set_cookies.append(("pt_nonce", None, None))
+    return RedirectResponse("/", status_code=303)
+
+
+def logout(ctx, h) -> Response:
+    accounts.end_session(ctx.config.home, ctx.session, ctx.address)
+    ctx.set_cookies.append(("pt_session", None, None))
+    return RedirectResponse("/login", status_code=303)
+
+
+def home(ctx, h) -> Response:
+    return h.page(ctx, "home.html")
+
+
+def public_key(ctx, h) -> Response:
+    path = browse.public_key_file(ctx.config.home)
+    if not path.is_file():
+        raise HTTPException(404, "The program has no confirmation key yet.")
+    return Response(path.read_bytes(), media_type="application/x-pem-file",
+                    headers={"Content-Disposition": 'attachment; filename="confirmation.pub.pem"'})
+
+
+def verify_form(ctx, h) -> Response:
+    path = browse.public_key_file(ctx.config.home)
+    fingerprint = verification.fingerprint(path) if path.is_file() else None
+    return h.page(ctx, "verify.html", fingerprint=fingerprint)
+
+
+def verify(ctx, h) -> Response:
+    uploads = {}
+    for name in ("statement", "pdf", "csv"):
+        value = ctx.form.get(name)
+        if isinstance(value, UploadFile) and value.filename:
+            data = value.file.read(verification.MAX_FILE + 1)
+            if len(data) > verification.MAX_FILE:
+                raise HTTPException(413)
+            uploads[name] = data
+    path = browse.public_key_file(ctx.config.home)
+    fingerprint = verification.fingerprint(path) if path.is_file() else None
+    if "statement" not in uploads:
+        return h.page(ctx, "verify.html", 400, fingerprint=fingerprint,
+                      message="Choose the statement (the .json file) to verify.")
+    if fingerprint is None:
+        raise HTTPException(503, "The program has no confirmation key yet.")
+    result = verification.verify_upload(uploads["statement"], {k: v for k, v in uploads.items() if k != "statement"},
+                                        path)
+    return h.page(ctx, "verify.html", fingerprint=fingerprint, result=result)
+
+
+# --- buyers ----------------------------------------------------------------------------------
+
+def _buyer_scope(ctx) -> set[str] | None:
+    """The buyers the user may see: a buyer its own party only; an accountant every buyer (None)."""
+    if ctx.user.role == "buyer":
+        return {ctx.user.party_id}
+    return None
+
+
+def confirmations(ctx, h) -> Response:
+    con = ctx.db()
+    scope = _buyer_scope(ctx)
+    names = browse.buyers(con)
+    files = browse.confirmation_files(ctx.config.home)
+    shown = []
+    for buyer in sorted(scope if scope is not None else names):
+        for m in browse.buyer_months(con, buyer):
+            exts = [e for e in ("pdf", "csv", "json") if (buyer, m["month"], e) in files]
+            shown.append({**m, "buyer_id": buyer, "buyer_name": names.get(buyer, buyer), "files": exts})
+    return h.page(ctx, "confirmations.html", rows=shown)
+
+
+def confirmation_file(ctx, h, buyer_id: str, name: str) -> Response:
+    scope = _buyer_scope(ctx)
+    m = re.match(r"^([0-9]{4}-[0-9]{2})\.(pdf|csv|json)$", name)
+    if m is None or (scope is not None and buyer_id not in scope):
+        raise HTTPException(404)
+    month, ext = m.groups()
+    path = browse.confirmation_files(ctx.config.home).get((buyer_id, month, ext))
+    if path is None:
+        raise HTTPException(404)
+    ctx.audit("download", f"confirmation {buyer_id} {month}", ext)
+    kinds = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "json": "application/json"}
+    return FileResponse(path, media_type=kinds[ext], filename=f"confirmation-{buyer_id}-{month}.{ext}")
+
+
+# --- monitors and accountants ------------------------------------------------------------------
+
+def _directory(ctx):
+    con = ctx.db()
+    return con, ctx.published.cached("directory", lambda: browse.worker_directory(con))
+
+
+def workers(ctx, h) -> Response:
+    q = ctx.field("q", 200).strip()
+    found = []
+    if q:
+        con, directory = _directory(ctx)
+        found = browse.search_workers(directory, q.lower(), browse.name_key(con, q))
+        ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
+    return h.page(ctx, "workers.html", q=q, found=found)
+
+
+def _worker_entry(ctx, grower_id: str, worker_id: str):
+    con, directory = _directory(ctx)
+    for e in directory:
+        if e.grower_id == grower_id and e.worker_id == worker_id:
+            return con, e
+    raise HTTPException(404)
+
+
+def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
+    con, entry = _worker_entry(ctx, grower_id, worker_id)
+    notes, tables = trace.trace_worker(con, worker_id, None, grower_id)
+    ctx.audit("view worker", f"worker {grower_id}/{worker_id}", "pay periods and source rows")
+    open_cases = [c for c in casework.list_cases(ctx.config.home)
+                  if c["grower_id"] == grower_id and c["worker_id"] == worker_id]
+    return h.page(ctx, "worker.html", entry=entry, notes=notes, periods=tables[0], sources=tables[1],
+                  cases=open_cases)
+
+
+def grower(ctx, h, grower_id: str) -> Response:
+    _id(grower_id)
+    con = ctx.db()
+    months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit WHERE grower_id = ? ORDER BY 1 DESC",
+                                        [grower_id]).fetchall()]
+    month = ctx.request.query_params.get("month") or (months[0] if months else "")
+    if not months or not MONTH.match(month):
+        raise HTTPException(404)
+    try:
+        notes, tables = trace.trace_grower(con, grower_id, month)
+    except trace.NotFound as e:
+        raise HTTPException(404, str(e)) from None
+    ctx.audit("view grower", f"grower {grower_id}", f"month {month}: pools and workers")
+    return h.page(ctx, "grower.html", grower_id=grower_id, month=month, months=months, notes=notes, tables=tables)
+
+
+def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
+    con = ctx.db()
+    try:
+        notes, tables = trace.trace_invoice(con, buyer_id, invoice_id)
+    except trace.NotFound:
+        raise HTTPException(404) from None
+    return h.page(ctx, "invoice.html", buyer_id=buyer_id, invoice_id=invoice_id, notes=notes, tables=tables)
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+def cases(ctx, h) -> Response:
+    return h.page(ctx, "cases.html", cases=casework.list_cases(ctx.config.home))
+
+
+def open_case(ctx, h) -> Response:
+    grower_id, worker_id = ctx.field("grower_id", 100), ctx.field("worker_id", 100)
+    con, entry = _worker_entry(ctx, grower_id, worker_id)
+    now = browse.worker_periods(con, grower_id, worker_id)
+    asked = [str(p) for p in ctx.form.getlist("period")]
+    unknown = [p for p in asked if p not in now]
+    if unknown or not asked:
+        raise HTTPException(400, "Choose at least one of the worker's pay periods for the case."
+                            if not asked else "A period chosen is not one of the worker's pay periods.")
+    periods = {p: (now[p]["status"], now[p]["variance_cents"]) for p in asked}
+    try:
+        case_id = casework.open_case(ctx.config.home, grower_id, worker_id, periods, ctx.user.email, ctx.user.role,
+                                     ctx.field("note"))
+    except casework.CaseError as e:
+        raise HTTPException(400, str(e)) from None
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def case(ctx, h, case_id: int) -> Response:
+    found = casework.get_case(ctx.config.home, case_id)
+    if found is None:
+        raise HTTPException(404)
+    con = ctx.db()
+    now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
+    periods = [p["period_start"] for p in found["periods"]]
+    ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
+    return h.page(ctx, "case.html", case=found, now=now,
+                  remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
+                  history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
+                  restatements=browse.restatements_for(con, found["grower_id"], found["worker_id"]))
+
+
+def case_note(ctx, h, case_id: int) -> Response:
+    try:
+        casework.add_note(ctx.config.home, case_id, ctx.field("note"), ctx.user.email, ctx.user.role)
+    except LookupError:
+        raise HTTPException(404) from None
+    except casework.CaseError as e:
+        raise HTTPException(400, str(e)) from None
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def case_close(ctx, h, case_id: int) -> Response:
+    try:
+        casework.close_case(ctx.config.home, case_id, ctx.field("outcome"), ctx.user.email, ctx.user.role)
+    except LookupError:
+        raise HTTPException(404) from None
+    except casework.CaseError as e:
+        raise HTTPException(409, str(e)) from None
+    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+# --- accountants -----------------------------------------------------------------------------
+
+def months(ctx, h) -> Response:
+    con = ctx.db()
+    return h.page(ctx, "months.html", months=ctx.published.cached("months", lambda: browse.months(con)))
+
+
+def _month_view(ctx, month: str):
+    _month(month)
+    con = ctx.db()
+    view = ctx.published.cached(("month", month), lambda: browse.month_view(con, month))
+    if view is None:
+        raise HTTPException(404)
+    return con, view
+
+
+def month_page(ctx, h, month: str, status: int = 200, message: str | None = None) -> Response:
+    con, view = _month_view(ctx, month)
+    code = ctx.request.query_params.get("code") or None
+    party = ctx.request.query_params.get("party") or None
+    try:
+        offset = max(0, int(ctx.request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    total, page = browse.exceptions(con, month, code, party, 200, offset)
+    states = casework.exception_states(ctx.config.home, month)
+    for e in page:
+        e["key"] = casework.exception_key(e)
+        e["note"] = states.get(e["key"])
+    counts = {"acknowledged": 0, "resolved": 0}
+    for s in states.values():
+        counts[s["state"]] += 1
+    return h.page(ctx, "month.html", status, view=view, exceptions=page, total=total, offset=offset, code=code,
+                  party=party, counts=counts, message=message or ctx.request.query_params.get("done"))
+
+
+def close_workbook(ctx, h, month: str) -> Response:
+    from reports.close import close_report
+
+    con, view = _month_view(ctx, month)
+    folder = ctx.config.home / snapshots.FOLDER / "workbooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ctx.published.name}-close-{month}.xlsx"
+    with _file_lock(path):
+        if not path.exists():
+            tmp = Path(tempfile.mkstemp(dir=folder, suffix=".xlsx.partial")[1])
+            try:
+                close_report(con, month, tmp)
+                tmp.replace(path)
+            finally:
+                tmp.unlink(missing_ok=True)
+    ctx.audit("download", f"close workbook {month}", None)
+    return FileResponse(path, filename=f"close-{month}.xlsx",
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+_locks: dict[str, threading.Lock] = {}
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    return _locks.setdefault(str(path), threading.Lock())
+
+
+def month_signoff(ctx, h, month: str) -> Response:
+    con, view = _month_view(ctx, month)
+    seen = ctx.field("digest", 100) or view.digest
+    try:
+        d = signoff.sign_off(ctx.config.home, month, ctx.user.email, seen, wait=ctx.config.signoff_wait)
+    except snapshots.Busy:
+        return month_page(ctx, h, month, 503, "Not signed off: a close is running and holds the warehouse. "
+                                          "Try again in a few minutes.")
+    except signoff.Changed as e:
+        return month_page(ctx, h, month, 409, f"Not signed off: {e}.")
+    except ValueError as e:
+        return month_page(ctx, h, month, 409, f"Not signed off: {e}.")
+    ctx.audit("sign-off", f"month {month}", f"digest {d}")
+    return RedirectResponse(f"/months/{month}?done=signed", status_code=303)
+
+
+def month_exception(ctx, h, month: str) -> Response:
+    con, view = _month_view(ctx, month)
+    key = ctx.field("key", 40)
+    found = [e for e in browse.all_exceptions(con, month) if casework.exception_key(e) == key]
+    if not found:
+        raise HTTPException(404)
+    e = found[0]
+    label = f"{e['code']} {e['party_id'] or ''} {e['reference'] or ''}".strip()
+    try:
+        casework.note_exception(ctx.config.home, month, key, ctx.field("state", 20), ctx.field("note"),
+                                ctx.user.email, ctx.user.role, label)
+    except casework.CaseError as err:
+        raise HTTPException(400, str(err)) from None
+    back = f"/months/{month}"
+    return RedirectResponse(back + f"?code={quote(e['code'])}#x-{key}", status_code=303)
+
+
+def audit(ctx, h) -> Response:
+    try:
+        offset = max(0, int(ctx.request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    actor = ctx.request.query_params.get("actor") or None
+    action = ctx.request.query_params.get("action") or None
+    entries = portal_db.audit_log(ctx.config.home, 200, offset, actor, action)
+    return h.page(ctx, "audit.html", entries=entries, offset=offset, actor=actor, action=action)
+
+
+# --- admins ----------------------------------------------------------------------------------
+
+def users(ctx, h, status: int = 200, message: str | None = None) -> Response:
+    return h.page(ctx, "users.html", status, users=accounts.list_users(ctx.config.home), roles=accounts.ROLES,
+                  message=message)
+
+
+def add_user(ctx, h) -> Response:
+    buyers = None
+    con = ctx.published.cursor()
+    if con is not None:
+        buyers = set(browse.buyers(con))
+    try:
+        accounts.add_user(ctx.config.home, ctx.field("email", 320), ctx.field("role", 20),
+                          ctx.field("password", accounts.MAX_PASSWORD), ctx.field("party_id", 64) or None,
+                          by=ctx.user.email, buyers=buyers)
+    except accounts.AccountError as e:
+        return users(ctx, h, 400, f"Not added: {e}.")
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def _set_disabled(ctx, h, user_id: int, disabled: bool) -> Response:
+    target = [u for u in accounts.list_users(ctx.config.home) if u.id == user_id]
+    if not target:
+        raise HTTPException(404)
+    if target[0].id == ctx.user.id and disabled:
+        return users(ctx, h, 409, "You cannot disable your own account.")
+    accounts.set_disabled(ctx.config.home, target[0].email, disabled, by=ctx.user.email)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+def disable_user(ctx, h, user_id: int) -> Response:
+    return _set_disabled(ctx, h, user_id, True)
+
+
+def enable_user(ctx, h, user_id: int) -> Response:
+    return _set_disabled(ctx, h, user_id, False)
+
+
+HANDLERS = [
+    ("GET", "/healthz", healthz),
+    ("GET", "/static/{name}", static),
+    ("GET", "/login", login_form),
+    ("POST", "/login", login),
+    ("POST", "/logout", logout),
+    ("GET", "/", home),
+    ("GET", "/keys/confirmation.pub.pem", public_key),
+    ("GET", "/verify", verify_form),
+    ("POST", "/verify", verify),
+    ("GET", "/confirmations", confirmations),
+    ("GET", "/confirmations/{buyer_id}/{name}", confirmation_file),
+    ("GET", "/workers", workers),
+    ("GET", "/workers/{grower_id}/{worker_id}", worker),
+    ("GET", "/growers/{grower_id}", grower),
+    ("GET", "/invoices/{buyer_id}/{invoice_id:path}", invoice),
+    ("GET", "/cases", cases),
+    ("POST", "/cases", open_case),
+    ("GET", "/cases/{case_id:int}", case),
+    ("POST", "/cases/{case_id:int}/notes", case_note),
+    ("POST", "/cases/{case_id:int}/close", case_close),
+    ("GET", "/months", months),
+    ("GET", "/months/{month}", month_page),
+    ("GET", "/months/{month}/close.xlsx", close_workbook),
+    ("POST", "/months/{month}/signoff", month_signoff),
+    ("POST", "/months/{month}/exceptions", month_exception),
+    ("GET", "/audit", audit),
+    ("GET", "/admin/users", users),
+    ("POST", "/admin/users", add_user),
+    ("POST", "/admin/users/{user_id:int}/disable", disable_user),
+    ("POST", "/admin/users/{user_id:int}/enable", enable_user),
+]

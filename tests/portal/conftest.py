@@ -1,0 +1,99 @@
+"""The portal's tests share one home: the demo closed once, its buyers' confirmations written,
+a snapshot published and one user per role (their passwords as ``make demo`` prints them)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROLES = ("accountant", "monitor", "buyer", "admin")
+
+
+@pytest.fixture(scope="session")
+def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    from pennytrail.app import snapshots
+    from pennytrail.cli import demo_users
+    from pennytrail.core.warehouse import connect
+    from reports.confirm import confirm
+
+    home = tmp_path_factory.mktemp("portal") / "home"
+    shutil.copytree(closed_demo, home, ignore=shutil.ignore_patterns("dagster"))
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        pairs = con.execute("SELECT DISTINCT buyer_id, month FROM invoice_audit ORDER BY 1, 2").fetchall()
+        for buyer, month in pairs:
+            confirm(con, home, buyer, month)
+    snapshots.publish(home)
+    printed = demo_users(home)
+    passwords = dict(re.findall(r"^\s+\w+\s+(\S+@example\.org)\s+password (\S+)", printed, re.M))
+    assert len(passwords) == 4, printed
+    return home, {role: passwords[f"{role}@example.org"] for role in ROLES}
+
+
+@pytest.fixture(scope="session")
+def portal_app(portal_home):
+    from pennytrail.web.app import Config, create_app
+
+    home, _ = portal_home
+    return create_app(Config(home, signoff_wait=0.5))
+
+
+def csrf_of(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert m, "no csrf_token field on the page"
+    return m.group(1)
+
+
+def sign_in(app, role: str, password: str):
+    """A test client signed in as the demo user of ``role``; its CSRF token as ``client.csrf``."""
+    from starlette.testclient import TestClient
+
+    c = TestClient(app, follow_redirects=False)
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"email": f"{role}@example.org", "password": password, "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/", r.text[:500]
+    c.csrf = csrf_of(c.get("/").text)
+    return c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def portal_server(portal_home):
+    """A real uvicorn server of the portal on a free loopback port: its base URL."""
+    home, _ = portal_home
+    port = free_port()
+    log = open(home / "server.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the portal did not start: " + (home / "server.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -1,0 +1,170 @@
+"""Who may do what: one table of routes and the status each role gets, covering every route of
+the portal. A route that is added without a line here fails ``test_the_table_covers_every_route``."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pennytrail.app import casework, snapshots
+from pennytrail.web.app import ACCESS, Config, create_app
+
+from .conftest import ROLES, sign_in
+
+ANON = "anonymous"
+WHO = (ANON, *ROLES)
+
+# (method, route in ACCESS, concrete URL, form, status by who). {g}/{w}: a worker; {m}: a month;
+# {b}: the signed-in buyer's id, {other}: another buyer's; {inv}: an invoice; {case}: a case.
+OK, SEE_OTHER, FORBIDDEN, MISSING = 200, 303, 403, 404
+ANON_GET = {ANON: SEE_OTHER}
+ANON_POST = {ANON: FORBIDDEN}
+STAFF_ONLY = {"buyer": FORBIDDEN, "monitor": OK, "accountant": OK, "admin": FORBIDDEN}
+TABLE = [
+    ("GET", "/healthz", "/healthz", None, {w: OK for w in WHO}),
+    ("GET", "/static/{name}", "/static/portal.css", None, {w: OK for w in WHO}),
+    ("GET", "/static/{name}", "/static/..%2Fapp.py", None, {w: MISSING for w in WHO}),
+    ("GET", "/login", "/login", None, {ANON: OK, **{r: SEE_OTHER for r in ROLES}}),
+    ("POST", "/login", "/login", {"email": "nobody@example.org", "password": "not the password"},
+     {w: 401 for w in WHO}),
+    ("POST", "/logout", "/logout", {}, {**ANON_POST, **{r: SEE_OTHER for r in ROLES}}),
+    ("GET", "/", "/", None, {**ANON_GET, **{r: OK for r in ROLES}}),
+    ("GET", "/keys/confirmation.pub.pem", "/keys/confirmation.pub.pem", None, {w: OK for w in WHO}),
+    ("GET", "/verify", "/verify", None, {w: OK for w in WHO}),
+    ("POST", "/verify", "/verify", {}, {w: 400 for w in WHO}),
+    ("GET", "/confirmations", "/confirmations", None,
+     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.pdf", None,
+     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.json", None,
+     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.pdf", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.csv", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/..%2F..%2Fkeys%2Fx.pdf", None,
+     {w: MISSING for w in WHO}),  # the decoded path matches no route
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/..%5C..%5Ckeys/{m}.pdf", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": MISSING, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/1999-01.pdf", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": MISSING, "admin": FORBIDDEN}),
+    ("GET", "/workers", "/workers?q={w}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/workers/{grower_id}/{worker_id}", "/workers/{g}/{w}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/workers/{grower_id}/{worker_id}", "/workers/{g}/NO-SUCH-WORKER", None,
+     {**ANON_GET, **STAFF_ONLY, "monitor": MISSING, "accountant": MISSING}),
+    ("GET", "/growers/{grower_id}", "/growers/{g}?month={m}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/invoices/{buyer_id}/{invoice_id:path}", "/invoices/{b}/{inv}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/cases", "/cases", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": OK}),
+    ("POST", "/cases", "/cases", {"grower_id": "{g}", "worker_id": "{w}", "period": "{p}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "monitor": SEE_OTHER}),
+    ("GET", "/cases/{case_id:int}", "/cases/{case}", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": OK}),
+    ("GET", "/cases/{case_id:int}", "/cases/999999", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": MISSING}),
+    ("POST", "/cases/{case_id:int}/notes", "/cases/{case}/notes", {"note": "called back"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "monitor": SEE_OTHER}),
+    ("POST", "/cases/{case_id:int}/close", "/cases/{closable}/close", {"outcome": "paid"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "monitor": SEE_OTHER}),
+    ("GET", "/months", "/months", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
+    ("GET", "/months/{month}", "/months/{m}", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
+    ("GET", "/months/{month}", "/months/1999-01", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": MISSING}),
+    ("GET", "/months/{month}/close.xlsx", "/months/{m}/close.xlsx", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
+    ("POST", "/months/{month}/signoff", "/months/{m}/signoff", {},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "accountant": SEE_OTHER}),
+    ("POST", "/months/{month}/exceptions", "/months/{m}/exceptions",
+     {"key": "{xkey}", "state": "acknowledged", "note": "looking into it"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "accountant": SEE_OTHER}),
+    ("GET", "/audit", "/audit", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK, "admin": OK}),
+    ("GET", "/admin/users", "/admin/users", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "admin": OK}),
+    ("POST", "/admin/users", "/admin/users", {"email": "new-{who}@example.org", "role": "monitor",
+                                              "password": "a long new password"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "admin": SEE_OTHER}),
+    ("POST", "/admin/users/{user_id:int}/disable", "/admin/users/{spare}/disable", {},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "admin": SEE_OTHER}),
+    ("POST", "/admin/users/{user_id:int}/enable", "/admin/users/{spare}/enable", {},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "admin": SEE_OTHER}),
+    ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
+]
+CASES = [(who, method, url, form, expected[who], route)
+         for method, route, url, form, expected in TABLE for who in WHO]
+
+
+def test_the_table_covers_every_route():
+    served = {(m, p) for m, p in ACCESS}
+    listed = {(m, r) for m, r, *_ in TABLE if r is not None}
+    assert served == listed
+    app = create_app(Config("/nonexistent"))
+    routes = {(m, r.path) for r in app.routes for m in r.methods if m != "HEAD"}
+    assert routes == served
+
+
+@pytest.fixture(scope="module")
+def values(portal_home):
+    from pennytrail.app import accounts
+
+    home, _ = portal_home
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    g, w, p = con.execute("SELECT grower_id, worker_id, period_start FROM worker_audit ORDER BY 1, 2, 3 LIMIT 1").fetchone()
+    b = "B01"
+    other = con.execute("SELECT min(buyer_id) FROM invoice_audit WHERE buyer_id <> ?", [b]).fetchone()[0]
+    m = con.execute("SELECT min(month) FROM invoice_audit WHERE buyer_id = ? AND month IN "
+                    "(SELECT month FROM invoice_audit WHERE buyer_id = ?)", [b, other]).fetchone()[0]
+    inv = con.execute("SELECT min(invoice_id) FROM invoice_audit WHERE buyer_id = ?", [b]).fetchone()[0]
+    x = con.execute("SELECT level, code, party_id, reference, worker_id FROM exceptions WHERE month = ? LIMIT 1",
+                    [m]).fetchone()
+    con.close()
+    xkey = casework.exception_key(dict(zip(casework.EXCEPTION_KEY, x)))
+    case = casework.open_case(home, g, w, {p.isoformat(): ("OK", 0)}, "setup@example.org", "monitor")
+    spare = accounts.add_user(home, "spare@example.org", "monitor", "spare account password").id
+    return {"g": g, "w": w, "p": p.isoformat(), "b": b, "other": other, "m": m, "inv": inv, "xkey": xkey,
+            "case": case, "spare": spare}
+
+
+@pytest.fixture(scope="module")
+def clients(portal_app, portal_home):
+    from starlette.testclient import TestClient
+
+    _, passwords = portal_home
+    out = {role: sign_in(portal_app, role, passwords[role]) for role in ROLES}
+    out[ANON] = TestClient(portal_app, follow_redirects=False)
+    out[ANON].csrf = ""
+    return out
+
+
+@pytest.mark.parametrize("who, method, url, form, expected, route", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
+def test_access(who, method, url, form, expected, route, values, clients, portal_app, portal_home):
+    fill = lambda s: s.format(**values, who=who)  # noqa: E731
+    if method == "POST" and "{closable}" in url:
+        home, _ = portal_home
+        values = {**values, "closable": casework.open_case(home, values["g"], values["w"],
+                                                           {values["p"]: ("OK", 0)}, "setup@example.org", "monitor")}
+    client = clients[who]
+    if route == "/logout" and who != ANON:  # signing out ends the session: use one of its own
+        client = sign_in(portal_app, who, portal_home[1][who])
+    if method == "GET":
+        r = client.get(fill(url))
+    else:
+        data = {k: fill(v) for k, v in (form or {}).items()}
+        if client.csrf:
+            data["csrf_token"] = client.csrf
+        elif route == "/login":
+            from .conftest import csrf_of
+            data["csrf_token"] = csrf_of(client.get("/login").text)
+        r = client.post(fill(url), data=data)
+    assert r.status_code == expected, r.text[:400]
+    if expected == SEE_OTHER and who == ANON:
+        assert r.headers["location"] == "/login"
+
+
+def test_a_route_missing_from_the_access_table_is_refused(portal_home, monkeypatch):
+    from starlette.responses import PlainTextResponse
+
+    from pennytrail.web import routes
+
+    home, passwords = portal_home
+    monkeypatch.setattr(routes, "HANDLERS", routes.HANDLERS + [("GET", "/secret", lambda ctx, h: PlainTextResponse("x"))])
+    app = create_app(Config(home))
+    for role in ROLES:
+        assert sign_in(app, role, passwords[role]).get("/secret").status_code == 403

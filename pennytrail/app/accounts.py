@@ -155,8 +155,9 @@ def authenticate(home: Path, email: str, password: str, address: str | None = No
         wait = _locked_for(con, email, now)
         if wait:
             audit(con, email, None, "sign-in refused", email, "locked out after repeated failures", address)
-            raise LockedOut(wait)
         row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
+    if wait:
+        raise LockedOut(wait)
     # the hash is checked outside the transaction: it takes a tenth of a second on purpose
     ok = False
     try:

@@ -345,7 +345,15 @@ def create_app(config: Config) -> Starlette:
         ctx = Ctx(request, config, published, None, None)
         return error(ctx, status if status in ERROR_TEXT else 404)
 
-    app = Starlette(routes=route_list, exception_handlers={404: not_found, 405: not_found})
+    async def server_error(request: Request, exc: Exception) -> Response:
+        incident = secrets.token_hex(4)
+        log.error("incident %s: %s %s", incident, request.method, request.url.path, exc_info=exc)
+        ctx = Ctx(request, config, published, None, None)
+        return error(ctx, 500, f"Something went wrong on our side (incident {incident}). It has been logged; "
+                               "please try again.")
+
+    app = Starlette(routes=route_list,
+                    exception_handlers={404: not_found, 405: not_found, Exception: server_error})
     app.state.config = config
     app.state.published = published
     wrapped = Headers(app, config, render)

@@ -6,7 +6,7 @@ HOME_DIR := .pennytrail
 DATA_DIR := $(HOME_DIR)/data
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ui bench clean
+.PHONY: demo test ui serve bench clean
 
 demo: $(STAMP)
 	$(BIN)/pennytrail demo --home $(HOME_DIR)
@@ -18,6 +18,9 @@ ui: $(STAMP)
 	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster \
 	PENNYTRAIL_DATA=$(abspath $(DATA_DIR)) PENNYTRAIL_HOME=$(abspath $(HOME_DIR)) \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+serve: $(STAMP)
+	$(BIN)/pennytrail serve --home $(HOME_DIR) --host 127.0.0.1 --port 8000
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

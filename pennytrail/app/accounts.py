@@ -101,7 +101,7 @@ def add_user(home: Path, email: str, role: str, password: str, party_id: str | N
 
 
 def list_users(home: Path) -> list[User]:
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         return [_user(r) for r in con.execute("SELECT * FROM users ORDER BY role, email").fetchall()]
 
 
@@ -193,17 +193,19 @@ def session_for(home: Path, token: str | None, idle: int = IDLE) -> Session | No
         return None
     th = hash_token(token)
     now = time.time()
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         row = con.execute("SELECT s.csrf, s.created_at, s.last_seen, u.* FROM sessions s JOIN users u "
                           "ON u.id = s.user_id WHERE s.token_hash = ?", [th]).fetchone()
-        if row is None:
-            return None
-        if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > LIFETIME:
+    if row is None:
+        return None
+    if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > LIFETIME:
+        with connect(home) as con:
             con.execute("DELETE FROM sessions WHERE token_hash = ?", [th])
-            return None
-        if now - row["last_seen"] > 15:
+        return None
+    if now - row["last_seen"] > 15:
+        with connect(home) as con:
             con.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, th])
-        return Session(_user(row), row["csrf"], th)
+    return Session(_user(row), row["csrf"], th)
 
 
 def end_session(home: Path, session: Session, address: str | None = None) -> None:

@@ -54,7 +54,7 @@ def open_case(home: Path, grower_id: str, worker_id: str, periods: dict[str, tup
 
 
 def get_case(home: Path, case_id: int) -> dict | None:
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         row = con.execute("SELECT * FROM cases WHERE id = ?", [case_id]).fetchone()
         if row is None:
             return None
@@ -74,7 +74,7 @@ def list_cases(home: Path, state: str | None = None, limit: int = 500) -> list[d
     if state:
         sql += " WHERE state = ?"
         params.append(state)
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         return [dict(r) for r in con.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]).fetchall()]
 
 
@@ -127,6 +127,6 @@ def note_exception(home: Path, month: str, key: str, state: str, note: str, by: 
 
 def exception_states(home: Path, month: str) -> dict[str, dict]:
     """The newest note of each exception of the month, by key."""
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         rows = con.execute("SELECT * FROM exception_notes WHERE month = ? ORDER BY id", [month]).fetchall()
     return {r["exception_key"]: dict(r) for r in rows}

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import secrets
 import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -97,34 +98,49 @@ def now_text() -> str:
 
 
 _ready: set[Path] = set()
+_local = threading.local()
 
 
-@contextmanager
-def connect(home: Path) -> Iterator[sqlite3.Connection]:
-    """A connection in one transaction: committed when the ``with`` ends, rolled back on error."""
-    p = path(home)
-    if p not in _ready:
+def _connection(p: Path) -> sqlite3.Connection:
+    """This thread's connection to the file (one per thread and file, kept open)."""
+    cons = getattr(_local, "cons", None)
+    if cons is None:
+        cons = _local.cons = {}
+    con = cons.get(p)
+    if con is not None and p.exists():
+        return con
+    if p not in _ready or not p.exists():
+        _ready.discard(p)
         p.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(p.parent, 0o700)
     con = sqlite3.connect(p, timeout=10, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    con.execute("PRAGMA busy_timeout = 10000")
+    if p not in _ready:
+        con.execute("PRAGMA journal_mode = WAL")
+        con.executescript(SCHEMA)
+        os.chmod(p, 0o600)
+        _ready.add(p)
+    # in WAL mode, NORMAL syncs at checkpoints: a crash of the machine may lose the last commits,
+    # never corrupt the file
+    con.execute("PRAGMA synchronous = NORMAL")
+    con.execute("PRAGMA foreign_keys = ON")
+    cons[p] = con
+    return con
+
+
+@contextmanager
+def connect(home: Path, write: bool = True) -> Iterator[sqlite3.Connection]:
+    """A connection in one transaction: committed when the ``with`` ends, rolled back on error.
+    ``write=False`` reads without taking the write lock."""
+    con = _connection(path(home))
+    con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA busy_timeout = 10000")
-        if p not in _ready:
-            con.execute("PRAGMA journal_mode = WAL")
-            con.executescript(SCHEMA)
-            os.chmod(p, 0o600)
-            _ready.add(p)
-        con.execute("PRAGMA foreign_keys = ON")
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
-    finally:
-        con.close()
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def secret(home: Path) -> bytes:
@@ -167,5 +183,5 @@ def audit_log(home: Path, limit: int = 500, offset: int = 0, actor: str | None =
         params.append(action)
     sql = ("SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY id DESC LIMIT ? OFFSET ?")
-    with connect(home) as con:
+    with connect(home, write=False) as con:
         return [dict(r) for r in con.execute(sql, [*params, limit, offset]).fetchall()]

@@ -8,7 +8,6 @@ A file the statement names that was not uploaded is reported as not checked.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -75,7 +74,3 @@ def verify_upload(statement: bytes, companions: dict[str, bytes], public_key_fil
     checks = [(what, ok, detail) for what, ok, detail in checks if what not in skipped]
     verified = bool(checks) and all(ok for _, ok, _ in checks) and any(w == "signature" for w, _, _ in checks)
     return Outcome(verified, checks, not_checked, summary)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -22,7 +22,6 @@ from pennytrail.core.money import dollars
 from reports import trace
 
 MONTH = browse.MONTH
-ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @dataclass
@@ -54,12 +53,6 @@ def cell(value, kind: str = "text") -> str:
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
-
-
-def _id(value: str) -> str:
-    if not ID.match(value or ""):
-        raise HTTPException(404)
-    return value
 
 
 def _month(value: str) -> str:
@@ -228,7 +221,6 @@ def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
 
 
 def grower(ctx, h, grower_id: str) -> Response:
-    _id(grower_id)
     con = ctx.db()
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit WHERE grower_id = ? ORDER BY 1 DESC",
                                         [grower_id]).fetchall()]
@@ -262,7 +254,8 @@ def open_case(ctx, h) -> Response:
     grower_id, worker_id = ctx.field("grower_id", 100), ctx.field("worker_id", 100)
     con, entry = _worker_entry(ctx, grower_id, worker_id)
     now = browse.worker_periods(con, grower_id, worker_id)
-    asked = [str(p) for p in ctx.form.getlist("period")]
+    asked = sorted({str(p)[:10] for name in ("period", "periods", "period_start") for p in ctx.form.getlist(name)
+                    if isinstance(p, str)})
     unknown = [p for p in asked if p not in now]
     if unknown or not asked:
         raise HTTPException(400, "Choose at least one of the worker's pay periods for the case."

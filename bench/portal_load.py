@@ -1,0 +1,186 @@
+"""Load on the portal: concurrent signed-in clients over loopback, for a bounded time.
+
+    python bench/portal_load.py [--home HOME] [--scale season] [--clients 50] [--seconds 60]
+
+With no --home, the program of --scale (default season, seed 1) is generated into
+bench/.cache/ (once) and closed there (once). A real `pennytrail serve` is started on a free
+loopback port; half the clients are monitors searching workers by names and ids taken from
+the payroll (one in four searches with the name's accents stripped and its letters upper-cased),
+the other half accountants opening month pages and the months list. Every response must be
+200; the p50, p95 and maximum of each kind are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+import httpx  # noqa: E402
+
+from pennytrail.app import accounts, snapshots  # noqa: E402
+
+
+def prepared_home(scale: str, seed: int) -> Path:
+    cache = ROOT / "bench" / ".cache" / f"portal-{scale}-{seed}"
+    data, home = cache / "data", cache / "home"
+    if not (data / "answer_key.json").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        print(f"generating the {scale} program into {data} …", flush=True)
+        subprocess.run([sys.executable, "-m", "pennytrail.cli", "generate", "--out", str(data), "--seed", str(seed),
+                        "--scale", scale], check=True)
+    if snapshots.current(home) is None:
+        print(f"closing it into {home} …", flush=True)
+        subprocess.run([sys.executable, "-m", "pennytrail.cli", "close", "--data", str(data), "--home", str(home)],
+                       check=True, stdout=subprocess.DEVNULL)
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def plain(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).upper()
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = await client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.status_code
+
+
+async def run_clients(base: str, users: dict, names: list[str], ids: list[str], months: list[str], clients: int,
+                      seconds: float) -> tuple[dict, list]:
+    times: dict[str, list[float]] = {"worker search": [], "month page": [], "months list": []}
+    errors: list[str] = []
+    signed: list[int] = []
+    go = asyncio.Event()
+    stop = [0.0]
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def one(n: int) -> None:
+        role = "monitor" if n % 2 == 0 else "accountant"
+        rnd = random.Random(n)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, follow_redirects=False) as c:
+            await sign_in(c, *users[role])  # before the clock starts: a sign-in is slow on purpose
+            signed.append(n)
+            if len(signed) == clients:
+                stop[0] = time.monotonic() + seconds
+                go.set()
+            await go.wait()
+            while time.monotonic() < stop[0]:
+                if role == "monitor":
+                    kind = "worker search"
+                    pick = rnd.random()
+                    q = rnd.choice(ids) if pick < 0.25 else rnd.choice(names)
+                    if 0.25 <= pick < 0.5:
+                        q = plain(q)
+                    url, params = "/workers", {"q": q}
+                else:
+                    if rnd.random() < 0.2:
+                        kind, url, params = "months list", "/months", None
+                    else:
+                        kind, url, params = "month page", f"/months/{rnd.choice(months)}", None
+                t = time.perf_counter()
+                try:
+                    r = await c.get(url, params=params)
+                    ok = r.status_code == 200
+                except httpx.HTTPError as e:
+                    ok, r = False, e
+                times[kind].append(time.perf_counter() - t)
+                if not ok:
+                    errors.append(f"{kind} {url}: {getattr(r, 'status_code', r)}")
+
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return times, errors, stop[0] - seconds
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] * 1000 if s else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--home", help="a closed home to serve (default: generate and close --scale)")
+    ap.add_argument("--scale", default="season", choices=["demo", "season", "national"])
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    args = ap.parse_args()
+    home = Path(args.home) if args.home else prepared_home(args.scale, args.seed)
+    if snapshots.current(home) is None:
+        snapshots.publish(home)
+    users = {}
+    for role in ("monitor", "accountant"):
+        email, password = f"bench-{role}@example.org", secrets.token_urlsafe(16)
+        if any(u.email == email for u in accounts.list_users(home)):
+            accounts.set_password(home, email, password, by="bench")
+        else:
+            accounts.add_user(home, email, role, password, by="bench")
+        users[role] = (email, password)
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    names = [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE worker_name IS NOT NULL "
+                                       "USING SAMPLE 2000 ROWS").fetchall()]
+    ids = [r[0] for r in con.execute("SELECT DISTINCT worker_id FROM payroll_rows USING SAMPLE 2000 ROWS").fetchall()]
+    months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit ORDER BY 1").fetchall()]
+    workers = con.execute("SELECT count(DISTINCT (grower_id, worker_id)), count(*) FROM payroll_rows").fetchone()
+    con.close()
+    port = free_port()
+    log = open(home / "portal-bench.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port",
+                               str(port)], stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the portal did not start; see " + str(home / "portal-bench.log"))
+            time.sleep(0.2)
+        # one warm-up pass: the first request of a snapshot reads its worker directory and month figures
+        asyncio.run(run_clients(base, users, names, ids, months, 2, 3))
+        print(f"portal load: {args.clients} clients for {args.seconds:.0f} s on {base}, {workers[1]:,} payroll rows, "
+              f"{workers[0]:,} workers, months {', '.join(months)}", flush=True)
+        times, errors, started = asyncio.run(run_clients(base, users, names, ids, months, args.clients,
+                                                         args.seconds))
+        wall = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+    total = sum(len(v) for v in times.values())
+    print(f"{total:,} requests in {wall:.1f} s ({total / wall:.0f}/s), {len(errors)} error(s)")
+    for kind, values in times.items():
+        print(f"  {kind:<14} n={len(values):>6,}  p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
+              f"max {max(values) * 1000 if values else float('nan'):7.1f} ms")
+    for e in errors[:10]:
+        print("  error:", e)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,6 +10,7 @@ bytes were seen before under another name is logged as a ``duplicate`` and chang
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import logging
@@ -231,6 +232,11 @@ def _read_ahead(paths: list[Path]) -> Iterator[RawTable | FileProblem]:
             return read_table(path)
         except FileProblem as e:
             return e
+        except (Exception, MemoryError) as e:  # nothing a file holds may stop the others
+            log.warning("reading %s failed", path, exc_info=True)
+            return FileProblem("UNREADABLE_FILE", f"the file cannot be read ({type(e).__name__}: "
+                                                  f"{(str(e).splitlines() or [''])[0][:200]}); save it again as CSV "
+                                                  "UTF-8 or .xlsx and send it again")
 
     sizes = [p.stat().st_size for p in paths]
     with ThreadPoolExecutor(1, thread_name_prefix="pennytrail-read") as pool:
@@ -250,9 +256,8 @@ def _read_file(rel: str, kind: str | None, raw: RawTable | FileProblem | None, e
                summary: IngestSummary) -> RawTable | None:
     """The file's raw table (``raw``, as read), or None when the whole file is rejected."""
     if kind is None:
-        _reject(entry, "UNKNOWN_KIND",
-                "the file is not in a kind folder: put it under inbox/purchases/, inbox/payments/, inbox/payroll/ "
-                "or inbox/sales/",
+        folders = ", ".join(f"inbox/{k}/" for k in data_contracts.INPUT_KINDS)
+        _reject(entry, "UNKNOWN_KIND", f"the file is not in a kind folder: put it under one of {folders}",
                 None, 0, batch, summary)
         return None
     if isinstance(raw, FileProblem):
@@ -284,8 +289,14 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     to the warehouse as read (Arrow, no copy); a column some files lack is NULL in the others."""
     table = pa.concat_tables([r.table for r in raws], promote_options="default")
     header = table.column_names
+    contract = list(data_contracts.load(kind)["columns"])
+    # a sender's column keeps its name only if it is a contract column; every other one is held
+    # under a positional internal name, so nothing in a header can collide with the internal
+    # columns below (the raw record still uses the header's names)
+    source = {c: (c if c in contract else f"__extra_{i}") for i, c in enumerate(header)}
+    table = table.rename_columns([source[c] for c in header])
     n = table.num_rows
-    for col in data_contracts.load(kind)["columns"]:
+    for col in contract:
         if col not in header:
             table = table.append_column(col, pa.nulls(n, pa.string()))
     meta = {
@@ -300,11 +311,10 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     for name, values in meta.items():
         table = table.append_column(f"__{name}", values)
     sparse = not all(r.header == raws[0].header for r in raws)
-    contract = list(data_contracts.load(kind)["columns"])
     extra = [c for c in header if c not in contract]
     # an accepted row's raw record holds its extra columns (its contract columns are its typed
     # columns); a quarantined row's holds every column as read
-    kept = f"NULLIF({raw_json_sql(extra, sparse)}, '{{}}')" if extra else "CAST(NULL AS VARCHAR)"
+    kept = f"NULLIF({raw_json_sql(extra, sparse, source)}, '{{}}')" if extra else "CAST(NULL AS VARCHAR)"
 
     def rows(raw: str) -> str:
         return ("(SELECT " + ", ".join(quote(c) for c in contract) + ", "
@@ -313,16 +323,59 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     try:
         con.execute(f"INSERT INTO {HISTORY[kind]} BY NAME {history_select(kind, rows(kept))} WHERE code IS NULL")
         con.execute(f"INSERT INTO quarantine BY NAME SELECT file, sheet, row_number, '{kind}' AS kind, code, "
-                    f"message, raw, sha256 FROM {rows(raw_json_sql(header, sparse))} WHERE code IS NOT NULL")
+                    f"message, raw, sha256 FROM {rows(raw_json_sql(header, sparse, source))} WHERE code IS NOT NULL")
     finally:
         con.unregister("_rows")
 
 
+# Errors a file's contents can cause while a batch is checked and loaded (a value the warehouse
+# cannot hold, say); an error of the warehouse itself (disk, memory, a lost connection) is not one.
+DATA_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException,
+               duckdb.BinderException, duckdb.ParserException, duckdb.TypeMismatchException,
+               duckdb.NotImplementedException, duckdb.ConstraintException, pa.ArrowException, ValueError,
+               TypeError, KeyError, IndexError, ArithmeticError, UnicodeError)
+
+
 def _apply(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, summary: IngestSummary,
            progress: Callable[[str], None]) -> None:
-    """Validate the batch's files kind by kind and commit them, with their log lines, at once."""
+    """Commit the batch; if a file's contents make that fail, the batch is applied again file by
+    file, and a file that fails alone is rejected with the reason: one file never stops the others."""
     if not batch.entries:
         return
+    before = copy.deepcopy(summary)
+    try:
+        _apply_batch(con, ref, batch, summary, progress)
+        return
+    except DATA_ERRORS:
+        log.warning("a batch of %d files failed to load; applying them one by one", len(batch.entries), exc_info=True)
+    _restore(summary, before)
+    files = [(kind, entry, raw) for kind, tables in batch.tables.items() for entry, raw in tables]
+    others = [e for e in batch.entries if all(e is not x for _, x, _ in files)]  # duplicates, rejections
+    if others:
+        _apply_batch(con, ref, _Batch(entries=others, rejects=batch.rejects), summary, progress)
+    for kind, entry, raw in files:
+        saved = copy.deepcopy(summary)
+        try:
+            _apply_batch(con, ref, _Batch(entries=[entry], tables={kind: [(entry, raw)]}), summary, progress)
+        except DATA_ERRORS as e:
+            log.warning("file %s failed to load", entry["file"], exc_info=True)
+            _restore(summary, saved)
+            alone = _Batch(entries=[entry])
+            _reject(entry, "UNREADABLE_FILE",
+                    f"the file's values could not be loaded ({type(e).__name__}: "
+                    f"{(str(e).splitlines() or [''])[0][:200]}); check its values and send it again",
+                    raw.sheet, 0, alone, summary)
+            _apply_batch(con, ref, alone, summary, progress)
+
+
+def _restore(summary: IngestSummary, saved: IngestSummary) -> None:
+    for name in summary.__dataclass_fields__:
+        setattr(summary, name, getattr(saved, name))
+
+
+def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, summary: IngestSummary,
+                 progress: Callable[[str], None]) -> None:
+    """Validate the batch's files kind by kind and commit them, with their log lines, at once."""
     with transaction(con):
         for kind, tables in batch.tables.items():
             entries = [e for e, _ in tables]

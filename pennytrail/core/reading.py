@@ -22,14 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from .screening import LIMITS, FileProblem, screen_csv, screen_xlsx
 
-class FileProblem(Exception):
-    """The whole file is rejected: ``code`` goes to the quarantine, ``message`` says why."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+__all__ = ["FileProblem", "RawTable", "read_table", "text_column", "TRIMMED"]
 
 
 @dataclass(frozen=True)
@@ -65,50 +60,87 @@ def text_column(tables: list[pa.Table], name: str, missing: str | None) -> pa.Ch
 
 
 def read_table(path: Path) -> RawTable:
+    """The file as a table of text; ``FileProblem`` when it cannot be one. Checks that bound the
+    read (size, format, a workbook's parts and extent) run first (``screening``)."""
     suffix = path.suffix.lower()
+    size = path.stat().st_size
     if suffix == ".csv":
+        screen_csv(path, size)
         return _read_csv(path)
     if suffix == ".xlsx":
+        screen_xlsx(path, size)
         return _read_xlsx(path)
     raise FileProblem("UNREADABLE_FILE", f"{path.name}: only .csv and .xlsx files are read")
 
 
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
 def _read_csv(path: Path) -> RawTable:
     data = path.read_bytes()
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise FileProblem("MALFORMED_CSV", f"the file holds a NUL byte (offset {nul}, line {_line_of(data, nul)}): it "
+                                           "is not CSV text; save the table again as CSV UTF-8")
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8")  # checked, not kept: the parsers read the bytes
     except UnicodeDecodeError as e:
         raise FileProblem(
             "BAD_ENCODING",
-            f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
-            "save it as CSV UTF-8 and send it again",
+            f"the file is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}, line "
+            f"{_line_of(data, e.start)}); save it as CSV UTF-8 and send it again",
         ) from None
-    if not text.strip():
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    del data
+    if not body.strip():
         raise FileProblem("MISSING_COLUMN", "the file is empty: it has no header row")
-    grid = _arrow_csv(data, text)
+    if body.count(b"\r") > body.count(b"\r\n"):  # old Mac line ends (CR alone): a spreadsheet reads them as rows
+        body = re.sub(rb"\r(?!\n)", b"\n", body)
+    if body.count(b'"') % 2:
+        _unterminated_quote(body)
+    header_end = body.find(b"\n")
+    header = body if header_end < 0 else body[:header_end]
+    width = len(next(csv.reader(io.StringIO(header.decode("utf-8").rstrip("\r"), newline=""))))
+    if width > LIMITS.columns:
+        raise FileProblem("FILE_TOO_LARGE", f"the header has {width:,} columns, more than {LIMITS.columns:,}: "
+                                            "it is not a plain table")
+    lines = body.count(b"\n") + 1
+    if lines * width > LIMITS.cells:
+        raise FileProblem("FILE_TOO_LARGE", f"the file spans {lines:,} lines × {width:,} columns, more than the "
+                                            f"{LIMITS.cells:,} cells pennytrail reads from one file: split it")
+    grid = _arrow_csv(body, width)
     if grid is None:
-        try:
-            frame = pd.read_csv(
-                io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
-                skip_blank_lines=False, engine="c",
-            )
-        except (pd.errors.ParserError, ValueError):
-            frame = _ragged_csv(text)
-        grid = pa.Table.from_pandas(frame.fillna("").astype(str), preserve_index=False)
+        grid = _general_csv(body.decode("utf-8"))
     return _from_grid(grid, sheet=None)
+
+
+def _unterminated_quote(body: bytes) -> None:
+    """An odd number of quotes: reject the file if a quoted field runs to the end of the file (it
+    would swallow every row after it), naming the line where it opens."""
+    reader = csv.reader(io.StringIO(body.decode("utf-8"), newline=""), strict=True)
+    csv.field_size_limit(max(csv.field_size_limit(), len(body) + 1))
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    else:
+        return  # a stray quote inside an unquoted field: read as text
+    raise FileProblem("MALFORMED_CSV", f"a quoted field opens on line {start} and is never closed, so every line after "
+                                       "it would be one value: close the quote (or remove it) and send the file again")
 
 
 BLANK_LINE = re.compile(rb"\n[ \t]*\r?\n")
 
 
-def _arrow_csv(data: bytes, text: str) -> pa.Table | None:
+def _arrow_csv(body: bytes, width: int) -> pa.Table | None:
     """The common case, read by Arrow's parser: every line a record of as many fields as the
     header. None when the file has a blank line (a spreadsheet counts it as a row, Arrow drops
-    it) or rows of other widths; the general reader takes those."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    it), rows of other widths, or a row longer than Arrow's block; the general reader takes those."""
     if BLANK_LINE.search(b"\n" + body.rstrip(b"\r\n")):  # blank lines at the very end number no row
         return None
-    width = len(next(csv.reader(io.StringIO(text, newline=""))))
     names = [f"f{i}" for i in range(width)]
     try:
         return pacsv.read_csv(
@@ -122,11 +154,37 @@ def _arrow_csv(data: bytes, text: str) -> pa.Table | None:
         return None
 
 
-def _ragged_csv(text: str) -> pd.DataFrame:
-    """Rows with more fields than the header: read them all, padding the short ones."""
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    width = max(len(r) for r in rows)
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=str)
+GENERAL_CHUNK = 50_000  # rows the general reader holds as Python lists at once
+
+
+def _general_csv(text: str) -> pa.Table:
+    """Any CSV the fast path did not take (blank lines, rows wider or narrower than the header):
+    rows in order, blank lines as blank rows, short rows padded. Read in chunks into Arrow columns,
+    so that Python lists of at most ``GENERAL_CHUNK`` rows exist at once."""
+    csv.field_size_limit(LIMITS.row_bytes + 1)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    columns: list[list[pa.Array]] = []
+    done = 0
+    while True:
+        try:
+            rows = [r for _, r in zip(range(GENERAL_CHUNK), reader)]
+        except csv.Error as e:
+            raise FileProblem("FILE_TOO_LARGE" if "field limit" in str(e) else "MALFORMED_CSV",
+                              f"line {reader.line_num}: {e}; a value of more than {LIMITS.row_bytes // (1 << 20)} MB "
+                              "is not read" if "field limit" in str(e) else
+                              f"line {reader.line_num} is not CSV ({e}): fix it and send the file again") from None
+        if not rows:
+            break
+        width = max(len(columns), max(len(r) for r in rows))
+        for _ in range(width - len(columns)):  # a wider row: earlier rows have the new column blank
+            columns.append([pa.array([""] * done, pa.string())] if done else [])
+        for i in range(width):
+            columns[i].append(pa.array([r[i] if i < len(r) else "" for r in rows], pa.string()))
+        done += len(rows)
+    return pa.table({f"f{i}": pa.chunked_array(c, pa.string()) for i, c in enumerate(columns)})
+
+
+XLSX_CHUNK = 50_000  # sheet rows turned into Python values at once
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -135,14 +193,28 @@ def _read_xlsx(path: Path) -> RawTable:
     try:
         book = CalamineWorkbook.from_path(str(path))
         sheet = book.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)
+        rows = sheet.iter_rows()
+        width = sheet.width
+        start = sheet.start or (0, 0)
+        columns: list[list[pa.Array]] = [[] for _ in range(start[1] + width)]
+        count = start[0]  # rows above the sheet's first cell and columns left of it: blank, counted
+        lead = [""] * start[1]
+        while True:
+            chunk = [lead + [_cell_text(v) for v in r] for _, r in zip(range(XLSX_CHUNK), rows)]
+            if not chunk:
+                break
+            for i, col in enumerate(columns):
+                col.append(pa.array([r[i] if i < len(r) else "" for r in chunk], pa.string()))
+    except FileProblem:
+        raise
     except Exception as e:  # calamine raises its own error types for broken workbooks
-        raise FileProblem("UNREADABLE_FILE", f"the workbook cannot be read ({type(e).__name__}: {e})") from None
-    if not rows:
+        raise FileProblem("UNREADABLE_FILE", f"the workbook cannot be read ({type(e).__name__}: "
+                                             f"{str(e).splitlines()[0] if str(e) else ''})") from None
+    if not width:
         raise FileProblem("MISSING_COLUMN", f"sheet {sheet.name!r} is empty: it has no header row")
-    width = max(len(r) for r in rows)
-    cells = [[_cell_text(v) for v in r] + [""] * (width - len(r)) for r in rows]
-    grid = pa.table({f"f{i}": pa.array([r[i] for r in cells], pa.string()) for i in range(width)})
+    blank_top = pa.array([""] * count, pa.string())
+    grid = pa.table({f"f{i}": pa.chunked_array(([blank_top] if count else []) + c, pa.string())
+                     for i, c in enumerate(columns)})
     return _from_grid(grid, sheet=sheet.name)
 
 
@@ -169,10 +241,30 @@ def _cell_text(v: object) -> str:
     return str(v)
 
 
+# Trimmed from both ends of every value and header name: Unicode white space (the no-break
+# spaces included), the invisible zero-width characters and byte-order marks, and control characters.
+TRIMMED = ("".join(chr(c) for c in range(0x21)) + "\x7f\x85\xa0\u1680" + "".join(chr(c) for c in range(0x2000, 0x2010))
+           + "\u2028\u2029\u202f\u205f\u2060\u3000\ufeff")
+
+
+def _check_row_bytes(cols: list) -> None:
+    """No row holds more than ``LIMITS.row_bytes`` of text (whole-column byte lengths, no loop per row)."""
+    if not cols or not len(cols[0]):
+        return
+    total = np.zeros(len(cols[0]), dtype=np.int64)
+    for c in cols:
+        total += pc.binary_length(c).to_numpy(zero_copy_only=False)
+    if total.max() > LIMITS.row_bytes:
+        i = int(np.argmax(total > LIMITS.row_bytes))
+        raise FileProblem("FILE_TOO_LARGE", f"row {i + 1} holds {total[i]:,} bytes of text, more than the "
+                                            f"{LIMITS.row_bytes // (1 << 20)} MB pennytrail reads in one row: shorten it")
+
+
 def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
     """A grid of text cells (header row included) as a RawTable: values trimmed, blank rows
     dropped but counted in the row numbers, header names trimmed and lower-cased."""
-    cols = [pc.utf8_trim_whitespace(c) for c in grid.columns]  # Arrow kernels, not a Python loop
+    cols = [pc.utf8_trim(c, TRIMMED) for c in grid.columns]  # Arrow kernels, not a Python loop
+    _check_row_bytes(cols)
     blank = np.ones(grid.num_rows, dtype=bool)
     for c in cols:
         blank &= pc.equal(c, "").to_numpy(zero_copy_only=False)

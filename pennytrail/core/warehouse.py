@@ -88,12 +88,14 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def raw_json_sql(columns: list[str], sparse: bool = False) -> str:
+def raw_json_sql(columns: list[str], sparse: bool = False, source: dict[str, str] | None = None) -> str:
     """A row's raw record as a JSON object of header → text. ``sparse``: the rows come from files
-    with different headers, and a column the row's file did not have (NULL) is left out."""
+    with different headers, and a column the row's file did not have (NULL) is left out.
+    ``source`` names the relation's column holding each header's values (default: the header)."""
     if not columns:
         return "'{}'"
-    fields = ", ".join(f"{quote(c)} := {quote(c)}" for c in columns)
+    source = source or {}
+    fields = ", ".join(f"{quote(c)} := {quote(source.get(c, c))}" for c in columns)
     return f"json_merge_patch('{{}}', to_json(struct_pack({fields})))" if sparse else f"to_json(struct_pack({fields}))"
 
 

@@ -27,6 +27,21 @@ AMOUNT_DP = 2
 QUANTITY_DP = 3
 RATE_DP = 6
 
+# The largest values a row may hold (docs/decisions.md, "Ranges"). A BIGINT holds 9.2 × 10¹⁸
+# cents, so sums of at most 92 million values at these limits cannot overflow it.
+MAX_AMOUNT_CENTS = 100_000_000_000   # $1,000,000,000.00: an amount, and what one purchase line owes
+MAX_NUMBER = 1_000_000_000           # a quantity, hours or units
+MAX_RATE = 1_000                     # dollars per rate unit (reference/rates.csv)
+MAX_FACTOR = 1_000_000               # base units in one unit (reference/units.csv)
+MAX_DEADLINE_DAYS = 3_660            # distribution_deadline_days: ten years
+
+
+def at_most_regex(limit: int) -> str:
+    """A numeral (already known to be one) whose value is at most the whole number ``limit``:
+    whole-column regular expressions, exact, with no number parsed."""
+    digits = str(limit)
+    return rf"[+-]?0*(?:[0-9]{{0,{len(digits) - 1}}}(?:\.[0-9]*)?|{digits}(?:\.0*)?)"
+
 
 class NumberError(ValueError):
     """A text that is not the number a field expects; ``str(e)`` says what was expected."""

@@ -12,6 +12,8 @@ stay validated text; the warehouse types them exactly (``warehouse.history_selec
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,7 +24,9 @@ import pyarrow.compute as pc
 
 import data_contracts
 
-from .money import AMOUNT_DP, NUMERAL, QUANTITY_DP, numeral_regex
+from .ids import INVISIBLE_RE, NON_ASCII_RE, id_problem
+from .money import (AMOUNT_DP, MAX_AMOUNT_CENTS, MAX_NUMBER, NUMERAL, QUANTITY_DP, at_most_regex, dollars,
+                    numeral_regex, round_half_up)
 from .reading import RawTable, text_column
 from .reference import Reference
 
@@ -60,9 +64,13 @@ def _b(x) -> np.ndarray:
 
 
 def _q(value: object) -> str:
-    """A value as quoted in a message: at most 40 characters."""
+    """A value as quoted in a message: at most 40 characters, a character one cannot see shown
+    by its code (``\\u200b``)."""
     text = "" if value is None or value is pd.NA else str(value)
-    return f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+    shown = f"'{text[:40]}…'" if len(text) > 40 else f"'{text}'"
+    if shown.isprintable():
+        return shown
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in shown)
 
 
 Message = Callable[[np.ndarray], list[str]]  # positions of the flagged rows -> their messages
@@ -91,6 +99,7 @@ class Batch:
     message: np.ndarray = field(init=False)
     dates: dict[str, pd.Series] = field(default_factory=dict)  # by bad_date: column -> datetime64
     rate_unit: pd.Series | None = None                           # by no_rate: row -> rate unit
+    rate: pd.Series | None = None                                # by no_rate: row -> rate (Decimal)
 
     def __post_init__(self) -> None:
         n = len(self.text)
@@ -128,6 +137,28 @@ def missing_field(b: Batch) -> None:
             b.flag(b.text[col] == "", "MISSING_FIELD", f"{col} is blank: a value is required")
 
 
+def _id_columns(b: Batch) -> list[str]:
+    return [c for c, s in b.spec.items() if s["type"] in ("id", "unit") or "party" in s]
+
+
+def bad_id(b: Batch) -> None:
+    """An id or unit must mean what it shows (``ids``): no invisible character inside it, nothing
+    that compatibility normalisation changes, no look-alike letters of two alphabets. Whole-column
+    checks; only the distinct values that are not plain ASCII are looked at one by one."""
+    for col in _id_columns(b):
+        v = b.text[col]
+        arrow = _arrow(v)  # RE2, with Unicode classes
+        odd = (pc.match_substring_regex(arrow, NON_ASCII_RE).to_numpy(zero_copy_only=False)
+               | pc.match_substring_regex(arrow, INVISIBLE_RE).to_numpy(zero_copy_only=False))
+        if not odd.any():
+            continue
+        problems = {x: id_problem(x) for x in pd.unique(v[odd].astype(object))}
+        flagged = odd.copy()
+        flagged[odd] = [problems[x] is not None for x in v[odd].astype(object)]
+        b.flag(flagged, "BAD_ID", lambda where, col=col, v=v, problems=problems: [
+            f"{col}: {_q(x)} {problems[x]}" for x in v.iloc[where].astype(object)])
+
+
 def bad_date(b: Batch) -> None:
     for col in b.of_type("date"):
         v = b.text[col]
@@ -147,7 +178,7 @@ def bad_date(b: Batch) -> None:
         b.flag(_b(v != "") & _b(parsed.isna()), "BAD_DATE", message)
 
 
-def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str) -> None:
+def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str, limit: int, shown_limit: str) -> None:
     for col in cols:
         v = b.text[col]
         # one pass over the column: a value that fits is a numeral; only the rest are told apart
@@ -167,14 +198,21 @@ def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str) -> No
                lambda where, col=col, shown=shown: [
                    f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
                    for s in shown(where)])
+        # the warehouse's range: a value that fits its column and whose sums cannot overflow
+        large = ~bad & _b(v != "") & ~_b(v.str.fullmatch(at_most_regex(limit)))
+        b.flag(large, code, lambda where, col=col, shown=shown: [
+            f"{col}: {s} is more than {shown_limit}, the largest value pennytrail holds; check the value "
+            "(a misplaced decimal point?)" for s in shown(where)])
 
 
 def bad_number(b: Batch) -> None:
-    _numbers(b, b.of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5")
+    _numbers(b, b.of_type("number"), QUANTITY_DP, "BAD_NUMBER", "a number such as 12.5", MAX_NUMBER,
+             f"{MAX_NUMBER:,}")
 
 
 def bad_amount(b: Batch) -> None:
-    _numbers(b, b.of_type("amount"), AMOUNT_DP, "BAD_AMOUNT", "dollars and cents such as 12.50")
+    _numbers(b, b.of_type("amount"), AMOUNT_DP, "BAD_AMOUNT", "dollars and cents such as 12.50",
+             MAX_AMOUNT_CENTS // 100, dollars(MAX_AMOUNT_CENTS))
 
 
 def negative_value(b: Batch) -> None:
@@ -239,15 +277,17 @@ def no_rate(b: Batch) -> None:
         "commodity": df["commodity"].astype(object).iloc[idx].to_numpy(),
         "day": b.dates["ship_date"].iloc[idx].dt.date.to_numpy(),
     })
-    rates = pd.DataFrame([(r.program_id, r.commodity, r.effective_from, r.effective_to or dt.date.max, r.rate_unit)
-                          for r in b.ref.rates], columns=["program_id", "commodity", "start", "end", "rate_unit"])
+    rates = pd.DataFrame([(r.program_id, r.commodity, r.effective_from, r.effective_to or dt.date.max, r.rate_unit,
+                           r.rate) for r in b.ref.rates],
+                         columns=["program_id", "commodity", "start", "end", "rate_unit", "rate"])
     m = rows.merge(rates, on=["program_id", "commodity"], how="left")
     m = m[(m["start"] <= m["day"]) & (m["day"] <= m["end"])]
-    found = rows.merge(m[["i", "rate_unit"]], on="i", how="left")
+    found = rows.merge(m[["i", "rate_unit", "rate"]], on="i", how="left")
     missing = np.zeros(len(df), dtype=bool)
     missing[found.loc[found["rate_unit"].isna(), "i"].to_numpy()] = True
     has = found[found["rate_unit"].notna()]
     b.rate_unit = pd.Series(has["rate_unit"].to_numpy(), index=has["i"].to_numpy(), dtype=object)
+    b.rate = pd.Series(has["rate"].to_numpy(), index=has["i"].to_numpy(), dtype=object)
     b.flag(missing, "NO_RATE", lambda where: [
         f"no rate in force for program {program_ids.get(g, '?')}, commodity {_q(c)} on ship_date {d} "
         "(see reference/rates.csv)"
@@ -268,6 +308,42 @@ def unit_mismatch(b: Batch) -> None:
     b.flag(mismatch, "UNIT_MISMATCH", lambda where: [
         f"unit {_q(b.text['unit'].iloc[i])} cannot be converted to the rate unit '{rate_unit[i]}': "
         "they share no base unit in reference/units.csv" for i in where])
+
+
+def owed_too_large(b: Batch) -> None:
+    """What a line owes (quantity in the rate unit × rate) must fit the warehouse's range, so that
+    every sum of it cannot overflow. Exact: each distinct (unit, rate unit, rate) gives the cents
+    owed per unit of quantity; only lines whose quantity has enough digits to pass the limit are
+    computed one by one, with exact fractions."""
+    if b.rate_unit is None or b.rate_unit.empty:
+        return
+    i = b.rate_unit.index.to_numpy()
+    i = i[b.open()[i]]
+    if len(i) == 0:
+        return
+    factor = {u: f for u, (_, f) in b.ref.units.items()}
+    qty = b.text["quantity"].astype(object).to_numpy()[i]
+    digits = b.text["quantity"].iloc[i].str.split(".").str[0].str.lstrip("+-0").str.len()
+    rows = pd.DataFrame({"unit": b.text["unit"].astype(object).to_numpy()[i], "rate_unit": b.rate_unit.loc[i].to_numpy(),
+                         "rate": b.rate.loc[i].astype(str).to_numpy(), "digits": digits.to_numpy(dtype=np.int64)})
+    cols = ["unit", "rate_unit", "rate", "digits"]
+    group = rows.groupby(cols, sort=False).ngroup().to_numpy()
+    per_unit = [Fraction(factor[u]) / Fraction(factor[ru]) * Fraction(Decimal(r)) * 100
+                for u, ru, r, _ in rows.drop_duplicates(cols).itertuples(index=False)]
+    reach = np.array([10 ** int(d) * p > MAX_AMOUNT_CENTS
+                      for d, p in zip(rows.drop_duplicates(cols)["digits"], per_unit)], dtype=bool)
+    candidate = reach[group]  # a quantity below 10^digits cannot owe more than this bound
+    if not candidate.any():
+        return
+    owed = {k: round_half_up(Fraction(Decimal(qty[k])) * per_unit[group[k]]) for k in np.flatnonzero(candidate)}
+    over = [k for k, c in owed.items() if c > MAX_AMOUNT_CENTS]
+    mask = np.zeros(len(b.text), dtype=bool)
+    mask[i[over]] = True
+    at = {int(i[k]): owed[k] for k in over}
+    b.flag(mask, "OWED_TOO_LARGE", lambda where: [
+        f"quantity: {_q(b.text['quantity'].iloc[r])} {b.text['unit'].iloc[r]} owes {dollars(at[r])} at the rate in "
+        f"force, more than {dollars(MAX_AMOUNT_CENTS)}, the most one line may owe; check the quantity and its unit"
+        for r in where])
 
 
 def _days(d: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -340,6 +416,7 @@ def duplicate_key(b: Batch) -> None:
 # In the order of the row outcomes: a row gets the code of the first check that flags it.
 CHECKS: list[Check] = [
     missing_field,
+    bad_id,
     bad_date,
     bad_number,
     bad_amount,
@@ -349,6 +426,7 @@ CHECKS: list[Check] = [
     unknown_unit,
     no_rate,
     unit_mismatch,
+    owed_too_large,
     period_misaligned,
     duplicate_key,
 ]

@@ -50,3 +50,43 @@ def test_bad_program_fields(data_dir):
     found = problems(data_dir)
     assert any("programs.csv row 2, allocation_basis" in p for p in found)
     assert any("programs.csv row 3, grower_retention_pct" in p for p in found)
+
+
+PROGRAM = "MWD,Dairy,USD,hours,10,{days},14,{anchor}\n"
+
+
+@pytest.mark.parametrize("days", ["²", "99999999999", "3,000,000", "3661", "-1", "1.5", "٣"])
+def test_a_deadline_that_is_not_a_sane_number_of_days_names_file_row_and_field(data_dir, days):
+    path = data_dir / "reference/programs.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1] + PROGRAM.format(days=f'"{days}"', anchor="2026-01-05"))
+    found = problems(data_dir)
+    assert found[0].startswith("reference/programs.csv row 3, distribution_deadline_days")
+    assert "3,660" in found[0]
+
+
+@pytest.mark.parametrize("anchor", ["２０２６-01-05", "2026-1-5", "20260105"])
+def test_a_date_in_another_form_names_the_field(data_dir, anchor):
+    path = data_dir / "reference/programs.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + lines[1] + PROGRAM.format(days="21", anchor=anchor))
+    assert any("programs.csv row 3, period_anchor" in p for p in problems(data_dir))
+
+
+@pytest.mark.parametrize("file,line,field", [
+    ("rates.csv", "FFP,peppers,1000.01,lb,2020-01-01,\n", "rate"),
+    ("rates.csv", "FFP,peppers,99999999999999999999,lb,2020-01-01,\n", "rate"),
+    ("units.csv", "truck,lb,1000001\n", "factor"),
+    ("parties.csv", "G\u200b3,grower,Grower Three,FFP\n", "party_id"),
+    ("rates.csv", "FFP,tomatoe\u0455,0.01,lb,2020-01-01,\n", "commodity"),
+])
+def test_reference_values_past_their_range_or_with_invisible_characters(data_dir, file, line, field):
+    with (data_dir / "reference" / file).open("a", encoding="utf-8") as f:
+        f.write(line)
+    assert any(f"{file} row" in p and f", {field}:" in p for p in problems(data_dir))
+
+
+def test_an_unreadable_reference_file_is_a_problem_not_a_crash(data_dir):
+    (data_dir / "reference/units.csv").write_bytes("unit,base_unit,factor\nlb,lb,1\n".encode("utf-16"))
+    found = problems(data_dir)
+    assert found[0].startswith("reference/units.csv: the file is UTF-16")

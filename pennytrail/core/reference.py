@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from .money import NumberError, parse_decimal
+import re
+
+from .ids import id_problem
+from .money import MAX_DEADLINE_DAYS, MAX_FACTOR, MAX_RATE, NumberError, parse_decimal
 from .reading import FileProblem, read_table
 
 BASES = ("units", "hours", "gross_wages", "equal")
@@ -96,7 +99,14 @@ class Reference:
 
 
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text) if len(text) == 10 else dt.date.fromisoformat("invalid")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
+# the id columns of each reference file: checked as ids are (``ids``)
+ID_COLUMNS = {"programs": ["program_id"], "parties": ["party_id", "program_id"],
+              "rates": ["program_id", "commodity", "rate_unit"], "units": ["unit", "base_unit"]}
 
 
 def load_reference(data_dir: Path) -> Reference:
@@ -114,12 +124,21 @@ def load_reference(data_dir: Path) -> Reference:
         except FileProblem as e:
             problems.append(Problem(rel, None, None, e.message))
             continue
+        except (Exception, MemoryError) as e:  # nothing a file holds may crash the close
+            problems.append(Problem(rel, None, None, f"the file cannot be read ({type(e).__name__}); save it again "
+                                                     "as CSV UTF-8"))
+            continue
         missing = [c for c in cols if c not in table.header]
         if missing:
             problems.append(Problem(rel, 1, ", ".join(missing), "required column missing from the header"))
             continue
         records = table.frame.to_dict("records")
         rows[name] = list(zip((int(n) for n in table.row_numbers), records))
+        for n, r in rows[name]:
+            for col in ID_COLUMNS[name]:
+                why = id_problem(r[col]) if r[col] else None
+                if why:
+                    problems.append(Problem(rel, n, col, f"{r[col]!r} {why}"))
     if problems:
         raise ReferenceDataError(problems)
 
@@ -137,8 +156,8 @@ def load_reference(data_dir: Path) -> Reference:
         except NumberError as e:
             bad("units", n, "factor", str(e))
             continue
-        if factor <= 0:
-            bad("units", n, "factor", f"must be above 0, got {r['factor']!r}")
+        if factor <= 0 or factor > MAX_FACTOR:
+            bad("units", n, "factor", f"expected a number above 0 and at most {MAX_FACTOR:,}, got {r['factor']!r}")
         elif r["unit"] in ref.units:
             bad("units", n, "unit", f"{r['unit']!r} is listed twice")
         else:
@@ -163,8 +182,10 @@ def load_reference(data_dir: Path) -> Reference:
                 raise ValueError("grower_retention_pct", str(e)) from None
             if not 0 <= pct <= 100:
                 raise ValueError("grower_retention_pct", f"expected 0 to 100, got {r['grower_retention_pct']!r}")
-            if not r["distribution_deadline_days"].isdigit():
-                raise ValueError("distribution_deadline_days", f"expected a whole number of days ≥ 0, got {r['distribution_deadline_days']!r}")
+            if (not re.fullmatch(r"[0-9]{1,9}", r["distribution_deadline_days"])
+                    or int(r["distribution_deadline_days"]) > MAX_DEADLINE_DAYS):
+                raise ValueError("distribution_deadline_days", f"expected a whole number of days from 0 to "
+                                 f"{MAX_DEADLINE_DAYS:,} (ten years), got {r['distribution_deadline_days']!r}")
             if r["period_days"] not in ("7", "14"):
                 raise ValueError("period_days", f"expected 7 or 14, got {r['period_days']!r}")
             try:
@@ -205,8 +226,8 @@ def load_reference(data_dir: Path) -> Reference:
                 rate = parse_decimal(r["rate"], 6)
             except NumberError as e:
                 raise ValueError("rate", str(e)) from None
-            if rate < 0:
-                raise ValueError("rate", f"must not be negative, got {r['rate']!r}")
+            if rate < 0 or rate > MAX_RATE:
+                raise ValueError("rate", f"expected dollars per rate unit from 0 to {MAX_RATE:,}, got {r['rate']!r}")
             if r["rate_unit"] not in ref.units:
                 raise ValueError("rate_unit", f"unit {r['rate_unit']!r} is not in units.csv")
             try:

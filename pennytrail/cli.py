@@ -1,18 +1,30 @@
 """The `pennytrail` command: a thin layer over the library.
 
-Errors the user can act on are turned into a one-line message and exit code 1 in ``main``;
-anything else is a bug and keeps its traceback.
+Every failure of every command is one line on stderr and a non-zero exit, made in one place
+(``main``): errors the user can act on say what to do, and anything else (a full disk, a
+read-only home, a damaged warehouse, a bug) is described in one line too, with its details
+(traceback, the failed step's stack) appended to ``HOME/logs/pennytrail.log``. ``main`` also
+holds the home for the commands that write it (``HOME_ACCESS``), so a second close says whose
+close is running, and a command that reads the warehouse says to wait instead of failing.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import errno
 import json
 import logging
 import os
+import re
 import sys
+import tempfile
 import time
+import traceback
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .core.money import dollars
 
@@ -33,7 +45,11 @@ DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin
 
 
 class UserError(Exception):
-    """A problem with the user's input or data, reported as one line."""
+    """A problem with the user's input or data, reported as one line; ``details`` go to the log."""
+
+    def __init__(self, message: str, details: str = ""):
+        super().__init__(message)
+        self.details = details
 
 
 def _log(msg: str) -> None:
@@ -79,30 +95,48 @@ def cmd_close(args: argparse.Namespace) -> int:
     from data_contracts import gx
 
     gx.start()  # Great Expectations loads in its own process while Dagster starts here
-    from pipelines.runner import CloseFailed, close
-
-    from .core.warehouse import held
-
-    try:
-        with held(home / "pennytrail.duckdb"):  # written into the file once, when the close ends
-            try:
-                done = close(data, home, months, progress=_log)
-            finally:
-                gx.stop()
-            if fingerprint is not None:
-                state.record(home, fingerprint)
-            summary = summary_text(home)
-    except CloseFailed as e:
-        raise UserError(f"the close did not complete: {e}") from None
+    done, summary = _close_and_verify(data, home, months, fingerprint, stop=gx.stop)
     _publish(home)
     _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
     print(summary)
     return 0
 
 
+CLOSE_TOKEN = "last_close_token"
+
+
+def _close_and_verify(data: Path, home: Path, months: list[str] | None, fingerprint: str | None,
+                      stop=lambda: None) -> tuple[list[str], str]:
+    """Run the close on the held warehouse and record it; then check that the warehouse file
+    itself holds the result (a token written last, no write-ahead log left): a close reports
+    success only then. The months closed and the summary."""
+    from pipelines.runner import CloseFailed, close
+
+    from .core import state
+    from .core.warehouse import connect, held, set_meta, verify_written
+
+    db = home / "pennytrail.duckdb"
+    token = uuid.uuid4().hex
+    try:
+        with held(db):  # written into the file once, when the close ends
+            try:
+                done = close(data, home, months, progress=_log)
+            finally:
+                stop()
+            if fingerprint is not None:
+                state.record(home, fingerprint)
+            with connect(db) as con:
+                set_meta(con, CLOSE_TOKEN, token)
+            summary = summary_text(home)
+    except CloseFailed as e:
+        raise UserError(f"the close did not complete: {e}", e.details) from None
+    verify_written(db, CLOSE_TOKEN, token)
+    return done, summary
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the demo program if it is not there yet, close every month, print the summary."""
-    from pipelines.runner import CloseFailed, close
+    from pipelines.runner import CloseFailed
 
     from .generator import generate
 
@@ -115,10 +149,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate(data, seed=args.seed, scale="demo", progress=_log)
         _log(f"generated the demo program into {data}")
     before = _state(home)
-    try:
-        close(data, home, None, progress=_log)
-    except CloseFailed as e:
-        raise UserError(f"the close did not complete: {e}") from None
+    _close_and_verify(data, home, None, None)
     after = _state(home)
     _publish(home)
     print(summary_text(home))
@@ -127,7 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         print("\n" + run_month_reports(home))
     except CloseFailed as e:
-        raise UserError(f"the reports were not written: {e}") from None
+        raise UserError(f"the reports were not written: {e}", e.details) from None
     print("\n" + demo_users(home))
     return 0
 
@@ -431,8 +462,15 @@ def _is_month(text: str) -> bool:
     return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors are one line too (and exit 2), pointing at the command's help."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"pennytrail: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="pennytrail",
         description="Follows every cent of a price premium from buyers to workers' pay stubs.",
         epilog="Start with `make demo`, or: " + EXAMPLES["demo"],
@@ -554,20 +592,117 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# How each command uses the home: "write" commands hold it (one at a time); "none" ones do not
+# touch the warehouse (the portal reads published snapshots, beside a running close); every other
+# command with a --home reads the warehouse, and is told to wait while a close holds it.
+HOME_ACCESS = {"close": "write", "demo": "write", "signoff": "write", "serve": "none", "users": "none"}
+LOG = Path("logs") / "pennytrail.log"
+
+
+def _home(args: argparse.Namespace) -> Path:
+    """Where a command's log goes: its home; the output folder of `generate`; else .pennytrail."""
+    home = getattr(args, "home", None) or (getattr(args, "out", None) if args.command == "generate" else None)
+    return Path(home or os.environ.get("PENNYTRAIL_HOME") or ".pennytrail")
+
+
+@contextmanager
+def _access(args: argparse.Namespace) -> Iterator[None]:
+    from .core import homelock
+
+    home = getattr(args, "home", None)
+    mode = HOME_ACCESS.get(args.command, "read")
+    if home is None or mode == "none":
+        yield
+    elif mode == "write":
+        with homelock.hold(Path(home)):
+            yield
+    else:
+        pid = homelock.running(Path(home))
+        if pid is not None:
+            raise homelock.Busy(Path(home), pid or None)
+        yield
+
+
+def describe(e: BaseException, home: Path) -> str:
+    """Any exception as one line that says what happened and what to do."""
+    import duckdb
+
+    from .core import homelock
+    from .core.warehouse import NotWritten
+
+    text = (str(e).strip().splitlines() or [""])[0][:300]
+    low = str(e).lower()
+    if isinstance(e, homelock.Busy):
+        return str(e)
+    if isinstance(e, NotWritten):
+        return f"the close's results are not in the warehouse file ({e}): free disk space and run the close again"
+    if isinstance(e, (MemoryError, duckdb.OutOfMemoryException)):
+        return f"out of memory ({type(e).__name__}: {text}); close other programs or lower PENNYTRAIL_DUCKDB_MEMORY"
+    err = getattr(e, "errno", None)
+    if err in (errno.ENOSPC, errno.EDQUOT) or "no space left" in low or "disk full" in low:
+        return f"the disk is full ({text}): free space and run the command again"
+    if err in (errno.EROFS, errno.EACCES, errno.EPERM) or "read-only file system" in low or "permission denied" in low:
+        where = getattr(e, "filename", None) or home
+        return f"cannot write {where}: {getattr(e, 'strerror', None) or text}; make the home writable or use another --home"
+    if isinstance(e, duckdb.Error):
+        if "could not set lock" in low or "conflicting lock" in low:
+            pid = re.search(r"PID (\d+)", str(e))
+            who = f" (pid {pid.group(1)})" if pid else ""
+            return f"the warehouse in {home} is in use by another process{who}: wait for it to finish"
+        if (isinstance(e, (duckdb.SerializationException, duckdb.InternalException, duckdb.FatalException))
+                or any(w in low for w in ("not a valid duckdb", "corrupt", "checksum", "invalid database",
+                                          "unable to open", "not a database"))):
+            return (f"the warehouse {home / 'pennytrail.duckdb'} cannot be read ({text}): restore it from a backup, "
+                    "or move it aside and close again to rebuild it from the inbox")
+        return f"the warehouse failed ({type(e).__name__}: {text})"
+    if isinstance(e, FileNotFoundError):
+        return text
+    return f"unexpected error ({type(e).__name__}: {text})"
+
+
+def _write_log(home: Path, argv: list[str], line: str, details: str) -> Path | None:
+    """Append the failure to the home's log (or, if the home cannot be written, the temporary
+    folder's); the file written, or None."""
+    entry = (f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} pid {os.getpid()} "
+             f"pennytrail {' '.join(argv)}\n{line}\n{details.rstrip()}\n")
+    places = [home / LOG] if home.is_dir() else []  # a home that does not exist is not made for a log
+    for path in places + [Path(tempfile.gettempdir()) / f"pennytrail-{os.getuid()}.log"]:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as f:
+                f.write(entry)
+            return path
+        except OSError:
+            continue
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .core.homelock import Busy
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    home = _home(args)
+    code, details = 1, ""
     try:
-        return args.func(args)
+        with _access(args):
+            return args.func(args)
     except UserError as e:
-        print(f"pennytrail: {e}", file=sys.stderr)
-        return 1
-    except FileNotFoundError as e:
-        print(f"pennytrail: {e}", file=sys.stderr)
-        return 1
+        line, details = str(e), e.details
+    except KeyboardInterrupt:
+        line, code = "interrupted", 130
+    except (FileNotFoundError, Busy) as e:  # said in full by their one line
+        line = describe(e, home)
+    except Exception as e:  # noqa: BLE001 (every failure is one line; its traceback goes to the log)
+        line, details = describe(e, home), traceback.format_exc()
     finally:
         gx = sys.modules.get("data_contracts.gx")
         if gx is not None:
             gx.stop()  # a data contract process the command started ends with it
+    log = _write_log(home, argv, line, details)
+    where = f" (details: {log})" if log is not None and details else ""
+    print(f"pennytrail: {line}{where}", file=sys.stderr)
+    return code
 
 
 def run() -> None:

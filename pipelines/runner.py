@@ -7,6 +7,7 @@ DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` once for the ra
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,7 +25,12 @@ telemetry:
 
 
 class CloseFailed(Exception):
-    """The close could not complete; ``str(e)`` is the one-line reason."""
+    """The close could not complete; ``str(e)`` is the one-line reason, ``details`` what the log
+    should hold besides (the failed steps' errors with their stacks)."""
+
+    def __init__(self, reason: str, details: str = ""):
+        super().__init__(reason)
+        self.details = details
 
 
 @dataclass
@@ -63,8 +69,22 @@ def _reason(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure:
             err = event.event_specific_data.error
-            return ((err.cause or err).message or err.message).strip().splitlines()[0]
+            line = (((err.cause or err).message or err.message).strip().splitlines() or ["a step failed"])[0]
+            return re.sub(r"^(?:\w+\.)+\w+: ", "", line)  # the exception's dotted class name says nothing to a user
     return "the run did not succeed (see the Dagster UI for its logs)"
+
+
+def _details(result: dg.ExecuteInProcessResult) -> str:
+    """Every failed step's error, with its stack and the metadata of a ``Failure``, as text."""
+    parts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.event_specific_data
+            parts.append(f"step {event.step_key} failed:\n{data.error.to_string()}")
+            metadata = getattr(data.user_failure_data, "metadata", None) if data.user_failure_data else None
+            for key, value in (metadata or {}).items():
+                parts.append(f"{key}: {getattr(value, 'value', value)}")
+    return "\n".join(parts)
 
 
 PID_TAG = "pennytrail/pid"
@@ -116,7 +136,9 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     job = defs.resolve_job_def(name)
     instance = _instance()
     release_dead_runs(instance)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # Dagster's console log stays quiet: a failure is one line from the command, and its details
+    # (the step's error and stack) go to the home's log file (``CloseFailed.details``)
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
         tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
@@ -124,7 +146,7 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
                                     run_config=quiet, tags=tags)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
     if not result.success or _failed_check(result):
-        raise CloseFailed(_reason(result))
+        raise CloseFailed(_reason(result), _details(result))
     return RunOutcome(name, partition_key, result.run_id)
 
 

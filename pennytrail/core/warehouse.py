@@ -148,6 +148,32 @@ def held(path: Path | str) -> Iterator[None]:
             del _held[path]
 
 
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the committed tables into the database file now. DuckDB also checkpoints when the last
+    connection closes, but an error there (a full disk) is not reported; here it is raised."""
+    con.execute("CHECKPOINT")
+
+
+class NotWritten(Exception):
+    """The warehouse file does not hold what was just committed (``str(e)`` says why)."""
+
+
+def verify_written(path: Path | str, key: str, value: str) -> None:
+    """After the warehouse is closed: its file holds ``meta[key] == value`` and no write-ahead log
+    is left over, so what was committed is in the file itself."""
+    path = Path(path)
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise NotWritten(f"{wal} still holds {wal.stat().st_size:,} bytes that were not written into {path.name}")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        found = get_meta(con, key)
+    finally:
+        con.close()
+    if found != value:
+        raise NotWritten(f"{path} does not hold the result just committed")
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection with the schema in place and the money macros defined."""
@@ -177,6 +203,8 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
             create_schema(con)
         con.execute(MACROS)
         yield con
+        if not read_only:
+            checkpoint(con)  # a failure to write the file is an error, not a silent loss
     finally:
         con.close()
 

@@ -326,3 +326,10 @@ def test_a_file_that_makes_the_reader_fail_is_rejected_and_the_others_load(inbox
         return real(path)
     monkeypatch.setattr(ingest_module, "read_table", read)
     assert outcome(inbox, "p.csv")[:2] == ("rejected", "UNREADABLE_FILE")
+
+
+@pytest.mark.parametrize("name", ["p.xls", "p.txt", "p.xlsm", "p.json", "payroll"])
+def test_a_file_of_another_ending_is_rejected_not_ignored(inbox, name):
+    csv_file(inbox, name, BODY.encode())
+    status, code, message = outcome(inbox, name)
+    assert (status, code) == ("rejected", "WRONG_FORMAT") and "CSV UTF-8" in message

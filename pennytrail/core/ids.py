@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import unicodedata
 
-# RE2 (Arrow's regular expressions): any invisible character
-INVISIBLE_RE = (r"[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\x{00A0}\x{1680}\x{2000}-\x{200A}\x{202F}\x{205F}"
-                r"\x{3000}]")
-NON_ASCII_RE = r"[^\x00-\x7F]"
+# RE2 (Arrow's regular expressions): a value holding anything but printable ASCII, the only
+# values ``id_problem`` needs to look at
+NOT_PLAIN_RE = r"[^\x20-\x7e]"
 
 
 def _name(ch: str) -> str:

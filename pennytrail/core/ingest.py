@@ -34,7 +34,6 @@ from .validate import validate_many
 from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
 log = logging.getLogger(__name__)
-SUFFIXES = (".csv", ".xlsx")
 
 
 @dataclass
@@ -58,14 +57,15 @@ def discover(data_dir: Path) -> list[tuple[str, str | None]]:
     """(path relative to data_dir, kind) of every submission file, in path order.
 
     The kind is the first folder under ``inbox/``; a file in any other folder gets kind None
-    (it is rejected, not ignored). Hidden files and Excel lock files (``~$…``) are skipped.
+    (it is rejected, not ignored), and so is a file that is neither .csv nor .xlsx (when read).
+    Hidden files and Excel lock files (``~$…``) are skipped.
     """
     inbox = data_dir / "inbox"
     found = []
     if not inbox.is_dir():
         return found
     for path in inbox.rglob("*"):
-        if not path.is_file() or path.suffix.lower() not in SUFFIXES:
+        if not path.is_file():  # any other ending is rejected with what to send instead, not ignored
             continue
         if any(part.startswith((".", "~$")) for part in path.relative_to(inbox).parts):
             continue

@@ -36,11 +36,12 @@ MAX_FACTOR = 1_000_000               # base units in one unit (reference/units.c
 MAX_DEADLINE_DAYS = 3_660            # distribution_deadline_days: ten years
 
 
-def at_most_regex(limit: int) -> str:
-    """A numeral (already known to be one) whose value is at most the whole number ``limit``:
-    whole-column regular expressions, exact, with no number parsed."""
+def bounded_numeral_regex(max_dp: int, limit: int) -> str:
+    """A numeral with at most ``max_dp`` significant decimal places whose value is at most the
+    whole number ``limit``: one whole-column regular expression, exact, with no number parsed."""
     digits = str(limit)
-    return rf"[+-]?0*(?:[0-9]{{0,{len(digits) - 1}}}(?:\.[0-9]*)?|{digits}(?:\.0*)?)"
+    return (rf"[+-]?(?:0*[0-9]{{1,{len(digits) - 1}}}(?:\.[0-9]{{0,{max_dp}}}0*)?|0*\.[0-9]{{1,{max_dp}}}0*"
+            rf"|0*{digits}(?:\.0*)?)")
 
 
 class NumberError(ValueError):

@@ -70,7 +70,8 @@ def read_table(path: Path) -> RawTable:
     if suffix == ".xlsx":
         screen_xlsx(path, size)
         return _read_xlsx(path)
-    raise FileProblem("UNREADABLE_FILE", f"{path.name}: only .csv and .xlsx files are read")
+    raise FileProblem("WRONG_FORMAT", f"only .csv and .xlsx files are read, not {suffix or 'a file without an ending'}: "
+                                      "save the table as CSV UTF-8 or Excel Workbook (.xlsx) and send it again")
 
 
 def _line_of(data: bytes, offset: int) -> int:

@@ -24,9 +24,9 @@ import pyarrow.compute as pc
 
 import data_contracts
 
-from .ids import INVISIBLE_RE, NON_ASCII_RE, id_problem
-from .money import (AMOUNT_DP, MAX_AMOUNT_CENTS, MAX_NUMBER, NUMERAL, QUANTITY_DP, at_most_regex, dollars,
-                    numeral_regex, round_half_up)
+from .ids import NOT_PLAIN_RE, id_problem
+from .money import (AMOUNT_DP, MAX_AMOUNT_CENTS, MAX_NUMBER, NUMERAL, QUANTITY_DP, dollars,
+                    bounded_numeral_regex, numeral_regex, round_half_up)
 from .reading import RawTable, text_column
 from .reference import Reference
 
@@ -147,9 +147,8 @@ def bad_id(b: Batch) -> None:
     checks; only the distinct values that are not plain ASCII are looked at one by one."""
     for col in _id_columns(b):
         v = b.text[col]
-        arrow = _arrow(v)  # RE2, with Unicode classes
-        odd = (pc.match_substring_regex(arrow, NON_ASCII_RE).to_numpy(zero_copy_only=False)
-               | pc.match_substring_regex(arrow, INVISIBLE_RE).to_numpy(zero_copy_only=False))
+        # one pass: anything but printable ASCII (most columns have none, and are done)
+        odd = pc.match_substring_regex(_arrow(v), NOT_PLAIN_RE).to_numpy(zero_copy_only=False)
         if not odd.any():
             continue
         problems = {x: id_problem(x) for x in pd.unique(v[odd].astype(object))}
@@ -181,11 +180,14 @@ def bad_date(b: Batch) -> None:
 def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str, limit: int, shown_limit: str) -> None:
     for col in cols:
         v = b.text[col]
-        # one pass over the column: a value that fits is a numeral; only the rest are told apart
-        bad = _b(v != "") & ~_b(v.str.fullmatch(numeral_regex(max_dp)))
+        # one pass over the column: a value that fits (a numeral, its decimal places, the
+        # warehouse's range) is done; only the rest are told apart
+        bad = _b(v != "") & ~_b(v.str.fullmatch(bounded_numeral_regex(max_dp, limit)))
         numeral = np.zeros(len(v), dtype=bool)
+        shape = np.zeros(len(v), dtype=bool)  # a numeral of the right shape (places, 15 digits): too large
         if bad.any():
             numeral[bad] = _b(v[bad].str.fullmatch(NUMERAL))
+            shape[bad] = _b(v[bad].str.fullmatch(numeral_regex(max_dp)))
         shown = _values(v)
 
         def not_a_number(where, v=v, col=col, shown=shown):
@@ -194,13 +196,12 @@ def _numbers(b: Batch, cols: list[str], max_dp: int, code: str, what: str, limit
             return [f"{col}: expected {what}, got {s}{h}" for s, h in zip(shown(where), hint)]
 
         b.flag(bad & ~numeral, code, not_a_number)
-        b.flag(bad & numeral, code,
+        b.flag(bad & numeral & ~shape, code,
                lambda where, col=col, shown=shown: [
                    f"{col}: expected at most {max_dp} decimal places and 15 digits before the point, got {s}"
                    for s in shown(where)])
         # the warehouse's range: a value that fits its column and whose sums cannot overflow
-        large = ~bad & _b(v != "") & ~_b(v.str.fullmatch(at_most_regex(limit)))
-        b.flag(large, code, lambda where, col=col, shown=shown: [
+        b.flag(bad & shape, code, lambda where, col=col, shown=shown: [
             f"{col}: {s} is more than {shown_limit}, the largest value pennytrail holds; check the value "
             "(a misplaced decimal point?)" for s in shown(where)])
 

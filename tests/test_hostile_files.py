@@ -266,11 +266,17 @@ def test_a_header_of_too_many_columns_is_rejected(inbox):
 
 def test_a_file_past_the_cell_limit_is_rejected_before_it_is_parsed(inbox, monkeypatch):
     monkeypatch.setattr(screening, "LIMITS", screening.Limits(cells=1000))
-    from pennytrail.core import reading
-    monkeypatch.setattr(reading, "LIMITS", screening.LIMITS)
     csv_file(inbox, "p.csv", (PAYROLL_HEADER + "\n" + "\n".join([GOOD_PAYROLL] * 100) + "\n").encode())
     status, code, message = outcome(inbox, "p.csv")
     assert (status, code) == ("rejected", "FILE_TOO_LARGE") and "cells" in message
+
+
+def test_a_file_of_more_rows_than_a_spreadsheet_holds_is_rejected(inbox, monkeypatch):
+    monkeypatch.setattr(screening, "LIMITS", screening.Limits(rows=3))
+    csv_file(inbox, "p.csv", (PAYROLL_HEADER + "\n" + "\n".join([GOOD_PAYROLL.replace("W1", f"W{i}") for i in range(4)])
+                              + "\n").encode())
+    status, code, message = outcome(inbox, "p.csv")
+    assert (status, code) == ("rejected", "FILE_TOO_LARGE") and "4 rows, more than the 3" in message
 
 
 def test_a_file_past_the_size_limit_is_rejected_unread(inbox, monkeypatch):

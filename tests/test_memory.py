@@ -2,7 +2,7 @@
 
 One close over the largest files the limits let through and hostile files built to be as costly
 as possible: a sheet spanning nearly the cell limit (the grid the Excel reader allocates), a CSV
-at the cell limit, a sheet that unpacks to more than the limit at a plausible compression ratio,
+at the row and size limits, a sheet that unpacks to more than the limit at a plausible compression ratio,
 a 2 GB zip bomb, a sheet with a cell at XFD1048576 and a CSV with a 17 MB line. The close runs in
 a process of its own; its peak memory, with its contract process, is read from /proc while it
 runs (the bench's launcher), not inferred from time.
@@ -22,6 +22,7 @@ from .test_ingest_bad_input import GOOD_PAYROLL, PAYROLL_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_KIB = 2 * 1024 * 1024
+ROWS = 1_048_576
 
 
 def build(data: Path) -> None:
@@ -39,11 +40,11 @@ def build(data: Path) -> None:
     block = "".join(f'<row><c t="n"><v>{i * 7919 % 1000003}</v></c></row>' for i in range(2000)).encode()
     hostile.streamed_sheet(payroll / "d-large.xlsx", header, block, 1_100_000_000 // len(block),
                            "</sheetData></worksheet>")
-    # a CSV at the cell limit: 16 columns × 1,040,000 lines
+    # a CSV at the row limit and near the size limit: 1,048,576 rows of about 150 bytes
+    name = "Ana Maria de los Angeles Cruz Hernandez y Villanueva de la Sierra Madre"
     with (payroll / "e-limit.csv").open("w") as f:
-        f.write(PAYROLL_HEADER + ",note_a,note_b,note_c,note_d\n")
-        rows = [GOOD_PAYROLL.replace("W1", f"W{i}") + ",a,b,c,d\n" for i in range(1_039_999)]
-        f.writelines(rows)
+        f.write(PAYROLL_HEADER + "\n")
+        f.writelines(GOOD_PAYROLL.replace("W1", f"W{i:07d}").replace("Ana Cruz", name) + "\n" for i in range(ROWS))
     with (payroll / "f-long.csv").open("w") as f:
         f.write(PAYROLL_HEADER + "\n" + GOOD_PAYROLL.replace("Ana Cruz", "x" * (17 << 20)) + "\n")
 
@@ -69,4 +70,4 @@ def test_peak_memory_of_a_close_over_the_costliest_files_is_under_2_gib(data_dir
                    "d-large.xlsx": "rejected", "e-limit.csv": "loaded", "f-long.csv": "rejected"}
     assert codes == {"b-xfd.xlsx": "FILE_TOO_LARGE", "c-bomb.xlsx": "FILE_TOO_LARGE", "d-large.xlsx": "FILE_TOO_LARGE",
                      "f-long.csv": "FILE_TOO_LARGE"}
-    assert rows == 1_039_999
+    assert rows == ROWS

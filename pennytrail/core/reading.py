@@ -22,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .screening import LIMITS, FileProblem, screen_csv, screen_xlsx
+from . import screening
+from .screening import FileProblem, screen_csv, screen_xlsx
 
 __all__ = ["FileProblem", "RawTable", "read_table", "text_column", "TRIMMED"]
 
@@ -103,13 +104,13 @@ def _read_csv(path: Path) -> RawTable:
     header_end = body.find(b"\n")
     header = body if header_end < 0 else body[:header_end]
     width = len(next(csv.reader(io.StringIO(header.decode("utf-8").rstrip("\r"), newline=""))))
-    if width > LIMITS.columns:
-        raise FileProblem("FILE_TOO_LARGE", f"the header has {width:,} columns, more than {LIMITS.columns:,}: "
+    if width > screening.LIMITS.columns:
+        raise FileProblem("FILE_TOO_LARGE", f"the header has {width:,} columns, more than {screening.LIMITS.columns:,}: "
                                             "it is not a plain table")
     lines = body.count(b"\n") + 1
-    if lines * width > LIMITS.cells:
+    if lines * width > screening.LIMITS.cells:
         raise FileProblem("FILE_TOO_LARGE", f"the file spans {lines:,} lines × {width:,} columns, more than the "
-                                            f"{LIMITS.cells:,} cells pennytrail reads from one file: split it")
+                                            f"{screening.LIMITS.cells:,} cells pennytrail reads from one file: split it")
     grid = _arrow_csv(body, width)
     if grid is None:
         grid = _general_csv(body.decode("utf-8"))
@@ -162,7 +163,7 @@ def _general_csv(text: str) -> pa.Table:
     """Any CSV the fast path did not take (blank lines, rows wider or narrower than the header):
     rows in order, blank lines as blank rows, short rows padded. Read in chunks into Arrow columns,
     so that Python lists of at most ``GENERAL_CHUNK`` rows exist at once."""
-    csv.field_size_limit(LIMITS.row_bytes + 1)
+    csv.field_size_limit(screening.LIMITS.row_bytes + 1)
     reader = csv.reader(io.StringIO(text, newline=""))
     columns: list[list[pa.Array]] = []
     done = 0
@@ -171,7 +172,7 @@ def _general_csv(text: str) -> pa.Table:
             rows = [r for _, r in zip(range(GENERAL_CHUNK), reader)]
         except csv.Error as e:
             raise FileProblem("FILE_TOO_LARGE" if "field limit" in str(e) else "MALFORMED_CSV",
-                              f"line {reader.line_num}: {e}; a value of more than {LIMITS.row_bytes // (1 << 20)} MB "
+                              f"line {reader.line_num}: {e}; a value of more than {screening.LIMITS.row_bytes // (1 << 20)} MB "
                               "is not read" if "field limit" in str(e) else
                               f"line {reader.line_num} is not CSV ({e}): fix it and send the file again") from None
         if not rows:
@@ -249,16 +250,16 @@ TRIMMED = ("".join(chr(c) for c in range(0x21)) + "\x7f\x85\xa0\u1680" + "".join
 
 
 def _check_row_bytes(cols: list) -> None:
-    """No row holds more than ``LIMITS.row_bytes`` of text (whole-column byte lengths, no loop per row)."""
+    """No row holds more than ``screening.LIMITS.row_bytes`` of text (whole-column byte lengths, no loop per row)."""
     if not cols or not len(cols[0]):
         return
     total = np.zeros(len(cols[0]), dtype=np.int64)
     for c in cols:
         total += pc.binary_length(c).to_numpy(zero_copy_only=False)
-    if total.max() > LIMITS.row_bytes:
-        i = int(np.argmax(total > LIMITS.row_bytes))
+    if total.max() > screening.LIMITS.row_bytes:
+        i = int(np.argmax(total > screening.LIMITS.row_bytes))
         raise FileProblem("FILE_TOO_LARGE", f"row {i + 1} holds {total[i]:,} bytes of text, more than the "
-                                            f"{LIMITS.row_bytes // (1 << 20)} MB pennytrail reads in one row: shorten it")
+                                            f"{screening.LIMITS.row_bytes // (1 << 20)} MB pennytrail reads in one row: shorten it")
 
 
 def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
@@ -275,6 +276,9 @@ def _from_grid(grid: pa.Table, sheet: str | None) -> RawTable:
     h = nonblank[0]
     names = [str(c[h].as_py()).lower() for c in cols]
     keep = np.flatnonzero(~blank[h + 1:]) + h + 1
+    if len(keep) > screening.LIMITS.rows:
+        raise FileProblem("FILE_TOO_LARGE", f"the file has {len(keep):,} rows, more than the {screening.LIMITS.rows:,} pennytrail "
+                                            "reads from one file (a spreadsheet's own limit): split it into several files")
     take = None if len(keep) == grid.num_rows - 1 else pa.array(keep)  # no blank rows: nothing to drop
     row_numbers = keep + 1
     header: list[str] = []

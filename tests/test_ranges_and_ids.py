@@ -117,3 +117,26 @@ def test_a_party_id_with_an_invisible_character_is_not_an_unknown_party(data_dir
     payroll_csv(data_dir, GOOD_PAYROLL.replace("G1,", "G\u200b1,", 1))
     _, q, _, _ = run(data_dir)
     assert [r[2] for r in q] == ["BAD_ID"] and "grower_id" in q[0][3]
+
+
+SALES_HEADER = "buyer_id,invoice_id,line_no,seller_id,ship_date,grower_id,commodity,quantity,unit"
+
+
+@pytest.mark.parametrize("line,code", [
+    ("B1,I1,1,G1,2026-01-06,G1,tomatoes,10000000000,lb", "BAD_NUMBER"),
+    ("B1,I1,1,G\u200b1,2026-01-06,G1,tomatoes,10,lb", "BAD_ID"),
+    ("B1,I1,1,G1,2026-01-06,G1,tomatoes,200000000,box_25lb", None),
+])
+def test_sales_lines_get_the_same_checks(data_dir, line, code):
+    """A seller's report of 200,000,000 boxes of 25 lb at 1 ¢/lb owes $50,000,000: accepted."""
+    write(data_dir / "inbox/sales/s.csv", SALES_HEADER + "\n" + line + "\n")
+    _, q, _, _ = run(data_dir)
+    assert [r[2] for r in q] == ([code] if code else [])
+
+
+def test_a_sales_line_that_would_owe_too_much_is_quarantined(data_dir):
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,1000,lb,2020-01-01,\n")
+    write(data_dir / "inbox/sales/s.csv", SALES_HEADER + "\nB1,I1,1,G1,2026-01-06,G1,tomatoes,1000001,lb\n")
+    _, q, _, _ = run(data_dir)
+    assert [r[2] for r in q] == ["OWED_TOO_LARGE"] and "$1,000,001,000.00" in q[0][3]

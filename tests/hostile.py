@@ -49,14 +49,19 @@ def sheet_xml(rows: list[list[str]], extra_cells: str = "", dimension: str | Non
             f"{dim}<sheetData>{body}</sheetData></worksheet>")
 
 
+def _package(path: Path) -> zipfile.ZipFile:
+    """A new .xlsx at ``path`` holding every part but the sheet: content types, relations, workbook."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    z = zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED)
+    for name, text in (("[Content_Types].xml", CONTENT_TYPES), ("_rels/.rels", RELS), ("xl/workbook.xml", WORKBOOK),
+                       ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)):
+        z.writestr(name, text)
+    return z
+
+
 def workbook(path: Path, sheet: str | bytes, shared: str | bytes | None = None, parts: dict | None = None) -> Path:
     """An .xlsx from its parts: the first sheet's XML, the shared strings, any other parts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", CONTENT_TYPES)
-        z.writestr("_rels/.rels", RELS)
-        z.writestr("xl/workbook.xml", WORKBOOK)
-        z.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+    with _package(path) as z:
         z.writestr("xl/worksheets/sheet1.xml", sheet)
         if shared is not None:
             z.writestr("xl/sharedStrings.xml", shared)
@@ -68,12 +73,7 @@ def workbook(path: Path, sheet: str | bytes, shared: str | bytes | None = None, 
 def streamed_sheet(path: Path, head: str, repeat: bytes, times: int, tail: str) -> Path:
     """A workbook whose sheet XML is ``head`` + ``repeat`` × ``times`` + ``tail``, written in pieces so
     that a sheet that unpacks to gigabytes is built without holding it in memory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", CONTENT_TYPES)
-        z.writestr("_rels/.rels", RELS)
-        z.writestr("xl/workbook.xml", WORKBOOK)
-        z.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+    with _package(path) as z:
         with z.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as f:
             f.write(head.encode())
             block = repeat * max(1, (1 << 20) // len(repeat))

@@ -272,11 +272,11 @@ def test_a_file_past_the_cell_limit_is_rejected_before_it_is_parsed(inbox, monke
 
 
 def test_a_file_of_more_rows_than_a_spreadsheet_holds_is_rejected(inbox, monkeypatch):
-    monkeypatch.setattr(screening, "LIMITS", screening.Limits(rows=3))
-    csv_file(inbox, "p.csv", (PAYROLL_HEADER + "\n" + "\n".join([GOOD_PAYROLL.replace("W1", f"W{i}") for i in range(4)])
+    monkeypatch.setattr(screening, "LIMITS", screening.Limits(rows=10))  # the reference files have fewer
+    csv_file(inbox, "p.csv", (PAYROLL_HEADER + "\n" + "\n".join([GOOD_PAYROLL.replace("W1", f"W{i}") for i in range(11)])
                               + "\n").encode())
     status, code, message = outcome(inbox, "p.csv")
-    assert (status, code) == ("rejected", "FILE_TOO_LARGE") and "4 rows, more than the 3" in message
+    assert (status, code) == ("rejected", "FILE_TOO_LARGE") and "11 rows, more than the 10" in message
 
 
 def test_a_file_past_the_size_limit_is_rejected_unread(inbox, monkeypatch):

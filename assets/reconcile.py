@@ -63,12 +63,16 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
                    (SELECT coalesce(sum(distributed_cents), 0) FROM w_pool_audit),
                    (SELECT count(*) FROM w_pools), (SELECT count(*) FROM w_worker_audit)""").fetchone()
         codes = dict(con.execute("SELECT code, count(*) FROM w_exceptions GROUP BY 1 ORDER BY 1").fetchall())
+        handshake = dict(con.execute("SELECT status, count(*) FROM w_volume_handshake GROUP BY 1 ORDER BY 1").fetchall())
+        as_of, overdue = con.execute("SELECT (SELECT CAST(max(as_of_date) AS VARCHAR) FROM w_as_of), "
+                                     "(SELECT count(*) FROM w_worker_audit WHERE overdue)").fetchone()
     return dg.MaterializeResult(metadata={
         "rebuilt": "no (unchanged)" if unchanged else "in part (files added)" if since is not None
         else "in full", "owed": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
         "received by growers": dollars(totals[2]), "funded to pools": dollars(totals[3]),
         "distributed to workers": dollars(totals[4]), "pools": totals[5], "worker audit rows": totals[6],
-        "exceptions by code": codes,
+        "exceptions by code": codes, "handshake by status": handshake, "as-of date": as_of or "none",
+        "overdue worker rows": overdue,
     })
 
 

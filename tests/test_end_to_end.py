@@ -84,19 +84,24 @@ def test_answer_key_handshake_findings_are_found_exactly(closed_demo):
     assert billed == [("grower", next(e["party_id"] for e in key["exceptions"] if e["code"] == "BILLED_MISMATCH"))]
 
 
+def versions(con, kind: str, key: str) -> tuple[tuple[int, str], list[str]]:
+    """A line's current (quantity, file), and the files of all its versions in the order applied."""
+    where = "WHERE buyer_id=? AND invoice_id=? AND line_no=?"
+    current = con.execute(f"SELECT quantity, file FROM {kind} {where}", key.split("/")).fetchone()
+    history = {"purchases": "purchase_rows", "sales": "sales_rows"}[kind]
+    files = [r[0] for r in con.execute(f"SELECT file FROM {history} {where} ORDER BY file_seq", key.split("/")).fetchall()]
+    return (int(current[0]), current[1]), files
+
+
 def test_sales_corrections_win_and_keep_history(closed_demo):
     key = json.loads((closed_demo / "data/answer_key.json").read_text())
     assert key["sales_corrections"]
     with con_of(closed_demo) as con:
         for c in key["sales_corrections"]:
-            buyer, invoice, line = c["key"].split("/")
-            current = con.execute("SELECT quantity, file FROM sales WHERE buyer_id=? AND invoice_id=? AND line_no=?",
-                                  [buyer, invoice, line]).fetchone()
-            files = [r[0] for r in con.execute("SELECT file FROM sales_rows WHERE buyer_id=? AND invoice_id=? "
-                                               "AND line_no=? ORDER BY file_seq", [buyer, invoice, line]).fetchall()]
+            current, files = versions(con, "sales", c["key"])
             status = con.execute("SELECT status FROM volume_handshake WHERE buyer_id=? AND invoice_id=? AND line_no=?",
-                                 [buyer, invoice, line]).fetchone()[0]
-            assert (int(current[0]), current[1]) == (c["quantity"], c["wins"])
+                                 c["key"].split("/")).fetchone()[0]
+            assert current == (c["quantity"], c["wins"])
             assert files == [c["first"], c["wins"]] and status == "CONFIRMED"
 
 
@@ -121,12 +126,8 @@ def test_corrections_win_and_keep_history(closed_demo):
     key = json.loads((closed_demo / "data/answer_key.json").read_text())
     with con_of(closed_demo) as con:
         for c in key["corrections"]:
-            buyer, invoice, line = c["key"].split("/")
-            current = con.execute("SELECT quantity, file FROM purchases WHERE buyer_id=? AND invoice_id=? AND line_no=?",
-                                  [buyer, invoice, line]).fetchone()
-            files = [r[0] for r in con.execute("SELECT file FROM purchase_rows WHERE buyer_id=? AND invoice_id=? "
-                                               "AND line_no=? ORDER BY file_seq", [buyer, invoice, line]).fetchall()]
-            assert (int(current[0]), current[1]) == (c["quantity"], c["wins"])
+            current, files = versions(con, "purchases", c["key"])
+            assert current == (c["quantity"], c["wins"])
             assert files[0] == c["first"] and files[-1] == c["wins"]
 
 

@@ -278,3 +278,52 @@ def test_handshake__confirmed_exactly_when_the_base_quantities_are_equal(tmp_pat
     put(data, "purchases", "b1.csv", PURCHASES, *bought)
     put(data, "sales", "g1.csv", SALES, *sold)
     assert handshake(close_core(data)) == want
+
+
+def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
+    """The close workbook's Handshake sheet, `trace invoice` and each buyer's statement carry the
+    handshake rows of the warehouse; an invoice only its seller reported can still be traced."""
+    import json
+
+    import openpyxl
+
+    from reports.close import close_report
+    from reports.confirm import gather
+    from reports.trace import trace_invoice
+
+    key = json.loads((closed_demo / "data/answer_key.json").read_text())
+    missing = next(h["reference"] for h in key["handshake"] if h["status"] == "MISSING_PURCHASE")
+    buyer, invoice, line = missing.split("/")
+    db = closed_demo / "pennytrail.duckdb"
+    month = query(db, "SELECT month FROM volume_handshake WHERE buyer_id = ? AND invoice_id = ? AND line_no = ?",
+                  [buyer, invoice, line])[0][0]
+    with connect(db, read_only=True) as con:
+        close_report(con, month, tmp_path / "close.xlsx")
+        notes, tables = trace_invoice(con, buyer, invoice)
+        statement = gather(con, buyer, month)
+    sheet = openpyxl.load_workbook(tmp_path / "close.xlsx")["Handshake"]
+    rows = {(r[0], r[1], r[2]): r[10] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows == {(b, i, n): s for b, i, n, s in query(
+        db, "SELECT buyer_id, invoice_id, line_no, status FROM volume_handshake WHERE month = ?", [month])}
+    summary = [r[0] for r in openpyxl.load_workbook(tmp_path / "close.xlsx")["Summary"].iter_rows(values_only=True)]
+    assert any(str(s).startswith("Overdue as of " + key["as_of_date"]) for s in summary)
+    handshake_table = next(t for t in tables if t.title == "Handshake")
+    assert {r["line_no"]: r["status"] for r in handshake_table.rows}[line] == "MISSING_PURCHASE"
+    assert any("MISSING_PURCHASE" in n for n in notes)
+    lines = {(h["invoice_id"], h["line_no"]): h for h in statement["invoice_lines"]}
+    assert lines[(invoice, line)]["seller_confirmed"] is False
+    confirmed = query(db, "SELECT invoice_id, line_no FROM w_volume_handshake WHERE buyer_id = ? AND status = "
+                          "'CONFIRMED' AND invoice_id IN (SELECT invoice_id FROM invoice_audit WHERE buyer_id = ? "
+                          "AND month = ?)", [buyer, buyer, month])
+    assert confirmed and all(lines[k]["seller_confirmed"] for k in confirmed)
+
+
+def test_trace_invoice__an_invoice_only_its_seller_reported(data_dir):
+    from reports.trace import trace_invoice
+
+    put(data_dir, "sales", "g1.csv", SALES, "B2,I9,1,G1,2026-01-06,G1,tomatoes,30,box_25lb")
+    db = close_core(data_dir)
+    with connect(db, read_only=True) as con:
+        notes, tables = trace_invoice(con, "B2", "I9")
+    assert [r["status"] for r in next(t for t in tables if t.title == "Handshake").rows] == ["MISSING_PURCHASE"]
+    assert any("MISSING_PURCHASE" in n for n in notes)

@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import duckdb
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pennytrail.core.money import NumberError, cents, dollars, parse_decimal, round_half_up
@@ -33,6 +33,7 @@ def test_round_half_up__halves_away_from_zero(x, expected):
     assert round_half_up(x) == expected
 
 
+@settings(deadline=None)  # a DuckDB connection per example: no wall-time limit on a loaded machine
 @given(st.integers(-10**15, 10**15), st.integers(1, 10**6))
 def test_round_half_up__sql_twin_agrees(num, den):
     con = duckdb.connect()

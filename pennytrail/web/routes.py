@@ -50,6 +50,8 @@ def cell(value, kind: str = "text") -> str:
         return f"{int(value):,}"
     if kind == "date" and isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, Decimal):
         return str(value)
     return str(value)

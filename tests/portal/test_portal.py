@@ -346,3 +346,42 @@ def test_users_command(portal_home, tmp_path, capsys):
     with portal_db.connect(home) as con:
         h = con.execute("SELECT password_hash FROM users").fetchone()[0]
     assert h.startswith("$argon2id$") and "a good long password" not in h
+
+
+def test_a_case_is_remedied_when_a_correction_is_closed(portal_home, tmp_path):
+    """A real correction: a later payroll file pays the premium of the case's period; after the
+    close, the portal (on the new snapshot) shows the case as remedied."""
+    import csv
+
+    src, passwords = portal_home
+    home = tmp_path / "home"
+    shutil.copytree(src, home, ignore=shutil.ignore_patterns("*.log", "published"))
+    snapshots.publish(home)
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    g, w, p, funded = con.execute("""
+        SELECT grower_id, worker_id, period_start, funded_cents FROM worker_audit
+        WHERE status = 'UNPAID' AND funded_cents > 0 AND NOT late ORDER BY 1, 2, 3 LIMIT 1""").fetchone()
+    row = con.execute("SELECT * EXCLUDE (file_seq, file, sheet, row_number, raw) FROM payroll WHERE grower_id = ? "
+                      "AND worker_id = ? AND period_start = ? AND premium_period_start = ?", [g, w, p, p]).fetchone()
+    names = [d[0] for d in con.description]
+    con.close()
+    app = create_app(Config(home))
+    c = sign_in(app, "monitor", passwords["monitor"])
+    r = c.post("/cases", data={"csrf_token": c.csrf, "grower_id": g, "worker_id": w, "period": [p.isoformat()]})
+    case_url = r.headers["location"]
+    assert 'class="badge ok remedied"' not in c.get(case_url).text
+    record = dict(zip(names, row))
+    record["gross_wages"] = f"{record.pop('gross_wages_cents') / 100:.2f}"
+    record["premium_paid"] = f"{funded // 100}.{funded % 100:02d}"
+    record.pop("premium_paid_cents")
+    out = home / "data" / "inbox" / "payroll" / g / "correction-premium.csv"
+    with out.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(record))
+        writer.writeheader()
+        writer.writerow({k: ("" if v is None else str(v)) for k, v in record.items()})
+    done = subprocess.run([sys.executable, "-m", "pennytrail.cli", "close", "--data", str(home / "data"), "--home",
+                           str(home)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = c.get(case_url).text
+    assert 'class="badge ok remedied"' in html
+    assert "correction-premium.csv" in html  # the correction is in the audit of the period

@@ -72,6 +72,7 @@ async def run_clients(base: str, users: dict, names: list[str], ids: list[str], 
     times: dict[str, list[float]] = {"worker search": [], "month page": [], "months list": []}
     errors: list[str] = []
     signed: list[int] = []
+    one_at_a_time = asyncio.Lock()
     go = asyncio.Event()
     stop = [0.0]
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -79,8 +80,9 @@ async def run_clients(base: str, users: dict, names: list[str], ids: list[str], 
     async def one(n: int) -> None:
         role = "monitor" if n % 2 == 0 else "accountant"
         rnd = random.Random(n)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, follow_redirects=False) as c:
-            await sign_in(c, *users[role])  # before the clock starts: a sign-in is slow on purpose
+        async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits, follow_redirects=False) as c:
+            async with one_at_a_time:  # before the clock starts, one by one: a sign-in is slow on purpose
+                await sign_in(c, *users[role])
             signed.append(n)
             if len(signed) == clients:
                 stop[0] = time.monotonic() + seconds
@@ -125,6 +127,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--workers", type=int, default=1, help="server processes (`pennytrail serve --workers`)")
     args = ap.parse_args()
     home = Path(args.home) if args.home else prepared_home(args.scale, args.seed)
     if snapshots.current(home) is None:
@@ -147,7 +150,7 @@ def main() -> int:
     port = free_port()
     log = open(home / "portal-bench.log", "wb")
     server = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port",
-                               str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               str(port), "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
     base = f"http://127.0.0.1:{port}"
     try:
@@ -163,14 +166,19 @@ def main() -> int:
             time.sleep(0.2)
         # one warm-up pass: the first request of a snapshot reads its worker directory and month figures
         asyncio.run(run_clients(base, users, names, ids, months, 2, 3))
-        print(f"portal load: {args.clients} clients for {args.seconds:.0f} s on {base}, {workers[1]:,} payroll rows, "
+        print(f"portal load: {args.clients} clients for {args.seconds:.0f} s on {base} ({args.workers} server "
+              f"process(es)), {workers[1]:,} payroll rows, "
               f"{workers[0]:,} workers, months {', '.join(months)}", flush=True)
         times, errors, started = asyncio.run(run_clients(base, users, names, ids, months, args.clients,
                                                          args.seconds))
         wall = time.monotonic() - started
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
         log.close()
     total = sum(len(v) for v in times.values())
     print(f"{total:,} requests in {wall:.1f} s ({total / wall:.0f}/s), {len(errors)} error(s)")

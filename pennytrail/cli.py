@@ -402,7 +402,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = Config(home, Path(args.data) if args.data else None, secure_cookies=args.secure_cookies,
                     idle_timeout=args.idle_minutes * 60)
     _log(f"portal on http://{args.host}:{args.port}/ over {home} (stop with Ctrl-C)")
-    serve(config, args.host, args.port, args.forwarded_allow_ips)
+    serve(config, args.host, args.port, args.forwarded_allow_ips, args.workers)
     return 0
 
 
@@ -566,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forwarded-allow-ips", default="127.0.0.1",
                    help="proxies whose X-Forwarded-For/-Proto are trusted (default 127.0.0.1)")
     p.add_argument("--idle-minutes", type=int, default=30, help="a session ends after this long idle (default 30)")
+    p.add_argument("--workers", type=int, default=1, help="server processes (default 1); each reads the snapshot "
+                                                           "and shares the portal's database")
 
     p = add("users", cmd_users, "Manage portal users: add, list, disable, enable, set a password.")
     users = p.add_subparsers(dest="action", required=True, metavar="ACTION")

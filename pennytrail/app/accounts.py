@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}$")
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended memory and time costs
 _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+# each check takes 64 MiB for a tenth of a second: a burst of sign-ins waits its turn instead
+# of taking the machine's memory
+_checking = threading.BoundedSemaphore(2)
 
 
 class AccountError(ValueError):
@@ -161,7 +165,8 @@ def authenticate(home: Path, email: str, password: str, address: str | None = No
     # the hash is checked outside the transaction: it takes a tenth of a second on purpose
     ok = False
     try:
-        ok = _hasher.verify(row["password_hash"] if row else _dummy_hash, password[:MAX_PASSWORD])
+        with _checking:
+            ok = _hasher.verify(row["password_hash"] if row else _dummy_hash, password[:MAX_PASSWORD])
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     with connect(home) as con:

@@ -7,6 +7,7 @@ plain rows; money stays integer cents.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -63,7 +64,11 @@ class MonthView:
     restated: int
 
 
-def month_view(con: duckdb.DuckDBPyConnection, month: str) -> MonthView | None:
+def conservation_checks(con: duckdb.DuckDBPyConnection) -> list:
+    return [conservation.run_check(con, name) for name in conservation.CHECKS]
+
+
+def month_view(con: duckdb.DuckDBPyConnection, month: str, checks: list | None = None) -> MonthView | None:
     """The month's waterfall (with the conservation checks that make it add up), its
     exceptions counted by code and by party, and its sign-off state; None if not published."""
     n = con.execute("SELECT (SELECT count(*) FROM invoice_audit WHERE month = $m) + "
@@ -72,13 +77,14 @@ def month_view(con: duckdb.DuckDBPyConnection, month: str) -> MonthView | None:
         return None
     steps = [{"step": s, "label": label, "cents": cents or 0, "count": c, "counted": counted, "basis": BASIS[basis]}
              for s, label, cents, c, counted, basis in con.execute(WATERFALL_SQL, {"m": month}).fetchall()]
-    checks = [conservation.run_check(con, name) for name in conservation.CHECKS]
+    checks = conservation_checks(con) if checks is None else checks
     by_code = rows(con, "SELECT level, code, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
                         "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
     by_party = rows(con, "SELECT level, party_id, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
                          "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
     restated = con.execute("SELECT count(*) FROM restatements WHERE month = ?", [month]).fetchone()[0]
-    return MonthView(month, month_status(con, month), digest(con, month), latest_signoff(con, month), steps, checks,
+    d = digest(con, month)
+    return MonthView(month, month_status(con, month, d), d, latest_signoff(con, month), steps, checks,
                      by_code, by_party, restated)
 
 
@@ -156,20 +162,48 @@ def name_key(con: duckdb.DuckDBPyConnection, text: str) -> str:
     return con.execute(f"SELECT {NAME_KEY_SQL.format('$n')}", {"n": text}).fetchone()[0] or ""
 
 
-def search_workers(directory: list[WorkerEntry], id_key: str, key: str, limit: int = 100) -> list[WorkerEntry]:
-    """Workers whose id is ``id_key`` (or starts with it), or one of whose names holds ``key``:
-    exact matches first."""
-    if not key and not id_key:
-        return []
-    exact, partial = [], []
-    for e in directory:
-        if e.id_key == id_key or key in e.keys:
-            exact.append(e)
-        elif (id_key and e.id_key.startswith(id_key)) or (key and any(key in k for k in e.keys)):
-            partial.append(e)
-        if len(exact) >= limit:
-            break
-    return (exact + partial)[:limit]
+class WorkerIndex:
+    """The directory of workers, indexed for search: exact ids and names by dictionary, id
+    prefixes by bisection over the sorted ids, and parts of names by one scan of all the name
+    keys joined into one text."""
+
+    def __init__(self, directory: list[WorkerEntry]):
+        self.entries = directory
+        self.by_id: dict[str, list[int]] = {}
+        self.by_name: dict[str, list[int]] = {}
+        parts, self.starts, self.owner = [], [], []
+        at = 0
+        for i, e in enumerate(directory):
+            self.by_id.setdefault(e.id_key, []).append(i)
+            for k in e.keys:
+                self.by_name.setdefault(k, []).append(i)
+                parts.append(k)
+                self.starts.append(at)
+                self.owner.append(i)
+                at += len(k) + 1
+        self.text = "\n".join(parts)
+        self.ids = sorted((e.id_key, i) for i, e in enumerate(directory))
+
+    def search(self, id_key: str, key: str, limit: int = 50) -> list[WorkerEntry]:
+        """Workers whose id is ``id_key`` or one of whose names is ``key`` first, then those
+        whose id starts with ``id_key`` or one of whose names holds ``key``."""
+        if not key and not id_key:
+            return []
+        found: dict[int, None] = {}
+        for i in self.by_id.get(id_key, []) + self.by_name.get(key, []):
+            found[i] = None
+        if id_key:
+            j = bisect.bisect_left(self.ids, (id_key, -1))
+            while j < len(self.ids) and self.ids[j][0].startswith(id_key) and len(found) < limit:
+                found[self.ids[j][1]] = None
+                j += 1
+        if key and "\n" not in key:
+            at = self.text.find(key)
+            while at >= 0 and len(found) < limit:
+                n = bisect.bisect_right(self.starts, at) - 1
+                found[self.owner[n]] = None
+                at = self.text.find(key, self.starts[n + 1] if n + 1 < len(self.starts) else len(self.text))
+        return [self.entries[i] for i in list(found)[:limit]]
 
 
 def worker_periods(con: duckdb.DuckDBPyConnection, grower: str, worker: str) -> dict[str, dict]:

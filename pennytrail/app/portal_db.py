@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from pennytrail.core.warehouse import transaction
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
@@ -133,14 +135,8 @@ def _connection(p: Path) -> sqlite3.Connection:
 def connect(home: Path, write: bool = True) -> Iterator[sqlite3.Connection]:
     """A connection in one transaction: committed when the ``with`` ends, rolled back on error.
     ``write=False`` reads without taking the write lock."""
-    con = _connection(path(home))
-    con.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
+    with transaction(_connection(path(home)), "BEGIN IMMEDIATE" if write else "BEGIN") as con:
         yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def secret(home: Path) -> bytes:

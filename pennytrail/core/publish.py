@@ -57,12 +57,13 @@ def latest_signoff(con: duckdb.DuckDBPyConnection, month: str) -> tuple | None:
                        "ORDER BY signed_at DESC LIMIT 1", [month]).fetchone()
 
 
-def month_status(con: duckdb.DuckDBPyConnection, month: str) -> str:
-    """``open`` (never signed), ``signed`` or ``needs re-sign-off`` (changed since signed)."""
+def month_status(con: duckdb.DuckDBPyConnection, month: str, current: str | None = None) -> str:
+    """``open`` (never signed), ``signed`` or ``needs re-sign-off`` (changed since signed).
+    ``current``: the month's digest, when the caller has it already."""
     last = latest_signoff(con, month)
     if last is None:
         return "open"
-    return "signed" if last[2] == digest(con, month) else "needs re-sign-off"
+    return "signed" if last[2] == (current or digest(con, month)) else "needs re-sign-off"
 
 
 def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files: str | None,

@@ -210,9 +210,9 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
 
 
 @contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Commit everything inside or nothing."""
-    con.execute("BEGIN TRANSACTION")
+def transaction(con, begin: str = "BEGIN TRANSACTION") -> Iterator:
+    """Commit everything inside or nothing (``con``: a DuckDB or SQLite connection)."""
+    con.execute(begin)
     try:
         yield con
     except BaseException:

@@ -99,6 +99,7 @@ class Published:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._previous: list[duckdb.DuckDBPyConnection] = []
         self.cache: dict = {}
+        self.key_locks: dict = {}
         self.cache_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
@@ -113,14 +114,21 @@ class Published:
                         self._previous.append(self._con)
                     while len(self._previous) > 2:  # requests still reading an older one finish first
                         self._previous.pop(0).close()
-                    self._con, self.name, self.cache = con, path.name, {}
+                    self._con, self.name, self.cache, self.key_locks = con, path.name, {}, {}
+                    if self.warm is not None:
+                        threading.Thread(target=self.warm, args=(self,), daemon=True).start()
         return self._con.cursor()
 
+    warm: Callable | None = None  # called in a thread of its own when a new snapshot is opened
+
     def cached(self, key, compute: Callable):
+        """``compute()`` once per snapshot and key; other keys are not held up meanwhile."""
         cache = self.cache
         if key in cache:
             return cache[key]
         with self.cache_lock:
+            lock = self.key_locks.setdefault(key, threading.Lock())
+        with lock:
             if key not in cache:
                 cache[key] = compute()
             return cache[key]
@@ -265,6 +273,7 @@ def create_app(config: Config) -> Starlette:
                       trim_blocks=True, lstrip_blocks=True)
     routes.add_filters(env)
     published = Published(config.home)
+    published.warm = routes.warm
     static = {p.name: (p.read_bytes(), "text/css" if p.suffix == ".css" else "image/svg+xml")
               for p in (HERE / "static").iterdir() if p.suffix in (".css", ".svg")}
 

@@ -4,6 +4,7 @@ renders a template. Handlers run in a worker thread; ``app.ACCESS`` decides who 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import tempfile
 import threading
@@ -189,9 +190,9 @@ def confirmation_file(ctx, h, buyer_id: str, name: str) -> Response:
 
 # --- monitors and accountants ------------------------------------------------------------------
 
-def _directory(ctx):
+def _directory(ctx) -> tuple:
     con = ctx.db()
-    return con, ctx.published.cached("directory", lambda: browse.worker_directory(con))
+    return con, ctx.published.cached("directory", lambda: browse.WorkerIndex(browse.worker_directory(con)))
 
 
 def workers(ctx, h) -> Response:
@@ -199,14 +200,15 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        found = browse.search_workers(directory, q.lower(), browse.name_key(con, q))
+        found = directory.search(q.lower(), browse.name_key(con, q))
         ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
     return h.page(ctx, "workers.html", q=q, found=found)
 
 
 def _worker_entry(ctx, grower_id: str, worker_id: str):
     con, directory = _directory(ctx)
-    for e in directory:
+    for i in directory.by_id.get(worker_id.strip().lower(), []):
+        e = directory.entries[i]
         if e.grower_id == grower_id and e.worker_id == worker_id:
             return con, e
     raise HTTPException(404)
@@ -285,24 +287,22 @@ def case(ctx, h, case_id: int) -> Response:
                   restatements=browse.restatements_for(con, found["grower_id"], found["worker_id"]))
 
 
-def case_note(ctx, h, case_id: int) -> Response:
+def _case_change(ctx, case_id: int, change: Callable, text_field: str, refused: int) -> Response:
     try:
-        casework.add_note(ctx.config.home, case_id, ctx.field("note"), ctx.user.email, ctx.user.role)
+        change(ctx.config.home, case_id, ctx.field(text_field), ctx.user.email, ctx.user.role)
     except LookupError:
         raise HTTPException(404) from None
     except casework.CaseError as e:
-        raise HTTPException(400, str(e)) from None
+        raise HTTPException(refused, str(e)) from None
     return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+
+def case_note(ctx, h, case_id: int) -> Response:
+    return _case_change(ctx, case_id, casework.add_note, "note", 400)
 
 
 def case_close(ctx, h, case_id: int) -> Response:
-    try:
-        casework.close_case(ctx.config.home, case_id, ctx.field("outcome"), ctx.user.email, ctx.user.role)
-    except LookupError:
-        raise HTTPException(404) from None
-    except casework.CaseError as e:
-        raise HTTPException(409, str(e)) from None
-    return RedirectResponse(f"/cases/{case_id}", status_code=303)
+    return _case_change(ctx, case_id, casework.close_case, "outcome", 409)
 
 
 # --- accountants -----------------------------------------------------------------------------
@@ -315,10 +315,15 @@ def months(ctx, h) -> Response:
 def _month_view(ctx, month: str):
     _month(month)
     con = ctx.db()
-    view = ctx.published.cached(("month", month), lambda: browse.month_view(con, month))
+    view = ctx.published.cached(("month", month), lambda: browse.month_view(con, month, _checks(ctx.published, con)))
     if view is None:
         raise HTTPException(404)
     return con, view
+
+
+def _checks(published, con) -> list:
+    """The conservation checks: of the whole warehouse, so once per snapshot."""
+    return published.cached("checks", lambda: browse.conservation_checks(con))
 
 
 def month_page(ctx, h, month: str, status: int = 200, message: str | None = None) -> Response:
@@ -449,6 +454,19 @@ def disable_user(ctx, h, user_id: int) -> Response:
 
 def enable_user(ctx, h, user_id: int) -> Response:
     return _set_disabled(ctx, h, user_id, False)
+
+
+def warm(published) -> None:
+    """Compute what every page of a new snapshot needs (the worker index, the months and each
+    month's figures) before the first visitors ask for it."""
+    try:
+        con = published.cursor()
+        published.cached("directory", lambda: browse.WorkerIndex(browse.worker_directory(con)))
+        found = published.cached("months", lambda: browse.months(con))
+        for m in found:
+            published.cached(("month", m["month"]), lambda: browse.month_view(con, m["month"], _checks(published, con)))
+    except Exception:  # a page computes what it needs itself; this only saves it the wait
+        logging.getLogger("pennytrail.portal").exception("warming the snapshot's cache")
 
 
 HANDLERS = [

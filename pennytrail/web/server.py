@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 
 from pennytrail.app import snapshots
@@ -25,17 +27,41 @@ def prepare(home: Path) -> str:
     return f"serving the published snapshot {current.name}"
 
 
-def serve(config: Config, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1") -> None:
-    import uvicorn
+ENVIRONMENT = "PENNYTRAIL_PORTAL_CONFIG"
 
-    folder = Path(config.home) / "portal"
+
+def log_to_file(home: Path) -> None:
+    """The portal's messages and errors (with their traces) go to HOME/portal/portal.log."""
+    folder = home / "portal"
     folder.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(folder / "portal.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     logging.getLogger("pennytrail").addHandler(handler)
     logging.getLogger("pennytrail").setLevel(logging.INFO)
+
+
+def from_environment():
+    """The app of a worker process (``--workers`` above 1): its configuration from the environment."""
+    raw = json.loads(os.environ[ENVIRONMENT])
+    log_to_file(Path(raw["home"]))
+    return create_app(Config(Path(raw["home"]), Path(raw["data"]) if raw["data"] else None, raw["secure_cookies"],
+                             raw["idle_timeout"], tuple(raw["trusted_proxies"]), raw["signoff_wait"]))
+
+
+def serve(config: Config, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1", workers: int = 1) -> None:
+    import uvicorn
+
+    log_to_file(Path(config.home))
     log.info(prepare(Path(config.home)))
     config.trusted_proxies = tuple(ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip())
-    uvicorn.run(create_app(config), host=host, port=port, proxy_headers=True,
-                forwarded_allow_ips=forwarded_allow_ips, server_header=False, log_level="info",
-                access_log=True, timeout_keep_alive=5, limit_concurrency=400)
+    options = dict(host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
+                   server_header=False, log_level="info", access_log=True, timeout_keep_alive=5,
+                   limit_concurrency=400)
+    if workers <= 1:
+        uvicorn.run(create_app(config), **options)
+        return
+    os.environ[ENVIRONMENT] = json.dumps({
+        "home": str(Path(config.home).resolve()), "data": str(config.data) if config.data else None,
+        "secure_cookies": config.secure_cookies, "idle_timeout": config.idle_timeout,
+        "trusted_proxies": list(config.trusted_proxies), "signoff_wait": config.signoff_wait})
+    uvicorn.run("pennytrail.web.server:from_environment", factory=True, workers=workers, **options)

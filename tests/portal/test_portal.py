@@ -20,6 +20,15 @@ from pennytrail.web.app import Config, create_app
 from .conftest import csrf_of, sign_in
 
 
+def one_row(home, sql: str) -> tuple:
+    """The first row of a query on the published snapshot."""
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    try:
+        return con.execute(sql).fetchone()
+    finally:
+        con.close()
+
+
 def anon(app) -> TestClient:
     return TestClient(app, follow_redirects=False)
 
@@ -154,10 +163,8 @@ def test_html_in_data_is_escaped(portal_app, portal_home):
 
 def test_search_finds_a_worker_by_an_accented_name_written_plainly(portal_app, portal_home):
     home, passwords = portal_home
-    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
-    name, g, w = con.execute("SELECT worker_name, grower_id, worker_id FROM payroll_rows "
-                             "WHERE worker_name <> strip_accents(worker_name) ORDER BY 1 LIMIT 1").fetchone()
-    con.close()
+    name, g, w = one_row(home, "SELECT worker_name, grower_id, worker_id FROM payroll_rows "
+                               "WHERE worker_name <> strip_accents(worker_name) ORDER BY 1 LIMIT 1")
     plain = "  ".join(name.upper().split())
     import unicodedata
     plain = "".join(ch for ch in unicodedata.normalize("NFKD", plain) if not unicodedata.combining(ch))
@@ -171,10 +178,7 @@ def test_search_finds_a_worker_by_an_accented_name_written_plainly(portal_app, p
 
 def test_worker_page_shows_periods_with_sources_and_is_access_logged(portal_app, portal_home):
     home, passwords = portal_home
-    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
-    g, w, paid = con.execute("SELECT grower_id, worker_id, sum(paid_cents) FROM worker_audit WHERE status <> 'OK' "
-                             "GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 1").fetchone()
-    con.close()
+    g, w = one_row(home, "SELECT DISTINCT grower_id, worker_id FROM worker_audit WHERE status <> 'OK' ORDER BY 1, 2")
     c = sign_in(portal_app, "accountant", passwords["accountant"])
     html = c.get(f"/workers/{g}/{w}").text
     for head in ("Entitled", "Funded", "Paid", "Status", "Late", "Overdue", "Where the money stopped", "File", "Row"):
@@ -214,12 +218,10 @@ def test_buyer_downloads_and_verifies_its_statement_and_a_changed_pdf_fails(port
 
 def test_case_shows_remedied_when_a_later_correction_makes_its_periods_ok(portal_app, portal_home):
     home, passwords = portal_home
-    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
-    g, w, p, ok_p = con.execute("""
+    g, w, p, ok_p = one_row(home, """
         SELECT a.grower_id, a.worker_id, a.period_start, b.period_start FROM worker_audit a
         JOIN worker_audit b ON a.grower_id = b.grower_id AND a.worker_id = b.worker_id AND b.status = 'OK'
-        WHERE a.status <> 'OK' ORDER BY 1, 2, 3 LIMIT 1""").fetchone()
-    con.close()
+        WHERE a.status <> 'OK' ORDER BY 1, 2, 3 LIMIT 1""")
     c = sign_in(portal_app, "monitor", passwords["monitor"])
     r = c.post("/cases", data={"csrf_token": c.csrf, "grower_id": g, "worker_id": w, "period": [p.isoformat()],
                                "note": "premium missing from the stub"})
@@ -268,10 +270,7 @@ def test_month_page_waterfall_and_signoff_records_the_signed_in_user(portal_app,
     digest = re.search(r'name="digest" value="([0-9a-f]{64})"', html).group(1)
     r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest, "by": "Somebody Else"})
     assert r.status_code == 303
-    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
-    signed = con.execute("SELECT signed_by, digest FROM signoffs WHERE month = '2026-03' ORDER BY signed_at DESC "
-                         "LIMIT 1").fetchone()
-    con.close()
+    signed = one_row(home, "SELECT signed_by, digest FROM signoffs WHERE month = '2026-03' ORDER BY signed_at DESC")
     assert signed == ("accountant@example.org", digest)
     assert "accountant@example.org" in c.get("/months/2026-03").text
     stale = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": "0" * 64})

@@ -10,9 +10,11 @@ shows it.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
-from pennytrail.core import publish
+from pennytrail.core import homelock, publish
 
 from . import snapshots
 
@@ -21,9 +23,23 @@ class Changed(ValueError):
     """The month's figures are not the ones the person signing saw."""
 
 
+def _wait_for_close(home: Path, wait: float) -> None:
+    """Wait up to ``wait`` seconds while another process's close holds the home; ``Busy`` after."""
+    deadline = time.monotonic() + wait
+    while True:
+        pid = homelock.running(home)
+        if pid is None or pid == os.getpid():
+            return
+        if time.monotonic() >= deadline:
+            raise snapshots.Busy("the warehouse is in use by a running close")
+        time.sleep(0.2)
+
+
 def sign_off(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> str:
     """Record the sign-off of ``month`` by ``signed_by``; the digest signed."""
-    con = snapshots.open_for_writing(Path(home), wait)
+    start = time.monotonic()
+    _wait_for_close(Path(home), wait)
+    con = snapshots.open_for_writing(Path(home), max(0.0, wait - (time.monotonic() - start)))
     try:
         if seen_digest is not None:
             now = publish.digest(con, month)

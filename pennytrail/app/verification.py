@@ -38,6 +38,18 @@ def fingerprint(public_key_file: Path) -> str:
     return key_id(serialization.load_pem_public_key(Path(public_key_file).read_bytes()))
 
 
+def kind_of(field_name: str, data: bytes) -> str:
+    """What an uploaded file is: "pdf", "csv" or "statement", by its content first (a PDF starts
+    with %PDF, a statement is a JSON object), then by the form field it came in."""
+    if data.startswith(b"%PDF"):
+        return "pdf"
+    if data.lstrip()[:1] == b"{":
+        return "statement"
+    if field_name in ("pdf", "csv", "statement"):
+        return field_name
+    return "csv"
+
+
 def verify_upload(statement: bytes, companions: dict[str, bytes], public_key_file: Path) -> Outcome:
     """``companions`` maps "pdf" and "csv" to the uploaded bytes."""
     try:

@@ -132,16 +132,19 @@ def verify_form(ctx, h) -> Response:
 
 
 def verify(ctx, h) -> Response:
+    path = browse.public_key_file(ctx.config.home)
+    fingerprint = verification.fingerprint(path) if path.is_file() else None
     uploads = {}
-    for name in ("statement", "pdf", "csv"):
-        value = ctx.form.get(name)
+    for name, value in ctx.form.multi_items():
         if isinstance(value, UploadFile) and value.filename:
             data = value.file.read(verification.MAX_FILE + 1)
             if len(data) > verification.MAX_FILE:
                 raise HTTPException(413)
-            uploads[name] = data
-    path = browse.public_key_file(ctx.config.home)
-    fingerprint = verification.fingerprint(path) if path.is_file() else None
+            kind = verification.kind_of(name, data)
+            if kind in uploads:
+                return h.page(ctx, "verify.html", 400, fingerprint=fingerprint,
+                              message=f"Upload one {kind.upper() if kind != 'statement' else 'statement'} at a time.")
+            uploads[kind] = data
     if "statement" not in uploads:
         return h.page(ctx, "verify.html", 400, fingerprint=fingerprint,
                       message="Choose the statement (the .json file) to verify.")
@@ -258,8 +261,8 @@ def open_case(ctx, h) -> Response:
     grower_id, worker_id = ctx.field("grower_id", 100), ctx.field("worker_id", 100)
     con, entry = _worker_entry(ctx, grower_id, worker_id)
     now = browse.worker_periods(con, grower_id, worker_id)
-    asked = sorted({str(p)[:10] for name in ("period", "periods", "period_start") for p in ctx.form.getlist(name)
-                    if isinstance(p, str)})
+    asked = sorted({part for name in ("period", "periods", "period_start") for p in ctx.form.getlist(name)
+                    if isinstance(p, str) for part in re.split(r"[\s,;]+", p.strip()) if part})
     unknown = [p for p in asked if p not in now]
     if unknown or not asked:
         raise HTTPException(400, "Choose at least one of the worker's pay periods for the case."

@@ -76,3 +76,17 @@ def closed_demo(demo_data: Path, tmp_path_factory) -> Path:
     shutil.copytree(demo_data, data)
     close(data, home, None, progress=lambda m: None)
     return home
+
+
+@pytest.fixture(scope="session")
+def boundary_home(tmp_path_factory) -> Path:
+    """HOME of the hand-written boundary program (``tests/boundary_data.py``), closed once by the
+    `pennytrail close` command (in process): files in, tables out."""
+    from pennytrail.cli import main
+
+    from .boundary_data import write_program
+
+    home = tmp_path_factory.mktemp("boundary")
+    write_program(home / "data")
+    assert main(["close", "--data", str(home / "data"), "--home", str(home)]) == 0
+    return home

@@ -1,0 +1,197 @@
+"""A small program written by hand whose every figure sits on a boundary of the rules.
+
+Each scenario is a handful of rows a reader can check with pencil and paper; the expected
+figures are worked out in the comments and asserted in ``test_boundaries.py``. Two programs:
+``TOM`` (units, nothing retained, 14 days to distribute, weekly from Monday 2026-01-05) and
+``RET`` (the same with 10% retained). Rates: tomatoes 1¢/lb, peppers ½¢/lb, so that a single
+line can owe an exact half cent.
+
+Scenarios, one grower each (buyers B1, B2; intermediary R1):
+- GO  owed at half cents: 101 lb peppers = 50.5¢ → 51; 8 oz tomatoes = 0.5¢ → 1; 1 lb peppers
+      = 0.5¢ → 1; invoice B1/O1 owes 53 (per line, not 51.5 → 52 per invoice). Line 1 billed
+      0.50 (a BILLED_MISMATCH of −1), line 2 billed 0.01 (= owed: no finding). A grower (G1)
+      also pays 5¢ on B1/U1: UNEXPECTED_PAYER.
+- GH  retention (10%) at half cents, per (invoice, grower): owed 105 → entitled 105 − 11 = 94
+      (twice: the pool's 188, where 210 − 21 would give 189); received 115 on owed 100 →
+      funded 115 − 12 = 103, retained 12; an invoice over two periods of equal weight (owed
+      110, received 130): entitled 99 → 50 | 49, funded 117 → 59 | 58, retained 13 → 7 | 6,
+      the odd cent to the earlier period.
+- GL  due dates: pool 2026-01-05 (paid to the grower 01-09, before the period ends 01-11):
+      due 01-25; paid on 01-25 is on time, on 01-26 (on a stub of a later period, blank-free
+      premium period) is late. Pool 2026-01-12 (paid 01-30, after its end 01-18): due
+      02-13; paid 02-13 on time, 02-14 late. GL-a and GL-b are in both pools of January.
+- GR  pass-through: held 0 (B1/RZ), held −50 (B1/RN: R1 paid out more than it got; the buyer
+      underpaid 50), held 1 (B1/RP: PASS_THROUGH_SHORTFALL of 1¢).
+- G1, G2, G4, G5  pools of 1, 2, 4 and 5 workers (buyer B2): 777 to one; 101 over two equal
+      weights → 51 to G2-a, 50 to G2-b; 10 over four equal weights → 3, 3, 2, 2 in string
+      order of id (G4-1, G4-10, G4-2, G4-9); 1000 over weights 1..5 → 67, 133, 200, 267, 333.
+- GV  void lines: B2/V1 line 2 corrected to quantity 0 (owes 100, not 140); B2/V2's only
+      line voided (owes 0).
+- bad files: a payment whose buyer is an intermediary (WRONG_PARTY_TYPE), one whose payer is
+  unknown (UNKNOWN_PARTY), a purchase line whose seller is a buyer (WRONG_PARTY_TYPE), a payroll
+  row whose grower is a buyer (WRONG_PARTY_TYPE).
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+REFERENCE = {
+    "programs.csv": """\
+        program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor
+        TOM,Tomatoes,USD,units,0,14,7,2026-01-05
+        RET,Retained,USD,units,10,14,7,2026-01-05
+        """,
+    "parties.csv": """\
+        party_id,party_type,name,program_id
+        B1,buyer,Buyer One,
+        B2,buyer,Buyer Two,
+        R1,intermediary,Repacker,
+        GO,grower,Owed Farm,TOM
+        GH,grower,Half Farm,RET
+        GL,grower,Late Farm,TOM
+        GR,grower,Repacked Farm,TOM
+        G1,grower,One Farm,TOM
+        G2,grower,Two Farm,TOM
+        G4,grower,Four Farm,TOM
+        G5,grower,Five Farm,TOM
+        GV,grower,Void Farm,TOM
+        """,
+    "rates.csv": """\
+        program_id,commodity,rate,rate_unit,effective_from,effective_to
+        TOM,tomatoes,0.01,lb,2020-01-01,
+        TOM,peppers,0.005,lb,2020-01-01,
+        RET,tomatoes,0.01,lb,2020-01-01,
+        """,
+    "units.csv": """\
+        unit,base_unit,factor
+        lb,lb,1
+        oz,lb,0.0625
+        box_25lb,lb,25
+        """,
+}
+
+PURCHASE_HEADER = "buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,premium_billed"
+PAYMENT_HEADER = "payment_id,line_no,payer_id,payee_id,paid_date,buyer_id,invoice_id,amount"
+PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
+                  "hours,units,gross_wages,premium_paid")
+
+INBOX = {
+    "purchases/B1/2026-01.csv": f"""\
+        {PURCHASE_HEADER}
+        B1,O1,1,2026-01-06,,GO,GO,peppers,101,lb,0.50
+        B1,O1,2,2026-01-06,,GO,GO,tomatoes,8,oz,0.01
+        B1,O1,3,2026-01-06,,GO,GO,peppers,1,lb,
+        B1,U1,1,2026-01-06,,GO,GO,tomatoes,10,lb,
+        B1,H1,1,2026-01-06,,GH,GH,tomatoes,105,lb,
+        B1,H3,1,2026-01-07,,GH,GH,tomatoes,105,lb,
+        B1,H2,1,2026-01-13,,GH,GH,tomatoes,100,lb,
+        B1,H4,1,2026-01-20,,GH,GH,tomatoes,55,lb,
+        B1,H4,2,2026-01-27,,GH,GH,tomatoes,55,lb,
+        B1,L1,1,2026-01-06,,GL,GL,tomatoes,100,lb,
+        B1,L2,1,2026-01-13,,GL,GL,tomatoes,100,lb,
+        B1,RZ,1,2026-01-06,,R1,GR,tomatoes,100,lb,
+        B1,RN,1,2026-01-06,,R1,GR,tomatoes,200,lb,
+        B1,RP,1,2026-01-06,,R1,GR,tomatoes,200,lb,
+        """,
+    "purchases/B2/2026-01-a.csv": f"""\
+        {PURCHASE_HEADER}
+        B2,P1,1,2026-01-06,,G1,G1,tomatoes,777,lb,
+        B2,P2,1,2026-01-06,,G2,G2,tomatoes,101,lb,
+        B2,P4,1,2026-01-06,,G4,G4,tomatoes,10,lb,
+        B2,P5,1,2026-01-06,,G5,G5,tomatoes,1000,lb,
+        B2,V1,1,2026-01-06,,GV,GV,tomatoes,100,lb,
+        B2,V1,2,2026-01-06,,GV,GV,tomatoes,40,lb,
+        B2,V2,1,2026-01-06,,GV,GV,tomatoes,30,lb,
+        """,
+    "purchases/B2/2026-01-b-void.csv": f"""\
+        {PURCHASE_HEADER}
+        B2,V1,2,2026-01-06,,GV,GV,tomatoes,0,lb,
+        B2,V2,1,2026-01-06,,GV,GV,tomatoes,0,lb,
+        """,
+    "purchases/bad/2026-01.csv": f"""\
+        {PURCHASE_HEADER}
+        B1,O9,1,2026-01-06,,B2,GO,tomatoes,1,lb,
+        """,
+    "payments/B1/2026-01.csv": f"""\
+        {PAYMENT_HEADER}
+        PO1,1,B1,GO,2026-01-09,B1,O1,0.53
+        PU1,1,B1,GO,2026-01-09,B1,U1,0.10
+        PU2,1,G1,GO,2026-01-10,B1,U1,0.05
+        PH1,1,B1,GH,2026-01-09,B1,H1,1.05
+        PH3,1,B1,GH,2026-01-09,B1,H3,1.05
+        PH2,1,B1,GH,2026-01-16,B1,H2,1.15
+        PH4,1,B1,GH,2026-01-30,B1,H4,1.30
+        PL1,1,B1,GL,2026-01-09,B1,L1,1.00
+        PL2,1,B1,GL,2026-01-30,B1,L2,1.00
+        PR1,1,B1,R1,2026-01-08,B1,RZ,1.00
+        PR1,2,B1,R1,2026-01-08,B1,RN,1.50
+        PR1,3,B1,R1,2026-01-08,B1,RP,2.00
+        """,
+    "payments/R1/2026-01.csv": f"""\
+        {PAYMENT_HEADER}
+        PR9,1,R1,GR,2026-01-10,B1,RZ,1.00
+        PR9,2,R1,GR,2026-01-10,B1,RN,2.00
+        PR9,3,R1,GR,2026-01-10,B1,RP,1.99
+        """,
+    "payments/B2/2026-01.csv": f"""\
+        {PAYMENT_HEADER}
+        PP1,1,B2,G1,2026-01-09,B2,P1,7.77
+        PP2,1,B2,G2,2026-01-09,B2,P2,1.01
+        PP4,1,B2,G4,2026-01-09,B2,P4,0.10
+        PP5,1,B2,G5,2026-01-09,B2,P5,10.00
+        PV1,1,B2,GV,2026-01-09,B2,V1,1.00
+        """,
+    "payments/bad/2026-01.csv": f"""\
+        {PAYMENT_HEADER}
+        PB1,1,B1,GO,2026-01-09,R1,O1,1.00
+        PB2,1,ZZ,GO,2026-01-09,B1,O1,1.00
+        """,
+    "payroll/all/2026-01.csv": f"""\
+        {PAYROLL_HEADER}
+        GO,GO-a,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,10,100.00,0.68
+        GH,GH-a,2026-01-05,,Bea,,2026-01-11,2026-01-16,40,1,100.00,0.94
+        GH,GH-b,2026-01-05,,Cal,,2026-01-11,2026-01-16,40,1,100.00,0.94
+        GH,GH-a,2026-01-12,,Bea,,2026-01-18,2026-01-23,40,3,100.00,1.03
+        GH,GH-a,2026-01-19,,Bea,,2026-01-25,2026-01-30,40,1,100.00,0.59
+        GH,GH-a,2026-01-26,,Bea,,2026-02-01,2026-02-06,40,1,100.00,0.58
+        GL,GL-a,2026-01-05,,Dee,,2026-01-11,2026-01-25,40,1,100.00,0.50
+        GL,GL-b,2026-01-05,,Eli,,2026-01-11,2026-01-16,40,1,100.00,0.00
+        GL,GL-b,2026-01-19,2026-01-05,Eli,,2026-01-25,2026-01-26,0,0,0.00,0.50
+        GL,GL-a,2026-01-12,,Dee,,2026-01-18,2026-02-13,40,3,100.00,0.75
+        GL,GL-b,2026-01-12,,Eli,,2026-01-18,2026-02-14,40,1,100.00,0.25
+        GR,GR-a,2026-01-05,,Fay,,2026-01-11,2026-01-16,40,1,100.00,4.99
+        G1,G1-a,2026-01-05,,Gus,,2026-01-11,2026-01-16,40,7,100.00,7.77
+        G2,G2-b,2026-01-05,,Hal,,2026-01-11,2026-01-16,40,5,100.00,0.50
+        G2,G2-a,2026-01-05,,Ida,,2026-01-11,2026-01-16,40,5,100.00,0.51
+        G4,G4-9,2026-01-05,,Jo,,2026-01-11,2026-01-16,40,1,100.00,0.02
+        G4,G4-2,2026-01-05,,Kim,,2026-01-11,2026-01-16,40,1,100.00,0.02
+        G4,G4-10,2026-01-05,,Lee,,2026-01-11,2026-01-16,40,1,100.00,0.03
+        G4,G4-1,2026-01-05,,Max,,2026-01-11,2026-01-16,40,1,100.00,0.03
+        G5,G5-e,2026-01-05,,Ned,,2026-01-11,2026-01-16,40,5,100.00,3.33
+        G5,G5-d,2026-01-05,,Oto,,2026-01-11,2026-01-16,40,4,100.00,2.67
+        G5,G5-c,2026-01-05,,Pia,,2026-01-11,2026-01-16,40,3,100.00,2.00
+        G5,G5-b,2026-01-05,,Quy,,2026-01-11,2026-01-16,40,2,100.00,1.33
+        G5,G5-a,2026-01-05,,Ray,,2026-01-11,2026-01-16,40,1,100.00,0.67
+        GV,GV-a,2026-01-05,,Sol,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        """,
+    "payroll/bad/2026-01.csv": f"""\
+        {PAYROLL_HEADER}
+        B1,X-1,2026-01-05,,Tom,,2026-01-11,2026-01-16,40,1,100.00,0.00
+        """,
+}
+
+
+def write_program(data: Path) -> Path:
+    """Write the reference data and the inbox under ``data``; return ``data``."""
+    for name, text in REFERENCE.items():
+        _write(data / "reference" / name, text)
+    for name, text in INBOX.items():
+        _write(data / "inbox" / name, text)
+    return data
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")

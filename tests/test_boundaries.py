@@ -1,0 +1,192 @@
+"""Every rule that decides a cent, at its boundary, on a program written by hand.
+
+The rows and the figures worked out from them are in ``tests/boundary_data.py``; this file
+asserts the published tables and the buyer's confirmation against those figures. Each test
+names the rule; a wrong side of a half cent, a tie broken the other way, a date compared with
+``>=`` or a dropped filter changes a figure here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pennytrail.cli import main
+
+D = dt.date
+
+
+def rows(home: Path, sql: str, *params) -> list[tuple]:
+    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def invoice(home, buyer, inv):
+    return rows(home, "SELECT owed_cents, billed_cents, paid_by_buyer_cents, balance_cents, status FROM invoice_audit "
+                      "WHERE buyer_id = ? AND invoice_id = ?", buyer, inv)[0]
+
+
+def pools(home, grower):
+    return rows(home, "SELECT period_start, entitled_cents, funded_cents, retained_cents, distributed_cents, "
+                      "eligible_workers, due_date, month FROM pool_audit WHERE grower_id = ? ORDER BY period_start",
+                grower)
+
+
+def workers(home, grower):
+    return rows(home, "SELECT period_start, worker_id, entitled_cents, funded_cents, paid_cents, status, late, overdue "
+                      "FROM worker_audit WHERE grower_id = ? ORDER BY period_start, worker_id", grower)
+
+
+def test_owed__each_line_rounds_its_own_half_cent_up(boundary_home):
+    # 50.5¢ → 51, 0.5¢ → 1 (8 oz), 0.5¢ → 1: 53 (half down or to even: 50; per invoice: 52)
+    assert invoice(boundary_home, "B1", "O1") == (53, 51, 53, 0, "OK")
+    assert invoice(boundary_home, "B1", "U1") == (10, None, 10, 0, "OK")
+
+
+def test_billed_mismatch__a_half_cent_line_billed_at_its_rounded_owed_is_no_finding(boundary_home):
+    found = rows(boundary_home, "SELECT reference, amount_cents FROM exceptions WHERE code = 'BILLED_MISMATCH'")
+    assert found == [("B1/O1/1", -1)]  # billed 0.50 against 51; line 2 billed 0.01 = owed 1
+
+
+def test_retention__entitled_rounds_half_up_per_invoice_and_grower(boundary_home):
+    # owed 105 twice at 10%: 105 − round(10.5) = 94 each, 188 (one rounding over 210 would give 189)
+    (p1, e1, f1, r1, *_), (p2, e2, f2, r2, *_) = pools(boundary_home, "GH")[:2]
+    assert (p1, e1, f1, r1) == (D(2026, 1, 5), 188, 188, 22)
+    # owed 100 → entitled 90; received 115 → funded 115 − round(11.5) = 103, retained 12
+    assert (p2, e2, f2, r2) == (D(2026, 1, 12), 90, 103, 12)
+
+
+def test_period_split__the_odd_cent_goes_to_the_earlier_period(boundary_home):
+    # B1/H4 over two periods of equal weight: entitled 99 → 50 | 49, funded 117 → 59 | 58, retained 13 → 7 | 6
+    got = [(p, e, f, r, m) for p, e, f, r, _, _, _, m in pools(boundary_home, "GH")[2:]]
+    assert got == [(D(2026, 1, 19), 50, 59, 7, "2026-01"), (D(2026, 1, 26), 49, 58, 6, "2026-02")]
+
+
+@pytest.mark.parametrize("grower, shares", [
+    ("G1", {"G1-a": 777}),
+    ("G2", {"G2-a": 51, "G2-b": 50}),  # a tie: the lower worker id first
+    ("G4", {"G4-1": 3, "G4-10": 3, "G4-2": 2, "G4-9": 2}),  # ids in string order, not numeric
+    ("G5", {"G5-a": 67, "G5-b": 133, "G5-c": 200, "G5-d": 267, "G5-e": 333}),  # largest remainders
+])
+def test_worker_split__largest_remainder_ties_to_the_lowest_id(boundary_home, grower, shares):
+    got = workers(boundary_home, grower)
+    assert {w: f for _, w, _, f, *_ in got} == shares
+    assert {w: e for _, w, e, *_ in got} == shares  # nothing retained: entitled splits the same
+    assert all(s == "OK" for *_, s, _, _ in got)
+    (pool,) = pools(boundary_home, grower)
+    assert pool[5] == len(shares) and pool[2] == sum(shares.values())
+
+
+def test_due_date__paid_on_the_due_date_is_on_time_one_day_after_is_late(boundary_home):
+    due = {p: d for p, *_, d, _ in pools(boundary_home, "GL")}
+    # 2026-01-05: the grower was paid 01-09, before its period ended (01-11): 01-11 + 14
+    # 2026-01-12: paid 01-30, after its period ended (01-18): 01-30 + 14
+    assert due == {D(2026, 1, 5): D(2026, 1, 25), D(2026, 1, 12): D(2026, 2, 13)}
+    late = {(p, w): (f, pd, s, lt) for p, w, _, f, pd, s, lt, _ in workers(boundary_home, "GL")}
+    assert late == {
+        (D(2026, 1, 5), "GL-a"): (50, 50, "OK", False),   # paid 01-25, the due date
+        (D(2026, 1, 5), "GL-b"): (50, 50, "OK", True),    # paid 01-26, on a later period's stub
+        (D(2026, 1, 12), "GL-a"): (75, 75, "OK", False),  # paid 02-13, the due date
+        (D(2026, 1, 12), "GL-b"): (25, 25, "OK", True),   # paid 02-14
+    }
+    assert {p: d for p, *_, d, _ in pools(boundary_home, "GH")}[D(2026, 1, 12)] == D(2026, 2, 1)
+
+
+def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
+    got = rows(boundary_home, "SELECT worker_id, month, count(*), sum(funded_cents) FROM worker_audit "
+                              "WHERE grower_id = 'GL' GROUP BY ALL ORDER BY ALL")
+    assert got == [("GL-a", "2026-01", 2, 125), ("GL-b", "2026-01", 2, 75)]
+
+
+def test_pass_through__held_zero_or_below_raises_nothing_one_cent_held_does(boundary_home):
+    held = rows(boundary_home, "SELECT invoice_id, received_cents, paid_on_cents, held_cents FROM pass_through_audit "
+                               "ORDER BY invoice_id")
+    assert held == [("RN", 150, 200, -50), ("RP", 200, 199, 1), ("RZ", 100, 100, 0)]
+    found = rows(boundary_home, "SELECT party_id, reference, amount_cents FROM exceptions "
+                                "WHERE code = 'PASS_THROUGH_SHORTFALL'")
+    assert found == [("R1", "B1/RP", 1)]
+    assert invoice(boundary_home, "B1", "RN") == (200, None, 150, 50, "BUYER_UNDERPAID")
+    # the grower received 100 + 200 + 199 of 500 owed: one cent short upstream
+    assert [(w, e, f, pd) for _, w, e, f, pd, *_ in workers(boundary_home, "GR")] == [("GR-a", 500, 499, 499)]
+
+
+def test_void_lines_stay_on_their_invoice_owing_nothing(boundary_home):
+    assert invoice(boundary_home, "B2", "V1") == (100, None, 100, 0, "OK")  # 140 before line 2 was voided
+    assert invoice(boundary_home, "B2", "V2") == (0, None, 0, 0, "OK")  # its only line voided
+    history = rows(boundary_home, "SELECT invoice_id, line_no, quantity, file FROM purchase_rows WHERE grower_id = 'GV' "
+                                  "ORDER BY invoice_id, line_no, file_seq")
+    assert [(i, n, int(q)) for i, n, q, _ in history] == [("V1", "1", 100), ("V1", "2", 40), ("V1", "2", 0),
+                                                           ("V2", "1", 30), ("V2", "1", 0)]
+    assert [p[1:4] for p in pools(boundary_home, "GV")] == [(100, 100, 0)]
+
+
+def test_payer_types__only_a_payer_neither_buyer_nor_intermediary_is_unexpected(boundary_home):
+    found = rows(boundary_home, "SELECT level, code, party_id, reference, amount_cents FROM exceptions "
+                                "WHERE reference LIKE 'P%/%'")
+    assert found == [("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5)]  # R1's payments on are not findings
+    # the grower received both: 10 from its buyer and 5 from G1
+    assert [p[1:4] for p in pools(boundary_home, "GO")] == [(63, 68, 0)]
+
+
+def test_party_types_are_checked_on_every_kind(boundary_home):
+    got = rows(boundary_home, "SELECT file, row_number, code FROM quarantine ORDER BY file, row_number")
+    assert got == [("inbox/payments/bad/2026-01.csv", 2, "WRONG_PARTY_TYPE"),  # buyer_id is an intermediary
+                   ("inbox/payments/bad/2026-01.csv", 3, "UNKNOWN_PARTY"),  # payer ZZ
+                   ("inbox/payroll/bad/2026-01.csv", 2, "WRONG_PARTY_TYPE"),  # grower_id is a buyer
+                   ("inbox/purchases/bad/2026-01.csv", 2, "WRONG_PARTY_TYPE")]  # seller_id is a buyer
+
+
+def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
+    got = rows(boundary_home, "SELECT month, code, reference, amount_cents FROM exceptions ORDER BY ALL")
+    assert got == [("2026-01", "BILLED_MISMATCH", "B1/O1/1", -1),
+                   ("2026-01", "BUYER_OVERPAID", "B1/H2", -15),
+                   ("2026-01", "BUYER_OVERPAID", "B1/H4", -20),
+                   ("2026-01", "BUYER_UNDERPAID", "B1/RN", 50),
+                   ("2026-01", "PASS_THROUGH_SHORTFALL", "B1/RP", 1),
+                   ("2026-01", "UNEXPECTED_PAYER", "PU2/1", 5)]
+    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 2
+
+
+@pytest.fixture(scope="module")
+def confirmation(boundary_home, tmp_path_factory) -> Path:
+    """Buyer B2's confirmation of 2026-01, copied out of the home with the public key."""
+    assert main(["confirm", "--home", str(boundary_home), "--buyer", "B2", "--month", "2026-01"]) == 0
+    out = tmp_path_factory.mktemp("confirmation")
+    for f in (boundary_home / "confirmations/B2").glob("confirmation-2026-01.*"):
+        shutil.copy(f, out / f.name)
+    shutil.copy(boundary_home / "keys/confirmation-ed25519.pub.pem", out / "key.pem")
+    return out
+
+
+def test_confirmation__worker_figures_withheld_below_five_workers(confirmation):
+    statement = json.loads((confirmation / "confirmation-2026-01.json").read_text(encoding="utf-8"))["statement"]
+    dist = {d["grower_id"]: d for d in statement["distribution"]}
+    assert set(dist) == {"G1", "G2", "G4", "G5", "GV"}
+    for g in ("G1", "G2", "G4", "GV"):  # pools of 1, 2 and 4 workers
+        assert not isinstance(dist[g]["workers_eligible"], int), g
+        assert dist[g]["workers_paid"] is None and dist[g]["pct_funded_on_stubs"] is None, g
+    assert dist["G5"]["workers_eligible"] == 5 and dist["G5"]["workers_paid"] == 5
+
+
+def verify(folder: Path, capsys) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["verify", str(folder / "confirmation-2026-01.json"), "--public-key", str(folder / "key.pem")])
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("changed", ["csv", "pdf"])
+def test_verify__a_companion_file_changed_after_signing_fails(confirmation, tmp_path, capsys, changed):
+    folder = tmp_path / "c"
+    shutil.copytree(confirmation, folder)
+    assert verify(folder, capsys)[0] == 0
+    target = folder / f"confirmation-2026-01.{changed}"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 1  # one bit
+    target.write_bytes(bytes(data))
+    code, out = verify(folder, capsys)
+    assert code == 1 and f"confirmation-2026-01.{changed}" in out and "NOT verified" in out

@@ -10,23 +10,31 @@ Scenarios, one grower each (buyers B1, B2; intermediary R1):
 - GO  owed at half cents: 101 lb peppers = 50.5¢ → 51; 8 oz tomatoes = 0.5¢ → 1; 1 lb peppers
       = 0.5¢ → 1; invoice B1/O1 owes 53 (per line, not 51.5 → 52 per invoice). Line 1 billed
       0.50 (a BILLED_MISMATCH of −1), line 2 billed 0.01 (= owed: no finding). A grower (G1)
-      also pays 5¢ on B1/U1: UNEXPECTED_PAYER.
+      also pays 5¢ on B1/U1 (UNEXPECTED_PAYER); B1 pays 4¢ of B1/O1 to G2, which has a line
+      on B2/O1 but none on B1/O1 (PAYEE_NOT_ON_INVOICE; B1/O1 is overpaid by 4).
 - GH  retention (10%) at half cents, per (invoice, grower): owed 105 → entitled 105 − 11 = 94
       (twice: the pool's 188, where 210 − 21 would give 189); received 115 on owed 100 →
-      funded 115 − 12 = 103, retained 12; an invoice over two periods of equal weight (owed
-      110, received 130): entitled 99 → 50 | 49, funded 117 → 59 | 58, retained 13 → 7 | 6,
-      the odd cent to the earlier period.
+      funded 115 − 12 = 103, retained 12; B1/H4 over two periods of equal weight (owed 110,
+      received 130, shipped in January and February: a January invoice): entitled 99 → 50 | 49,
+      funded 117 → 59 | 58, retained 13 → 7 | 6, the odd cent to the earlier period.
 - GL  due dates: pool 2026-01-05 (paid to the grower 01-09, before the period ends 01-11):
-      due 01-25; paid on 01-25 is on time, on 01-26 (on a stub of a later period, blank-free
-      premium period) is late. Pool 2026-01-12 (paid 01-30, after its end 01-18): due
-      02-13; paid 02-13 on time, 02-14 late. GL-a and GL-b are in both pools of January.
+      due 01-25; paid on 01-25 is on time, on 01-26 (on a stub of a later period) is late.
+      Pool 2026-01-12 (paid 01-30, after its end 01-18): due 02-13; paid 02-13 on time, 02-14
+      late (and 1¢ short: overdue, the last day of the data being 02-14). Pool 2026-01-19
+      (paid 01-31): due 02-14, the last day of the data: 1¢ short but not yet overdue. GL-a
+      and GL-b are in several pools of January.
 - GR  pass-through: held 0 (B1/RZ), held −50 (B1/RN: R1 paid out more than it got; the buyer
-      underpaid 50), held 1 (B1/RP: PASS_THROUGH_SHORTFALL of 1¢).
+      underpaid 50), held 1 (B1/RP: PASS_THROUGH_SHORTFALL of 1¢). The buyer paid R1 on 01-20,
+      after R1 paid the grower: the grower's due date counts only payments to the grower.
 - G1, G2, G4, G5  pools of 1, 2, 4 and 5 workers (buyer B2): 777 to one; 101 over two equal
       weights → 51 to G2-a, 50 to G2-b; 10 over four equal weights → 3, 3, 2, 2 in string
       order of id (G4-1, G4-10, G4-2, G4-9); 1000 over weights 1..5 → 67, 133, 200, 267, 333.
-- GV  void lines: B2/V1 line 2 corrected to quantity 0 (owes 100, not 140); B2/V2's only
-      line voided (owes 0).
+      G5-z has no units and is paid 10¢: PAID_WITHOUT_WORK. G1's second pool (20¢) has nobody
+      on the payroll: POOL_WITHOUT_WORKERS. B2 pays 7¢ of B2/P5 to B1 (UNEXPECTED_PAYEE) and
+      2¢ on an invoice nobody reported (UNKNOWN_INVOICE).
+- GV  void lines: B2/V1 line 2 corrected to quantity 0 (owes 100, not 140; its line 1 was
+      shipped in the next period but harvested in this one); both lines of B2/V2 voided, and
+      3¢ paid on it: split over its two periods by equal weights, 2 | 1.
 - bad files: a payment whose buyer is an intermediary (WRONG_PARTY_TYPE), one whose payer is
   unknown (UNKNOWN_PARTY), a purchase line whose seller is a buyer (WRONG_PARTY_TYPE), a payroll
   row whose grower is a buyer (WRONG_PARTY_TYPE).
@@ -88,9 +96,10 @@ INBOX = {
         B1,H3,1,2026-01-07,,GH,GH,tomatoes,105,lb,
         B1,H2,1,2026-01-13,,GH,GH,tomatoes,100,lb,
         B1,H4,1,2026-01-20,,GH,GH,tomatoes,55,lb,
-        B1,H4,2,2026-01-27,,GH,GH,tomatoes,55,lb,
+        B1,H4,2,2026-02-02,,GH,GH,tomatoes,55,lb,
         B1,L1,1,2026-01-06,,GL,GL,tomatoes,100,lb,
         B1,L2,1,2026-01-13,,GL,GL,tomatoes,100,lb,
+        B1,L3,1,2026-01-20,,GL,GL,tomatoes,100,lb,
         B1,RZ,1,2026-01-06,,R1,GR,tomatoes,100,lb,
         B1,RN,1,2026-01-06,,R1,GR,tomatoes,200,lb,
         B1,RP,1,2026-01-06,,R1,GR,tomatoes,200,lb,
@@ -98,17 +107,20 @@ INBOX = {
     "purchases/B2/2026-01-a.csv": f"""\
         {PURCHASE_HEADER}
         B2,P1,1,2026-01-06,,G1,G1,tomatoes,777,lb,
-        B2,P2,1,2026-01-06,,G2,G2,tomatoes,101,lb,
+        B2,P1B,1,2026-01-13,,G1,G1,tomatoes,20,lb,
+        B2,O1,1,2026-01-06,,G2,G2,tomatoes,101,lb,
         B2,P4,1,2026-01-06,,G4,G4,tomatoes,10,lb,
         B2,P5,1,2026-01-06,,G5,G5,tomatoes,1000,lb,
-        B2,V1,1,2026-01-06,,GV,GV,tomatoes,100,lb,
+        B2,V1,1,2026-01-13,2026-01-09,GV,GV,tomatoes,100,lb,
         B2,V1,2,2026-01-06,,GV,GV,tomatoes,40,lb,
         B2,V2,1,2026-01-06,,GV,GV,tomatoes,30,lb,
+        B2,V2,2,2026-01-13,,GV,GV,tomatoes,30,lb,
         """,
     "purchases/B2/2026-01-b-void.csv": f"""\
         {PURCHASE_HEADER}
         B2,V1,2,2026-01-06,,GV,GV,tomatoes,0,lb,
         B2,V2,1,2026-01-06,,GV,GV,tomatoes,0,lb,
+        B2,V2,2,2026-01-13,,GV,GV,tomatoes,0,lb,
         """,
     "purchases/bad/2026-01.csv": f"""\
         {PURCHASE_HEADER}
@@ -117,6 +129,7 @@ INBOX = {
     "payments/B1/2026-01.csv": f"""\
         {PAYMENT_HEADER}
         PO1,1,B1,GO,2026-01-09,B1,O1,0.53
+        PO1,2,B1,G2,2026-01-09,B1,O1,0.04
         PU1,1,B1,GO,2026-01-09,B1,U1,0.10
         PU2,1,G1,GO,2026-01-10,B1,U1,0.05
         PH1,1,B1,GH,2026-01-09,B1,H1,1.05
@@ -125,9 +138,10 @@ INBOX = {
         PH4,1,B1,GH,2026-01-30,B1,H4,1.30
         PL1,1,B1,GL,2026-01-09,B1,L1,1.00
         PL2,1,B1,GL,2026-01-30,B1,L2,1.00
-        PR1,1,B1,R1,2026-01-08,B1,RZ,1.00
-        PR1,2,B1,R1,2026-01-08,B1,RN,1.50
-        PR1,3,B1,R1,2026-01-08,B1,RP,2.00
+        PL3,1,B1,GL,2026-01-31,B1,L3,1.00
+        PR1,1,B1,R1,2026-01-20,B1,RZ,1.00
+        PR1,2,B1,R1,2026-01-20,B1,RN,1.50
+        PR1,3,B1,R1,2026-01-20,B1,RP,2.00
         """,
     "payments/R1/2026-01.csv": f"""\
         {PAYMENT_HEADER}
@@ -138,10 +152,14 @@ INBOX = {
     "payments/B2/2026-01.csv": f"""\
         {PAYMENT_HEADER}
         PP1,1,B2,G1,2026-01-09,B2,P1,7.77
-        PP2,1,B2,G2,2026-01-09,B2,P2,1.01
+        PP1B,1,B2,G1,2026-01-16,B2,P1B,0.20
+        PP2,1,B2,G2,2026-01-09,B2,O1,1.01
         PP4,1,B2,G4,2026-01-09,B2,P4,0.10
         PP5,1,B2,G5,2026-01-09,B2,P5,10.00
+        PP5,2,B2,B1,2026-01-09,B2,P5,0.07
         PV1,1,B2,GV,2026-01-09,B2,V1,1.00
+        PV2,1,B2,GV,2026-01-09,B2,V2,0.03
+        PX1,1,B2,G1,2026-01-09,B2,NOPE,0.02
         """,
     "payments/bad/2026-01.csv": f"""\
         {PAYMENT_HEADER}
@@ -155,12 +173,13 @@ INBOX = {
         GH,GH-b,2026-01-05,,Cal,,2026-01-11,2026-01-16,40,1,100.00,0.94
         GH,GH-a,2026-01-12,,Bea,,2026-01-18,2026-01-23,40,3,100.00,1.03
         GH,GH-a,2026-01-19,,Bea,,2026-01-25,2026-01-30,40,1,100.00,0.59
-        GH,GH-a,2026-01-26,,Bea,,2026-02-01,2026-02-06,40,1,100.00,0.58
+        GH,GH-a,2026-02-02,,Bea,,2026-02-08,2026-02-13,40,1,100.00,0.58
         GL,GL-a,2026-01-05,,Dee,,2026-01-11,2026-01-25,40,1,100.00,0.50
         GL,GL-b,2026-01-05,,Eli,,2026-01-11,2026-01-16,40,1,100.00,0.00
         GL,GL-b,2026-01-19,2026-01-05,Eli,,2026-01-25,2026-01-26,0,0,0.00,0.50
         GL,GL-a,2026-01-12,,Dee,,2026-01-18,2026-02-13,40,3,100.00,0.75
-        GL,GL-b,2026-01-12,,Eli,,2026-01-18,2026-02-14,40,1,100.00,0.25
+        GL,GL-b,2026-01-12,,Eli,,2026-01-18,2026-02-14,40,1,100.00,0.24
+        GL,GL-a,2026-01-19,,Dee,,2026-01-25,2026-01-30,40,1,100.00,0.99
         GR,GR-a,2026-01-05,,Fay,,2026-01-11,2026-01-16,40,1,100.00,4.99
         G1,G1-a,2026-01-05,,Gus,,2026-01-11,2026-01-16,40,7,100.00,7.77
         G2,G2-b,2026-01-05,,Hal,,2026-01-11,2026-01-16,40,5,100.00,0.50
@@ -174,7 +193,9 @@ INBOX = {
         G5,G5-c,2026-01-05,,Pia,,2026-01-11,2026-01-16,40,3,100.00,2.00
         G5,G5-b,2026-01-05,,Quy,,2026-01-11,2026-01-16,40,2,100.00,1.33
         G5,G5-a,2026-01-05,,Ray,,2026-01-11,2026-01-16,40,1,100.00,0.67
-        GV,GV-a,2026-01-05,,Sol,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        G5,G5-z,2026-01-05,,Uma,,2026-01-11,2026-01-16,40,0,100.00,0.10
+        GV,GV-a,2026-01-05,,Sol,,2026-01-11,2026-01-16,40,1,100.00,1.02
+        GV,GV-a,2026-01-12,,Sol,,2026-01-18,2026-01-23,40,1,100.00,0.01
         """,
     "payroll/bad/2026-01.csv": f"""\
         {PAYROLL_HEADER}

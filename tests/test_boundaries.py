@@ -44,7 +44,7 @@ def workers(home, grower):
 
 def test_owed__each_line_rounds_its_own_half_cent_up(boundary_home):
     # 50.5¢ → 51, 0.5¢ → 1 (8 oz), 0.5¢ → 1: 53 (half down or to even: 50; per invoice: 52)
-    assert invoice(boundary_home, "B1", "O1") == (53, 51, 53, 0, "OK")
+    assert invoice(boundary_home, "B1", "O1") == (53, 51, 57, -4, "BUYER_OVERPAID")  # 4¢ went to G2
     assert invoice(boundary_home, "B1", "U1") == (10, None, 10, 0, "OK")
 
 
@@ -64,7 +64,10 @@ def test_retention__entitled_rounds_half_up_per_invoice_and_grower(boundary_home
 def test_period_split__the_odd_cent_goes_to_the_earlier_period(boundary_home):
     # B1/H4 over two periods of equal weight: entitled 99 → 50 | 49, funded 117 → 59 | 58, retained 13 → 7 | 6
     got = [(p, e, f, r, m) for p, e, f, r, _, _, _, m in pools(boundary_home, "GH")[2:]]
-    assert got == [(D(2026, 1, 19), 50, 59, 7, "2026-01"), (D(2026, 1, 26), 49, 58, 6, "2026-02")]
+    assert got == [(D(2026, 1, 19), 50, 59, 7, "2026-01"), (D(2026, 2, 2), 49, 58, 6, "2026-02")]
+    # B2/V2: both lines void (all weights 0), 3¢ received: equal weights, 2 | 1
+    assert [(p, e, f) for p, e, f, *_ in pools(boundary_home, "GV")] == [(D(2026, 1, 5), 100, 102),
+                                                                        (D(2026, 1, 12), 0, 1)]
 
 
 @pytest.mark.parametrize("grower, shares", [
@@ -74,11 +77,11 @@ def test_period_split__the_odd_cent_goes_to_the_earlier_period(boundary_home):
     ("G5", {"G5-a": 67, "G5-b": 133, "G5-c": 200, "G5-d": 267, "G5-e": 333}),  # largest remainders
 ])
 def test_worker_split__largest_remainder_ties_to_the_lowest_id(boundary_home, grower, shares):
-    got = workers(boundary_home, grower)
+    got = [w for w in workers(boundary_home, grower) if w[5] != "PAID_WITHOUT_WORK"]
     assert {w: f for _, w, _, f, *_ in got} == shares
     assert {w: e for _, w, e, *_ in got} == shares  # nothing retained: entitled splits the same
     assert all(s == "OK" for *_, s, _, _ in got)
-    (pool,) = pools(boundary_home, grower)
+    pool = pools(boundary_home, grower)[0]
     assert pool[5] == len(shares) and pool[2] == sum(shares.values())
 
 
@@ -86,13 +89,17 @@ def test_due_date__paid_on_the_due_date_is_on_time_one_day_after_is_late(boundar
     due = {p: d for p, *_, d, _ in pools(boundary_home, "GL")}
     # 2026-01-05: the grower was paid 01-09, before its period ended (01-11): 01-11 + 14
     # 2026-01-12: paid 01-30, after its period ended (01-18): 01-30 + 14
-    assert due == {D(2026, 1, 5): D(2026, 1, 25), D(2026, 1, 12): D(2026, 2, 13)}
-    late = {(p, w): (f, pd, s, lt) for p, w, _, f, pd, s, lt, _ in workers(boundary_home, "GL")}
+    # 2026-01-19: paid 01-31: 01-31 + 14, the last day anything happened (GL-b's stub of 02-14)
+    assert due == {D(2026, 1, 5): D(2026, 1, 25), D(2026, 1, 12): D(2026, 2, 13), D(2026, 1, 19): D(2026, 2, 14)}
+    late = {(p, w): (f, pd, s, lt, od) for p, w, _, f, pd, s, lt, od in workers(boundary_home, "GL")}
     assert late == {
-        (D(2026, 1, 5), "GL-a"): (50, 50, "OK", False),   # paid 01-25, the due date
-        (D(2026, 1, 5), "GL-b"): (50, 50, "OK", True),    # paid 01-26, on a later period's stub
-        (D(2026, 1, 12), "GL-a"): (75, 75, "OK", False),  # paid 02-13, the due date
-        (D(2026, 1, 12), "GL-b"): (25, 25, "OK", True),   # paid 02-14
+        (D(2026, 1, 5), "GL-a"): (50, 50, "OK", False, False),   # paid 01-25, the due date
+        (D(2026, 1, 5), "GL-b"): (50, 50, "OK", True, False),    # paid 01-26, on a later period's stub
+        (D(2026, 1, 12), "GL-a"): (75, 75, "OK", False, False),  # paid 02-13, the due date
+        # 1¢ short, paid 02-14: late, and overdue since the last day (02-14) is after the due date
+        (D(2026, 1, 12), "GL-b"): (25, 24, "UNDERPAID", True, True),
+        # 1¢ short, and the last day is the due date itself: not yet overdue
+        (D(2026, 1, 19), "GL-a"): (100, 99, "UNDERPAID", False, False),
     }
     assert {p: d for p, *_, d, _ in pools(boundary_home, "GH")}[D(2026, 1, 12)] == D(2026, 2, 1)
 
@@ -100,7 +107,7 @@ def test_due_date__paid_on_the_due_date_is_on_time_one_day_after_is_late(boundar
 def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
     got = rows(boundary_home, "SELECT worker_id, month, count(*), sum(funded_cents) FROM worker_audit "
                               "WHERE grower_id = 'GL' GROUP BY ALL ORDER BY ALL")
-    assert got == [("GL-a", "2026-01", 2, 125), ("GL-b", "2026-01", 2, 75)]
+    assert got == [("GL-a", "2026-01", 3, 225), ("GL-b", "2026-01", 2, 75)]
 
 
 def test_pass_through__held_zero_or_below_raises_nothing_one_cent_held_does(boundary_home):
@@ -117,18 +124,23 @@ def test_pass_through__held_zero_or_below_raises_nothing_one_cent_held_does(boun
 
 def test_void_lines_stay_on_their_invoice_owing_nothing(boundary_home):
     assert invoice(boundary_home, "B2", "V1") == (100, None, 100, 0, "OK")  # 140 before line 2 was voided
-    assert invoice(boundary_home, "B2", "V2") == (0, None, 0, 0, "OK")  # its only line voided
+    assert invoice(boundary_home, "B2", "V2") == (0, None, 3, -3, "BUYER_OVERPAID")  # both its lines voided
     history = rows(boundary_home, "SELECT invoice_id, line_no, quantity, file FROM purchase_rows WHERE grower_id = 'GV' "
                                   "ORDER BY invoice_id, line_no, file_seq")
     assert [(i, n, int(q)) for i, n, q, _ in history] == [("V1", "1", 100), ("V1", "2", 40), ("V1", "2", 0),
-                                                           ("V2", "1", 30), ("V2", "1", 0)]
-    assert [p[1:4] for p in pools(boundary_home, "GV")] == [(100, 100, 0)]
+                                                           ("V2", "1", 30), ("V2", "1", 0), ("V2", "2", 30),
+                                                           ("V2", "2", 0)]
+    # V1's first line was shipped in the next period but harvested in this one: it feeds this pool
+    assert [p[:3] for p in pools(boundary_home, "GV")][0] == (D(2026, 1, 5), 100, 102)
 
 
 def test_payer_types__only_a_payer_neither_buyer_nor_intermediary_is_unexpected(boundary_home):
     found = rows(boundary_home, "SELECT level, code, party_id, reference, amount_cents FROM exceptions "
-                                "WHERE reference LIKE 'P%/%'")
-    assert found == [("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5)]  # R1's payments on are not findings
+                                "WHERE reference LIKE 'P%/%' ORDER BY reference")
+    assert found == [("buyer", "PAYEE_NOT_ON_INVOICE", "B1", "PO1/2", 4),  # G2 has a line on B2/O1, not B1/O1
+                     ("buyer", "UNEXPECTED_PAYEE", "B2", "PP5/2", 7),
+                     ("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5),  # R1's payments on are not findings
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX1/1", 2)]
     # the grower received both: 10 from its buyer and 5 from G1
     assert [p[1:4] for p in pools(boundary_home, "GO")] == [(63, 68, 0)]
 
@@ -145,11 +157,33 @@ def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
     got = rows(boundary_home, "SELECT month, code, reference, amount_cents FROM exceptions ORDER BY ALL")
     assert got == [("2026-01", "BILLED_MISMATCH", "B1/O1/1", -1),
                    ("2026-01", "BUYER_OVERPAID", "B1/H2", -15),
-                   ("2026-01", "BUYER_OVERPAID", "B1/H4", -20),
+                   ("2026-01", "BUYER_OVERPAID", "B1/H4", -20),  # the month of its first ship date
+                   ("2026-01", "BUYER_OVERPAID", "B1/O1", -4),
+                   ("2026-01", "BUYER_OVERPAID", "B2/P5", -7),
+                   ("2026-01", "BUYER_OVERPAID", "B2/V2", -3),
                    ("2026-01", "BUYER_UNDERPAID", "B1/RN", 50),
+                   ("2026-01", "PAID_WITHOUT_WORK", "G5/2026-01-05", 10),
                    ("2026-01", "PASS_THROUGH_SHORTFALL", "B1/RP", 1),
-                   ("2026-01", "UNEXPECTED_PAYER", "PU2/1", 5)]
-    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 2
+                   ("2026-01", "PAYEE_NOT_ON_INVOICE", "PO1/2", 4),
+                   ("2026-01", "POOL_WITHOUT_WORKERS", "G1/2026-01-12", 20),
+                   ("2026-01", "UNDERPAID", "GL/2026-01-12", -1),
+                   ("2026-01", "UNDERPAID", "GL/2026-01-19", -1),
+                   ("2026-01", "UNEXPECTED_PAYEE", "PP5/2", 7),
+                   ("2026-01", "UNEXPECTED_PAYER", "PU2/1", 5),
+                   ("2026-01", "UNKNOWN_INVOICE", "PX1/1", 2)]
+    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 4
+
+
+def test_paid_without_work__a_worker_with_no_basis_is_audited_but_not_eligible(boundary_home):
+    got = [w for w in workers(boundary_home, "G5") if w[1] == "G5-z"]
+    assert got == [(D(2026, 1, 5), "G5-z", 0, 0, 10, "PAID_WITHOUT_WORK", False, False)]
+    assert rows(boundary_home, "SELECT distributed_cents, paid_without_work_cents, undistributed_cents, eligible_workers "
+                               "FROM pool_audit WHERE grower_id = 'G5'") == [(1000, 10, 0, 5)]
+
+
+def test_pool_without_workers__funded_with_nobody_on_the_payroll(boundary_home):
+    assert [p[:6] for p in pools(boundary_home, "G1")] == [(D(2026, 1, 5), 777, 777, 0, 777, 1),
+                                                           (D(2026, 1, 12), 20, 20, 0, 0, 0)]
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +200,7 @@ def confirmation(boundary_home, tmp_path_factory) -> Path:
 def test_confirmation__worker_figures_withheld_below_five_workers(confirmation):
     statement = json.loads((confirmation / "confirmation-2026-01.json").read_text(encoding="utf-8"))["statement"]
     dist = {d["grower_id"]: d for d in statement["distribution"]}
-    assert set(dist) == {"G1", "G2", "G4", "G5", "GV"}
+    assert set(dist) == {"G1", "G2", "G4", "G5", "GV"}  # G5's fifth-plus-one was paid without work
     for g in ("G1", "G2", "G4", "GV"):  # pools of 1, 2 and 4 workers
         assert not isinstance(dist[g]["workers_eligible"], int), g
         assert dist[g]["workers_paid"] is None and dist[g]["pct_funded_on_stubs"] is None, g

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import duckdb
 
@@ -16,22 +13,6 @@ from pennytrail.core.warehouse import connect
 from pipelines.runner import close
 
 from .test_end_to_end import snapshot
-
-
-def test_killed_close_then_rerun_equals_a_clean_run(closed_demo, tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(closed_demo / "data", data)
-    home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "pennytrail.cli", "close", "--data", str(data), "--home", str(home)]
-    for delay in (3.0, 6.0):  # once during ingest, once later in the close
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        time.sleep(delay)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert snapshot(home) == snapshot(closed_demo)
 
 
 def test_late_correction_to_a_signed_month_is_a_restatement(closed_demo, tmp_path):

@@ -31,6 +31,7 @@ import data_contracts
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
 from .validate import validate_many
+from . import faults
 from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ def write_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
                 con.register("_frame", frame)
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
                 con.unregister("_frame")
+    faults.point("reference.committed")
 
 
 def _looks_like(header: list[str]) -> str | None:
@@ -396,6 +398,8 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
         if batch.rejects:
             _insert(con, "quarantine", pd.DataFrame(batch.rejects))
         _insert(con, "ingest_log", pd.DataFrame(batch.entries))
+        faults.point("ingest.batch_written")
+    faults.point("ingest.batch_committed")
     # a line per file; for a big batch, one line for all its loaded files (ingest_log has each)
     summed = len(batch.entries) > 20
     loaded = [e for e in batch.entries if e["status"] == "loaded"]

@@ -18,6 +18,7 @@ import duckdb
 
 import data_contracts
 
+from . import faults
 from .warehouse import get_meta, transaction
 
 # output table -> (working table, key columns)
@@ -164,6 +165,8 @@ def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[st
             for month, n in con.execute(f"SELECT month, count(*) FROM {table} WHERE list_contains(?, month) "
                                         "GROUP BY month", [months]).fetchall():
                 counts[month][table] = n
+        faults.point("publish.written")
+    faults.point("publish.committed")
     return counts
 
 

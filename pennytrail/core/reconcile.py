@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import duckdb
 
+from . import faults
 from .warehouse import quote, set_meta, transaction
 
 BIGINT_MAX = 2**63 - 1
@@ -531,6 +532,8 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
                     con.execute(f"CREATE OR REPLACE TABLE {db}.main.{table} AS SELECT * FROM temp.main.{table}")
             for key, value in (meta or {}).items():
                 set_meta(con, key, value)
+            faults.point("reconcile.written")
+        faults.point("reconcile.committed")
     finally:
         for table in [t for t, _ in STAGES] + ["t_scope"]:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")

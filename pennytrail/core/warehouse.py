@@ -18,6 +18,8 @@ import duckdb
 
 import data_contracts
 
+from . import faults
+
 SQL_TYPES = {
     "month": "VARCHAR", "text": "VARCHAR", "json": "VARCHAR", "date": "DATE", "cents": "BIGINT",
     "bigint": "BIGINT", "decimal": "DECIMAL(18,3)", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP",
@@ -146,6 +148,7 @@ def held(path: Path | str) -> Iterator[None]:
             yield
         finally:
             del _held[path]
+        faults.point("checkpoint")  # the connection's close below writes the tables into the file
 
 
 def checkpoint(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,5 +1,7 @@
 """The one Definitions object: loaded by `workspace.yaml`, `[tool.dagster]` and the `pennytrail` CLI."""
 
+import datetime as dt
+
 import dagster as dg
 
 from assets.ingest import reference_data, submissions
@@ -32,10 +34,18 @@ reports_job = dg.define_asset_job(
     "reports_for_month", selection=dg.AssetSelection.assets(month_reports), partitions_def=monthly,
     description="Write a closed month's close workbook and every buyer's payment confirmation.",
 )
-monthly_schedule = dg.build_schedule_from_partitioned_job(
-    close_job, hour_of_day=6, day_of_month=5, default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Closes the previous month on the 5th, once the month's payroll is in.",
-)
+
+
+# The month's partitions run to the month in progress (a close may publish it early), so the
+# schedule names its month itself: the month before the tick's, whose payroll is in by the 5th.
+@dg.schedule(job=close_job, cron_schedule="0 6 5 * *", execution_timezone="UTC", name="close_schedule",
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="Closes the previous month on the 5th, once the month's payroll is in.")
+def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    first = context.scheduled_execution_time.date().replace(day=1)
+    previous = (first - dt.timedelta(days=1)).replace(day=1).isoformat()
+    return dg.RunRequest(run_key=previous, partition_key=previous)
+
 
 defs = dg.Definitions(
     assets=[*INGEST_RECONCILE, monthly_audit, month_reports],

@@ -6,7 +6,7 @@ HOME_DIR := .pennytrail
 DATA_DIR := $(HOME_DIR)/data
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ui serve bench clean
+.PHONY: demo test ui serve bench clean mutants snapshot
 
 demo: $(STAMP)
 	$(BIN)/pennytrail demo --home $(HOME_DIR)
@@ -25,6 +25,19 @@ serve: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+# Mutation testing (long; not part of `make test`): mutmut over the core's Python, then the kept
+# list of rule mutations of the SQL stages. Prints each score and every survivor (docs/testing.md).
+mutants: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutants]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -20 mutants.log; exit 1; }
+	$(BIN)/python mutation/mutmut_report.py
+	$(BIN)/python mutation/rules.py
+
+# After a deliberate change to the Dagster definitions: rewrite the snapshot the tests compare with.
+snapshot: $(STAMP)
+	$(BIN)/python -m tests.definitions_snapshot --update
+
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "pennytrail needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
@@ -35,4 +48,4 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(HOME_DIR) .pytest_cache .hypothesis
+	rm -rf $(HOME_DIR) .pytest_cache .hypothesis mutants mutants.log

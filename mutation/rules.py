@@ -1,0 +1,263 @@
+"""Rule mutations of the SQL stages (and the few rules written in Python around them), applied
+one at a time to a copy of the repository, each run against the fast tests that guard it.
+
+    .venv/bin/python mutation/rules.py            # every mutant; prints the score and every survivor
+    .venv/bin/python mutation/rules.py --list     # the kept list
+    .venv/bin/python mutation/rules.py ID ...     # some of them
+
+A mutant is one exact text replacement (``old`` must occur exactly once in ``file``; a list
+entry whose text is gone is reported STALE and fails the run, so the list follows the code).
+It is killed when its tests fail. A mutant that survives must carry ``equivalent``: the reason
+it cannot change any output; any other survivor fails the run. ``make mutants`` runs this after
+mutmut.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+RECONCILE = "pennytrail/core/reconcile.py"
+WAREHOUSE = "pennytrail/core/warehouse.py"
+CONSERVATION = "pennytrail/core/conservation.py"
+CONFIRM = "reports/confirm.py"
+
+# the fast tests: the hand-written boundary program (one close), the properties and the splits
+RULE_TESTS = ["tests/test_boundaries.py", "tests/test_properties.py", "tests/test_allocation.py", "tests/test_money.py"]
+CHECK_TESTS = ["tests/test_conservation.py", "tests/test_definitions.py"]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    file: str
+    old: str
+    new: str
+    what: str
+    tests: tuple[str, ...] = tuple(RULE_TESTS)
+    equivalent: str | None = None  # why it cannot change any output, if it survives
+
+
+MUTANTS = [
+    # -- rounding ------------------------------------------------------------------------------
+    Mutant("round-half-down", WAREHOUSE, "((2 * abs(CAST(num AS HUGEINT)) + den) // (2 * CAST(den AS HUGEINT)))",
+           "((2 * abs(CAST(num AS HUGEINT)) + den - 1) // (2 * CAST(den AS HUGEINT)))",
+           "round_half_up rounds an exact half down"),
+    Mutant("round-floor", WAREHOUSE, "((2 * abs(CAST(num AS HUGEINT)) + den) // (2 * CAST(den AS HUGEINT)))",
+           "(abs(CAST(num AS HUGEINT)) // CAST(den AS HUGEINT))", "round_half_up truncates"),
+    Mutant("entitled-retention-half-down", RECONCILE,
+           "o.owed_cents - round_half_up_div(o.owed_cents * retention_bp, 10000) AS entitled_cents",
+           "o.owed_cents - round_half_up_div(o.owed_cents * retention_bp - 1, 10000) AS entitled_cents",
+           "the retention of entitled rounds an exact half to the workers' side"),
+    Mutant("funded-retention-half-down", RECONCILE,
+           "coalesce(r.received_cents, 0) - round_half_up_div(coalesce(r.received_cents, 0) * retention_bp, 10000)",
+           "coalesce(r.received_cents, 0) - round_half_up_div(coalesce(r.received_cents, 0) * retention_bp - 1, 10000)",
+           "the retention of funded rounds an exact half to the workers' side"),
+    Mutant("retained-from-entitled", RECONCILE, "coalesce(r.received_cents, 0) - funded_cents AS retained_cents",
+           "o.owed_cents - entitled_cents AS retained_cents", "retained computed from owed instead of received"),
+    # -- owed ------------------------------------------------------------------------------------
+    Mutant("unit-join-key-swapped", RECONCILE, "LEFT JOIN ref_units fu ON fu.unit = p.unit",
+           "LEFT JOIN ref_units fu ON fu.unit = r.rate_unit", "the line's unit factor taken from the rate unit"),
+    Mutant("rate-from-exclusive", RECONCILE,
+           "AND p.ship_date BETWEEN r.effective_from AND coalesce(r.effective_to, DATE '9999-12-31')",
+           "AND p.ship_date > r.effective_from AND p.ship_date <= coalesce(r.effective_to, DATE '9999-12-31')",
+           "a rate not in force on its first day"),
+    Mutant("rate-to-exclusive", RECONCILE,
+           "AND p.ship_date BETWEEN r.effective_from AND coalesce(r.effective_to, DATE '9999-12-31')",
+           "AND p.ship_date >= r.effective_from AND p.ship_date < coalesce(r.effective_to, DATE '9999-12-31')",
+           "a rate not in force on its last day"),
+    Mutant("work-period-from-ship-date", RECONCILE, "period_of(coalesce(p.harvest_date, p.ship_date),",
+           "period_of(p.ship_date,", "the work period ignores the harvest date"),
+    # -- invoices and payments -------------------------------------------------------------------
+    Mutant("invoice-month-latest", RECONCILE, "strftime(min(ship_date), '%Y-%m') AS month",
+           "strftime(max(ship_date), '%Y-%m') AS month", "an invoice belongs to its latest ship date's month"),
+    Mutant("paid-by-anyone", RECONCILE, "coalesce(sum(p.amount_cents) FILTER (WHERE p.payer_is_buyer), 0)",
+           "coalesce(sum(p.amount_cents), 0)", "paid_by_buyer counts every payer"),
+    Mutant("underpaid-at-zero", RECONCILE, "CASE WHEN balance_cents > 0 THEN 'BUYER_UNDERPAID'",
+           "CASE WHEN balance_cents >= 0 THEN 'BUYER_UNDERPAID'", "a balanced invoice reported underpaid"),
+    Mutant("payment-join-without-buyer", RECONCILE,
+           "LEFT JOIN w_invoices i ON i.buyer_id = p.buyer_id AND i.invoice_id = p.invoice_id",
+           "LEFT JOIN w_invoices i ON i.invoice_id = p.invoice_id", "payments matched to invoices by id alone"),
+    Mutant("payee-on-invoice-without-buyer", RECONCILE,
+           "EXISTS (SELECT 1 FROM w_lines l WHERE l.buyer_id = p.buyer_id AND l.invoice_id = p.invoice_id",
+           "EXISTS (SELECT 1 FROM w_lines l WHERE l.invoice_id = p.invoice_id",
+           "a payee is on an invoice when another buyer's invoice of the same id has its line"),
+    Mutant("received-from-every-payee", RECONCILE, "FROM w_payments WHERE payee_type = 'grower' GROUP BY ALL",
+           "FROM w_payments GROUP BY ALL", "received counts payments to intermediaries and buyers"),
+    Mutant("held-zero-is-shortfall", RECONCILE, "FROM w_pass_through WHERE held_cents > 0",
+           "FROM w_pass_through WHERE held_cents >= 0", "held 0 raises PASS_THROUGH_SHORTFALL"),
+    Mutant("held-received-by-payer", RECONCILE, "FROM w_payments WHERE payee_type = 'intermediary'",
+           "FROM w_payments WHERE payer_type = 'intermediary'", "an intermediary's receipts counted from its payments"),
+    Mutant("unexpected-payer-any-non-buyer", RECONCILE,
+           "FROM w_payments WHERE NOT payer_is_buyer AND payer_type <> 'intermediary'",
+           "FROM w_payments WHERE NOT payer_is_buyer", "an intermediary paying on is an unexpected payer"),
+    Mutant("unexpected-payee-dropped", RECONCILE, "FROM w_payments WHERE payee_type = 'buyer'",
+           "FROM w_payments WHERE false", "money paid to a buyer raises nothing"),
+    Mutant("payee-not-on-invoice-dropped", RECONCILE, "AND payee_type = 'grower' AND NOT payee_on_invoice",
+           "AND payee_type = 'grower' AND false", "a grower paid on an invoice it has no line on raises nothing"),
+    Mutant("billed-mismatch-null-filter-dropped", RECONCILE,
+           "WHERE l.premium_billed_cents IS NOT NULL AND l.premium_billed_cents <> l.owed_cents",
+           "WHERE l.premium_billed_cents <> l.owed_cents", "the test for a blank premium_billed dropped",
+           equivalent="NULL <> owed is NULL, which WHERE treats as false: a blank premium_billed is never a "
+                      "mismatch either way"),
+    # -- pools -----------------------------------------------------------------------------------
+    Mutant("period-tie-to-later", RECONCILE, '"buyer_id, invoice_id, grower_id, measure", "work_period_start")',
+           '"buyer_id, invoice_id, grower_id, measure", "work_period_start DESC")',
+           "the odd cent of an invoice's split goes to the later period"),
+    Mutant("period-weights-zero-not-equal", RECONCILE, "CASE WHEN sum_w = 0 THEN 1 ELSE weight END AS w",
+           "weight AS w", "all-zero weights are not split equally"),
+    Mutant("split-largest-remainder-reversed", RECONCILE, "ORDER BY _rem{i} DESC, {tiebreak}",
+           "ORDER BY _rem{i} ASC, {tiebreak}", "the left-over cents go to the smallest remainders"),
+    Mutant("split-tie-reversed", RECONCILE, "ORDER BY _rem{i} DESC, {tiebreak}",
+           "ORDER BY _rem{i} DESC, {tiebreak} DESC", "ties go to the highest id"),
+    Mutant("pool-month-of-start", RECONCILE, "SELECT strftime(s.period_start + pr.period_days - 1, '%Y-%m') AS month",
+           "SELECT strftime(s.period_start, '%Y-%m') AS month", "a pool belongs to the month its period starts"),
+    Mutant("due-date-ignores-payments", RECONCILE,
+           "greatest(s.period_start + pr.period_days - 1, coalesce(lp.last_paid_date, DATE '0001-01-01'))",
+           "(s.period_start + pr.period_days - 1)", "the due date ignores when the grower was paid"),
+    Mutant("due-date-any-payee", RECONCILE,
+           "p.invoice_id = l.invoice_id AND p.payee_id = l.grower_id", "p.invoice_id = l.invoice_id",
+           "the due date counts payments to anyone on the invoice"),
+    Mutant("pool-without-workers-at-zero", RECONCILE,
+           "WHERE (p.entitled_cents > 0 OR p.funded_cents > 0) AND a.eligible_workers = 0",
+           "WHERE a.eligible_workers = 0", "an empty pool of nothing is a finding"),
+    # -- workers ---------------------------------------------------------------------------------
+    Mutant("eligible-at-zero-basis", RECONCILE, "AND b.period_start = p.period_start AND b.weight > 0",
+           "AND b.period_start = p.period_start AND b.weight >= 0", "a worker with no basis is eligible"),
+    Mutant("late-on-due-date", RECONCILE, "coalesce(last_paid_pay_date > due_date, false) AS late",
+           "coalesce(last_paid_pay_date >= due_date, false) AS late", "a premium paid on its due date is late"),
+    Mutant("late-from-unpaid-rows", RECONCILE, "max(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date",
+           "max(pay_date) AS last_paid_pay_date", "late judged on stubs with no premium"),
+    Mutant("overdue-on-due-date", RECONCILE, "paid < funded AND last_pay_date > due_date",
+           "paid < funded AND last_pay_date >= due_date", "overdue on the due date itself"),
+    Mutant("overdue-when-paid-in-full", RECONCILE, "paid < funded AND last_pay_date > due_date",
+           "paid <= funded AND last_pay_date > due_date", "overdue though paid in full"),
+    Mutant("unpaid-at-or-below-zero", RECONCILE, "WHEN paid = 0 THEN 'UNPAID'", "WHEN paid <= 0 THEN 'UNPAID'",
+           "UNPAID for paid at or below zero",
+           equivalent="paid is a sum of premium_paid, which is never below zero (NEGATIVE_VALUE quarantines it)"),
+    Mutant("underpaid-at-equal", RECONCILE, "WHEN paid < funded THEN 'UNDERPAID'", "WHEN paid <= funded THEN 'UNDERPAID'",
+           "UNDERPAID when paid equals funded",
+           equivalent="paid = funded is decided as OK by the branch before it"),
+    Mutant("distributed-counts-paid-without-work", RECONCILE,
+           "sum(paid_cents) FILTER (WHERE eligible)::BIGINT AS distributed_cents",
+           "sum(paid_cents)::BIGINT AS distributed_cents", "distributed counts premium paid without work"),
+    Mutant("corrections-lose", WAREHOUSE, "ORDER BY file_seq DESC) = 1", "ORDER BY file_seq ASC) = 1",
+           "the first version of a key wins over its correction"),
+    # -- conservation and publication -------------------------------------------------------------
+    Mutant("invoice-identity-never-fails", CONSERVATION,
+           "WHERE coalesce(paid_in, 0) <> received + held + unexpected_payees",
+           "WHERE coalesce(paid_in, 0) <> coalesce(paid_in, 0)", "the invoice identity can never fail",
+           tests=tuple(CHECK_TESTS)),
+    Mutant("pool-identity-funded-dropped", CONSERVATION,
+           "HAVING sum(a.entitled_cents) <> p.entitled_cents OR sum(a.funded_cents) <> p.funded_cents",
+           "HAVING sum(a.entitled_cents) <> p.entitled_cents", "the pool identity ignores funded shares",
+           tests=tuple(CHECK_TESTS)),
+    Mutant("rows-identity-never-fails", CONSERVATION,
+           "WHERE l.rows_read <> l.rows_accepted + l.rows_quarantined",
+           "WHERE l.rows_read <> l.rows_read", "rows read = accepted + quarantined never checked",
+           tests=tuple(CHECK_TESTS)),
+    Mutant("check-not-blocking", "assets/reconcile.py", "blocking=True", "blocking=False",
+           "a conservation check that does not block publication", tests=tuple(CHECK_TESTS)),
+    # -- buyers' confirmations ----------------------------------------------------------------------
+    Mutant("no-withholding", CONFIRM, "shown = eligible >= MIN_WORKERS", "shown = True",
+           "worker figures shown for pools of fewer than 5 workers"),
+    Mutant("withholding-at-five", CONFIRM, "shown = eligible >= MIN_WORKERS", "shown = eligible > MIN_WORKERS",
+           "worker figures withheld for exactly 5 workers"),
+    Mutant("verify-skips-csv", CONFIRM, '        companion = path.parent / meta["name"]\n',
+           '        if kind == "csv":\n            continue\n        companion = path.parent / meta["name"]\n',
+           "verify does not check the CSV's hash"),
+]
+
+
+def tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                         capture_output=True, check=True).stdout.decode()
+    return [p for p in out.split("\0") if p and not p.startswith("mutants/")]
+
+
+def copy_repo(dest: Path) -> None:
+    for rel in tracked_files():
+        src = REPO / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+def run_tests(copy: Path, tests: tuple[str, ...]) -> tuple[int, str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("PENNYTRAIL_CRASH_AT", None)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           *tests], cwd=copy, env=env, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+    return proc.returncode, (lines[0] if lines else proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     epilog="example: .venv/bin/python mutation/rules.py late-on-due-date")
+    parser.add_argument("ids", nargs="*", help="mutants to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the kept list and stop")
+    args = parser.parse_args(argv)
+    chosen = [m for m in MUTANTS if not args.ids or m.id in args.ids]
+    if args.list:
+        for m in MUTANTS:
+            print(f"{m.id:40} {m.file:32} {m.what}" + (" [equivalent]" if m.equivalent else ""))
+        return 0
+    unknown = set(args.ids) - {m.id for m in MUTANTS}
+    if unknown:
+        parser.error(f"no such mutant: {', '.join(sorted(unknown))}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="pennytrail-rules-") as tmp:
+        copy = Path(tmp)
+        copy_repo(copy)
+        clean, detail = run_tests(copy, tuple(sorted({t for m in chosen for t in m.tests})))
+        if clean != 0:
+            print(f"the fast tests fail without any mutant ({detail}): fix them first", file=sys.stderr)
+            return 2
+        for m in chosen:
+            target = copy / m.file
+            original = target.read_text(encoding="utf-8")
+            n = original.count(m.old)
+            if n != 1:
+                results.append((m, "STALE", f"the text to mutate occurs {n} times in {m.file}: update the list"))
+                print(f"STALE     {m.id}: {results[-1][2]}", flush=True)
+                continue
+            target.write_text(original.replace(m.old, m.new), encoding="utf-8")
+            start = time.monotonic()
+            try:
+                code, detail = run_tests(copy, m.tests)
+            finally:
+                target.write_text(original, encoding="utf-8")
+            outcome = "killed" if code not in (0, 5) else "survived"
+            results.append((m, outcome, detail))
+            print(f"{outcome:9} {m.id} ({time.monotonic() - start:.0f} s): {m.what}"
+                  + (f" — {detail}" if outcome == "killed" and detail else ""), flush=True)
+    killed = sum(1 for _, o, _ in results if o == "killed")
+    survivors = [(m, d) for m, o, d in results if o == "survived"]
+    stale = [m for m, o, _ in results if o == "STALE"]
+    explained = [m for m, _ in survivors if m.equivalent]
+    unexplained = [m for m, _ in survivors if not m.equivalent]
+    scored = len(results) - len(stale) - len(explained)
+    print(f"\nrule mutants: {len(results)}, killed {killed}, survived {len(survivors)} "
+          f"({len(explained)} equivalent, with a reason), stale {len(stale)}")
+    print(f"score: {killed}/{scored} of the non-equivalent mutants killed"
+          + (f" ({100 * killed / scored:.1f}%)" if scored else ""))
+    for m, _ in survivors:
+        print(f"  survivor {m.id} ({m.file}): {m.what}"
+              + (f"\n    equivalent: {m.equivalent}" if m.equivalent else "\n    NO REASON: a test is missing"))
+    for m, o, _ in results:
+        if o == "killed" and m.equivalent:
+            print(f"  note: {m.id} is marked equivalent but was killed: drop its reason")
+    return 1 if unexplained or stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -4,14 +4,16 @@ Each scenario is a handful of rows a reader can check with pencil and paper; the
 figures are worked out in the comments and asserted in ``test_boundaries.py``. Two programs:
 ``TOM`` (units, nothing retained, 14 days to distribute, weekly from Monday 2026-01-05) and
 ``RET`` (the same with 10% retained). Rates: tomatoes 1¢/lb, peppers ½¢/lb, so that a single
-line can owe an exact half cent.
+line can owe an exact half cent (0.4¢/lb until 2026-01-05).
 
 Scenarios, one grower each (buyers B1, B2; intermediary R1):
 - GO  owed at half cents: 101 lb peppers = 50.5¢ → 51; 8 oz tomatoes = 0.5¢ → 1; 1 lb peppers
       = 0.5¢ → 1; invoice B1/O1 owes 53 (per line, not 51.5 → 52 per invoice). Line 1 billed
       0.50 (a BILLED_MISMATCH of −1), line 2 billed 0.01 (= owed: no finding). A grower (G1)
       also pays 5¢ on B1/U1 (UNEXPECTED_PAYER); B1 pays 4¢ of B1/O1 to G2, which has a line
-      on B2/O1 but none on B1/O1 (PAYEE_NOT_ON_INVOICE; B1/O1 is overpaid by 4).
+      on B2/O1 but none on B1/O1 (PAYEE_NOT_ON_INVOICE; B1/O1 is overpaid by 4). The pepper
+      rate changes from 0.4¢ to ½¢ on 2026-01-06: B1/O2 (unpaid) owes 40 for 100 lb shipped on
+      the old rate's last day and 50 for 100 lb on the new rate's first.
 - GH  retention (10%) at half cents, per (invoice, grower): owed 105 → entitled 105 − 11 = 94
       (twice: the pool's 188, where 210 − 21 would give 189); received 115 on owed 100 →
       funded 115 − 12 = 103, retained 12; B1/H4 over two periods of equal weight (owed 110,
@@ -69,7 +71,8 @@ REFERENCE = {
     "rates.csv": """\
         program_id,commodity,rate,rate_unit,effective_from,effective_to
         TOM,tomatoes,0.01,lb,2020-01-01,
-        TOM,peppers,0.005,lb,2020-01-01,
+        TOM,peppers,0.004,lb,2020-01-01,2026-01-05
+        TOM,peppers,0.005,lb,2026-01-06,
         RET,tomatoes,0.01,lb,2020-01-01,
         """,
     "units.csv": """\
@@ -92,6 +95,8 @@ INBOX = {
         B1,O1,2,2026-01-06,,GO,GO,tomatoes,8,oz,0.01
         B1,O1,3,2026-01-06,,GO,GO,peppers,1,lb,
         B1,U1,1,2026-01-06,,GO,GO,tomatoes,10,lb,
+        B1,O2,1,2026-01-05,,GO,GO,peppers,100,lb,
+        B1,O2,2,2026-01-06,,GO,GO,peppers,100,lb,
         B1,H1,1,2026-01-06,,GH,GH,tomatoes,105,lb,
         B1,H3,1,2026-01-07,,GH,GH,tomatoes,105,lb,
         B1,H2,1,2026-01-13,,GH,GH,tomatoes,100,lb,

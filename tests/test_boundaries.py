@@ -48,6 +48,11 @@ def test_owed__each_line_rounds_its_own_half_cent_up(boundary_home):
     assert invoice(boundary_home, "B1", "U1") == (10, None, 10, 0, "OK")
 
 
+def test_owed__a_rate_is_in_force_on_its_first_and_last_day(boundary_home):
+    # 100 lb on 2026-01-05 at the old 0.4¢ (its last day) + 100 lb on 2026-01-06 at ½¢ (the new rate's first)
+    assert invoice(boundary_home, "B1", "O2") == (90, None, 0, 90, "BUYER_UNDERPAID")
+
+
 def test_billed_mismatch__a_half_cent_line_billed_at_its_rounded_owed_is_no_finding(boundary_home):
     found = rows(boundary_home, "SELECT reference, amount_cents FROM exceptions WHERE code = 'BILLED_MISMATCH'")
     assert found == [("B1/O1/1", -1)]  # billed 0.50 against 51; line 2 billed 0.01 = owed 1
@@ -142,7 +147,7 @@ def test_payer_types__only_a_payer_neither_buyer_nor_intermediary_is_unexpected(
                      ("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5),  # R1's payments on are not findings
                      ("buyer", "UNKNOWN_INVOICE", "B2", "PX1/1", 2)]
     # the grower received both: 10 from its buyer and 5 from G1
-    assert [p[1:4] for p in pools(boundary_home, "GO")] == [(63, 68, 0)]
+    assert [p[1:4] for p in pools(boundary_home, "GO")] == [(153, 68, 0)]  # B1/O2's 90 was never paid
 
 
 def test_party_types_are_checked_on_every_kind(boundary_home):
@@ -161,6 +166,7 @@ def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
                    ("2026-01", "BUYER_OVERPAID", "B1/O1", -4),
                    ("2026-01", "BUYER_OVERPAID", "B2/P5", -7),
                    ("2026-01", "BUYER_OVERPAID", "B2/V2", -3),
+                   ("2026-01", "BUYER_UNDERPAID", "B1/O2", 90),
                    ("2026-01", "BUYER_UNDERPAID", "B1/RN", 50),
                    ("2026-01", "PAID_WITHOUT_WORK", "G5/2026-01-05", 10),
                    ("2026-01", "PASS_THROUGH_SHORTFALL", "B1/RP", 1),

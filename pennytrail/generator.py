@@ -5,9 +5,12 @@ Two programs: tomatoes (1¢ per lb, sold in 25-lb boxes, pickers paid per 32-lb 
 kept by the grower for the employer's payroll taxes on the bonus). Several buyers, a repacker
 that buys from growers and invoices a buyer, growers whose crews are hired and leave.
 
-Growers run payroll correctly: each eligible worker is paid the funded share that SPEC.md §6
-gives, on the pay stub of the work period, except where a fault is injected. Every injected
-fault, and what the audit must find for it, goes in ``answer_key.json`` beside the data.
+Growers run payroll correctly: each eligible worker is paid the funded share of the rules, on
+the pay stub of the work period, except where a fault is injected. Every injected fault, and
+what the audit must find for it, goes in ``answer_key.json`` beside the data. The key is worked
+out with the generator's own rounding and split, not the product's. The data sits on
+boundaries on purpose: each dairy's first invoice retains an exact half cent, four small
+growers have pools of 1 to 4 workers, and one premium is paid on its pool's due date.
 
 The output is deterministic per seed and scale (byte for byte, Excel files included) and is
 written grower by grower, so memory stays flat as the scale grows.
@@ -29,8 +32,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .core.allocation import split
-from .core.money import round_half_up
 
 D = dt.date
 PAYROLL_COLUMNS = ["grower_id", "worker_id", "period_start", "premium_period_start", "worker_name", "crew_id",
@@ -67,6 +68,28 @@ UNIT_FACTORS = {"lb": 1, "box_25lb": 25, "bucket_32lb": 32, "cwt": 100, "gal": 1
 RATES = {("FFP", "tomatoes"): Fraction(1, 100), ("FFP", "grape_tomatoes"): Fraction(2, 100),
          ("MWD", "milk"): Fraction(5, 100)}
 RATE_UNIT = {"FFP": "lb", "MWD": "cwt"}
+
+
+def round_half_up(x: Fraction) -> int:
+    """The answer key's own rounding to the cent, halves away from zero (written apart from the
+    product's, so that a fault in one is not copied into the key)."""
+    q, r = divmod(abs(x.numerator), x.denominator)
+    q += 2 * r >= x.denominator
+    return q if x >= 0 else -q
+
+
+def split(amount: int, weights: dict) -> dict:
+    """The answer key's own largest-remainder split: floors of amount × w / Σw, the cents left to
+    the largest remainders, ties to the lowest key; all-zero weights split equally."""
+    keys = sorted(weights)
+    w = [weights[k] for k in keys] if any(weights.values()) else [1] * len(keys)
+    total = sum(w)
+    base = [amount * x // total for x in w]
+    rest = [amount * x % total for x in w]  # remainders over the common denominator
+    order = sorted(range(len(keys)), key=lambda i: (-rest[i], i))
+    for i in order[:amount - sum(base)]:
+        base[i] += 1
+    return dict(zip(keys, base))
 
 
 def _cents_text(c: int) -> str:
@@ -155,6 +178,8 @@ class Generator:
         self.payroll_rows = 0
         self.workers_seen = 0
         self.tomato = [f"T{i + 1:03d}" for i in range(self.scale.tomato_growers)]
+        # four small tomato growers with a steady crew of 1, 2, 3 and 4 pickers: pools below 5 workers
+        self.small = {f"T9{i:02d}": i for i in range(1, 5)}
         self.dairy = [f"D{i + 1:03d}" for i in range(self.scale.dairy_growers)]
         self.buyers = ["B01", "B02", "B03", "B04"]
         # with faults, the last tomato grower's season ends early and its last stub carries no premium:
@@ -173,7 +198,7 @@ class Generator:
         parties = [["B01", "buyer", "Quickbite Restaurants", ""], ["B02", "buyer", "Fresh Basket Grocers", ""],
                    ["B03", "buyer", "Creamline Ice Cream", ""], ["B04", "buyer", "Campus Food Service", ""],
                    ["R01", "intermediary", "Gulf Coast Repacking", ""]]
-        parties += [[g, "grower", f"Tomato Farm {g}", "FFP"] for g in self.tomato]
+        parties += [[g, "grower", f"Tomato Farm {g}", "FFP"] for g in self.tomato + list(self.small)]
         parties += [[g, "grower", f"Dairy Farm {g}", "MWD"] for g in self.dairy]
         _write_csv(ref / "parties.csv", ["party_id", "party_type", "name", "program_id"], parties)
         _write_csv(ref / "rates.csv", ["program_id", "commodity", "rate", "rate_unit", "effective_from", "effective_to"], [
@@ -191,6 +216,8 @@ class Generator:
         growers = [(g, TOMATO) for g in self.tomato] + [(g, DAIRY) for g in self.dairy]
         for i, (g, prog) in enumerate(growers):
             self._grower(i, g, prog)
+        for i, (g, crew) in enumerate(self.small.items()):
+            self._grower(100 + i, g, TOMATO, crew=crew)
             if (i + 1) % 10 == 0 or i + 1 == len(growers):
                 self.progress(f"generated {i + 1}/{len(growers)} growers, {self.payroll_rows:,} payroll rows")
         self._upstream_faults()
@@ -214,27 +241,29 @@ class Generator:
         n = self.scale.weeks * 7 // prog["period_days"]
         return [self.scale.start + dt.timedelta(days=prog["period_days"] * k) for k in range(n)]
 
-    def _grower(self, gi: int, g: str, prog: dict) -> None:
+    def _grower(self, gi: int, g: str, prog: dict, crew: int | None = None) -> None:
         rng = np.random.default_rng([self.seed, gi])
         periods = self._periods(prog)
         if g == self.stopping:
             periods = periods[:len(periods) * 2 // 3]
         tomato = prog is TOMATO
-        crew = self.scale.tomato_crew if tomato else self.scale.dairy_crew
+        steady = crew is not None  # a small grower's crew neither leaves nor idles
+        crew = crew or (self.scale.tomato_crew if tomato else self.scale.dairy_crew)
         # workforce: ids hired in order; each period some leave and new ones are hired
         active = list(range(crew))
         next_id = crew
         work: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # per period: ids, units, hours (milli)
         for _ in periods:
-            keep = rng.random(len(active)) > 0.015
+            keep = rng.random(len(active)) > (0 if steady else 0.015)
             active = [w for w, k in zip(active, keep) if k]
-            hires = crew - len(active) + int(rng.integers(-2, 3))
+            hires = crew - len(active) + (0 if steady else int(rng.integers(-2, 3)))
             active += list(range(next_id, next_id + max(hires, 0)))
             next_id += max(hires, 0)
             ids = np.array(active)
             if tomato:
                 units = rng.poisson(140, len(ids)) * 1000
-                units[rng.random(len(ids)) < 0.02] = 0  # on the clock but picked nothing: no premium
+                if not steady:
+                    units[rng.random(len(ids)) < 0.02] = 0  # on the clock but picked nothing: no premium
                 hours = rng.integers(300, 500, len(ids)) * 100
             else:
                 units = np.zeros(len(ids), dtype=np.int64)
@@ -280,6 +309,8 @@ class Generator:
                                       "R01", g, "tomatoes", rest - a, "box_25lb", program=pid))
             else:
                 cwt = int(hours.sum()) // 1000 * 6
+                if k == 0:  # owed a multiple of $10 plus $10 (200 cwt more than a multiple of 400): 7.65% of
+                    cwt = cwt - cwt % 400 + 200  # it is an exact half cent, on both entitled and funded
                 inv = f"{g}-{p:%y%m%d}"
                 in_lb = gi % 2 == 1  # one dairy reports milk in pounds
                 for j in range(2):
@@ -479,6 +510,17 @@ class Generator:
                                  (end + dt.timedelta(days=5)).isoformat(), "0", "0", "0.00", "25.00"])
             key.append(dict(grower_id=g, period_start=p.isoformat(), worker_id=ghost, status="PAID_WITHOUT_WORK",
                             paid_cents=2500, funded_cents=0, late=False, overdue=False))
+        if gi == 0 and k == 5:  # paid in full on a later stub: one on the pool's due date (on time), one a day after
+            later = periods[k + 3]
+            lend = later + dt.timedelta(days=6)
+            for i, day, late in ((payable[0], due, False), (payable[1], due + dt.timedelta(days=1), True)):
+                w = wid[i]
+                late_rows[later].append([g, w, later.isoformat(), p.isoformat(), "", "", lend.isoformat(),
+                                         day.isoformat(), "0", "0", "0.00", _cents_text(int(paid[i]))])
+                if late:
+                    key.append(dict(grower_id=g, period_start=p.isoformat(), worker_id=w, status="OK",
+                                    paid_cents=int(paid[i]), funded_cents=shares[w], late=True, overdue=False))
+                paid[i] = 0
         if gi == 0 and k == 4:  # paid in full, but six weeks late, on a stub of its own
             i = payable[0]
             w = wid[i]

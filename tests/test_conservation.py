@@ -31,6 +31,8 @@ BREAKS = {
         "UPDATE ingest_log SET rows_accepted = rows_accepted + 1 WHERE file = 'inbox/payroll/all/2026-01.csv'",
     "reference_covers_every_row":
         "UPDATE w_lines SET owed_cents = NULL WHERE invoice_id = 'U1'",
+    "handshake_covers_every_line":
+        "DELETE FROM w_volume_handshake WHERE invoice_id = 'U1'",
 }
 
 

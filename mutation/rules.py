@@ -91,7 +91,10 @@ MUTANTS = [
            "EXISTS (SELECT 1 FROM w_lines l WHERE l.invoice_id = p.invoice_id",
            "a payee is on an invoice when another buyer's invoice of the same id has its line"),
     Mutant("received-from-every-payee", RECONCILE, "FROM w_payments WHERE payee_type = 'grower' GROUP BY ALL",
-           "FROM w_payments GROUP BY ALL", "received counts payments to intermediaries and buyers"),
+           "FROM w_payments GROUP BY ALL", "received counts payments to intermediaries and buyers",
+           equivalent="the received amounts are joined to the (invoice, grower) pairs of purchase lines on "
+                      "grower_id = payee_id, and a party id names one party of one type: a payment to an "
+                      "intermediary or a buyer never meets a grower's line"),
     Mutant("held-zero-is-shortfall", RECONCILE, "FROM w_pass_through WHERE held_cents > 0",
            "FROM w_pass_through WHERE held_cents >= 0", "held 0 raises PASS_THROUGH_SHORTFALL"),
     Mutant("held-received-by-payer", RECONCILE, "FROM w_payments WHERE payee_type = 'intermediary'",

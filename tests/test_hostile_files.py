@@ -339,3 +339,19 @@ def test_a_file_of_another_ending_is_rejected_not_ignored(inbox, name):
     csv_file(inbox, name, BODY.encode())
     status, code, message = outcome(inbox, name)
     assert (status, code) == ("rejected", "WRONG_FORMAT") and "CSV UTF-8" in message
+
+
+@pytest.mark.parametrize("width,far,box", [(12, None, True), (20, None, True), (40, None, True), (300, None, True),
+                                           (20, "A700000", False), (40, "B100000", False), (800, None, False)])
+def test_wide_sheets_are_bounded_by_a_box_or_measured(inbox, monkeypatch, width, far, box):
+    """A sheet inside one of the boxes (columns × rows) is bounded by one search per box; only
+    one outside every box is measured reference by reference. Either way a small sheet loads."""
+    measured = []
+    real = screening._measure
+    monkeypatch.setattr(screening, "_measure", lambda *a: (measured.append(1), real(*a))[1])
+    header = HEADER + [f"extra_{i}" for i in range(width - len(HEADER))]
+    row = ROW + ["x"] * (width - len(ROW))
+    extra = hostile.cell(far, "") if far else ""
+    hostile.workbook(payroll_path(inbox, "p.xlsx"), hostile.sheet_xml([header, row], extra_cells=extra))
+    assert outcome(inbox, "p.xlsx")[0] == "loaded"
+    assert bool(measured) != box

@@ -109,11 +109,17 @@ _RID = re.compile(rb'\s(?:[\w.-]+:)?id\s*=\s*["\']([^"\']*)["\']')
 _REL = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
 _TARGET = re.compile(rb'\sTarget\s*=\s*["\']([^"\']*)["\']')
 _ID = re.compile(rb'\sId\s*=\s*["\']([^"\']*)["\']')
-# Anything outside the plain form Excel, LibreOffice and openpyxl write: every cell and row
-# element starting with ` r="`, columns A to P and rows below 1,000,000. A sheet with none of these
-# spans at most 16 × 999,999 cells; one with any of them is measured precisely.
-_UNUSUAL = re.compile(rb'<(?:c|row)(?! r="[0-9A-Z])[\s/>]|<[\w.-]+:(?:c|row)[\s/>]|'
-                      rb' r="(?:[A-Z]{2}|[Q-Z][0-9]|[A-Z]?[0-9]{7})')
+# Boxes a sheet's cells may be checked to lie in with one whole-chunk search each: every cell and
+# row element written the plain way Excel, LibreOffice and openpyxl write (`<c r="…"`), and no
+# reference outside the box. Each box spans fewer cells than ``LIMITS.cells``; a sheet in none of
+# them is measured reference by reference.
+_PLAIN = rb'<(?:c|row)(?! r="[0-9A-Z])[\s/>]|<[\w.-]+:(?:c|row)[\s/>]|'
+BOXES = [  # (columns, rows, what lies outside the box)
+    (16, 999_999, re.compile(_PLAIN + rb' r="(?:[A-Z]{2}|[Q-Z][0-9]|[A-Z]?[0-9]{7})')),
+    (26, 599_999, re.compile(_PLAIN + rb' r="(?:[A-Z]{2}|[A-Z]?[6-9][0-9]{5}"|[A-Z]?[0-9]{7})')),
+    (52, 99_999, re.compile(_PLAIN + rb' r="(?:[B-Z][A-Z]|[A-Z]{3}|[A-Z]{0,2}[0-9]{6})')),
+    (702, 9_999, re.compile(_PLAIN + rb' r="(?:[A-Z]{3}|[A-Z]{0,2}[0-9]{5})')),
+]
 _REF = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]*)([0-9]*)["\']')
 _ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(c|row)[\s/>]")
 _SI = re.compile(rb"<(?:[\w.-]+:)?si[\s>/]")
@@ -132,7 +138,7 @@ def _column_number(letters: bytes) -> int:
 class _Extent:
     max_row: int = 0
     max_col: int = 0
-    unusual: bool = False
+    outside: set = None  # the boxes (by index) a reference or element was found outside of
 
 
 def _stream(z: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, what: str, each=None) -> int:
@@ -253,16 +259,22 @@ def _screen_zip(z: zipfile.ZipFile) -> None:
     if "xl/sharedStrings.xml" in names:
         _stream(z, z.getinfo("xl/sharedStrings.xml"), LIMITS.shared_strings_bytes, "shared strings",
                 lambda piece: _lengths(piece, strings))
-    extent = _Extent()
+    extent = _Extent(outside=set())
 
-    def look(piece: bytes) -> None:
-        if not extent.unusual and _UNUSUAL.search(piece):
-            extent.unusual = True
-    size = _stream(z, z.getinfo(sheet), LIMITS.part_bytes, f"sheet {sheet}", look)
-    if extent.unusual:  # measured precisely: every reference, and the cells whose position is implied
+    def look(boxes: list[int]):
+        def each(piece: bytes) -> None:
+            for i in boxes:
+                if i not in extent.outside and BOXES[i][2].search(piece):
+                    extent.outside.add(i)
+        return each
+    size = _stream(z, z.getinfo(sheet), LIMITS.part_bytes, f"sheet {sheet}", look([0]))
+    if 0 in extent.outside:  # the other boxes, in one more pass
+        _stream(z, z.getinfo(sheet), LIMITS.part_bytes, f"sheet {sheet}", look(list(range(1, len(BOXES)))))
+    inside = [i for i in range(len(BOXES)) if i not in extent.outside]
+    if inside:
+        extent.max_col, extent.max_row = BOXES[inside[0]][:2]
+    else:  # measured precisely: every reference, and the cells whose position is implied
         _measure(z, z.getinfo(sheet), sheet, extent)
-    else:
-        extent.max_row, extent.max_col = 999_999, 16
     cells = extent.max_row * extent.max_col
     if cells > LIMITS.cells:
         raise FileProblem("FILE_TOO_LARGE", f"the first sheet spans {extent.max_row:,} rows × {extent.max_col:,} "

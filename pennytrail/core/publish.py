@@ -29,6 +29,9 @@ MONTHLY: dict[str, tuple[str, list[str]]] = {
     "pool_audit": ("w_pool_audit", ["grower_id", "period_start"]),
     "worker_audit": ("w_worker_audit", ["grower_id", "period_start", "worker_id"]),
     "exceptions": ("w_exceptions", ["level", "code", "party_id", "reference", "worker_id"]),
+    "invoice_grower_audit": ("w_invoice_grower_audit", ["buyer_id", "invoice_id", "grower_id"]),
+    "invoice_line_audit": ("w_line_audit", ["buyer_id", "invoice_id", "line_no"]),
+    "payment_audit": ("w_payment_audit", ["payment_id", "line_no"]),
 }
 
 
@@ -53,8 +56,15 @@ def digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
     return hashlib.sha256("".join(parts).encode()).hexdigest()
 
 
+def published_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months that have been closed: those with rows in any published monthly table."""
+    parts = " UNION ".join(f"SELECT DISTINCT month FROM {t}" for t in MONTHLY)
+    return [r[0] for r in con.execute(f"SELECT month FROM ({parts}) WHERE month IS NOT NULL ORDER BY 1").fetchall()]
+
+
 def latest_signoff(con: duckdb.DuckDBPyConnection, month: str) -> tuple | None:
-    return con.execute("SELECT signed_by, signed_at, digest FROM signoffs WHERE month = ? "
+    """The sign-off of ``month`` in force (the latest not revoked): (signed_by, signed_at, digest)."""
+    return con.execute("SELECT signed_by, signed_at, digest FROM signoffs WHERE month = ? AND revoked_at IS NULL "
                        "ORDER BY signed_at DESC LIMIT 1", [month]).fetchone()
 
 
@@ -196,16 +206,3 @@ def _restate(con: duckdb.DuckDBPyConnection, month: str, now: dt.datetime) -> in
         "SELECT string_agg(file, ', ' ORDER BY seq) FROM ingest_log WHERE first_seen_at > ? "
         "AND status = 'loaded'", [signed[1]]).fetchone()[0]
     return sum(_restatements(con, table, month, files, now) for table in MONTHLY)
-
-
-def sign_off(con: duckdb.DuckDBPyConnection, month: str, signed_by: str) -> str:
-    if not signed_by.strip():
-        raise ValueError("a sign-off needs the name of the person signing")
-    n = con.execute("SELECT count(*) FROM pool_audit WHERE month = ?", [month]).fetchone()[0]
-    m = con.execute("SELECT count(*) FROM invoice_audit WHERE month = ?", [month]).fetchone()[0]
-    if n == 0 and m == 0:
-        raise ValueError(f"month {month} has not been closed: run `pennytrail close --month {month}` first")
-    d = digest(con, month)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    con.execute("INSERT INTO signoffs VALUES (?, ?, ?, ?)", [month, signed_by.strip(), now, d])
-    return d

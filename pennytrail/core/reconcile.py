@@ -457,6 +457,24 @@ STAGES: list[tuple[str, str]] = [
                || CASE WHEN overdue THEN ', overdue' ELSE '' END
     FROM w_worker_audit WHERE status <> 'OK'
     """),
+    # What readers receive is read from published tables only: the (invoice, grower) amounts, the
+    # invoice lines and the payment lines, each with the month it is published under.
+    ("w_invoice_grower_audit", """
+    SELECT i.month, g.buyer_id, g.invoice_id, g.grower_id, g.program_id, g.owed_cents, g.received_cents,
+           g.entitled_cents, g.funded_cents, g.retained_cents
+    FROM w_invoice_grower g JOIN w_invoices i USING (buyer_id, invoice_id)
+    """),
+    ("w_line_audit", """
+    SELECT i.month, l.buyer_id, l.invoice_id, l.line_no, l.ship_date, l.seller_id, l.grower_id, l.commodity,
+           l.quantity, l.unit, l.owed_cents, l.premium_billed_cents AS billed_cents, l.work_period_start
+    FROM w_lines l JOIN w_invoices i USING (buyer_id, invoice_id)
+    """),
+    ("w_payment_audit", """
+    SELECT strftime(paid_date, '%Y-%m') AS month, payment_id, line_no, payer_id, payee_id, paid_date, buyer_id,
+           invoice_id, amount_cents, CASE WHEN invoice_known THEN month END AS invoice_month, payer_type,
+           payee_type, payee_type = 'grower' AND payee_on_invoice AS payee_on_invoice
+    FROM w_payments
+    """),
 ]
 
 FORMAT_MACRO = """

@@ -124,8 +124,13 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for kind in data_contracts.INPUT_KINDS:
         con.execute(history_ddl(kind))
         con.execute(current_view(kind))
+    have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = 'main'").fetchall())
     for table in data_contracts.OUTPUT_TABLES:
         con.execute(output_ddl(table))
+        for name, c in data_contracts.load(table)["columns"].items():
+            if (table, name) not in have and any(t == table for t, _ in have):  # a column a later contract added
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {SQL_TYPES[c['type']]}")
 
 
 _held: dict[Path, duckdb.DuckDBPyConnection] = {}

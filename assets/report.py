@@ -81,9 +81,10 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
           kinds={"excel", "pdf"}, backfill_policy=dg.BackfillPolicy.single_run())
 def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
     """The month's close workbook for accountants (`HOME/reports/close-MONTH.xlsx`) and a payment
-    confirmation for every buyer with an invoice in the month (`HOME/confirmations/BUYER/`: PDF,
-    CSV and an Ed25519-signed JSON statement, with no worker's personal data)."""
-    from reports.month import write_month_reports  # openpyxl and the PDF writer: loaded when reports are made
+    confirmation for every buyer with an invoice or a payment in the month (`HOME/confirmations/`,
+    one folder per buyer: PDF, CSV and an Ed25519-signed JSON statement, with no worker's personal
+    data), issued again only when its figures changed."""
+    from pennytrail.app.month_reports import write_month_reports  # the writers: loaded when reports are made
 
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:
@@ -92,5 +93,9 @@ def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
         "months": ", ".join(months),
         "close workbooks": "; ".join(str(d.workbook) for d in done.values()),
         "rows written": sum(sum(d.rows.values()) for d in done.values()),
-        "buyers confirmed": "; ".join(f"{m}: {', '.join(d.confirmations) or 'none'}" for m, d in done.items()),
+        "buyers confirmed": "; ".join(f"{m}: {_issued(d.confirmations)}" for m, d in done.items()),
     })
+
+
+def _issued(issued: dict) -> str:
+    return ", ".join(f"{b} v{c.version}" + ("" if c.new else " (unchanged)") for b, c in issued.items()) or "none"

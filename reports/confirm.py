@@ -1,350 +1,218 @@
-"""Payment confirmations for buyers: a PDF, a CSV of the same lines and a signed JSON statement.
+"""Writers of a buyer's confirmation: the PDF to read and the CSV for tools, from one statement.
 
-A buyer sees its own invoices of the month: volumes, premium owed and paid, what intermediaries
-held, what reached each grower, and how the growers' pools that its premium fed were
-distributed, as aggregates only. No worker id, name or crew is read into a confirmation: the
-worker figures are counts and a percentage per grower, and where a grower's pools have fewer
-than ``MIN_WORKERS`` eligible workers both are withheld, so that no single worker's pay can be
-read off them.
+What goes into a statement, and when one is issued, is decided in ``pennytrail.app.confirmations``;
+these functions only lay it out. Both are deterministic: the same statement gives the same bytes.
 
-The JSON statement is signed with Ed25519. The program's key pair is made in
-``HOME/keys/`` on first use; the public key (``confirmation-ed25519.pub.pem``) is what a buyer
-or an auditor verifies with. The signature covers the canonical JSON of ``statement`` (keys
-sorted, no spaces, UTF-8), which carries the SHA-256 of the PDF and the CSV, so
-``pennytrail verify`` also detects a changed PDF or CSV beside the statement.
+The PDF embeds DejaVu Sans (a TrueType font that matplotlib ships with the project's
+dependencies, so no system font is needed), so every name in a Latin script prints as it is
+written. Every page carries the buyer, the month, the version, the signing key's fingerprint and
+"page N of M"; a table that runs onto a new page repeats its header row.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime as dt
-import hashlib
+import importlib.util
 import io
-import json
-import os
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
-
 from pennytrail.core.money import dollars
-from pennytrail.core.publish import latest_signoff, month_status
+from pennytrail.core.privacy import MIN_WORKERS, WITHHELD
+from pennytrail.core.statement import short
 
 from .render import csv_text
 
-FORMAT = "pennytrail-confirmation/1"
-MIN_WORKERS = 5
-KEY_NAME = "confirmation-ed25519"
-# Every column a buyer's CSV may have; a test holds the files to this list.
 CSV_COLUMNS = [
-    "month", "buyer_id", "invoice_id", "invoice_status", "invoice_owed_cents", "invoice_billed_cents",
-    "invoice_paid_by_buyer_cents", "invoice_balance_cents", "invoice_held_by_intermediaries_cents", "grower_id",
-    "grower_name",
-    "commodity", "quantity", "unit", "owed_to_grower_cents", "received_by_grower_cents",
-    "grower_workers_eligible", "grower_workers_paid", "grower_pct_funded_on_stubs",
+    "record", "month", "buyer_id", "version", "invoice_id", "invoice_status", "what_happened", "owed_cents",
+    "billed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
+    "received_by_growers_cents", "misdirected_cents", "intermediary_id", "intermediary_name", "received_cents",
+    "paid_on_cents", "held_cents", "grower_id", "grower_name", "commodity", "quantity", "unit", "unit_in_words",
+    "owed_to_grower_cents", "received_by_grower_cents", "volume_confirmed_by_seller", "period_start", "period_end",
+    "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "payment_id",
+    "line_no", "paid_date", "payee_id", "payee_name", "amount_cents", "invoice_month",
 ]
+WORKER_FIGURES = ("workers_eligible", "workers_paid", "pct_funded_on_stubs")
+STATUS_WORDS = {"open": "not yet signed off by the program's accountant",
+                "signed": "signed off by the program's accountant",
+                "needs re-sign-off": "changed since it was signed off; a new sign-off is awaited"}
 
 
-class VerifyError(Exception):
-    pass
-
-
-def _pct(num: int, den: int) -> str | None:
-    if den <= 0:
-        return None
-    return str((Decimal(num) * 100 / Decimal(den)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def gather(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
-    """The statement's content for one buyer and month, from the published tables."""
-    party = con.execute("SELECT name FROM ref_parties WHERE party_id = ? AND party_type = 'buyer'", [buyer]).fetchone()
-    if party is None:
-        raise LookupError(f"no buyer {buyer} in parties.csv")
-    invoices = con.execute("""
-        SELECT i.invoice_id, owed_cents, billed_cents, paid_by_buyer_cents, balance_cents, status,
-               coalesce((SELECT sum(held_cents) FROM w_pass_through t WHERE t.buyer_id = i.buyer_id
-                         AND t.invoice_id = i.invoice_id), 0)::BIGINT AS held
-        FROM invoice_audit i WHERE buyer_id = ? AND month = ? ORDER BY invoice_id""", [buyer, month]).fetchall()
-    if not invoices:
-        raise LookupError(f"buyer {buyer} has no invoice in {month}, or the month has not been closed")
-    lines = con.execute("""
-        WITH inv AS (SELECT invoice_id FROM invoice_audit WHERE buyer_id = $b AND month = $m),
-             vol AS (SELECT invoice_id, grower_id, string_agg(DISTINCT commodity, ', ' ORDER BY commodity) AS commodity,
-                            sum(quantity) AS quantity, string_agg(DISTINCT unit, ', ' ORDER BY unit) AS unit
-                     FROM w_lines WHERE buyer_id = $b AND invoice_id IN (SELECT invoice_id FROM inv) GROUP BY ALL)
-        SELECT ig.invoice_id, ig.grower_id, p.name, v.commodity, v.quantity, v.unit, ig.owed_cents, ig.received_cents
-        FROM w_invoice_grower ig
-        JOIN vol v USING (invoice_id, grower_id)
-        LEFT JOIN ref_parties p ON p.party_id = ig.grower_id
-        WHERE ig.buyer_id = $b AND ig.invoice_id IN (SELECT invoice_id FROM inv)
-        ORDER BY ig.invoice_id, ig.grower_id""", {"b": buyer, "m": month}).fetchall()
-    # Each line of those invoices, and whether its seller's own report confirmed its volume.
-    handshake = con.execute("""
-        SELECT invoice_id, line_no, seller_id, status FROM w_volume_handshake
-        WHERE buyer_id = $b AND invoice_id IN (SELECT invoice_id FROM invoice_audit WHERE buyer_id = $b AND month = $m)
-        ORDER BY invoice_id, try_cast(line_no AS BIGINT) NULLS LAST, line_no""", {"b": buyer, "m": month}).fetchall()
-    # Pools fed by the buyer's invoices of the month, per grower, as aggregates.
-    dist = con.execute("""
-        WITH pools AS (
-            SELECT DISTINCT s.grower_id, s.work_period_start AS period_start FROM w_period_shares s
-            JOIN invoice_audit i ON i.buyer_id = s.buyer_id AND i.invoice_id = s.invoice_id
-            WHERE s.buyer_id = $b AND i.month = $m)
-        SELECT p.grower_id, sum(pa.funded_cents)::BIGINT, sum(pa.distributed_cents)::BIGINT,
-               (SELECT count(DISTINCT a.worker_id) FROM worker_audit a JOIN pools q USING (grower_id, period_start)
-                WHERE a.grower_id = p.grower_id AND a.status <> 'PAID_WITHOUT_WORK') AS eligible,
-               (SELECT count(DISTINCT a.worker_id) FROM worker_audit a JOIN pools q USING (grower_id, period_start)
-                WHERE a.grower_id = p.grower_id AND a.status <> 'PAID_WITHOUT_WORK' AND a.paid_cents > 0) AS paid,
-               count(pa.grower_id) AS closed_pools, count(*) AS pools
-        FROM pools p LEFT JOIN pool_audit pa USING (grower_id, period_start)
-        GROUP BY p.grower_id ORDER BY 1""", {"b": buyer, "m": month}).fetchall()
-    growers = {}
-    for g, funded, distributed, eligible, paid, closed, n in dist:
-        shown = eligible >= MIN_WORKERS
-        growers[g] = {
-            "grower_id": g, "pools": n, "pools_closed": closed, "funded_cents": funded or 0,
-            "distributed_cents": distributed or 0,
-            "workers_eligible": eligible if shown else f"fewer than {MIN_WORKERS}",
-            "workers_paid": paid if shown else None,
-            "pct_funded_on_stubs": _pct(distributed or 0, funded or 0) if shown else None,
-        }
-    signed = latest_signoff(con, month)
-    totals = {
-        "owed_cents": sum(r[1] for r in invoices),
-        "paid_by_buyer_cents": sum(r[3] for r in invoices),
-        "balance_cents": sum(r[4] for r in invoices),
-        "held_by_intermediaries_cents": sum(r[6] for r in invoices),
-        "received_by_growers_cents": sum(r[7] for r in lines),
-    }
-    return {
-        "format": FORMAT, "buyer_id": buyer, "buyer_name": party[0], "month": month,
-        "month_status": month_status(con, month),
-        "month_signed_at": signed[1].strftime("%Y-%m-%dT%H:%M:%SZ") if signed else None,
-        "invoices": [dict(zip(["invoice_id", "owed_cents", "billed_cents", "paid_by_buyer_cents", "balance_cents",
-                               "status", "held_by_intermediaries_cents"], r)) for r in invoices],
-        "grower_lines": [{"invoice_id": r[0], "grower_id": r[1], "grower_name": r[2], "commodity": r[3],
-                          "quantity": str(r[4]), "unit": r[5], "owed_to_grower_cents": r[6],
-                          "received_by_grower_cents": r[7]} for r in lines],
-        "distribution": list(growers.values()),
-        "invoice_lines": [{"invoice_id": i, "line_no": n, "seller_id": s, "handshake": st,
-                           "seller_confirmed": st == "CONFIRMED"} for i, n, s, st in handshake],
-        "totals": totals,
-    }
-
-
-def csv_bytes(content: dict) -> bytes:
-    inv = {i["invoice_id"]: i for i in content["invoices"]}
-    dist = {d["grower_id"]: d for d in content["distribution"]}
+def csv_bytes(statement: dict) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for line in content["grower_lines"]:
-        i, d = inv[line["invoice_id"]], dist.get(line["grower_id"], {})
-        values = [content["month"], content["buyer_id"], i["invoice_id"], i["status"], i["owed_cents"],
-                  i["billed_cents"], i["paid_by_buyer_cents"], i["balance_cents"], i["held_by_intermediaries_cents"],
-                  line["grower_id"], line["grower_name"], line["commodity"], line["quantity"], line["unit"],
-                  line["owed_to_grower_cents"], line["received_by_grower_cents"],
-                  d.get("workers_eligible"), d.get("workers_paid"), d.get("pct_funded_on_stubs")]
-        w.writerow(["" if v is None else csv_text(v) for v in values])
+    common = {"month": statement["month"], "buyer_id": statement["buyer_id"], "version": statement["version"]}
+    sections = [("invoice", statement["invoices"]), ("intermediary", statement["intermediaries"]),
+                ("grower", statement["grower_lines"]), ("pool", statement["pools"]),
+                ("payment", statement["payments_made_this_month"])]
+    for record, rows in sections:
+        for row in rows:
+            values = {**common, **row, "record": record}
+            if record == "invoice":
+                values["invoice_status"] = row["status"]
+            if record == "pool" and row.get("pool_closed"):
+                values.update({k: WITHHELD for k in WORKER_FIGURES if row.get(k) is None})
+            if "pool_closed" in values:
+                values["pool_closed"] = "yes" if values["pool_closed"] else "no"
+            w.writerow(["" if values.get(c) is None else csv_text(values[c]) for c in CSV_COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
-def _latin1(text: object) -> str:
-    """The PDF's core fonts hold Latin-1; other characters are shown as '?'."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
+def font_files() -> dict[str, Path]:
+    """The DejaVu Sans TTF files (regular, bold, oblique) shipped in matplotlib's data folder."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib (which ships the DejaVu fonts the PDFs embed) is not installed")
+    ttf = Path(list(spec.submodule_search_locations)[0]) / "mpl-data" / "fonts" / "ttf"
+    return {"": ttf / "DejaVuSans.ttf", "B": ttf / "DejaVuSans-Bold.ttf", "I": ttf / "DejaVuSans-Oblique.ttf"}
 
 
-def pdf_bytes(content: dict, issued_at: dt.datetime) -> bytes:
+def _money(cents: int | None) -> str:
+    return "-" if cents is None else dollars(cents)
+
+
+def pdf_bytes(statement: dict) -> bytes:
     from fpdf import FPDF
+    from fpdf.fonts import FontFace
 
-    pdf = FPDF(orientation="L", format="Letter")
-    pdf.set_creation_date(issued_at)
-    pdf.set_title(f"Premium payment confirmation {content['buyer_id']} {content['month']}")
+    s = statement
+    issued = dt.datetime.strptime(s["issued_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    running = f"{s['buyer_name']} ({s['buyer_id']}) · {s['month']} · version {s['version']}"
+    key_line = f"Signed with key {short(s['key_fingerprint'])} (full: {s['key_fingerprint']})"
+
+    class Doc(FPDF):
+        def header(self) -> None:
+            self.set_font("DejaVu", "", 7)
+            self.set_text_color(90, 90, 90)
+            self.cell(0, 4, f"Premium payment confirmation · {running}", new_x="LMARGIN", new_y="NEXT")
+            self.set_text_color(0, 0, 0)
+            self.ln(1)
+
+        def footer(self) -> None:
+            self.set_y(-11)
+            self.set_font("DejaVu", "", 7)
+            self.set_text_color(90, 90, 90)
+            self.cell(0, 4, key_line, new_x="LMARGIN", new_y="NEXT")
+            self.cell(0, 4, f"Page {self.page_no()} of {{nb}}", align="R")
+            self.set_text_color(0, 0, 0)
+
+    pdf = Doc(orientation="L", format="Letter")
+    for style, path in font_files().items():
+        pdf.add_font("DejaVu", style, str(path))
+    pdf.set_creation_date(issued)
+    pdf.set_title(f"Premium payment confirmation {s['buyer_id']} {s['month']} v{s['version']}")
     pdf.set_author("pennytrail")
-    pdf.set_auto_page_break(True, margin=12)
+    pdf.set_creator("pennytrail")
+    pdf.set_producer("pennytrail")
+    pdf.alias_nb_pages()
+    pdf.set_auto_page_break(True, margin=14)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.cell(0, 9, _latin1(f"Premium payment confirmation: {content['buyer_name']} ({content['buyer_id']}), "
-                           f"{content['month']}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
-    status = {"open": "not yet signed off", "signed": "signed off",
-              "needs re-sign-off": "changed since sign-off; awaiting a new sign-off"}[content["month_status"]]
-    pdf.multi_cell(0, 5, _latin1(
-        f"Issued {issued_at:%Y-%m-%d %H:%M} UTC. The month's close is {status}. "
-        "Amounts are the program premium in dollars. A signed statement of the same figures "
-        f"(confirmation-{content['month']}.json) accompanies this document."), new_x="LMARGIN", new_y="NEXT")
-    t = content["totals"]
-    pdf.ln(2)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 7, "Summary", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    for label, key in [("Premium owed", "owed_cents"), ("Premium paid", "paid_by_buyer_cents"),
-                       ("Balance (owed - paid)", "balance_cents"),
-                       ("Held by intermediaries", "held_by_intermediaries_cents"),
-                       ("Received by growers", "received_by_growers_cents")]:
-        pdf.cell(70, 6, label)
-        pdf.cell(40, 6, dollars(t[key]), align="R", new_x="LMARGIN", new_y="NEXT")
 
-    def table(title: str, heads: list[str], widths: list[int], rows: list[list[str]], right: set[int]) -> None:
-        pdf.ln(3)
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "B", 8)
-        pdf.set_fill_color(220, 228, 240)
-        for i, (h, w) in enumerate(zip(heads, widths)):
-            pdf.cell(w, 6, h, border=1, fill=True, align="R" if i in right else "L")
-        pdf.ln()
-        pdf.set_font("Helvetica", "", 8)
-        for row in rows:
-            for i, (v, w) in enumerate(zip(row, widths)):
-                pdf.cell(w, 5, _latin1(v)[:60], border=1, align="R" if i in right else "L")
-            pdf.ln()
+    def heading(text: str, size: int = 11) -> None:
+        pdf.ln(2)
+        pdf.set_font("DejaVu", "B", size)
+        pdf.multi_cell(0, size * 0.55, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 9)
 
-    table("Invoices", ["Invoice", "Owed", "Billed", "Paid", "Balance", "Held by intermediaries", "Status"],
-          [45, 32, 32, 32, 32, 42, 40],
-          [[i["invoice_id"], dollars(i["owed_cents"]),
-            dollars(i["billed_cents"]) if i["billed_cents"] is not None else "-", dollars(i["paid_by_buyer_cents"]),
-            dollars(i["balance_cents"]), dollars(i["held_by_intermediaries_cents"]), i["status"]]
-           for i in content["invoices"]], {1, 2, 3, 4, 5})
-    table("What reached each grower", ["Invoice", "Grower", "Commodity", "Volume", "Owed to grower", "Received"],
-          [45, 65, 35, 40, 35, 35],
-          [[g["invoice_id"], f"{g['grower_name']} ({g['grower_id']})", g["commodity"], f"{g['quantity']} {g['unit']}",
-            dollars(g["owed_to_grower_cents"]), dollars(g["received_by_grower_cents"])]
-           for g in content["grower_lines"]], {3, 4, 5})
-    table("Invoice lines: did the seller's own report confirm the volume?",
-          ["Invoice", "Line", "Seller", "Seller confirmed", "Handshake"], [45, 20, 35, 35, 45],
-          [[h["invoice_id"], h["line_no"], h["seller_id"], "yes" if h["seller_confirmed"] else "no", h["handshake"]]
-           for h in content["invoice_lines"]], set())
-    table("Distribution to workers (aggregates of the growers' pools your premium fed)",
-          ["Grower", "Pools", "Funded", "Distributed", "Workers eligible", "Workers paid", "Funded premium on stubs"],
-          [40, 20, 35, 35, 40, 35, 50],
-          [[d["grower_id"], f"{d['pools_closed']} of {d['pools']} closed", dollars(d["funded_cents"]),
-            dollars(d["distributed_cents"]), str(d["workers_eligible"]),
-            "-" if d["workers_paid"] is None else str(d["workers_paid"]),
-            "-" if d["pct_funded_on_stubs"] is None else f"{d['pct_funded_on_stubs']}%"]
-           for d in content["distribution"]], {1, 2, 3, 4, 5, 6})
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "I", 8)
-    pdf.multi_cell(0, 4, _latin1(
-        "Pools also hold other buyers' premium; their figures are for the whole pool. Worker figures are "
-        f"withheld where a grower's pools have fewer than {MIN_WORKERS} eligible workers. "
-        "This confirmation holds no worker's personal data."))
+    def para(text: str, size: float = 9, style: str = "") -> None:
+        pdf.set_font("DejaVu", style, size)
+        pdf.multi_cell(0, size * 0.5, text, new_x="LMARGIN", new_y="NEXT")
+
+    def table(heads: list[str], widths: list[int], rows: list[list[str]], right: set[int]) -> None:
+        if not rows:
+            para("None.")
+            return
+        pdf.set_font("DejaVu", "", 8)
+        align = tuple("RIGHT" if i in right else "LEFT" for i in range(len(heads)))
+        with pdf.table(col_widths=widths, text_align=align, line_height=4.2, padding=0.8,
+                       headings_style=FontFace(emphasis="BOLD", fill_color=(220, 228, 240)),
+                       repeat_headings=1, width=sum(widths), align="LEFT") as t:
+            head = t.row()
+            for h in heads:
+                head.cell(h)
+            for values in rows:
+                r = t.row()
+                for v in values:
+                    r.cell(v)
+
+    currency = "US dollars" if s["currency"] == "USD" else s["currency"]
+    heading(f"Premium payment confirmation for {s['buyer_name']}", 15)
+    para(f"Buyer id {s['buyer_id']} · month {s['month']} · version {s['version']} · issued "
+         f"{issued:%Y-%m-%d %H:%M} UTC")
+    para(f"The month's close is {STATUS_WORDS[s['month_status']]}"
+         + (f" (signed off {s['month_signed_at'].replace('T', ' ').rstrip('Z')} UTC)." if s["month_signed_at"]
+            else ".") + f" Amounts are premium in {currency}.")
+    if s["supersedes"]:
+        para(f"This version replaces version {s['supersedes']['version']} ({s['supersedes']['file']}), which "
+             "stays on file. What changed:", style="B")
+        for line in s["changes"] or ["the month's sign-off state"]:
+            para(f"• {line}", 8)
+    t = s["totals"]
+    if s["kind"] == "nil":
+        heading("No invoices this month")
+        para(f"No purchase report shows an invoice with premium for {s['buyer_name']} in {s['month']}. "
+             f"You made premium payments of {dollars(t['paid_this_month_cents'])} in the month, listed below; "
+             "they settle invoices of other months, or invoices no purchase report names.")
+    else:
+        heading("In short")
+        para(f"For your {len(s['invoices'])} invoice(s) of {s['month']} you owed {dollars(t['owed_cents'])} of "
+             f"premium and paid {dollars(t['paid_by_buyer_cents'])}. Of what was paid, "
+             f"{dollars(t['received_by_growers_cents'])} reached the growers, "
+             f"{dollars(t['held_by_intermediaries_cents'])} is held by intermediaries"
+             + (f" and {dollars(t['misdirected_cents'])} went to parties that grew nothing on the invoice"
+                if t["misdirected_cents"] else "") + ".")
+        heading("Your invoices")
+        table(["Invoice", "Owed", "Billed", "Paid by you", "Still owed", "What happened to the premium"],
+              [34, 26, 26, 26, 26, 116],
+              [[i["invoice_id"], dollars(i["owed_cents"]), _money(i["billed_cents"]), dollars(i["paid_by_buyer_cents"]),
+                dollars(i["balance_cents"]), i["what_happened"]] for i in s["invoices"]], {1, 2, 3, 4})
+        heading("What each intermediary passed on")
+        table(["Invoice", "Intermediary", "Received", "Passed on to growers", "Held"], [34, 90, 30, 40, 30],
+              [[x["invoice_id"], f"{x['intermediary_name']} ({x['intermediary_id']})", dollars(x["received_cents"]),
+                dollars(x["paid_on_cents"]), dollars(x["held_cents"])] for x in s["intermediaries"]], {2, 3, 4})
+        heading("What each grower received")
+        table(["Invoice", "Grower", "Product and volume", "Owed to the grower", "Received", "Volume confirmed"],
+              [34, 66, 56, 28, 26, 44],
+              [[g["invoice_id"], f"{g['grower_name']} ({g['grower_id']})",
+                f"{g['commodity']}: {_quantity(g['quantity'])} {g['unit_in_words']}", dollars(g["owed_to_grower_cents"]),
+                dollars(g["received_by_grower_cents"]), g["volume_confirmed_by_seller"]] for g in s["grower_lines"]],
+              {3, 4})
+        heading("Distribution to workers, per pay period (whole pools: other buyers' premium is included)")
+        table(["Grower", "Pay period", "Funded to the pool", "Eligible workers", "Workers paid premium",
+               "Funded premium on pay stubs"], [74, 44, 32, 30, 34, 40],
+              [[f"{p['grower_name']} ({p['grower_id']})",
+                f"{p['period_start']} to {p['period_end']}" if p["pool_closed"] else f"from {p['period_start']}",
+                dollars(p["funded_cents"]) if p["pool_closed"] else "not closed yet",
+                _count(p, "workers_eligible"), _count(p, "workers_paid"),
+                (f"{p['pct_funded_on_stubs']}%" if p["pct_funded_on_stubs"] is not None else "withheld")
+                if p["pool_closed"] else "-"] for p in s["pools"]], {2, 3, 4, 5})
+    heading("Premium payments you made in the month")
+    table(["Payment", "Paid on", "Invoice", "Invoice month", "Paid to", "Amount"], [40, 24, 34, 26, 90, 30],
+          [[f"{x['payment_id']}/{x['line_no']}", x["paid_date"], x["invoice_id"],
+            x["invoice_month"] or "no purchase report", f"{x['payee_name']} ({x['payee_id']})",
+            dollars(x["amount_cents"])] for x in s["payments_made_this_month"]], {5})
+    heading("How to read this")
+    para(f"Worker figures are for whole pools (a grower's pay period) and are withheld where fewer than "
+         f"{MIN_WORKERS} workers are counted, so that no one worker's pay can be read from them. No worker's "
+         "name, id or crew is in this document. \"Funded\" is what reached the grower less the share the program "
+         "lets it keep. The figures are those published for the month; a later correction issues a new version.",
+         8, "I")
+    para(f"The signed statement confirmation-{s['month']}-v{s['version']}.json holds the same "
+         "figures; check it with `pennytrail verify FILE --public-key KEY`, using the program's public key "
+         f"from a source you trust. {key_line}.", 8, "I")
     return bytes(pdf.output())
 
 
-# --- signing ----------------------------------------------------------------------------------
-
-def canonical(statement: dict) -> bytes:
-    return json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def key_paths(home: Path) -> tuple[Path, Path]:
-    keys = home / "keys"
-    return keys / f"{KEY_NAME}.pem", keys / f"{KEY_NAME}.pub.pem"
+def _count(pool: dict, key: str) -> str:
+    if not pool["pool_closed"]:
+        return "-"
+    value = pool[key]
+    return f"fewer than {MIN_WORKERS}" if value is None else str(value)
 
 
-def load_or_create_key(home: Path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    private, public = key_paths(home)
-    if private.exists():
-        return serialization.load_pem_private_key(private.read_bytes(), password=None)
-    key = Ed25519PrivateKey.generate()
-    private.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
-    return key
-
-
-def key_id(public_key) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-@dataclass
-class Confirmation:
-    pdf: Path
-    csv: Path
-    statement: Path
-
-
-def confirm(con: duckdb.DuckDBPyConnection, home: Path, buyer: str, month: str) -> Confirmation:
-    """Write the buyer's PDF, CSV and signed statement for the month into HOME/confirmations/BUYER/."""
-    content = gather(con, buyer, month)
-    key = load_or_create_key(home)
-    issued = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    folder = home / "confirmations" / buyer
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = f"confirmation-{month}"
-    files = {"pdf": (folder / f"{stem}.pdf", pdf_bytes(content, issued)), "csv": (folder / f"{stem}.csv",
-                                                                                 csv_bytes(content))}
-    statement = {**content, "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "files": {k: {"name": p.name, "sha256": hashlib.sha256(b).hexdigest()} for k, (p, b) in files.items()}}
-    signature = {"algorithm": "Ed25519", "key_id": key_id(key.public_key()),
-                 "value": base64.b64encode(key.sign(canonical(statement))).decode("ascii")}
-    files["json"] = (folder / f"{stem}.json",
-                     (json.dumps({"statement": statement, "signature": signature}, indent=2, ensure_ascii=False)
-                      + "\n").encode("utf-8"))
-    for path, data in files.values():
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return Confirmation(files["pdf"][0], files["csv"][0], files["json"][0])
-
-
-def verify(path: Path, public_key_file: Path | None = None) -> list[tuple[str, bool, str]]:
-    """Check a statement; return (what, passed, detail) for each thing checked.
-
-    The public key comes from ``public_key_file`` or, for a statement in its home's
-    ``confirmations/BUYER/`` folder, from that home's ``keys/``.
-    """
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import serialization
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        statement, signature = doc["statement"], doc["signature"]
-        value = base64.b64decode(signature["value"], validate=True)
-    except FileNotFoundError:
-        raise
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise VerifyError(f"{path} is not a pennytrail statement: {e.__class__.__name__}: {e}") from None
-    if public_key_file is None:
-        public_key_file = key_paths(path.resolve().parent.parent.parent)[1]
-        if not public_key_file.exists():
-            raise VerifyError(f"no public key given and none at {public_key_file}: pass --public-key FILE")
-    try:
-        public = serialization.load_pem_public_key(public_key_file.read_bytes())
-    except ValueError as e:
-        raise VerifyError(f"{public_key_file} is not a PEM public key: {e}") from None
-    results = []
-    if signature.get("algorithm") != "Ed25519":
-        results.append(("algorithm", False, f"the statement says {signature.get('algorithm')!r}, expected Ed25519"))
-    kid = key_id(public)
-    if signature.get("key_id") != kid:
-        results.append(("key", False, f"signed with key {signature.get('key_id')}, but the key given is {kid}"))
-    try:
-        public.verify(value, canonical(statement))
-        results.append(("signature", True, f"valid for key {kid[:16]}…"))
-    except InvalidSignature:
-        results.append(("signature", False, "does not match the statement: its content was changed after signing, "
-                                            "or it was signed with another key"))
-    for kind, meta in sorted(statement.get("files", {}).items()):
-        companion = path.parent / meta["name"]
-        if not companion.exists():
-            results.append((meta["name"], False, "not found beside the statement"))
-            continue
-        actual = hashlib.sha256(companion.read_bytes()).hexdigest()
-        if actual == meta["sha256"]:
-            results.append((meta["name"], True, "matches the signed SHA-256"))
-        else:
-            results.append((meta["name"], False, f"changed since signing: SHA-256 {actual}, signed {meta['sha256']}"))
-    return results
+def _quantity(text: str) -> str:
+    """``4398.5`` → ``4,398.5``: the exact decimal, grouped for reading."""
+    whole, _, frac = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    return f"{sign}{int(whole.lstrip('-') or 0):,}" + (f".{frac}" if frac else "")

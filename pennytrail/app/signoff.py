@@ -1,4 +1,5 @@
-"""Signing off a month: the one way the command and the portal record a sign-off.
+"""Signing off a month, and revoking a sign-off: the one way the command and the portal do it
+(the rules are ``core.signoff``).
 
 A sign-off writes to the warehouse, which a running close holds. It waits up to ``wait``
 seconds for the warehouse, then says it is busy (``snapshots.Busy``) so the person can retry.
@@ -14,9 +15,12 @@ import os
 import time
 from pathlib import Path
 
-from pennytrail.core import homelock, publish
+from pennytrail.core import homelock, publish, signoff
+from pennytrail.core.warehouse import connect
 
 from . import snapshots
+
+SignoffRefused = signoff.SignoffRefused
 
 
 class Changed(ValueError):
@@ -35,19 +39,44 @@ def _wait_for_close(home: Path, wait: float) -> None:
         time.sleep(0.2)
 
 
-def sign_off(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> str:
-    """Record the sign-off of ``month`` by ``signed_by``; the digest signed."""
+def _writing(home: Path, wait: float):
     start = time.monotonic()
     _wait_for_close(Path(home), wait)
-    con = snapshots.open_for_writing(Path(home), max(0.0, wait - (time.monotonic() - start)))
+    return snapshots.open_for_writing(Path(home), max(0.0, wait - (time.monotonic() - start)))
+
+
+def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> dict:
+    """Record the sign-off of ``month`` by ``signed_by``: what was recorded (digest, open exceptions)."""
+    con = _writing(home, wait)
     try:
         if seen_digest is not None:
             now = publish.digest(con, month)
             if now != seen_digest:
                 raise Changed(f"the figures of {month} changed since they were shown (a close published "
                               "new figures): read the month again, then sign off")
-        d = publish.sign_off(con, month, signed_by)
+        done = signoff.sign_off(con, month, signed_by)
         snapshots.publish(Path(home), con)
     finally:
         con.close()
-    return d
+    return done
+
+
+def sign_off(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> str:
+    """Record the sign-off of ``month`` by ``signed_by``; the digest signed."""
+    return sign(home, month, signed_by, seen_digest, wait)["digest"]
+
+
+def revoke(home: Path, month: str, revoked_by: str, reason: str, wait: float = 5.0) -> dict:
+    """Revoke the sign-off of ``month`` in force, with who and why; the record stays."""
+    con = _writing(home, wait)
+    try:
+        done = signoff.revoke(con, month, revoked_by, reason)
+        snapshots.publish(Path(home), con)
+    finally:
+        con.close()
+    return done
+
+
+def history(home: Path, month: str) -> list[dict]:
+    with connect(Path(home) / "pennytrail.duckdb", read_only=True) as con:
+        return signoff.history(con, month)

@@ -1,0 +1,425 @@
+"""Buyers' payment confirmations: what a buyer receives for a month, issued once per set of figures.
+
+A confirmation is three files in the buyer's folder (``HOME/confirmations/<folder>/``, a name
+made from the buyer id by ``core.paths``, never the id itself): a PDF to read, a CSV of the same
+figures and a signed JSON statement that names the SHA-256 of both.
+
+- Everything is read from what was published for the month (``invoice_audit``,
+  ``invoice_grower_audit``, ``invoice_line_audit``, ``pass_through_audit``, ``payment_audit``,
+  and the published pools the invoices fed); a month that has not been closed cannot be
+  confirmed.
+- The same figures are issued once: when the latest version's figures equal today's, nothing is
+  written and the files stay byte for byte as they were. A changed figure (a correction, a
+  restatement, a sign-off) issues version N+1, which names the version it supersedes and what
+  changed; the earlier versions stay.
+- A buyer that paid premium in a month in which it has no invoice gets a nil statement: no
+  invoice, and the payments it made.
+- Worker figures follow ``core.privacy``: per pool, withheld below the threshold, and never a
+  total over pools.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from pennytrail.core import privacy, statement as st
+from pennytrail.core.money import dollars
+from pennytrail.core.paths import party_folder
+from pennytrail.core.publish import latest_signoff, month_status, published_months
+
+from . import keys
+
+VERSION_FILE = re.compile(r"^confirmation-(?P<month>[0-9]{4}-[0-9]{2})-v(?P<v>[0-9]{1,6})\.json$")
+UNIT_WORDS = {"lb": "pounds", "kg": "kilograms", "cwt": "hundredweight", "gal": "gallons", "oz": "ounces",
+              "l": "litres", "t": "tonnes"}
+# members of the statement that say when and how it was issued, not what it says
+ISSUE_MEMBERS = ("version", "supersedes", "changes", "issued_at", "files", "key_fingerprint", "figures_sha256")
+
+
+class NotConfirmable(LookupError):
+    """No confirmation can be made for this buyer and month; the message says why, in one line."""
+
+
+@dataclass
+class Issued:
+    folder: Path
+    version: int
+    pdf: Path
+    csv: Path
+    statement: Path
+    new: bool  # False when the figures were unchanged and nothing was written
+
+
+def buyer_folder(home: Path, buyer: str) -> Path:
+    return party_folder(home / "confirmations", buyer)
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[dict]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def unit_words(con: duckdb.DuckDBPyConnection, unit: str) -> str:
+    """``box_25lb`` → ``box_25lb (25 pounds each)``; ``lb`` → ``pounds``."""
+    row = con.execute("SELECT base_unit, factor FROM ref_units WHERE unit = ?", [unit]).fetchone()
+    if row is None or row[0] == unit:
+        return UNIT_WORDS.get(unit, unit)
+    base, factor = row
+    return f"{unit} ({factor.normalize():f} {UNIT_WORDS.get(base, base)} each)"
+
+
+HANDSHAKE_WORDS = {
+    "CONFIRMED": "confirmed by the seller",
+    "VOLUME_MISMATCH": "the seller reported a different volume",
+    "MISSING_SALE": "the seller did not report this sale",
+    "MISSING_PURCHASE": "reported by the seller only",
+    "UNCONFIRMED": "the seller does not report its sales yet",
+}
+
+
+def _volume_confirmation(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict[tuple, str]:
+    """(invoice_id, grower_id) → whether the seller confirmed the volume, in words, from the
+    published volume handshake; empty when the warehouse has none."""
+    if not _has_table(con, "volume_handshake"):
+        return {}
+    rows = con.execute("""
+        SELECT l.invoice_id, l.grower_id, h.status, count(*)
+        FROM invoice_line_audit l
+        JOIN volume_handshake h ON h.buyer_id = l.buyer_id AND h.invoice_id = l.invoice_id AND h.line_no = l.line_no
+        WHERE l.buyer_id = $b AND l.month = $m GROUP BY ALL ORDER BY ALL""", {"b": buyer, "m": month}).fetchall()
+    out: dict[tuple, list] = {}
+    for inv, grower, status, n in rows:
+        out.setdefault((inv, grower), []).append((status, n))
+    words = {}
+    for key, parts in out.items():
+        if len(parts) == 1:
+            words[key] = HANDSHAKE_WORDS.get(parts[0][0], parts[0][0])
+        else:
+            words[key] = "; ".join(f"{n} line(s): {HANDSHAKE_WORDS.get(s, s)}" for s, n in parts)
+    return words
+
+
+def _invoice_words(inv: dict) -> str:
+    """What happened to an invoice's premium, in a sentence a compliance officer reads."""
+    owed, paid, held = inv["owed_cents"], inv["paid_by_buyer_cents"], inv["held_by_intermediaries_cents"]
+    parts = []
+    if paid == owed:
+        parts.append("paid in full")
+    elif paid < owed:
+        parts.append(f"underpaid: {dollars(owed - paid)} of the {dollars(owed)} owed has not been paid")
+    else:
+        parts.append(f"overpaid by {dollars(paid - owed)}")
+    if held > 0:
+        parts.append(f"{dollars(held)} of it is held by an intermediary and has not reached the grower")
+    elif held < 0:
+        parts.append(f"intermediaries passed on {dollars(-held)} more than they received for it")
+    if inv["misdirected_cents"]:
+        parts.append(f"{dollars(inv['misdirected_cents'])} was paid to parties that grew nothing on it")
+    if paid > 0 and held <= 0 and not inv["misdirected_cents"] and inv["received_by_growers_cents"] >= paid:
+        parts.append("all of it reached the growers")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
+    """The statement's figures for one buyer and month, from the published tables."""
+    party = con.execute("SELECT name FROM ref_parties WHERE party_id = ? AND party_type = 'buyer'", [buyer]).fetchone()
+    if party is None:
+        raise NotConfirmable(f"no buyer {buyer!r} in parties.csv")
+    closed = published_months(con)
+    if month not in closed:
+        raise NotConfirmable(f"month {month} has not been closed, so it cannot be confirmed "
+                             f"(closed months: {', '.join(closed) or 'none'})")
+    p = {"b": buyer, "m": month}
+    invoices = _rows(con, """
+        SELECT i.invoice_id, i.owed_cents, i.billed_cents, i.paid_by_buyer_cents, i.balance_cents, i.status,
+               coalesce((SELECT sum(held_cents) FROM pass_through_audit t WHERE t.buyer_id = i.buyer_id
+                         AND t.invoice_id = i.invoice_id), 0)::BIGINT AS held_by_intermediaries_cents,
+               coalesce((SELECT sum(received_cents) FROM invoice_grower_audit g WHERE g.buyer_id = i.buyer_id
+                         AND g.invoice_id = i.invoice_id), 0)::BIGINT AS received_by_growers_cents,
+               coalesce((SELECT sum(amount_cents) FROM payment_audit a WHERE a.buyer_id = i.buyer_id
+                         AND a.invoice_id = i.invoice_id
+                         AND (a.payee_type = 'buyer' OR (a.payee_type = 'grower' AND NOT a.payee_on_invoice))),
+                        0)::BIGINT AS misdirected_cents
+        FROM invoice_audit i WHERE i.buyer_id = $b AND i.month = $m ORDER BY i.invoice_id""", p)
+    for inv in invoices:
+        inv["what_happened"] = _invoice_words(inv)
+    intermediaries = _rows(con, """
+        SELECT t.invoice_id, t.intermediary_id, coalesce(p.name, t.intermediary_id) AS intermediary_name,
+               t.received_cents, t.paid_on_cents, t.held_cents
+        FROM pass_through_audit t JOIN invoice_audit i USING (buyer_id, invoice_id)
+        LEFT JOIN ref_parties p ON p.party_id = t.intermediary_id
+        WHERE t.buyer_id = $b AND i.month = $m ORDER BY t.invoice_id, t.intermediary_id""", p)
+    lines = _rows(con, """
+        WITH vol AS (
+            SELECT invoice_id, grower_id, commodity, unit, sum(quantity) AS quantity
+            FROM invoice_line_audit WHERE buyer_id = $b AND month = $m GROUP BY ALL)
+        SELECT g.invoice_id, g.grower_id, coalesce(p.name, g.grower_id) AS grower_name, v.commodity,
+               v.quantity, v.unit, g.owed_cents AS owed_to_grower_cents,
+               g.received_cents AS received_by_grower_cents
+        FROM invoice_grower_audit g
+        JOIN vol v USING (invoice_id, grower_id)
+        LEFT JOIN ref_parties p ON p.party_id = g.grower_id
+        WHERE g.buyer_id = $b AND g.month = $m ORDER BY g.invoice_id, g.grower_id, v.commodity, v.unit""", p)
+    confirmed = _volume_confirmation(con, buyer, month)
+    for line in lines:
+        line["quantity"] = f"{line['quantity'].normalize():f}"
+        line["unit_in_words"] = unit_words(con, line["unit"])
+        line["volume_confirmed_by_seller"] = confirmed.get((line["invoice_id"], line["grower_id"]),
+                                                           "not checked: no seller report is kept")
+    pools = _rows(con, """
+        WITH fed AS (
+            SELECT DISTINCT grower_id, work_period_start AS period_start FROM invoice_line_audit
+            WHERE buyer_id = $b AND month = $m),
+        paid AS (
+            SELECT a.grower_id, a.period_start, count(*) FILTER (WHERE a.paid_cents > 0) AS workers_paid
+            FROM worker_audit a JOIN fed USING (grower_id, period_start)
+            WHERE a.status <> 'PAID_WITHOUT_WORK' GROUP BY ALL)
+        SELECT f.grower_id, coalesce(g.name, f.grower_id) AS grower_name, f.period_start, pa.period_end,
+               pa.month AS pool_month, pa.funded_cents, pa.distributed_cents, pa.eligible_workers,
+               coalesce(pd.workers_paid, 0) AS workers_paid
+        FROM fed f
+        LEFT JOIN pool_audit pa USING (grower_id, period_start)
+        LEFT JOIN paid pd USING (grower_id, period_start)
+        LEFT JOIN ref_parties g ON g.party_id = f.grower_id
+        ORDER BY f.grower_id, f.period_start""", p)
+    shown_pools = []
+    for pool in pools:
+        closed_pool = pool["pool_month"] is not None
+        row = {"grower_id": pool["grower_id"], "grower_name": pool["grower_name"],
+               "period_start": pool["period_start"].isoformat(), "pool_closed": closed_pool}
+        if closed_pool:
+            fig = privacy.pool_figures(pool["eligible_workers"], pool["workers_paid"], pool["funded_cents"],
+                                       pool["distributed_cents"])
+            row.update({"period_end": pool["period_end"].isoformat(), "funded_cents": pool["funded_cents"],
+                        "workers_eligible": fig.workers_eligible, "workers_paid": fig.workers_paid,
+                        "pct_funded_on_stubs": fig.pct_funded_on_stubs})
+        shown_pools.append(row)
+    payments = _rows(con, """
+        SELECT payment_id, line_no, paid_date, invoice_id, invoice_month, payee_id,
+               coalesce(p.name, payee_id) AS payee_name, amount_cents
+        FROM payment_audit a LEFT JOIN ref_parties p ON p.party_id = a.payee_id
+        WHERE a.payer_id = $b AND a.month = $m AND a.buyer_id = $b ORDER BY paid_date, payment_id, line_no""", p)
+    for pay in payments:
+        pay["paid_date"] = pay["paid_date"].isoformat()
+    if not invoices and not payments:
+        raise NotConfirmable(f"buyer {buyer} has no invoice in {month} and made no premium payment in it")
+    currencies = sorted({c for (c,) in con.execute(
+        "SELECT DISTINCT pr.currency FROM invoice_grower_audit g JOIN ref_programs pr USING (program_id) "
+        "WHERE g.buyer_id = $b AND g.month = $m", p).fetchall()}) or ["USD"]
+    signed = latest_signoff(con, month)
+    totals = {k: sum(i[k] for i in invoices) for k in (
+        "owed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
+        "received_by_growers_cents", "misdirected_cents")}
+    totals["paid_this_month_cents"] = sum(x["amount_cents"] for x in payments)
+    return {
+        "format": st.FORMAT, "kind": "invoices" if invoices else "nil",
+        "buyer_id": buyer, "buyer_name": party[0], "month": month,
+        "currency": ", ".join(currencies),
+        "month_status": month_status(con, month),
+        "month_signed_at": signed[1].strftime("%Y-%m-%dT%H:%M:%SZ") if signed else None,
+        "invoices": invoices, "intermediaries": intermediaries, "grower_lines": lines, "pools": shown_pools,
+        "payments_made_this_month": payments, "totals": totals,
+    }
+
+
+def figures_sha256(content: dict) -> str:
+    return hashlib.sha256(st.canonical({k: v for k, v in content.items() if k not in ISSUE_MEMBERS})).hexdigest()
+
+
+def _flatten(doc: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(doc, dict):
+        out = {}
+        for k, v in doc.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    if isinstance(doc, list):
+        out = {}
+        for i, v in enumerate(doc):
+            key = v.get("invoice_id") or v.get("payment_id") if isinstance(v, dict) else None
+            label = f"{key}" if key else str(i)
+            if isinstance(v, dict) and v.get("grower_id"):
+                label += f"/{v['grower_id']}"
+            if isinstance(v, dict) and v.get("period_start"):
+                label += f"/{v['period_start']}"
+            out.update(_flatten(v, f"{prefix}[{label}]"))
+        return out
+    return {prefix: doc}
+
+
+def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
+    """What differs between two statements' figures, one line each (at most ``limit``)."""
+    a = _flatten({k: v for k, v in before.items() if k not in ISSUE_MEMBERS})
+    b = _flatten({k: v for k, v in after.items() if k not in ISSUE_MEMBERS})
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            def shown(v, k=key):
+                return dollars(v) if k.endswith("_cents") and isinstance(v, int) else ("none" if v is None else str(v))
+            out.append(f"{key}: {shown(a.get(key)) if key in a else '(not there)'} → "
+                       f"{shown(b.get(key)) if key in b else '(not there)'}")
+    return out[:limit] + ([f"… and {len(out) - limit} more"] if len(out) > limit else [])
+
+
+# --- issuing -----------------------------------------------------------------------------------
+
+def versions(folder: Path, month: str) -> list[int]:
+    """The versions of the month's statement in ``folder``, ascending."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = VERSION_FILE.match(p.name)
+        if m and m["month"] == month:
+            found.append(int(m["v"]))
+    return sorted(found)
+
+
+def stem(month: str, version: int) -> str:
+    return f"confirmation-{month}-v{version}"
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def issue(con: duckdb.DuckDBPyConnection, home: Path, buyer: str, month: str,
+          now: dt.datetime | None = None) -> Issued:
+    """Issue the buyer's confirmation of ``month`` if its figures are new; return the latest version."""
+    from reports.confirm import csv_bytes, pdf_bytes  # the writers: loaded when a statement is made
+
+    content = figures(con, buyer, month)
+    signing = keys.load_signing_key(home)
+    fp = keys.fingerprint_of(signing.public_key())
+    folder = buyer_folder(home, buyer)
+    digest = figures_sha256(content)
+    with _locked(folder):
+        have = versions(folder, month)
+        previous = None
+        if have:
+            prev_path = folder / f"{stem(month, have[-1])}.json"
+            previous, _ = st.parse(prev_path.read_bytes())
+            if previous.get("figures_sha256") == digest:
+                s = stem(month, have[-1])
+                return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", prev_path, False)
+        version = (have[-1] + 1) if have else 1
+        issued = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+        s = stem(month, version)
+        statement = {**content, "version": version, "figures_sha256": digest, "key_fingerprint": fp,
+                     "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "supersedes": None if previous is None else {
+                         "version": previous["version"], "file": f"{stem(month, previous['version'])}.json",
+                         "sha256": hashlib.sha256(prev_path.read_bytes()).hexdigest()},
+                     "changes": [] if previous is None else changes(previous, content)}
+        pdf = pdf_bytes(statement)
+        csv = csv_bytes(statement)
+        statement["files"] = {"pdf": {"name": f"{s}.pdf", "sha256": hashlib.sha256(pdf).hexdigest()},
+                              "csv": {"name": f"{s}.csv", "sha256": hashlib.sha256(csv).hexdigest()}}
+        signature = {"algorithm": st.ALGORITHM, "key_fingerprint": fp,
+                     "value": base64.b64encode(signing.sign(st.canonical(statement))).decode("ascii")}
+        doc = json.dumps({"statement": statement, "signature": signature}, indent=2, ensure_ascii=False,
+                         sort_keys=True) + "\n"
+        _write(folder / f"{s}.pdf", pdf)
+        _write(folder / f"{s}.csv", csv)
+        _write(folder / f"{s}.json", doc.encode("utf-8"))  # last: a version exists once its statement does
+        return Issued(folder, version, folder / f"{s}.pdf", folder / f"{s}.csv", folder / f"{s}.json", True)
+
+
+def buyers_of_month(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
+    """Buyers with an invoice in the month, or that paid premium in it (a nil statement)."""
+    return [b for (b,) in con.execute("""
+        SELECT buyer_id FROM invoice_audit WHERE month = $m
+        UNION SELECT payer_id FROM payment_audit WHERE month = $m AND payer_id = buyer_id AND payer_type = 'buyer'
+        ORDER BY 1""", {"m": month}).fetchall()]
+
+
+def issue_month(con: duckdb.DuckDBPyConnection, home: Path, month: str) -> dict[str, Issued]:
+    return {b: issue(con, home, b, month) for b in buyers_of_month(con, month)}
+
+
+def latest(home: Path, buyer: str, month: str) -> Issued | None:
+    """The latest issued version of a buyer's month, or None (for a web route: no path from input)."""
+    folder = buyer_folder(home, buyer)
+    have = versions(folder, month)
+    if not have:
+        return None
+    s = stem(month, have[-1])
+    return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", folder / f"{s}.json", False)
+
+
+def issued_months(home: Path, buyer: str) -> list[str]:
+    folder = buyer_folder(home, buyer)
+    if not folder.is_dir():
+        return []
+    return sorted({m["month"] for p in folder.iterdir() if (m := VERSION_FILE.match(p.name))})
+
+
+# --- verifying ---------------------------------------------------------------------------------
+
+def trusted_keys(public_key_file: Path | None = None, trust_list: Path | None = None) -> dict:
+    """The keys the reader chose: a public key file, else a trust list (given, or the reader's own)."""
+    if public_key_file is not None:
+        return keys.load_public_keys(public_key_file.read_bytes(), str(public_key_file))
+    target = trust_list or keys.trust_file()
+    if not target.exists():
+        raise keys.KeyProblem(f"no key to verify against: pass --public-key FILE (the program's public key, from "
+                              f"a source you trust) or keep a trust list ({target}; `pennytrail keys trust`)")
+    return keys.load_public_keys(target.read_bytes(), str(target))
+
+
+def verify_bytes(data: bytes, trusted: dict, companions: dict[str, bytes]) -> list[st.Check]:
+    """Verify a statement's bytes against the given public keys (by fingerprint) and the bytes of
+    the files issued with it (by name). For a web route: nothing is read from disk."""
+    return st.verify(data, keys.verifiers(trusted), companions.get)
+
+
+def verify_file(path: Path, trusted: dict) -> tuple[list[st.Check], list[str]]:
+    """Verify a statement file and the files beside it that it names; also notes (a later
+    version beside it supersedes this one)."""
+    data = path.read_bytes()
+    folder = path.parent
+
+    def companion(name: str) -> bytes | None:
+        p = folder / name
+        return p.read_bytes() if p.is_file() else None
+
+    checks = st.verify(data, keys.verifiers(trusted), companion)
+    notes = []
+    m = VERSION_FILE.match(path.name)
+    if m:
+        later = [v for v in versions(folder, m["month"]) if v > int(m["v"])]
+        if later:
+            notes.append(f"superseded: version {later[-1]} of this month's statement is beside it "
+                         f"({stem(m['month'], later[-1])}.json)")
+    return checks, notes

@@ -3,70 +3,126 @@
 Sheets: *Summary* (the month's waterfall from what buyers owed to what reached pay stubs, with
 counts, the sign-off state and the conservation checks), *Buyers*, *Invoices*,
 *Intermediaries*, *Pools*, *Workers*, *Exceptions*, *Handshake*, *Quarantine*, *Restatements* and
-*Sign-offs*. Everything is read from the published tables of SPEC.md §8 (and, for the grower
-end of each invoice, from the reconciliation's working table), so the workbook shows what a
-sign-off covers.
+*Sign-offs*. Everything is read from what was published for the month, so the workbook shows
+what a sign-off covers.
 
 The waterfall has two bases, both named in the sheet: the buyer end counts the invoices of the
 month (their earliest ship date, as `invoice_audit` does) and the grower end counts the pools
-whose work period ends in the month (as `pool_audit` does).
+whose work period ends in the month (as `pool_audit` does). Each end runs line by line from its
+first amount to its last, with a reconciling line for every difference. Each month's
+*Quarantine* sheet holds the quarantined rows of that month: by the row's own date, else by the
+dates of its file's accepted rows; a row with neither is in every month's sheet, and says so.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Callable
 
 import duckdb
 
 from pennytrail.core import conservation
-from pennytrail.core.publish import latest_signoff, month_status
+from pennytrail.core.money import dollars
+from pennytrail.core.reconcile import FORMAT_MACRO
+from pennytrail.core.publish import latest_signoff, month_status, published_months
 
 from . import handshake
-from .xlsx import Book, Column
+from .xlsx import EXCEL_MAX_ROWS, Book, Column
 
 WATERFALL_SQL = """
 WITH inv AS (SELECT * FROM invoice_audit WHERE month = $m),
-     pools AS (SELECT * FROM pool_audit WHERE month = $m),
      pass AS (SELECT * FROM pass_through_audit WHERE month = $m),
-     ig AS (SELECT g.* FROM w_invoice_grower g JOIN inv USING (buyer_id, invoice_id)),
+     ig AS (SELECT * FROM invoice_grower_audit WHERE month = $m),
+     pay AS (SELECT a.* FROM payment_audit a JOIN inv ON inv.buyer_id = a.buyer_id AND inv.invoice_id = a.invoice_id),
+     pools AS (SELECT * FROM pool_audit WHERE month = $m),
      workers AS (SELECT * FROM worker_audit WHERE month = $m)
-SELECT * FROM (VALUES
-  (1, 'Owed by buyers', (SELECT sum(owed_cents) FROM inv), (SELECT count(*) FROM inv), 'invoices', 'invoices'),
-  (2, 'Paid by buyers', (SELECT sum(paid_by_buyer_cents) FROM inv),
-      (SELECT count(*) FROM inv WHERE paid_by_buyer_cents > 0), 'invoices with a payment', 'invoices'),
-  (3, 'Held by intermediaries', (SELECT sum(held_cents) FROM pass),
-      (SELECT count(DISTINCT intermediary_id) FROM pass WHERE held_cents > 0), 'intermediaries holding premium',
-      'invoices'),
-  (4, 'Received by growers', (SELECT sum(received_cents) FROM ig),
-      (SELECT count(DISTINCT grower_id) FROM ig WHERE received_cents > 0), 'growers paid', 'invoices'),
-  (5, 'Entitled to worker pools', (SELECT sum(entitled_cents) FROM pools), (SELECT count(*) FROM pools), 'pools',
-      'pools'),
-  (6, 'Retained by growers', (SELECT sum(retained_cents) FROM pools),
-      (SELECT count(*) FROM pools WHERE retained_cents > 0), 'pools with a retention', 'pools'),
-  (7, 'Funded to worker pools', (SELECT sum(funded_cents) FROM pools),
-      (SELECT count(*) FROM pools WHERE funded_cents > 0), 'pools funded', 'pools'),
-  (8, 'Distributed to workers', (SELECT sum(distributed_cents) FROM pools),
-      (SELECT count(DISTINCT (grower_id, worker_id)) FROM workers
-                 WHERE status <> 'PAID_WITHOUT_WORK' AND paid_cents > 0), 'workers paid', 'pools'),
-  (9, 'Undistributed', (SELECT sum(undistributed_cents) FROM pools),
-      (SELECT count(*) FROM pools WHERE undistributed_cents <> 0), 'pools not fully distributed', 'pools'),
-  (10, 'Paid without work (outside the pools)', (SELECT sum(paid_without_work_cents) FROM pools),
-      (SELECT count(*) FROM workers WHERE status = 'PAID_WITHOUT_WORK'), 'worker rows', 'pools')
-) t(step, label, cents, n, counted, basis) ORDER BY step
+SELECT
+  (SELECT coalesce(sum(owed_cents), 0) FROM inv) AS owed,
+  (SELECT count(*) FROM inv) AS invoices,
+  (SELECT coalesce(sum(balance_cents) FILTER (WHERE balance_cents > 0), 0) FROM inv) AS unpaid,
+  (SELECT count(*) FROM inv WHERE balance_cents > 0) AS unpaid_n,
+  (SELECT coalesce(-sum(balance_cents) FILTER (WHERE balance_cents < 0), 0) FROM inv) AS overpaid,
+  (SELECT count(*) FROM inv WHERE balance_cents < 0) AS overpaid_n,
+  (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM inv) AS paid,
+  (SELECT coalesce(sum(amount_cents), 0) FROM pay WHERE payer_id <> buyer_id AND payer_type <> 'intermediary')
+      AS other_payers,
+  (SELECT count(*) FROM pay WHERE payer_id <> buyer_id AND payer_type <> 'intermediary') AS other_payers_n,
+  (SELECT coalesce(sum(held_cents), 0) FROM pass) AS held,
+  (SELECT count(DISTINCT intermediary_id) FROM pass WHERE held_cents <> 0) AS held_n,
+  (SELECT coalesce(sum(amount_cents), 0) FROM pay WHERE payee_type = 'buyer') AS to_buyers,
+  (SELECT count(*) FROM pay WHERE payee_type = 'buyer') AS to_buyers_n,
+  (SELECT coalesce(sum(amount_cents), 0) FROM pay WHERE payee_type = 'grower' AND NOT payee_on_invoice)
+      AS misdirected,
+  (SELECT count(*) FROM pay WHERE payee_type = 'grower' AND NOT payee_on_invoice) AS misdirected_n,
+  (SELECT coalesce(sum(received_cents), 0) FROM ig) AS received,
+  (SELECT count(DISTINCT grower_id) FROM ig WHERE received_cents > 0) AS received_n,
+  (SELECT coalesce(sum(amount_cents), 0) FROM exceptions WHERE month = $m AND code = 'UNKNOWN_INVOICE')
+      AS unknown_invoices,
+  (SELECT count(*) FROM exceptions WHERE month = $m AND code = 'UNKNOWN_INVOICE') AS unknown_invoices_n,
+  (SELECT coalesce(sum(funded_cents + retained_cents), 0) FROM pools) AS pool_received,
+  (SELECT count(*) FROM pools) AS pools_n,
+  (SELECT coalesce(sum(retained_cents), 0) FROM pools) AS retained,
+  (SELECT count(*) FROM pools WHERE retained_cents > 0) AS retained_n,
+  (SELECT coalesce(sum(funded_cents), 0) FROM pools) AS funded,
+  (SELECT coalesce(sum(undistributed_cents), 0) FROM pools) AS undistributed,
+  (SELECT count(*) FROM pools WHERE undistributed_cents <> 0) AS undistributed_n,
+  (SELECT coalesce(sum(distributed_cents), 0) FROM pools) AS distributed,
+  (SELECT count(DISTINCT (grower_id, worker_id)) FROM workers WHERE status <> 'PAID_WITHOUT_WORK' AND paid_cents > 0)
+      AS distributed_n,
+  (SELECT coalesce(sum(entitled_cents), 0) FROM pools) AS entitled,
+  (SELECT coalesce(sum(paid_without_work_cents), 0) FROM pools) AS pww,
+  (SELECT count(*) FROM workers WHERE status = 'PAID_WITHOUT_WORK') AS pww_n
 """
 
-BASIS = {
-    "invoices": "invoices of the month (earliest ship date)",
-    "pools": "pools whose work period ends in the month",
-}
+INVOICES = "invoices of the month (earliest ship date)"
+POOLS = "pools whose work period ends in the month"
+
+
+def waterfall(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
+    """The month's waterfall, line by line: (step, amount in cents, count, what is counted, basis).
+
+    Each section runs from a starting amount through signed reconciling lines (``Less:`` is
+    negative, ``Add:`` positive) to a subtotal (``=``) that is their sum, so the sheet adds up on
+    the page; a difference no line explains gets a line of its own rather than disappearing."""
+    cur = con.execute(WATERFALL_SQL, {"m": month})
+    v = dict(zip([d[0] for d in cur.description], cur.fetchone()))
+    rows = [
+        ("Owed by buyers (rate card)", v["owed"], v["invoices"], "invoices", INVOICES),
+        ("Less: not paid by buyers", -v["unpaid"], v["unpaid_n"], "invoices underpaid", INVOICES),
+        ("Add: paid by buyers beyond what was owed", v["overpaid"], v["overpaid_n"], "invoices overpaid", INVOICES),
+        ("= Paid by buyers", v["paid"], None, "", INVOICES),
+        ("Add: paid by parties that are neither the buyer nor an intermediary", v["other_payers"],
+         v["other_payers_n"], "payment lines", INVOICES),
+        ("Less: held by intermediaries (negative: paid out more than received)", -v["held"], v["held_n"],
+         "intermediaries", INVOICES),
+        ("Less: paid to buyers", -v["to_buyers"], v["to_buyers_n"], "payment lines", INVOICES),
+        ("Less: paid to growers with no line on the invoice (misdirected)", -v["misdirected"],
+         v["misdirected_n"], "payment lines", INVOICES),
+    ]
+    explained = v["paid"] + v["other_payers"] - v["held"] - v["to_buyers"] - v["misdirected"]
+    if explained != v["received"]:
+        rows.append(("Less: difference the published payments do not explain", v["received"] - explained, None,
+                     "see Exceptions", INVOICES))
+    rows += [
+        ("= Received by growers on their invoices", v["received"], v["received_n"], "growers paid", INVOICES),
+        ("Memo: paid on invoices no purchases report names (not above)", v["unknown_invoices"],
+         v["unknown_invoices_n"], "payment lines", "payments first made in the month"),
+        ("Received by growers for the month's pools (funded + retained)", v["pool_received"], v["pools_n"], "pools",
+         POOLS),
+        ("Less: retained by growers (the program's retention)", -v["retained"], v["retained_n"],
+         "pools with a retention", POOLS),
+        ("= Funded to worker pools", v["funded"], None, "", POOLS),
+        ("Less: not on pay stubs (undistributed; negative: paid beyond the funded shares)", -v["undistributed"],
+         v["undistributed_n"], "pools not fully distributed", POOLS),
+        ("= Distributed to eligible workers", v["distributed"], v["distributed_n"], "workers paid", POOLS),
+        ("Memo: entitled to worker pools (what the rate card owed them)", v["entitled"], None, "", POOLS),
+        ("Memo: entitled but never funded (upstream shortfall)", v["entitled"] - v["funded"], None, "", POOLS),
+        ("Memo: paid without work (outside the pools)", v["pww"], v["pww_n"], "worker rows", POOLS),
+    ]
+    return rows
+
 
 M = "money"
-
-
-def _name_join(alias: str, column: str) -> str:
-    return f"LEFT JOIN ref_parties {alias} ON {alias}.party_id = {column}"
 
 
 SHEETS: list[tuple[str, list[Column], str]] = [
@@ -84,10 +140,28 @@ SHEETS: list[tuple[str, list[Column], str]] = [
     ("Invoices", [
         Column("buyer_id", "Buyer", width=10), Column("invoice_id", "Invoice", width=16),
         Column("owed", "Owed", M, 14), Column("billed", "Billed", M, 14), Column("paid", "Paid by buyer", M, 14),
-        Column("balance", "Balance", M, 14), Column("status", "Status", width=18),
+        Column("balance", "Balance (owed − paid)", M, 14), Column("status", "Buyer payment status", width=18),
+        Column("held", "Held by intermediaries", M, 14), Column("misdirected", "Paid to others", M, 14),
+        Column("received", "Received by growers", M, 14), Column("passed", "Premium passed on", width=40),
     ], """
-    SELECT buyer_id, invoice_id, owed_cents, billed_cents, paid_by_buyer_cents, balance_cents, status
-    FROM invoice_audit WHERE month = $m ORDER BY buyer_id, invoice_id"""),
+    WITH pay AS (SELECT buyer_id, invoice_id, sum(amount_cents) FILTER (WHERE payee_type = 'buyer' OR
+                        (payee_type = 'grower' AND NOT payee_on_invoice)) AS misdirected
+                 FROM payment_audit GROUP BY ALL),
+         held AS (SELECT buyer_id, invoice_id, sum(held_cents) AS held,
+                         string_agg(intermediary_id, ', ' ORDER BY intermediary_id) FILTER (WHERE held_cents > 0) AS who
+                  FROM pass_through_audit GROUP BY ALL),
+         got AS (SELECT buyer_id, invoice_id, sum(received_cents) AS received FROM invoice_grower_audit GROUP BY ALL)
+    SELECT i.buyer_id, i.invoice_id, owed_cents, billed_cents, paid_by_buyer_cents, balance_cents, status,
+           coalesce(h.held, 0), coalesce(p.misdirected, 0), coalesce(g.received, 0),
+           CASE WHEN coalesce(h.held, 0) > 0 THEN 'no: ' || format_cents(h.held) || ' held by ' || h.who
+                WHEN coalesce(p.misdirected, 0) > 0 THEN 'no: ' || format_cents(p.misdirected)
+                     || ' paid to parties not on the invoice'
+                WHEN paid_by_buyer_cents = 0 THEN 'nothing paid yet'
+                ELSE 'yes' END
+    FROM invoice_audit i
+    LEFT JOIN held h USING (buyer_id, invoice_id) LEFT JOIN pay p USING (buyer_id, invoice_id)
+    LEFT JOIN got g USING (buyer_id, invoice_id)
+    WHERE i.month = $m ORDER BY i.buyer_id, i.invoice_id"""),
     ("Intermediaries", [
         Column("intermediary_id", "Intermediary", width=12), Column("name", "Name", width=28),
         Column("buyer_id", "Buyer", width=10), Column("invoice_id", "Invoice", width=16),
@@ -132,43 +206,76 @@ SHEETS: list[tuple[str, list[Column], str]] = [
     ("Quarantine", [
         Column("file", "File", width=40), Column("sheet", "Sheet", width=10), Column("row", "Row", "int", 8),
         Column("kind", "Kind", width=10), Column("code", "Code", width=22), Column("message", "Message", width=70),
-        Column("raw", "Row as read", width=80),
+        Column("month_from", "Month from", width=22), Column("raw", "Row as read", width=80),
     ], """
-    SELECT file, sheet, row_number, kind, code, message, raw FROM quarantine ORDER BY file, row_number, code"""),
-    ("Restatements", [
-        Column("table_name", "Table", width=16), Column("key", "Key", width=36),
-        Column("column_name", "Column", width=24),
-        Column("before", "Before", width=16), Column("after", "After", width=16), Column("file", "Files", width=40),
-        Column("recorded_at", "Recorded at", width=20),
-    ], """
-    SELECT table_name, key, column_name, before, after, file, strftime(recorded_at, '%Y-%m-%d %H:%M:%S')
-    FROM restatements WHERE month = $m ORDER BY recorded_at, table_name, key, column_name"""),
+    WITH q AS (
+        SELECT *, strftime(coalesce(
+                   try_cast(json_extract_string(raw, '$.ship_date') AS DATE),
+                   try_cast(json_extract_string(raw, '$.paid_date') AS DATE),
+                   try_cast(json_extract_string(raw, '$.period_end') AS DATE),
+                   try_cast(json_extract_string(raw, '$.pay_date') AS DATE)), '%Y-%m') AS row_month
+        FROM quarantine),
+    file_month AS (
+        SELECT file, strftime(min(d), '%Y-%m') AS month FROM (
+            SELECT file, ship_date AS d FROM purchase_rows UNION ALL SELECT file, paid_date FROM payment_rows
+            UNION ALL SELECT file, period_end FROM payroll_rows) GROUP BY file)
+    SELECT q.file, q.sheet, q.row_number, q.kind, q.code, q.message,
+           CASE WHEN q.row_month IS NOT NULL THEN 'its date'
+                WHEN f.month IS NOT NULL THEN 'its file''s other rows'
+                ELSE 'no date: shown in every month' END,
+           q.raw
+    FROM q LEFT JOIN file_month f USING (file)
+    WHERE coalesce(q.row_month, f.month, $m) = $m
+    ORDER BY q.file, q.row_number, q.code"""),
     ("Sign-offs", [
         Column("signed_by", "Signed by", width=24), Column("signed_at", "Signed at (UTC)", width=20),
-        Column("digest", "Digest of the month's tables", width=70),
+        Column("open", "Open exceptions", "int", 12), Column("summary", "Open exceptions by code", width=50),
+        Column("revoked", "Revoked (UTC)", width=20), Column("revoked_by", "Revoked by", width=20),
+        Column("reason", "Reason", width=40), Column("digest", "Digest of the month's tables", width=70),
     ], """
-    SELECT signed_by, strftime(signed_at, '%Y-%m-%d %H:%M:%S'), digest FROM signoffs WHERE month = $m
-    ORDER BY signed_at"""),
+    SELECT signed_by, strftime(signed_at, '%Y-%m-%d %H:%M:%S'), open_exceptions, exceptions_summary,
+           strftime(revoked_at, '%Y-%m-%d %H:%M:%S'), revoked_by, revoke_reason, digest
+    FROM signoffs WHERE month = $m ORDER BY signed_at"""),
 ]
 SHEETS.insert([title for title, _, _ in SHEETS].index("Exceptions") + 1, handshake.SHEET)
+
+RESTATEMENTS = [
+    Column("table_name", "Table", width=16), Column("key", "Key", width=36), Column("column_name", "Column", width=24),
+    Column("before", "Before", width=16), Column("after", "After", width=16), Column("change", "Change", M, 14),
+    Column("file", "Files", width=40), Column("recorded_at", "Recorded at (UTC)", width=20),
+]
+RESTATEMENTS_SQL = """
+    SELECT table_name, key, column_name, before, after, file, strftime(recorded_at, '%Y-%m-%d %H:%M:%S')
+    FROM restatements WHERE month = $m ORDER BY recorded_at, table_name, key, column_name"""
+
+
+def _restated(row: tuple) -> list:
+    """A restatement with money in dollars: a ``*_cents`` value is shown as dollars, with its change."""
+    table, key, column, before, after, files, at = row
+    change = None
+    if column.endswith("_cents"):
+        b, a = (int(x) if x not in (None, "") else None for x in (before, after))
+        before, after = (dollars(x) if x is not None else None for x in (b, a))
+        change = (a or 0) - (b or 0)
+    return [table, key, column.removesuffix("_cents"), before, after, change, files, at]
 
 
 def close_report(con: duckdb.DuckDBPyConnection, month: str, path: Path,
                  progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Write the month's close workbook to ``path``; return the rows written per sheet."""
-    published = con.execute("SELECT (SELECT count(*) FROM invoice_audit WHERE month = $m) + "
-                            "(SELECT count(*) FROM pool_audit WHERE month = $m)", {"m": month}).fetchone()[0]
-    if not published:
-        raise LookupError(f"month {month} has not been closed: run `pennytrail close --month {month}` first")
+    closed = published_months(con)
+    if month not in closed:
+        raise LookupError(f"month {month} has not been closed: run `pennytrail close --month {month}` first "
+                          f"(closed months: {', '.join(closed) or 'none'})")
+    con.execute(FORMAT_MACRO)
     status = month_status(con, month)
     signed = latest_signoff(con, month)
     restated = con.execute("SELECT count(*) FROM restatements WHERE month = ?", [month]).fetchone()[0]
     checks = [conservation.run_check(con, name) for name in conservation.CHECKS]
 
     book = Book()
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Premium close for {month}", f"Written {now}", f"Sign-off: {status}"
-             + (f" (last signed by {signed[0]} at {signed[1]:%Y-%m-%d %H:%M} UTC)" if signed else "")]
+    lines = [f"Premium close for {month}", "Figures as published for the month. Money is in US dollars.",
+             f"Sign-off: {status}" + (f" (signed by {signed[0]} at {signed[1]:%Y-%m-%d %H:%M} UTC)" if signed else "")]
     if restated:
         lines.append(f"Restated since sign-off: {restated} value(s); see the Restatements sheet. "
                      "The month needs a new sign-off.")
@@ -176,12 +283,16 @@ def close_report(con: duckdb.DuckDBPyConnection, month: str, path: Path,
     failed = [c for c in checks if not c.passed]
     lines.append("Conservation checks: " + ("all passed" if not failed else
                                              "FAILED: " + "; ".join(str(c) for c in failed)))
+    for title, _, sql in SHEETS:  # a sheet longer than Excel allows continues on further sheets
+        n = con.execute(f"SELECT count(*) FROM ({sql})", {"m": month} if "$m" in sql else {}).fetchone()[0]
+        if n > EXCEL_MAX_ROWS - 2:
+            lines.append(f"{title}: {n:,} rows, more than one sheet holds; continued on sheets "
+                         f"'{title[:25]} (2)' and after.")
     summary = book.sheet("Summary", [
-        Column("step", "Step", width=40), Column("amount", "Amount", M, 16), Column("count", "Count", "int", 10),
-        Column("counted", "Counted", width=30), Column("basis", "Basis", width=44),
+        Column("step", "Step", width=64), Column("amount", "Amount", M, 16), Column("count", "Count", "int", 10),
+        Column("counted", "Counted", width=26), Column("basis", "Basis", width=40),
     ], lines)
-    for _, label, cents, n, counted, basis in con.execute(WATERFALL_SQL, {"m": month}).fetchall():
-        summary.append([label, cents or 0, n, counted, BASIS[basis]])
+    summary.extend(waterfall(con, month))
     counts = {"Summary": summary.rows}
     for title, columns, sql in SHEETS:
         sheet = book.sheet(title, columns)
@@ -191,5 +302,9 @@ def close_report(con: duckdb.DuckDBPyConnection, month: str, path: Path,
         counts[title] = sheet.rows
         if progress:
             progress(f"{title}: {sheet.rows:,} rows")
+        if title == "Quarantine":
+            sheet = book.sheet("Restatements", RESTATEMENTS)
+            sheet.extend(_restated(r) for r in con.execute(RESTATEMENTS_SQL, {"m": month}).fetchall())
+            counts["Restatements"] = sheet.rows
     book.save(path)
     return counts

@@ -206,8 +206,7 @@ POOL_COLUMNS = [
 GROWER_INVOICE_COLUMNS = [
     Column("buyer_id", "Buyer", width=8), Column("invoice_id", "Invoice", width=16),
     Column("period_start", "Period start", "date", 12), Column("entitled_cents", "Entitled share", M, 14),
-    Column("funded_cents", "Funded share", M, 14), Column("invoice_owed_cents", "Owed to grower", M, 14),
-    Column("invoice_received_cents", "Received by grower", M, 14), Column("invoice_status", "Invoice status", width=16),
+    Column("funded_cents", "Funded share", M, 14), Column("invoice_status", "Buyer payment status", width=16),
 ]
 GROWER_WORKER_COLUMNS = [
     Column("worker_id", "Worker", width=14), Column("period_start", "Period start", "date", 12),
@@ -243,12 +242,9 @@ def trace_grower(con: duckdb.DuckDBPyConnection, grower: str, month: str) -> tup
         SELECT s.buyer_id, s.invoice_id, s.work_period_start AS period_start,
                sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
                sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
-               any_value(ig.owed_cents) AS invoice_owed_cents, any_value(ig.received_cents) AS invoice_received_cents,
                any_value(ia.status) AS invoice_status
         FROM w_period_shares s
         JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start AND p.month = $m
-        JOIN w_invoice_grower ig ON ig.buyer_id = s.buyer_id AND ig.invoice_id = s.invoice_id
-             AND ig.grower_id = s.grower_id
         LEFT JOIN w_invoice_audit ia ON ia.buyer_id = s.buyer_id AND ia.invoice_id = s.invoice_id
         WHERE s.grower_id = $g GROUP BY s.buyer_id, s.invoice_id, s.work_period_start ORDER BY 3, 1, 2""",
         {"g": grower, "m": month}))

@@ -10,13 +10,21 @@ audit fits in memory. Every column has a kind that sets its cell format:
   ``-2``, ``@x`` or one starting with a tab stays text and is never evaluated. Characters the
   file format cannot hold are replaced by U+FFFD, and text longer than a cell holds is cut
   with a note of how long it was.
-- ``int``, ``decimal``, ``date``, ``bool``, ``pct`` (a fraction shown as a percentage).
+- ``bool``: the text ``yes`` or ``no``, the same way in every sheet and row.
+- ``int``, ``decimal``, ``date``, ``pct`` (a fraction shown as a percentage).
+
+Every sheet prints on pages as wide as the paper (landscape when its columns are wider than a
+portrait page), with its header row repeated on every page. A sheet never passes Excel's
+1,048,576 rows: the rows after the limit go on to a sheet of the same columns named
+``Title (2)``, and so on, whose first line says so. The same content gives the same bytes (the
+file's dates are fixed), so a workbook written again over unchanged figures is unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -72,6 +80,9 @@ def cents_to_dollars(cents: int) -> Decimal:
 
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_MAX_ROWS = 1_048_576
+FIXED_TIME = dt.datetime(2000, 1, 1)  # the file's creation date: the same content gives the same bytes
+PORTRAIT_WIDTH = 95  # column widths (characters) that fit a portrait page; wider sheets print landscape
 STREAM_AFTER = 1_000  # data rows written cell by cell by openpyxl; later rows are streamed (see Sheet)
 
 
@@ -82,20 +93,28 @@ class Sheet:
     month's worker audit can have a million) are written as the same cell XML openpyxl writes,
     with the workbook's own style ids, into a temporary file that ``Book.save`` splices into the
     sheet: openpyxl's per-cell objects cost about 30 µs a cell, which is minutes for such a sheet.
+    Rows past ``EXCEL_MAX_ROWS`` go on to a continuation sheet (``rows`` counts them all).
     """
 
-    def __init__(self, book: "Book", title: str, columns: Sequence[Column], lines: Sequence[str] = ()):
-        self.ws = book.wb.create_sheet(title=title)
+    def __init__(self, book: "Book", title: str, columns: Sequence[Column], lines: Sequence[str] = (),
+                 part: int = 1):
+        self.book, self.title, self.part = book, title, part
+        self.ws = book.wb.create_sheet(title=title if part == 1 else f"{title[:25]} ({part})")
         self.number = len(book.wb.worksheets)  # openpyxl saves it as xl/worksheets/sheet<number>.xml
         self.columns = list(columns)
-        self.rows = 0
+        self.rows = 0  # rows of this sheet and its continuations
+        self._here = 0  # rows of this sheet
+        self._next: Sheet | None = None
         self._letters = [get_column_letter(i) for i in range(1, len(self.columns) + 1)]
         self._stream = None
         self._styles: dict[str, int] = {}
+        widths = []
         for i, col in enumerate(self.columns, start=1):
             width = col.width or max(10, min(60, len(col.header) + 2))
+            widths.append(width)
             self.ws.column_dimensions[get_column_letter(i)].width = width
         self.header_row = len(lines) + (1 if lines else 0) + 1
+        self._print_setup(sum(widths))
         self.ws.freeze_panes = f"A{self.header_row + 1}"  # before the first row: the view is written with it
         for i, line in enumerate(lines):
             cell = self._text(line)
@@ -105,12 +124,26 @@ class Sheet:
         if lines:
             self.ws.append([])
         header = []
+        # a header wraps to as many lines as its longest header needs in its column
+        lines_needed = max([1] + [-(-len(c.header) // max(1, w - 1)) for c, w in zip(self.columns, widths)])
+        self.ws.row_dimensions[self.header_row].height = 15 * min(lines_needed, 4)
         for col in self.columns:
             cell = self._text(col.header)
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             header.append(cell)
         self.ws.append(header)
+
+    def _print_setup(self, width: int) -> None:
+        ws = self.ws
+        ws.page_setup.orientation = "landscape" if width > PORTRAIT_WIDTH else "portrait"
+        ws.page_setup.paperSize = "1"  # Letter
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = f"{self.header_row}:{self.header_row}"
+        ws.print_options.gridLines = True
+        ws.oddFooter.center.text = "&A, page &P of &N"
 
     def _text(self, value: object) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.ws, value=safe_text(value))
@@ -122,23 +155,35 @@ class Sheet:
             return None
         if kind == "text":
             return self._text(value)
+        if kind == "bool":
+            return self._text("yes" if value else "no")
         if kind == "money":
             value = cents_to_dollars(value)
         elif kind == "date" and isinstance(value, dt.datetime):
             value = value.date()
-        elif kind == "bool":
-            value = bool(value)
         cell = WriteOnlyCell(self.ws, value=value)
         if kind in FORMATS:
             cell.number_format = FORMATS[kind]
         return cell
 
     def append(self, row: Sequence[object]) -> None:
-        if self.rows < STREAM_AFTER:
+        self.rows += 1
+        if self._next is not None:
+            self._next.append(row)
+            return
+        if self.header_row + self._here >= EXCEL_MAX_ROWS:
+            first = self.rows - 1
+            self._next = Sheet(self.book, self.title, self.columns,
+                               [f"{self.title}, continued: rows {first + 1:,} onwards (a sheet holds at most "
+                                f"{EXCEL_MAX_ROWS:,} rows)"], self.part + 1)
+            self.book._sheets.append(self._next)
+            self._next.append(row)
+            return
+        if self._here < STREAM_AFTER:
             self.ws.append([self._cell(col.kind, v) for col, v in zip(self.columns, row)])
         else:
             self._stream_row(row)
-        self.rows += 1
+        self._here += 1
 
     def _style(self, kind: str) -> int:
         """The workbook's style id for a cell of ``kind`` (registered in the workbook if new)."""
@@ -151,17 +196,17 @@ class Sheet:
     def _stream_row(self, row: Sequence[object]) -> None:
         if self._stream is None:
             self._stream = tempfile.TemporaryFile("w+", encoding="utf-8")
-        r = self.header_row + self.rows + 1
+        r = self.header_row + self._here + 1
         out = [f'<row r="{r}">']
         for letter, col, v in zip(self._letters, self.columns, row):
             if v is None:
                 continue
             kind = col.kind
+            if kind == "bool":
+                kind, v = "text", "yes" if v else "no"
             if kind == "text":
                 out.append(f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">'
                            f'{escape(safe_text(v))}</t></is></c>')
-            elif kind == "bool":
-                out.append(f'<c r="{letter}{r}" t="b"><v>{1 if v else 0}</v></c>')
             else:
                 if kind == "money":
                     text = money_text(v)
@@ -179,7 +224,7 @@ class Sheet:
 
     def finish(self) -> None:
         last = get_column_letter(max(1, len(self.columns)))
-        self.ws.auto_filter.ref = f"A{self.header_row}:{last}{self.header_row + max(self.rows, 1)}"
+        self.ws.auto_filter.ref = f"A{self.header_row}:{last}{self.header_row + max(self._here, 1)}"
 
 
 class Book:
@@ -187,6 +232,8 @@ class Book:
 
     def __init__(self) -> None:
         self.wb = Workbook(write_only=True)
+        self.wb.properties.creator = "pennytrail"
+        self.wb.properties.created = self.wb.properties.modified = FIXED_TIME
         self._sheets: list[Sheet] = []
 
     def sheet(self, title: str, columns: Sequence[Column], lines: Sequence[str] = ()) -> Sheet:
@@ -195,31 +242,52 @@ class Book:
         return sheet
 
     def save(self, path: Path) -> Path:
+        """Write the workbook to ``path``; a file that already holds the same bytes is left as it is."""
         for sheet in self._sheets:
             sheet.finish()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".partial")
         self.wb.save(tmp)
-        streamed = {f"xl/worksheets/sheet{s.number}.xml": s._stream for s in self._sheets if s._stream}
-        if streamed:
-            _splice(tmp, streamed)
-        tmp.replace(path)
+        _rewrite(tmp, {f"xl/worksheets/sheet{s.number}.xml": s._stream for s in self._sheets if s._stream})
+        if path.exists() and _same(path, tmp):
+            tmp.unlink()
+        else:
+            tmp.replace(path)
         return path
 
 
-def _splice(path: Path, streamed: dict) -> None:
-    """Put each streamed sheet's rows at the end of its sheetData, in a rewritten copy of the file."""
+def _same(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with a.open("rb") as fa, b.open("rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _rewrite(path: Path, streamed: dict) -> None:
+    """Rewrite the file with every entry dated ``FIXED_TIME`` (a zip entry carries the time it was
+    written), putting each streamed sheet's rows at the end of its sheetData."""
     out = path.with_name(path.name + ".spliced")
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for item in zin.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=FIXED_TIME.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = item.external_attr
             data = zin.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl dates it when it saves
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + FIXED_TIME.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ").encode("ascii"), data)
             if item.filename not in streamed:
-                zout.writestr(item, data)
+                zout.writestr(info, data)
                 continue
             head, tail = data.decode("utf-8").split("</sheetData>", 1)
             rows = streamed[item.filename]
             rows.seek(0)
-            with zout.open(item.filename, "w", force_zip64=True) as f:
+            with zout.open(info, "w", force_zip64=True) as f:
                 f.write(head.encode("utf-8"))
                 while chunk := rows.read(1 << 20):
                     f.write(chunk.encode("utf-8"))

@@ -15,9 +15,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 ui: $(STAMP)
-	DAGSTER_HOME=$(abspath $(HOME_DIR))/dagster \
-	PENNYTRAIL_DATA=$(abspath $(DATA_DIR)) PENNYTRAIL_HOME=$(abspath $(HOME_DIR)) \
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/python -m pipelines.ui --home $(HOME_DIR)
 
 serve: $(STAMP)
 	$(BIN)/pennytrail serve --home $(HOME_DIR) --host 127.0.0.1 --port 8000

@@ -37,9 +37,11 @@ EXAMPLES = {
     "report": "pennytrail report close --home .pennytrail --month 2026-02",
     "trace": "pennytrail trace --home .pennytrail worker --name 'jose morales'",
     "confirm": "pennytrail confirm --home .pennytrail --buyer B01 --month 2026-02",
-    "verify": "pennytrail verify .pennytrail/confirmations/B01/confirmation-2026-02.json",
+    "verify": "pennytrail verify statement.json --public-key program.pem",
     "serve": "pennytrail serve --home .pennytrail --port 8000",
     "users": "pennytrail users add --home .pennytrail --email ana@example.org --role monitor --password-stdin",
+    "keys": "pennytrail keys create --home .pennytrail",
+    "months": "pennytrail months --home .pennytrail",
 }
 DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin", None)]
 
@@ -148,6 +150,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         generate(data, seed=args.seed, scale="demo", progress=_log)
         _log(f"generated the demo program into {data}")
+    from .app import keys
+
+    if not keys.key_paths(home)[0].exists():
+        info = keys.create(home)
+        _log(f"created the signing key for confirmations in {info.private.parent} (fingerprint {info.fingerprint})")
     before = _state(home)
     _close_and_verify(data, home, None, None)
     after = _state(home)
@@ -204,9 +211,10 @@ def run_month_reports(home: Path) -> str:
 
     from .core.warehouse import connect
 
+    from .core.publish import published_months
+
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit UNION "
-                                            "SELECT DISTINCT month FROM invoice_audit ORDER BY 1").fetchall()]
+        months = published_months(con)
     if months:
         _log(f"reports {', '.join(months)} …")
         first, last = partition_of(months[0]), partition_of(months[-1])
@@ -280,23 +288,60 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
-    from .app.signoff import sign_off
+    from .app import signoff
     from .app.snapshots import Busy
 
     _need_month(args.month)
+    home = Path(args.home)
+    _need_warehouse(home)
     try:
-        digest = sign_off(Path(args.home), args.month, args.by, wait=30.0)
+        if args.revoke:
+            if args.reason is None:
+                raise UserError("revoking a sign-off needs --reason TEXT")
+            done = signoff.revoke(home, args.month, args.by, args.reason, wait=30.0)
+            print(f"{args.month}: the sign-off by {done['signed_by']} of {done['signed_at']:%Y-%m-%d %H:%M} UTC is "
+                  f"revoked by {done['revoked_by']}: {done['reason']}. The month is open again.")
+            return 0
+        done = signoff.sign(home, args.month, args.by, wait=30.0)
     except Busy as e:
         raise UserError(f"{e}: try again when it has completed") from None
-    except ValueError as e:
+    except signoff.SignoffRefused as e:
         raise UserError(str(e)) from None
-    print(f"{args.month} signed off by {args.by.strip()}; digest {digest}")
+    print(f"{args.month} signed off by {done['signed_by']}; digest {done['digest']}")
+    if done["open_exceptions"]:
+        print(f"recorded with {done['open_exceptions']} open exception(s): "
+              + "; ".join(f"{c} {n} ({dollars(a)})" for c, n, a in done["exceptions"]))
+    else:
+        print("recorded with no open exception")
     return 0
+
+
+def cmd_months(args: argparse.Namespace) -> int:
+    from .app.months import list_months
+
+    home = Path(args.home)
+    _need_warehouse(home)
+    months = list_months(home)
+    if not months:
+        print("no month has data yet: run `pennytrail close` first")
+        return 0
+    width = max(len(m.state) for m in months)
+    for m in months:
+        counts = (f"{m.invoices} invoices, {m.pools} pools, {m.exceptions} exceptions" if m.state != "not closed"
+                  else "")
+        print(f"{m.month}  {m.state.ljust(width)}  {m.detail}" + (f" ({counts})" if counts else ""))
+    return 0
+
+
+def _need_warehouse(home: Path) -> None:
+    if not (home / "pennytrail.duckdb").exists():
+        raise UserError(f"no warehouse in {home}: run `pennytrail close --data DIR --home {home}` first")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from reports.close import close_report
-    from reports.month import close_workbook_path
+
+    from .app.month_reports import close_workbook_path
 
     from .core.warehouse import connect
 
@@ -362,32 +407,40 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
-    from reports.confirm import confirm
-
+    from .app import confirmations, keys
     from .core.warehouse import connect
 
     _need_month(args.month)
     home = Path(args.home)
+    _need_warehouse(home)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         try:
-            done = confirm(con, home, args.buyer, args.month)
-        except LookupError as e:
-            raise UserError(str(e)) from None
+            done = confirmations.issue(con, home, args.buyer, args.month)
+        except (confirmations.NotConfirmable, keys.KeyProblem) as e:
+            raise UserError(str(e).strip("'\"")) from None
+    _log(f"version {done.version} " + ("issued" if done.new else "already issued with these figures: unchanged"))
     for path in (done.pdf, done.csv, done.statement):
         print(path)
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from reports.confirm import VerifyError, verify
+    from .app import confirmations, keys
 
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"no statement file at {path}")
     try:
-        results = verify(Path(args.file), Path(args.public_key) if args.public_key else None)
-    except VerifyError as e:
+        trusted = confirmations.trusted_keys(Path(args.public_key) if args.public_key else None,
+                                             Path(args.trust_list) if args.trust_list else None)
+    except (keys.KeyProblem, OSError) as e:
         raise UserError(str(e)) from None
-    for what, ok, detail in results:
-        print(f"{'ok  ' if ok else 'FAIL'}  {what}: {detail}")
-    failed = [what for what, ok, _ in results if not ok]
+    checks, notes = confirmations.verify_file(path, trusted)
+    for c in checks:
+        print(f"{'ok  ' if c.passed else 'FAIL'}  {c.part}: {c.detail}")
+    for note in notes:
+        print(f"note  {note}")
+    failed = [c.part for c in checks if not c.passed]
     print(f"{args.file}: " + ("verified" if not failed else f"NOT verified ({', '.join(failed)})"))
     return 0 if not failed else 1
 
@@ -433,6 +486,30 @@ def cmd_users(args: argparse.Namespace) -> int:
             accounts.set_password(home, args.email, sys.stdin.readline().rstrip("\r\n"))
             print(f"password of {args.email.strip().lower()} set; its sessions are ended")
     except accounts.AccountError as e:
+        raise UserError(str(e)) from None
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .app import keys
+
+    if args.action in ("create", "show") and not args.home:
+        raise UserError(f"keys {args.action} needs --home DIR")
+    if args.action == "trust" and not args.public_key:
+        raise UserError("keys trust needs --public-key FILE")
+    try:
+        if args.action == "create":
+            info = keys.create(Path(args.home))
+            print(f"created the signing key {info.private} (readable by you only)")
+            print(f"public key for readers: {info.public}")
+            print(f"fingerprint {info.fingerprint}")
+        elif args.action == "show":
+            info = keys.show(Path(args.home))
+            print(f"public key {info.public}\nfingerprint {info.fingerprint}")
+        else:
+            target, added = keys.trust(Path(args.public_key), Path(args.trust_list) if args.trust_list else None)
+            print(f"trust list {target}: " + (f"added {', '.join(added)}" if added else "already trusted"))
+    except (keys.KeyProblem, OSError) as e:
         raise UserError(str(e)) from None
     return 0
 
@@ -501,10 +578,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("summary", cmd_summary, "Print what the warehouse holds: files, rows, pools, workers, exceptions.")
     p.add_argument("--home", required=True, help="home folder of the warehouse")
 
-    p = add("signoff", cmd_signoff, "Record that a person signed off a month's close, with a digest of its tables.")
+    p = add("signoff", cmd_signoff, "Sign off a closed month (recording its open exceptions), or revoke a sign-off.")
     p.add_argument("--home", required=True, help="home folder of the warehouse")
     p.add_argument("--month", required=True, help="YYYY-MM")
-    p.add_argument("--by", required=True, help="name of the person signing")
+    p.add_argument("--by", required=True, help="name of the person signing (or revoking), as plain text")
+    p.add_argument("--revoke", action="store_true", help="revoke the month's sign-off in force instead")
+    p.add_argument("--reason", help="with --revoke: why the sign-off is revoked")
+
+    p = add("months", cmd_months, "List every month with data and its state: not closed, open, signed, changed.")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
 
     p = add("report", cmd_report, "Write a report of the warehouse; `report close` writes the month's close workbook.")
     p.add_argument("which", choices=["close"], help="close: the month's close workbook (Excel)")
@@ -546,14 +628,25 @@ def build_parser() -> argparse.ArgumentParser:
     for sub_parser in (w, g, i):
         trace_options(sub_parser, False)
 
-    p = add("confirm", cmd_confirm, "Write a buyer's payment confirmation: PDF, CSV and a signed JSON statement.")
-    p.add_argument("--home", required=True, help="home folder of the warehouse (the signing key lives in HOME/keys)")
+    p = add("confirm", cmd_confirm, "Issue a buyer's payment confirmation for a closed month: PDF, CSV and a "
+                                    "signed JSON statement (a new version only when the figures changed).")
+    p.add_argument("--home", required=True, help="home folder of the warehouse (the signing key is in HOME/keys)")
     p.add_argument("--buyer", required=True, help="buyer party id")
     p.add_argument("--month", required=True, help="YYYY-MM")
 
-    p = add("verify", cmd_verify, "Check a signed confirmation statement and the files it names.")
-    p.add_argument("file", help="confirmation-MONTH.json")
-    p.add_argument("--public-key", help="PEM public key (default: HOME/keys of the home the statement is in)")
+    p = add("verify", cmd_verify, "Check a signed statement, and the PDF and CSV it names, against a key you trust.")
+    p.add_argument("file", help="a confirmation-MONTH-vN.json statement")
+    p.add_argument("--public-key", help="the program's PEM public key, from a source you trust")
+    p.add_argument("--trust-list", help="a file of PEM public keys you trust (default: PENNYTRAIL_TRUST or "
+                                        "~/.config/pennytrail/trusted-keys.pem)")
+
+    p = add("keys", cmd_keys, "Create or show the home's signing key, or add a public key to your trust list.")
+    p.add_argument("action", choices=["create", "show", "trust"],
+                   help="create: make the signing key pair once; show: its fingerprint; trust: add --public-key "
+                        "to your trust list")
+    p.add_argument("--home", help="home folder (create, show)")
+    p.add_argument("--public-key", help="trust: the PEM public key to trust")
+    p.add_argument("--trust-list", help="trust: the trust list file (default as for verify)")
 
     p = add("serve", cmd_serve, "Run the web portal over a home: buyers, monitors, accountants and admins sign in.")
     p.add_argument("--home", required=True, help="home folder (the portal reads its published snapshot)")

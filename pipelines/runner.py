@@ -6,6 +6,7 @@ DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` once for the ra
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -150,27 +151,47 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     return RunOutcome(name, partition_key, result.run_id)
 
 
+def _partitions_from(first: str):
+    """The partitions module, its months starting at ``first`` (the definitions are rebuilt over
+    them when the data now starts earlier than they do)."""
+    from . import partitions
+
+    if partitions.record_first_month(first):
+        import assets.report
+
+        from . import definitions, sensors
+
+        for module in (partitions, assets.report, sensors, definitions):
+            importlib.reload(module)
+    return importlib.import_module("pipelines.partitions")
+
+
 def close(data: Path, home: Path, months: list[str] | None,
           progress: Callable[[str], None] = print) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months in the data when None)."""
     from pennytrail.core.publish import changed_months, months_available, start_checks
     from pennytrail.core.warehouse import connect
 
-    from .partitions import monthly, partition_of
-
     if not (data / "reference").is_dir():
         raise CloseFailed(f"no reference data: {data / 'reference'} does not exist")
     prepare_home(data, home)
     progress("ingest and reconcile …")
     run_job("ingest_and_reconcile")
-    valid = set(monthly.get_partition_keys())
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        have = months_available(con)
+    partitions = _partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")
+    valid, partition_of = set(partitions.monthly.get_partition_keys()), partitions.partition_of
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         if months is None:
-            months = months_available(con)
+            months = have
+        missing = [m for m in months if m not in have]
+        if missing:
+            raise CloseFailed(f"no data for {', '.join(missing)}, so nothing to close; months with data: "
+                              f"{', '.join(have) or 'none'}")
         for month in months:
             if partition_of(month) not in valid:
                 raise CloseFailed(f"month {month} is outside the months pennytrail can close "
-                                  "(from 2024-01 to next month)")
+                                  f"(from {min(valid)} to next month)")
         # the output contracts of the months that will be republished are judged while the
         # publication run starts
         start_checks(con, changed_months(con, months))

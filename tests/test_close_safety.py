@@ -8,7 +8,8 @@ import sys
 
 import duckdb
 
-from pennytrail.core.publish import month_status, sign_off
+from pennytrail.core.publish import month_status
+from pennytrail.core.signoff import sign_off
 from pennytrail.core.warehouse import connect
 from pipelines.runner import close
 

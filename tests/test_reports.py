@@ -44,6 +44,7 @@ def home(demo_data, tmp_path_factory) -> Path:
             f"T001-C01,2026-01-11,2026-01-16,40,100,90.00,0.00" for w in FORMULA_IDS]
     (data / "inbox/payroll/T001/2026-01-extra.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     close(data, home, None, progress=lambda m: None)
+    assert cli("keys", "create", "--home", str(home)).returncode == 0
     signed = cli("signoff", "--home", str(home), "--month", "2026-01", "--by", "A. Accountant")
     assert signed.returncode == 0, signed.stderr
     # a late payroll file zeroes one worker's premium in the signed month
@@ -76,7 +77,7 @@ def _cents(value) -> int:
 def test_close_workbook_has_every_sheet_and_reloads_to_the_same_cents(home):
     path = home / "reports/close-2026-02.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["Summary"] + [title for title, _, _ in SHEETS]
+    assert wb.sheetnames == ["Summary"] + [title for title, _, _ in SHEETS[:-1]] + ["Restatements", "Sign-offs"]
     for ws in wb.worksheets:
         assert ws.freeze_panes and ws.auto_filter.ref, ws.title
     assert wb["Pools"]["F2"].number_format.startswith('"$"')
@@ -93,7 +94,7 @@ def test_close_workbook_has_every_sheet_and_reloads_to_the_same_cents(home):
     got = [(r[2], *map(_cents, (r[4], r[5], r[6], r[7]))) for r in _sheet_rows(path, "Workers")[1:]]
     assert got == workers
     summary = {r[0]: r[1] for r in _sheet_rows(path, "Summary") if r[1] is not None}
-    assert _cents(summary["Owed by buyers"]) == owed
+    assert _cents(summary["Owed by buyers (rate card)"]) == owed
 
 
 def test_formula_looking_input_stays_text(home):
@@ -179,8 +180,10 @@ def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream
 
 def test_late_correction_shows_in_the_next_close_report(home):
     rows = _sheet_rows(home / "reports/close-2026-01.xlsx", "Restatements")
-    assert len(rows) > 1 and all("2026-01-late.csv" in r[5] for r in rows[1:])
-    assert {r[2] for r in rows[1:]} >= {"paid_cents", "status"}
+    assert len(rows) > 1 and all("2026-01-late.csv" in r[6] for r in rows[1:])
+    assert {r[2] for r in rows[1:]} >= {"paid", "status"}
+    money = [r for r in rows[1:] if r[2] == "paid"]
+    assert money and all(r[3].startswith("$") and r[4].startswith("$") and isinstance(r[5], float) for r in money)
     summary = [r[0] for r in _sheet_rows(home / "reports/close-2026-01.xlsx", "Summary")]
     assert any(s and s.startswith("Sign-off: needs re-sign-off") for s in summary)
     assert any(s and "needs a new sign-off" in s for s in summary)
@@ -298,7 +301,13 @@ def test_trace_invoice_follows_the_money_both_ways(home):
 # --- buyers' confirmations ------------------------------------------------------------------------
 
 def _buyer_files(home: Path) -> dict[str, list[Path]]:
-    return {d.name: sorted(p for p in d.iterdir() if p.is_file()) for d in (home / "confirmations").iterdir()}
+    """Each buyer's issued files, by buyer id (read from the statements: folders are not ids)."""
+    out: dict[str, list[Path]] = {}
+    for d in (home / "confirmations").iterdir():
+        files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
+        buyer = json.loads(next(p for p in files if p.suffix == ".json").read_text())["statement"]["buyer_id"]
+        out[buyer] = files
+    return out
 
 
 def _text(path: Path) -> str:
@@ -311,7 +320,8 @@ def _text(path: Path) -> str:
 
 def test_confirmations_verify_and_hold_no_personal_data(home):
     files = _buyer_files(home)
-    assert set(files) == {"B01", "B02", "B03"}
+    assert set(files) == {"B01", "B02", "B03", "B04"}
+    pub = str(home / "keys/confirmation-ed25519.pub.pem")
     with con_of(home) as con:
         personal = {v for (v,) in con.execute("SELECT worker_id FROM payroll_rows UNION SELECT worker_name FROM "
                                               "payroll_rows UNION SELECT crew_id FROM payroll_rows").fetchall() if v}
@@ -319,7 +329,7 @@ def test_confirmations_verify_and_hold_no_personal_data(home):
         invoices = con.execute("SELECT buyer_id, invoice_id FROM invoice_audit").fetchall()
     assert len(personal) > 300
     for buyer, paths in files.items():
-        assert {p.suffix for p in paths} == {".pdf", ".csv", ".json"} and len(paths) == 9
+        assert {p.suffix for p in paths} == {".pdf", ".csv", ".json"}
         for path in paths:
             text = _text(path)
             leaked = [v for v in personal if v in text]
@@ -330,21 +340,34 @@ def test_confirmations_verify_and_hold_no_personal_data(home):
                 rows = list(csv.DictReader(io.StringIO(text)))
                 assert list(rows[0]) == CSV_COLUMNS  # the allow-list
                 own = {i for b, i in invoices if b == buyer}
-                assert {r["buyer_id"] for r in rows} == {buyer} and {r["invoice_id"] for r in rows} <= own
+                assert {r["buyer_id"] for r in rows} == {buyer}
+                assert {r["invoice_id"] for r in rows if r["record"] == "invoice"} <= own
             if path.suffix == ".json":
                 assert json.loads(text)["statement"]["buyer_id"] == buyer
-                done = cli("verify", str(path))
+                done = cli("verify", str(path), "--public-key", pub)
                 assert done.returncode == 0 and done.stdout.rstrip().endswith("verified"), done.stdout
 
 
+def test_a_buyer_that_only_paid_in_a_month_gets_a_nil_statement(home):
+    nil = [json.loads(p.read_text())["statement"] for paths in _buyer_files(home).values() for p in paths
+           if p.suffix == ".json"]
+    nil = [s for s in nil if s["kind"] == "nil"]
+    assert nil and all(not s["invoices"] and s["payments_made_this_month"] for s in nil)
+    assert any(s["buyer_id"] == "B04" for s in nil)  # paid only on an invoice no purchases file reports
+
+
 ALLOWED_KEYS = {
-    "statement", "signature", "algorithm", "key_id", "value", "format", "buyer_id", "buyer_name", "month",
-    "month_status", "month_signed_at", "issued_at", "invoices", "grower_lines", "distribution", "totals", "files",
-    "invoice_id", "owed_cents", "billed_cents", "paid_by_buyer_cents", "balance_cents", "status",
-    "held_by_intermediaries_cents", "grower_id", "grower_name", "commodity", "quantity", "unit",
-    "owed_to_grower_cents", "received_by_grower_cents", "pools", "pools_closed", "funded_cents",
-    "distributed_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "received_by_growers_cents",
-    "pdf", "csv", "name", "sha256", "invoice_lines", "line_no", "seller_id", "handshake", "seller_confirmed",
+    "statement", "signature", "algorithm", "key_fingerprint", "value", "format", "kind", "buyer_id", "buyer_name",
+    "month", "currency", "month_status", "month_signed_at", "issued_at", "version", "supersedes", "changes",
+    "figures_sha256", "file", "invoices", "intermediaries", "grower_lines", "pools", "payments_made_this_month",
+    "totals", "files", "invoice_id", "owed_cents", "billed_cents", "paid_by_buyer_cents", "balance_cents", "status",
+    "held_by_intermediaries_cents", "received_by_growers_cents", "misdirected_cents", "what_happened",
+    "intermediary_id", "intermediary_name", "received_cents", "paid_on_cents", "held_cents", "grower_id",
+    "grower_name", "commodity", "quantity", "unit", "unit_in_words", "owed_to_grower_cents",
+    "received_by_grower_cents", "volume_confirmed_by_seller", "period_start", "period_end", "pool_closed",
+    "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "payment_id", "line_no",
+    "paid_date", "invoice_month", "payee_id", "payee_name", "amount_cents", "paid_this_month_cents",
+    "pdf", "csv", "name", "sha256", "invoice_lines", "seller_id", "handshake", "seller_confirmed",
 }
 
 
@@ -364,21 +387,25 @@ def test_statement_keys_are_on_the_allow_list(home):
 
 
 def test_tampering_is_detected_and_named(home, tmp_path):
+    source = _buyer_files(home)["B01"]
     folder = tmp_path / "B01"
-    shutil.copytree(home / "confirmations/B01", folder)
+    folder.mkdir()
+    for p in source:
+        shutil.copy(p, folder / p.name)
     key = str(home / "keys/confirmation-ed25519.pub.pem")
-    statement = folder / "confirmation-2026-02.json"
+    statement = folder / "confirmation-2026-02-v1.json"
+    original = statement.read_bytes()
     assert cli("verify", str(statement), "--public-key", key).returncode == 0
-    doc = json.loads(statement.read_text())
+    doc = json.loads(original)
     doc["statement"]["invoices"][0]["paid_by_buyer_cents"] += 100
     statement.write_text(json.dumps(doc))
     done = cli("verify", str(statement), "--public-key", key)
     assert done.returncode == 1 and "FAIL  signature: does not match the statement" in done.stdout
-    shutil.copy(home / "confirmations/B01/confirmation-2026-02.json", statement)
-    with (folder / "confirmation-2026-02.pdf").open("ab") as f:
+    statement.write_bytes(original)
+    with (folder / "confirmation-2026-02-v1.pdf").open("ab") as f:
         f.write(b"%extra")
     done = cli("verify", str(statement), "--public-key", key)
-    assert done.returncode == 1 and "FAIL  confirmation-2026-02.pdf: changed since signing" in done.stdout
+    assert done.returncode == 1 and "FAIL  confirmation-2026-02-v1.pdf: changed since signing" in done.stdout
     assert "ok    signature" in done.stdout
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -387,19 +414,20 @@ def test_tampering_is_detected_and_named(home, tmp_path):
     other.write_bytes(Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     done = cli("verify", str(statement), "--public-key", str(other))
-    assert done.returncode == 1 and "FAIL  key: signed with key" in done.stdout
+    assert done.returncode == 1 and "FAIL  key: signed with key" in done.stdout and "not a key you trust" in done.stdout
     (tmp_path / "junk.json").write_text("{not json")
     done = cli("verify", str(tmp_path / "junk.json"), "--public-key", key)
-    assert done.returncode == 1 and "is not a pennytrail statement" in done.stderr
+    assert done.returncode == 1 and "FAIL  statement file: not JSON" in done.stdout
 
 
 def test_confirm_command_and_its_errors(home, capsys):
     assert main(["confirm", "--home", str(home), "--buyer", "B02", "--month", "2026-03"]) == 0
     out = capsys.readouterr().out.split()
-    assert [Path(p).name for p in out] == [f"confirmation-2026-03.{x}" for x in ("pdf", "csv", "json")]
+    assert [Path(p).name for p in out] == [f"confirmation-2026-03-v1.{x}" for x in ("pdf", "csv", "json")]
     assert main(["confirm", "--home", str(home), "--buyer", "ZZZ", "--month", "2026-03"]) == 1
-    assert "no buyer ZZZ" in capsys.readouterr().err
+    assert "no buyer 'ZZZ'" in capsys.readouterr().err
     assert main(["confirm", "--home", str(home), "--buyer", "B02", "--month", "2030-01"]) == 1
-    assert "has no invoice in 2030-01" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "2030-01 has not been closed" in err and "2026-01" in err and len(err.strip().splitlines()) == 1
     key = (home / "keys/confirmation-ed25519.pem")
     assert key.stat().st_mode & 0o077 == 0  # the private key is readable by its owner only

@@ -72,36 +72,42 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_close(args: argparse.Namespace) -> int:
-    from .core import state
-
     if args.month:
         _need_month(args.month)
-    months = [args.month] if args.month else None
     start = time.perf_counter()
-    data, home = Path(args.data), Path(args.home)
+    home = Path(args.home)
+    done = close_if_changed(Path(args.data), home, [args.month] if args.month else None)
+    if done is None:
+        _log(f"nothing new since the last close (files, reference data and rules unchanged): "
+             f"checked in {time.perf_counter() - start:.1f} s")
+    else:
+        _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
+    print(summary_text(home))
+    return 0
+
+
+def close_if_changed(data: Path, home: Path, months: list[str] | None) -> list[str] | None:
+    """Close ``months`` (all when None) unless nothing changed since the last completed close
+    (then None: no Dagster run, and the warehouse is not opened for writing)."""
+    from .core import state
+
     fingerprint = None
     if (data / "reference").is_dir():
         last = state.last_close(home)
         state.reuse_hashes(last)  # files unchanged since the last close are not read again
         fingerprint = state.fingerprint(data, months)
         if state.unchanged(last, fingerprint):
-            # no Dagster run: there is nothing to ingest, reconcile or publish
-            _log(f"nothing new since the last close (files, reference data and rules unchanged): "
-                 f"checked in {time.perf_counter() - start:.1f} s")
             from .app import snapshots
 
             if snapshots.current(home) is None:
                 _publish(home)
-            print(summary_text(home))
-            return 0
+            return None
     from data_contracts import gx
 
     gx.start()  # Great Expectations loads in its own process while Dagster starts here
-    done, summary = _close_and_verify(data, home, months, fingerprint, stop=gx.stop)
+    done, _ = _close_and_verify(data, home, months, fingerprint, stop=gx.stop)
     _publish(home)
-    _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
-    print(summary)
-    return 0
+    return done
 
 
 CLOSE_TOKEN = "last_close_token"
@@ -155,12 +161,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not keys.key_paths(home)[0].exists():
         info = keys.create(home)
         _log(f"created the signing key for confirmations in {info.private.parent} (fingerprint {info.fingerprint})")
-    before = _state(home)
-    _close_and_verify(data, home, None, None)
-    after = _state(home)
-    _publish(home)
+    unchanged = close_if_changed(data, home, None) is None
     print(summary_text(home))
-    if before == after:
+    if unchanged:
         print("\nNothing new: every file was seen before and every table is unchanged.")
     try:
         print("\n" + run_month_reports(home))
@@ -171,23 +174,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def demo_users(home: Path) -> str:
-    """One portal user per role, each with a new random password, printed here and stored
-    nowhere in clear (a demo run gives the demo users new passwords)."""
+    """One portal user per role, made with a random password on the first demo run (printed
+    here and stored nowhere in clear); a later run leaves them as they are, so that it changes
+    nothing: `pennytrail users password` sets a new password."""
     import secrets
 
     from .app import accounts
 
     existing = {u.email: u for u in accounts.list_users(home)}
-    lines = ["portal users (`make serve`, then http://127.0.0.1:8000/login); new passwords on every demo run:"]
+    lines = ["portal users (`make serve`, then http://127.0.0.1:8000/login):"]
     for role, party in DEMO_USERS:
         email = f"{role}@example.org"
-        password = secrets.token_urlsafe(12)
         if email in existing:
-            accounts.set_password(home, email, password, by="demo")
-            if existing[email].disabled:
-                accounts.set_disabled(home, email, False, by="demo")
-        else:
-            accounts.add_user(home, email, role, password, party, by="demo")
+            lines.append(f"  {role:<10} {email:<24} exists (new password: `pennytrail users password --home "
+                         f"{home} --email {email} --password-stdin`)")
+            continue
+        password = secrets.token_urlsafe(12)
+        accounts.add_user(home, email, role, password, party, by="demo")
         lines.append(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
     return "\n".join(lines)
 
@@ -221,23 +224,6 @@ def run_month_reports(home: Path) -> str:
         run_job("reports_for_month", partition_range=(first, last))
     return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
             f"buyers' confirmations in {home / 'confirmations'}")
-
-
-def _state(home: Path) -> tuple | None:
-    """A digest of what the warehouse holds (not when it was written)."""
-    from .core.publish import MONTHLY
-    from .core.warehouse import connect
-
-    path = home / "pennytrail.duckdb"
-    if not path.exists():
-        return None
-    with connect(path, read_only=True) as con:
-        parts = [con.execute("SELECT count(*), coalesce(max(seq), 0) FROM ingest_log").fetchone(),
-                 con.execute("SELECT count(*) FROM quarantine").fetchone()]
-        for table in MONTHLY:
-            parts.append(con.execute(f"SELECT count(*), md5(coalesce(string_agg(CAST(t AS VARCHAR), '|' ORDER BY "
-                                     f"CAST(t AS VARCHAR)), '')) FROM {table} t").fetchone())
-    return tuple(parts)
 
 
 def summary_text(home: Path) -> str:

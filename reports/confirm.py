@@ -190,7 +190,8 @@ def pdf_bytes(statement: dict) -> bytes:
     heading("Premium payments you made in the month")
     table(["Payment", "Paid on", "Invoice", "Invoice month", "Paid to", "Amount"], [40, 24, 34, 26, 90, 30],
           [[f"{x['payment_id']}/{x['line_no']}", x["paid_date"], x["invoice_id"],
-            x["invoice_month"] or "no purchase report", f"{x['payee_name']} ({x['payee_id']})",
+            x["invoice_month"] or "no purchase report",
+            f"{x['payee_name']} ({x['payee_id']})" if x["payee_id"] else x["payee_name"],
             dollars(x["amount_cents"])] for x in s["payments_made_this_month"]], {5})
     heading("How to read this")
     para(f"Worker figures are for whole pools (a grower's pay period) and are withheld where fewer than "

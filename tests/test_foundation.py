@@ -85,11 +85,16 @@ def test_demo_runs_end_to_end_and_twice_changes_nothing(tmp_path):
     instance = dg.DagsterInstance.from_config(str(home / "dagster"))
     runs = instance.get_runs()
     assert {r.job_name for r in runs} == {"ingest_and_reconcile", "publish_month", "reports_for_month"}
-    assert len(runs) == 6  # per demo: ingest_and_reconcile, publish_month and reports_for_month, once each
+    # the first demo runs ingest_and_reconcile, publish_month and reports_for_month once each; the
+    # second finds nothing new and only writes the (unchanged) reports
+    assert len(runs) == 4
+    from pennytrail.core.paths import party_folder
+
     for month in ("2026-01", "2026-02", "2026-03"):  # the demo writes the month's reports
         assert (home / "reports" / f"close-{month}.xlsx").exists()
         for buyer in ("B01", "B02", "B03"):
-            assert (home / "confirmations" / buyer / f"confirmation-{month}.json").exists()
+            assert (party_folder(home / "confirmations", buyer) / f"confirmation-{month}-v1.json").exists()
+            assert not (party_folder(home / "confirmations", buyer) / f"confirmation-{month}-v2.json").exists()
 
 
 @pytest.mark.parametrize("command", list(EXAMPLES))

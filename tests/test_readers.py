@@ -370,3 +370,18 @@ def test_closing_a_month_without_data_is_refused_and_names_the_months_with_data(
     with pytest.raises(CloseFailed, match=r"no data for 2030-01.*months with data: 2026-01, 2026-02"):
         close(home / "data", home, ["2030-01"], progress=lambda m: None)
     assert [m.month for m in months.list_months(home)] == ["2026-01", "2026-02"]
+
+
+def test_dagster_partitions_are_months_from_the_first_month_with_data(scenario):
+    import os
+    import subprocess
+    import sys
+
+    assert (scenario / "dagster" / "first-month.txt").read_text() == "2026-01\n"
+    env = {**os.environ, "PENNYTRAIL_HOME": str(scenario), "DAGSTER_HOME": str(scenario / "dagster"),
+           "PENNYTRAIL_DATA": str(scenario / "data")}
+    done = subprocess.run([sys.executable, "-c", "from pipelines.definitions import defs; "
+                           "print(defs.resolve_job_def('publish_month').partitions_def.get_partition_keys()[:2])"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['2026-01', '2026-02']"

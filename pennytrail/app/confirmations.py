@@ -214,8 +214,10 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
                         "pct_funded_on_stubs": fig.pct_funded_on_stubs})
         shown_pools.append(row)
     payments = _rows(con, """
-        SELECT payment_id, line_no, paid_date, invoice_id, invoice_month, payee_id,
-               coalesce(p.name, payee_id) AS payee_name, amount_cents
+        SELECT payment_id, line_no, paid_date, invoice_id, invoice_month,
+               CASE WHEN payee_type = 'buyer' THEN '' ELSE payee_id END AS payee_id,
+               CASE WHEN payee_type = 'buyer' THEN 'a buyer (not a grower or an intermediary)'
+                    ELSE coalesce(p.name, payee_id) END AS payee_name, amount_cents
         FROM payment_audit a LEFT JOIN ref_parties p ON p.party_id = a.payee_id
         WHERE a.payer_id = $b AND a.month = $m AND a.buyer_id = $b ORDER BY paid_date, payment_id, line_no""", p)
     for pay in payments:

@@ -209,19 +209,19 @@ def _publish(home: Path) -> None:
 
 def run_month_reports(home: Path) -> str:
     """Run the `reports_for_month` job over the closed months (one run); say what was written."""
-    from pipelines.partitions import partition_of
-    from pipelines.runner import run_job
-
-    from .core.warehouse import connect
+    from pipelines.runner import prepare_home, run_job
 
     from .core.publish import published_months
+    from .core.warehouse import connect
 
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         months = published_months(con)
+    prepare_home(home / "data", home)  # the home's Dagster instance and partitions, as a close sets them
+    from pipelines.partitions import partition_of
+
     if months:
         _log(f"reports {', '.join(months)} …")
-        first, last = partition_of(months[0]), partition_of(months[-1])
-        run_job("reports_for_month", partition_range=(first, last))
+        run_job("reports_for_month", partition_range=(partition_of(months[0]), partition_of(months[-1])))
     return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
             f"buyers' confirmations in {home / 'confirmations'}")
 

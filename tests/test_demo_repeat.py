@@ -26,15 +26,18 @@ def _hashes(home: Path) -> dict[str, str]:
     return out
 
 
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PENNYTRAIL_"))}
+
+
 def test_a_second_demo_changes_no_file(tmp_path):
     home = tmp_path / "home"
     cmd = [sys.executable, "-m", "pennytrail.cli", "demo", "--home", str(home)]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=CLEAN_ENV)
     assert first.returncode == 0, first.stderr
     before = _hashes(home)
     assert any(k.startswith("confirmations/") and k.endswith(".pdf") for k in before)
     assert any(k.startswith("reports/close-") for k in before) and "pennytrail.duckdb" in before
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=CLEAN_ENV)
     assert second.returncode == 0, second.stderr
     after = _hashes(home)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
@@ -65,6 +68,7 @@ def test_ui_stops_every_process_it_started(tmp_path):
     home = tmp_path / "ui-home"
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.ui", "--home", str(home), "--port", str(port)],
+                            env=CLEAN_ENV,
                             cwd=Path(__file__).parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240

@@ -28,9 +28,10 @@ CSV_COLUMNS = [
     "billed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
     "received_by_growers_cents", "misdirected_cents", "intermediary_id", "intermediary_name", "received_cents",
     "paid_on_cents", "held_cents", "grower_id", "grower_name", "commodity", "quantity", "unit", "unit_in_words",
-    "owed_to_grower_cents", "received_by_grower_cents", "volume_confirmed_by_seller", "period_start", "period_end",
+    "owed_to_grower_cents", "received_by_grower_cents", "line_no", "seller_id", "handshake", "seller_confirmed",
+    "volume_confirmed_by_seller", "period_start", "period_end",
     "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "payment_id",
-    "line_no", "paid_date", "payee_id", "payee_name", "amount_cents", "invoice_month",
+    "paid_date", "payee_id", "payee_name", "amount_cents", "invoice_month",
 ]
 WORKER_FIGURES = ("workers_eligible", "workers_paid", "pct_funded_on_stubs")
 STATUS_WORDS = {"open": "not yet signed off by the program's accountant",
@@ -44,7 +45,8 @@ def csv_bytes(statement: dict) -> bytes:
     w.writerow(CSV_COLUMNS)
     common = {"month": statement["month"], "buyer_id": statement["buyer_id"], "version": statement["version"]}
     sections = [("invoice", statement["invoices"]), ("intermediary", statement["intermediaries"]),
-                ("grower", statement["grower_lines"]), ("pool", statement["pools"]),
+                ("grower", statement["grower_lines"]), ("line", statement.get("invoice_lines", [])),
+                ("pool", statement["pools"]),
                 ("payment", statement["payments_made_this_month"])]
     for record, rows in sections:
         for row in rows:
@@ -53,6 +55,8 @@ def csv_bytes(statement: dict) -> bytes:
                 values["invoice_status"] = row["status"]
             if record == "pool" and row.get("pool_closed"):
                 values.update({k: WITHHELD for k in WORKER_FIGURES if row.get(k) is None})
+            if record == "line":
+                values["seller_confirmed"] = "yes" if row["seller_confirmed"] else "no"
             if "pool_closed" in values:
                 values["pool_closed"] = "yes" if values["pool_closed"] else "no"
             w.writerow(["" if values.get(c) is None else csv_text(values[c]) for c in CSV_COLUMNS])
@@ -178,6 +182,13 @@ def pdf_bytes(statement: dict) -> bytes:
                 f"{g['commodity']}: {_quantity(g['quantity'])} {g['unit_in_words']}", dollars(g["owed_to_grower_cents"]),
                 dollars(g["received_by_grower_cents"]), g["volume_confirmed_by_seller"]] for g in s["grower_lines"]],
               {3, 4})
+        heading("Invoice lines: did the seller's own report confirm the volume?")
+        table(["Invoice", "Line", "Seller", "Grower", "Product and volume", "Seller confirmed the volume"],
+              [34, 16, 26, 26, 70, 82],
+              [[x["invoice_id"], x["line_no"], x["seller_id"], x["grower_id"],
+                f"{x['commodity']}: {_quantity(x['quantity'])} {x['unit']}",
+                ("yes: " if x["seller_confirmed"] else "no: ") + x["volume_confirmed_by_seller"]]
+               for x in s["invoice_lines"]], set())
         heading("Distribution to workers, per pay period (whole pools: other buyers' premium is included)")
         table(["Grower", "Pay period", "Funded to the pool", "Eligible workers", "Workers paid premium",
                "Funded premium on pay stubs"], [74, 44, 32, 30, 34, 40],

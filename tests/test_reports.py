@@ -431,3 +431,18 @@ def test_confirm_command_and_its_errors(home, capsys):
     assert "2030-01 has not been closed" in err and "2026-01" in err and len(err.strip().splitlines()) == 1
     key = (home / "keys/confirmation-ed25519.pem")
     assert key.stat().st_mode & 0o077 == 0  # the private key is readable by its owner only
+
+
+def test_statements_say_whether_each_sellers_report_confirmed_the_volume(home):
+    with con_of(home) as con:
+        published = dict(con.execute("SELECT buyer_id || '/' || invoice_id || '/' || line_no, status "
+                                     "FROM volume_handshake").fetchall())
+    seen = set()
+    for buyer, paths in _buyer_files(home).items():
+        for path in paths:
+            if path.suffix == ".json":
+                s = json.loads(path.read_text())["statement"]
+                for line in s["invoice_lines"]:
+                    assert line["handshake"] == published.get(f"{buyer}/{line['invoice_id']}/{line['line_no']}")
+                    seen.add(line["handshake"])
+    assert "CONFIRMED" in seen and seen - {"CONFIRMED"}

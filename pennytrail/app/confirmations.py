@@ -117,6 +117,25 @@ def _volume_confirmation(con: duckdb.DuckDBPyConnection, buyer: str, month: str)
     return words
 
 
+def _invoice_lines(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> list[dict]:
+    """Each line of the buyer's invoices of the month, and whether its seller's own report
+    confirmed its volume (the published volume handshake; none kept: not checked)."""
+    handshake = _has_table(con, "volume_handshake")
+    rows = _rows(con, f"""
+        SELECT l.invoice_id, l.line_no, l.seller_id, l.grower_id, l.commodity, l.quantity, l.unit,
+               {"h.status" if handshake else "NULL"} AS handshake
+        FROM invoice_line_audit l
+        {"LEFT JOIN volume_handshake h ON h.buyer_id = l.buyer_id AND h.invoice_id = l.invoice_id "
+         "AND h.line_no = l.line_no" if handshake else ""}
+        WHERE l.buyer_id = $b AND l.month = $m
+        ORDER BY l.invoice_id, try_cast(l.line_no AS BIGINT) NULLS LAST, l.line_no""", {"b": buyer, "m": month})
+    for r in rows:
+        r["quantity"] = f"{r['quantity'].normalize():f}"
+        r["seller_confirmed"] = r["handshake"] == "CONFIRMED"
+        r["volume_confirmed_by_seller"] = HANDSHAKE_WORDS.get(r["handshake"], "not checked: no seller report is kept")
+    return rows
+
+
 def _invoice_words(inv: dict) -> str:
     """What happened to an invoice's premium, in a sentence a compliance officer reads."""
     owed, paid, held = inv["owed_cents"], inv["paid_by_buyer_cents"], inv["held_by_intermediaries_cents"]
@@ -179,6 +198,7 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
         JOIN vol v USING (invoice_id, grower_id)
         LEFT JOIN ref_parties p ON p.party_id = g.grower_id
         WHERE g.buyer_id = $b AND g.month = $m ORDER BY g.invoice_id, g.grower_id, v.commodity, v.unit""", p)
+    invoice_lines = _invoice_lines(con, buyer, month)
     confirmed = _volume_confirmation(con, buyer, month)
     for line in lines:
         line["quantity"] = f"{line['quantity'].normalize():f}"
@@ -238,7 +258,8 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
         "currency": ", ".join(currencies),
         "month_status": month_status(con, month),
         "month_signed_at": signed[1].strftime("%Y-%m-%dT%H:%M:%SZ") if signed else None,
-        "invoices": invoices, "intermediaries": intermediaries, "grower_lines": lines, "pools": shown_pools,
+        "invoices": invoices, "intermediaries": intermediaries, "grower_lines": lines, "invoice_lines": invoice_lines,
+        "pools": shown_pools,
         "payments_made_this_month": payments, "totals": totals,
     }
 

@@ -17,8 +17,10 @@ import duckdb
 
 from pennytrail.core import conservation
 from pennytrail.core.publish import digest, latest_signoff, month_status
-from reports.close import BASIS, WATERFALL_SQL
-from reports.confirm import key_paths
+from reports.close import waterfall
+
+from .confirmations import buyer_of_folder, versions, stem
+from .keys import key_paths
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 # the name matching of `trace worker --name`: accents, case and runs of spaces do not count
@@ -75,8 +77,8 @@ def month_view(con: duckdb.DuckDBPyConnection, month: str, checks: list | None =
                     "(SELECT count(*) FROM pool_audit WHERE month = $m)", {"m": month}).fetchone()[0]
     if not n:
         return None
-    steps = [{"step": s, "label": label, "cents": cents or 0, "count": c, "counted": counted, "basis": BASIS[basis]}
-             for s, label, cents, c, counted, basis in con.execute(WATERFALL_SQL, {"m": month}).fetchall()]
+    steps = [{"step": i, "label": label, "cents": cents or 0, "count": c, "counted": counted, "basis": basis}
+             for i, (label, cents, c, counted, basis) in enumerate(waterfall(con, month), start=1)]
     checks = conservation_checks(con) if checks is None else checks
     by_code = rows(con, "SELECT level, code, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
                         "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
@@ -116,11 +118,8 @@ def buyer_months(con: duckdb.DuckDBPyConnection, buyer: str) -> list[dict]:
                      "FROM invoice_audit WHERE buyer_id = ? GROUP BY 1 ORDER BY 1 DESC", [buyer])
 
 
-CONFIRMATION_FILE = re.compile(r"^confirmation-([0-9]{4}-[0-9]{2})\.(pdf|csv|json)$")
-
-
 def confirmation_files(home: Path) -> dict[tuple[str, str, str], Path]:
-    """The confirmation files written in the home, by (buyer, month, extension). Looked up by
+    """The latest issued confirmation files in the home, by (buyer, month, extension). Looked up by
     what exists: no path is made from a name a visitor sends."""
     found: dict[tuple[str, str, str], Path] = {}
     root = Path(home) / "confirmations"
@@ -129,10 +128,18 @@ def confirmation_files(home: Path) -> dict[tuple[str, str, str], Path]:
     for folder in root.iterdir():
         if not folder.is_dir() or folder.is_symlink():
             continue
-        for f in folder.iterdir():
-            m = CONFIRMATION_FILE.match(f.name)
-            if m and f.is_file() and not f.is_symlink():
-                found[(folder.name, m.group(1), m.group(2))] = f
+        buyer = buyer_of_folder(folder)
+        if buyer is None:
+            continue
+        months = {m for m in (p.name[13:20] for p in folder.iterdir() if p.name.startswith("confirmation-"))}
+        for month in months:
+            have = versions(folder, month)
+            if not have:
+                continue
+            for ext in ("pdf", "csv", "json"):
+                f = folder / f"{stem(month, have[-1])}.{ext}"
+                if f.is_file() and not f.is_symlink():
+                    found[(buyer, month, ext)] = f
     return found
 
 

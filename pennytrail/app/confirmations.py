@@ -401,6 +401,20 @@ def latest(home: Path, buyer: str, month: str) -> Issued | None:
     return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", folder / f"{s}.json", False)
 
 
+def buyer_of_folder(folder: Path) -> str | None:
+    """The buyer whose confirmations a folder holds (read from its statements, and only if the
+    folder is that buyer's own), or None."""
+    for p in sorted(folder.iterdir()):
+        if VERSION_FILE.match(p.name) and p.is_file():
+            try:
+                buyer = st.parse(p.read_bytes())[0].get("buyer_id")
+            except (st.StatementError, OSError):
+                continue
+            if isinstance(buyer, str) and party_folder(folder.parent, buyer) == folder:
+                return buyer
+    return None
+
+
 def issued_months(home: Path, buyer: str) -> list[str]:
     folder = buyer_folder(home, buyer)
     if not folder.is_dir():

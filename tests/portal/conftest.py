@@ -22,14 +22,15 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     from pennytrail.app import snapshots
     from pennytrail.cli import demo_users
     from pennytrail.core.warehouse import connect
-    from reports.confirm import confirm
+    from pennytrail.app import confirmations, keys
 
     home = tmp_path_factory.mktemp("portal") / "home"
     shutil.copytree(closed_demo, home, ignore=shutil.ignore_patterns("dagster"))
+    keys.create(home)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         pairs = con.execute("SELECT DISTINCT buyer_id, month FROM invoice_audit ORDER BY 1, 2").fetchall()
         for buyer, month in pairs:
-            confirm(con, home, buyer, month)
+            confirmations.issue(con, home, buyer, month)
     snapshots.publish(home)
     printed = demo_users(home)
     passwords = dict(re.findall(r"^\s+\w+\s+(\S+@example\.org)\s+password (\S+)", printed, re.M))

@@ -186,7 +186,7 @@ def pdf_bytes(statement: dict) -> bytes:
         table(["Invoice", "Line", "Seller", "Grower", "Product and volume", "Seller confirmed the volume"],
               [34, 16, 26, 26, 70, 82],
               [[x["invoice_id"], x["line_no"], x["seller_id"], x["grower_id"],
-                f"{x['commodity']}: {_quantity(x['quantity'])} {x['unit']}",
+                f"{x['commodity'] or 'as the seller reported it'}: {_quantity(x['quantity'] or '0')} {x['unit']}",
                 ("yes: " if x["seller_confirmed"] else "no: ") + x["volume_confirmed_by_seller"]]
                for x in s["invoice_lines"]], set())
         heading("Distribution to workers, per pay period (whole pools: other buyers' premium is included)")

@@ -20,7 +20,9 @@ def _hashes(home: Path) -> dict[str, str]:
     out = {}
     for p in sorted(home.rglob("*")):
         rel = p.relative_to(home)
-        if not p.is_file() or rel.parts[0] == "dagster" or p.suffix == ".log" or p.name == ".lock":
+        # Dagster's storage, logs, lock files and SQLite's shared-memory index are not content
+        if (not p.is_file() or rel.parts[0] == "dagster" or p.suffix == ".log" or p.name == ".lock"
+                or p.name.endswith("-shm")):
             continue
         out[str(rel)] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out

@@ -129,8 +129,14 @@ def _invoice_lines(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> li
          "AND h.line_no = l.line_no" if handshake else ""}
         WHERE l.buyer_id = $b AND l.month = $m
         ORDER BY l.invoice_id, try_cast(l.line_no AS BIGINT) NULLS LAST, l.line_no""", {"b": buyer, "m": month})
+    if handshake:  # lines only the seller reported: missing from the buyer's own purchase report
+        rows += _rows(con, """
+            SELECT invoice_id, line_no, seller_id, NULL AS grower_id, NULL AS commodity, seller_quantity AS quantity,
+                   seller_unit AS unit, status AS handshake
+            FROM volume_handshake WHERE buyer_id = $b AND month = $m AND status = 'MISSING_PURCHASE'
+            ORDER BY invoice_id, try_cast(line_no AS BIGINT) NULLS LAST, line_no""", {"b": buyer, "m": month})
     for r in rows:
-        r["quantity"] = f"{r['quantity'].normalize():f}"
+        r["quantity"] = None if r["quantity"] is None else f"{r['quantity'].normalize():f}"
         r["seller_confirmed"] = r["handshake"] == "CONFIRMED"
         r["volume_confirmed_by_seller"] = HANDSHAKE_WORDS.get(r["handshake"], "not checked: no seller report is kept")
     return rows

@@ -287,8 +287,8 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
 
     import openpyxl
 
+    from pennytrail.app.confirmations import figures
     from reports.close import close_report
-    from reports.confirm import gather
     from reports.trace import trace_invoice
 
     key = json.loads((closed_demo / "data/answer_key.json").read_text())
@@ -300,7 +300,7 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
     with connect(db, read_only=True) as con:
         close_report(con, month, tmp_path / "close.xlsx")
         notes, tables = trace_invoice(con, buyer, invoice)
-        statement = gather(con, buyer, month)
+        statement = figures(con, buyer, month)
     sheet = openpyxl.load_workbook(tmp_path / "close.xlsx")["Handshake"]
     rows = {(r[0], r[1], r[2]): r[10] for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows == {(b, i, n): s for b, i, n, s in query(

@@ -41,9 +41,11 @@ reports_job = dg.define_asset_job(
 @dg.schedule(job=close_job, cron_schedule="0 6 5 * *", execution_timezone="UTC", name="close_schedule",
              default_status=dg.DefaultScheduleStatus.STOPPED,
              description="Closes the previous month on the 5th, once the month's payroll is in.")
-def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     first = context.scheduled_execution_time.date().replace(day=1)
-    previous = (first - dt.timedelta(days=1)).replace(day=1).isoformat()
+    previous = (first - dt.timedelta(days=1)).strftime("%Y-%m")
+    if previous not in monthly.get_partition_keys():
+        return dg.SkipReason(f"{previous} is before the first month with data")
     return dg.RunRequest(run_key=previous, partition_key=previous)
 
 

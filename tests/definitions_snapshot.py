@@ -27,8 +27,8 @@ def _partitions(p) -> dict | None:
     for attr in ("cron_schedule", "fmt", "timezone", "end_offset"):
         if hasattr(p, attr):
             out[attr] = getattr(p, attr)
-    if hasattr(p, "start"):
-        out["start"] = p.start.isoformat()
+    if hasattr(p, "start"):  # the first month with data in the home (this month before any close)
+        out["start"] = "first month with data"
     if hasattr(p, "end"):
         out["end"] = p.end.isoformat() if p.end else None
     return out

@@ -38,10 +38,15 @@ BREAKS = {
 
 @pytest.fixture(scope="module")
 def reconciled(boundary_home, tmp_path_factory) -> Path:
-    """HOME of the boundary program ingested and reconciled; only an empty month published."""
+    """HOME of the boundary program ingested and reconciled, with nothing published."""
     home = tmp_path_factory.mktemp("reconciled")
     shutil.copytree(boundary_home / "data", home / "data")
-    assert main(["close", "--data", str(home / "data"), "--home", str(home), "--month", "2026-06"]) == 0
+    from pipelines.runner import _partitions_from, prepare_home, run_job
+
+    prepare_home(home / "data", home)
+    run_job("ingest_and_reconcile")  # reconciled, nothing published
+    _partitions_from("2026-01")  # the months start with the data's first, as a close records them
+    assert main(["keys", "create", "--home", str(home)]) == 0  # the close job also issues confirmations
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0
         assert con.execute("SELECT count(*) FROM w_worker_audit WHERE month = '2026-01'").fetchone()[0] == 26
@@ -87,7 +92,7 @@ def sensor_request(home: Path, monkeypatch) -> tuple[dg.RunRequest, str]:
     sensor = defs.resolve_sensor_def("inbox_sensor")
     with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs) as ctx:
         requests = list(sensor(ctx))
-    (request,) = [r for r in requests if r.partition_key == "2026-01-01"]
+    (request,) = [r for r in requests if r.partition_key == "2026-01"]
     return request, sensor.job_name
 
 
@@ -98,7 +103,7 @@ def schedule_request(home: Path, monkeypatch) -> tuple[dg.RunRequest, str]:
     ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 2, 5, 6, 0),
                                     repository_def=defs.get_repository_def())
     (request,) = schedule.evaluate_tick(ctx).run_requests
-    assert request.partition_key == "2026-01-01"
+    assert request.partition_key == "2026-01"
     return request, schedule.job_name
 
 
@@ -111,7 +116,7 @@ def test_broken_identity_stops_the_close_job_the_sensor_and_the_schedule_request
     by_sensor, sensor_job = sensor_request(home, monkeypatch)
     by_schedule, schedule_job = schedule_request(home, monkeypatch)
     # both ask for the same thing: the `close` job for January
-    assert (sensor_job, by_sensor.partition_key) == (schedule_job, by_schedule.partition_key) == ("close", "2026-01-01")
+    assert (sensor_job, by_sensor.partition_key) == (schedule_job, by_schedule.partition_key) == ("close", "2026-01")
     result = run_requested(home, by_schedule, schedule_job, monkeypatch)
     assert failed_checks(result) == {identity}
     assert "monthly_audit" not in materialized(result) and "month_reports" not in materialized(result)

@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 
 import bench.run
+from pennytrail.core.screening import LIMITS
 
 from . import hostile
 from .test_ingest_bad_input import GOOD_PAYROLL, PAYROLL_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT_KIB = 2 * 1024 * 1024
-ROWS = 1_048_576
+ROWS = LIMITS.rows
 
 
 def build(data: Path) -> None:
@@ -40,7 +41,7 @@ def build(data: Path) -> None:
     block = "".join(f'<row><c t="n"><v>{i * 7919 % 1000003}</v></c></row>' for i in range(2000)).encode()
     hostile.streamed_sheet(payroll / "d-large.xlsx", header, block, 1_100_000_000 // len(block),
                            "</sheetData></worksheet>")
-    # a CSV at the row limit and near the size limit: 1,048,576 rows of about 150 bytes
+    # a CSV at the row limit and near the size limit: LIMITS.rows rows of about 150 bytes
     name = "Ana Maria de los Angeles Cruz Hernandez y Villanueva de la Sierra Madre"
     with (payroll / "e-limit.csv").open("w") as f:
         f.write(PAYROLL_HEADER + "\n")

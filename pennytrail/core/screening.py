@@ -31,8 +31,8 @@ class FileProblem(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    file_bytes: int = 160 * MiB          # a CSV or XLSX file on disk
-    rows: int = 1_048_576                # data rows of one file (Excel's own limit for a sheet)
+    file_bytes: int = 120 * MiB          # a CSV or XLSX file on disk
+    rows: int = 750_000                  # data rows of one file (a close over any one file stays under 2 GiB)
     unpacked_bytes: int = 1024 * MiB     # an XLSX's parts, unpacked, all together
     part_bytes: int = 1024 * MiB         # one part the Excel reader loads (the sheet), unpacked
     shared_strings_bytes: int = 256 * MiB  # the workbook's shared strings, unpacked

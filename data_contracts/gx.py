@@ -6,8 +6,10 @@ reduced to counts and row positions: no value of any column travels out of here,
 personal data can leak through a result.
 
 GX takes seconds to import and its checks run in Python. A close therefore runs them in a
-second process (``submit``), started when the close starts: GX is imported there while the
-files are read, and each batch's contract runs there while the next batch is ingested.
+second process (``ContractProcess``), started when the close starts: GX is imported there while
+the files are read, and each batch's contract runs there while the next batch is ingested. The
+process is an object its owner hands to whoever runs contracts (``pennytrail.app.contracts``);
+this module keeps no process of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -440,9 +443,10 @@ class InputContracts:
     so kind by kind), and is judged while the next kind is read. Batches are sampled in a
     thread of their own (Arrow's kernels release the GIL), so the ingest goes on meanwhile."""
 
-    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
-                 max_rows: int = 1_000_000):
+    def __init__(self, parties: dict[str, str], units: set[str], submit: Callable[..., Future],
+                 batch_rows: int = 250_000, max_rows: int = 1_000_000):
         self.parties, self.units, self.batch_rows, self.max_rows = parties, units, batch_rows, max_rows
+        self.submit = submit  # runs a function of this module in the contract process
         self.pending: dict[str, list[pa.Table]] = {}
         self.done: dict[str, list[Future]] = {}  # per batch: the sampling, whose result is the judgement
         self._sampler: ThreadPoolExecutor | None = None
@@ -463,7 +467,7 @@ class InputContracts:
         if self._sampler is None:
             self._sampler = ThreadPoolExecutor(1, thread_name_prefix="pennytrail-sample")
         self.done.setdefault(kind, []).append(self._sampler.submit(
-            lambda: submit(judge_table, kind, sample_input(kind, tables, expectations), expectations)))
+            lambda: self.submit(judge_table, kind, sample_input(kind, tables, expectations), expectations)))
 
     def send(self) -> None:
         """Send what is pending now (the files are all added), so it runs while this process goes on."""
@@ -607,35 +611,6 @@ def _serve(conn) -> None:
             os._exit(0)  # the process that started this one is gone
         except Exception:  # the result could not be pickled
             conn.send((False, traceback.format_exc()))
-
-
-_process: ContractProcess | None = None
-_process_lock = threading.Lock()
-
-
-def start() -> ContractProcess:
-    """The contract process of this process, started on first use: GX is imported there at
-    once, so the import overlaps whatever this process does next. A process that died is
-    replaced."""
-    global _process
-    with _process_lock:
-        if _process is None or not _process.alive:
-            _process = ContractProcess()
-        return _process
-
-
-def submit(fn, *args) -> Future:
-    """Run ``fn(*args)`` (a function of this module) in the contract process."""
-    return start().submit(fn, *args)
-
-
-def stop() -> None:
-    """End the contract process, if there is one."""
-    global _process
-    with _process_lock:
-        if _process is not None:
-            _process.stop()
-            _process = None
 
 
 def validate_output(table: str, frame: pd.DataFrame) -> ContractResult:

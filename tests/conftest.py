@@ -69,7 +69,7 @@ def demo_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def closed_demo(demo_data: Path, tmp_path_factory) -> Path:
     """HOME of a close of the demo program through the Dagster asset graph."""
-    from pipelines.runner import close
+    from pennytrail.app import close
 
     home = tmp_path_factory.mktemp("home")
     data = home / "data"

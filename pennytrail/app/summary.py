@@ -1,0 +1,74 @@
+"""What the warehouse holds, in one look: files, rows, months, workers and exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.money import dollars
+from ..core.warehouse import connect
+from .months import MonthState, months
+
+
+@dataclass
+class Summary:
+    warehouse: Path
+    files: list[tuple[str, int]]                 # (status, files)
+    rows_read: int
+    rows_accepted: int
+    rows_quarantined: int
+    quarantined_by_code: list[tuple[str, int]]
+    months: list[MonthState]
+    worker_rows: int
+    workers: int
+    worker_statuses: list[tuple[str, int]]
+    exceptions: list[tuple[str, int, int]]       # (code, count, amount in cents)
+    as_of: object                                # the close's as-of date (None before any close)
+    overdue_rows: int
+    overdue_growers: int
+    handshake: list[tuple[str, int]]             # (status, invoice lines)
+
+    def text(self) -> str:
+        out = ["pennytrail summary", "=================="]
+        out.append("files: " + ", ".join(f"{n} {s}" for s, n in self.files))
+        out.append(f"rows: {self.rows_read:,} read, {self.rows_accepted:,} accepted, "
+                   f"{self.rows_quarantined:,} quarantined")
+        if self.quarantined_by_code:
+            out.append("quarantined by code: " + ", ".join(f"{c} {n}" for c, n in self.quarantined_by_code))
+        out.append("months (pools, entitled, funded, distributed, sign-off):")
+        for m in self.months:
+            if m.pools:
+                out.append(f"  {m.month}: {m.pools} pools, {dollars(m.entitled_cents)} entitled, "
+                           f"{dollars(m.funded_cents)} funded, {dollars(m.distributed_cents)} distributed, {m.status}")
+        out.append(f"workers audited: {self.worker_rows:,} rows for {self.workers:,} workers ("
+                   + ", ".join(f"{s} {n}" for s, n in self.worker_statuses) + ")")
+        out.append(f"overdue as of {self.as_of or 'the close (no close yet)'}: {self.overdue_rows:,} worker rows at "
+                   f"{self.overdue_growers:,} growers")
+        out.append("volume handshake (invoice lines): "
+                   + (", ".join(f"{s} {n:,}" for s, n in self.handshake) or "none"))
+        out.append("exceptions by code: "
+                   + (", ".join(f"{c} {n} ({dollars(a)})" for c, n, a in self.exceptions) or "none"))
+        out.append(f"warehouse: {self.warehouse}")
+        out.append(f"Dagster runs: {self.warehouse.parent / 'dagster'} (see them with `make ui`)")
+        return "\n".join(out)
+
+
+def summary(home: Path) -> Summary:
+    from reports.handshake import as_of_date
+
+    path = home / "pennytrail.duckdb"
+    with connect(path, read_only=True) as con:
+        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+        files = q("SELECT status, count(*) FROM ingest_log GROUP BY 1 ORDER BY 1")
+        rows = q("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0), "
+                 "coalesce(sum(rows_quarantined), 0) FROM ingest_log")[0]
+        qcodes = q("SELECT code, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC, 1")
+        workers = q("SELECT count(*), count(DISTINCT worker_id) FROM worker_audit")[0]
+        statuses = q("SELECT status, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC")
+        excs = q("SELECT code, count(*), sum(amount_cents) FROM exceptions GROUP BY 1 ORDER BY 2 DESC, 1")
+        overdue = q("SELECT count(*), count(DISTINCT grower_id) FROM worker_audit WHERE overdue")[0]
+        as_of = as_of_date(con)
+        handshake = q("SELECT status, count(*) FROM volume_handshake GROUP BY 1 ORDER BY 2 DESC, 1")
+    return Summary(path, files, int(rows[0]), int(rows[1]), int(rows[2]), qcodes, months(home),
+                   workers[0], workers[1], statuses, [(c, n, int(a or 0)) for c, n, a in excs],
+                   as_of, overdue[0], overdue[1], handshake)

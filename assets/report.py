@@ -71,6 +71,7 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
         "exceptions by code": codes,
         "output contracts passed": f"{sum(r.passed for r in results.values())} of {len(results)}" if results
         else "not run: nothing changed",
+        "output contracts started ahead": "yes" if ahead and results else "no",
     })
     for table in MONTHLY:
         if table in results:

@@ -1,0 +1,28 @@
+"""A close as the Dagster UI, the schedule or the sensor runs it: the `close` job of the one
+Definitions, with its own contract process (the `contracts` resource), in one run."""
+
+import shutil
+
+import dagster as dg
+
+from pennytrail.core.warehouse import connect
+from pipelines.definitions import defs
+from pipelines.runner import prepare_home
+
+
+def test_a_close_run_from_the_ui_starts_the_output_contracts_ahead_as_the_command_does(demo_data, tmp_path):
+    data, home = tmp_path / "data", tmp_path / "home"
+    shutil.copytree(demo_data, data)
+    prepare_home(data, home)
+    result = defs.resolve_job_def("close").execute_in_process(
+        partition_key="2026-02-01", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert result.success
+    published = {e.asset_key.to_user_string(): e.materialization.metadata
+                 for e in result.get_asset_materialization_events()}
+    audit = published["monthly_audit"]
+    assert audit["published"].value == "2026-02"
+    assert audit["output contracts started ahead"].value == "yes"
+    assert audit["output contracts passed"].value == "5 of 5"
+    assert published["reconciliation"]["output contracts started"].value == "2026-02"
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        assert con.execute("SELECT DISTINCT month FROM pool_audit").fetchall() == [("2026-02",)]

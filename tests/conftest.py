@@ -8,8 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# no test asserts wall time: Hypothesis's per-example deadline would, on a loaded machine
+settings.register_profile("pennytrail", deadline=None)
+settings.load_profile("pennytrail")
 
 from pennytrail.generator import generate  # noqa: E402
 

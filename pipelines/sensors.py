@@ -8,8 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pennytrail.app.changes import inbox_listing, run_key
-from pennytrail.app.months import months_touched
+from pennytrail.app.changes import inbox_listing, months_touched, run_key
 
 from .partitions import monthly, partition_of
 

@@ -3,9 +3,9 @@
 Sheets: *Summary* (the month's waterfall from what buyers owed to what reached pay stubs, with
 counts, the sign-off state and the conservation checks), *Buyers*, *Invoices*,
 *Intermediaries*, *Pools*, *Workers*, *Exceptions*, *Handshake*, *Quarantine*, *Restatements* and
-*Sign-offs*. Everything is read from the published tables of SPEC.md §8 (and, for the grower
-end of each invoice, from the reconciliation's working table), so the workbook shows what a
-sign-off covers.
+*Sign-offs*. Everything is read from the published tables (docs/rules.md, "Output tables"; and,
+for the grower end of each invoice, from the reconciliation's working table), so the workbook
+shows what a sign-off covers.
 
 The waterfall has two bases, both named in the sheet: the buyer end counts the invoices of the
 month (their earliest ship date, as `invoice_audit` does) and the grower end counts the pools

@@ -11,8 +11,9 @@ entitlement, which payment lines funded it.
 - the **grower**, for funded premium that is not on the worker's pay stubs (or premium paid
   for a period with no recorded work).
 
-Audit figures come from the published tables of SPEC.md §8, so a month shows in a trace once
-it has been closed; lines, payments and their split over pools come from the reconciliation.
+Audit figures come from the published tables (docs/rules.md, "Output tables"), so a month shows
+in a trace once it has been closed; lines, payments and their split over pools come from the
+reconciliation.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Close and demo (``pennytrail.app.close``)
     figure changed since the last completed close (``pennytrail.app.changes``).
     ``demo(home, seed=1, progress) -> DemoResult``: generate the demo program, ``close`` it,
     write every month's reports.
-Summary and months (``pennytrail.app.summary``, ``pennytrail.app.months``)
+Summary, months and sign-off (``pennytrail.app.summary``, ``pennytrail.app.close``)
     ``summary(home) -> Summary`` (``.text()`` is what `pennytrail summary` prints);
     ``months(home) -> list[MonthState]`` (each published month's pools, figures in cents,
     invoices, sign-off status ``open`` / ``signed`` / ``needs re-sign-off``, last signer);
@@ -37,11 +37,11 @@ The portal's own (``accounts``, ``browse``, ``casework``, ``portal_db``, ``snaps
     warehouse the portal reads (a close and a sign-off publish one); what the portal shows.
 """
 
-from .close import CloseResult, DemoResult, close, demo
+from .close import CloseResult, DemoResult, close, demo, sign_off
 from .errors import UserError, is_month, need_month
-from .months import MonthState, months, sign_off
 from .reports import close_workbook, confirm, verify, write_month_reports
-from .summary import Summary, summary
+from .snapshots import buyers as snapshot_buyers
+from .summary import MonthState, Summary, months, summary
 from .trace import Trace, trace_grower, trace_invoice, trace_worker
 
 __all__ = [

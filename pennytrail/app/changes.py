@@ -11,7 +11,8 @@ The reconciliation has a finer fingerprint of its own inputs as the warehouse ho
 (``reconciliation_state``): the reference tables and the same ``code_digest`` make its basis;
 the files applied since tell it whether only files were added (rebuilt in part) or anything
 else changed (rebuilt in full). The inbox sensor looks at the inbox the same way the close
-does (``inbox_listing``), by size and modification time, without reading the files.
+does (``inbox_listing``), by size and modification time, and asks for a close of the months a
+new or changed file names (``months_touched``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from ..core.ingest import discover, hash_files, known_hashes, remember_hashes
+from ..core.reading import FileProblem, read_table
 from ..core.warehouse import connect, get_meta, set_meta
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +133,28 @@ def rebuilt_since(last: str | None, basis: str) -> int | None:
     if last and last.startswith(basis + ":"):
         return int(last.split(":")[1])
     return None
+
+
+DATE_COLUMNS = ("ship_date", "harvest_date", "paid_date", "period_start", "period_end", "premium_period_start")
+
+
+def months_touched(path: Path) -> set[str]:
+    """Months named by a file's dates, and the month after each (a pool belongs to its period's
+    end): the inbox sensor asks for a close of each."""
+    try:
+        table = read_table(path)
+    except FileProblem:
+        return set()
+    months: set[str] = set()
+    for col in DATE_COLUMNS:
+        if col in table.frame.columns:
+            for value in table.frame[col].str.slice(0, 7).unique():
+                if len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
+                    y, m = int(value[:4]), int(value[5:])
+                    if 1 <= m <= 12:
+                        months.add(f"{y:04d}-{m:02d}")
+                        months.add(f"{y + m // 12:04d}-{m % 12 + 1:02d}")
+    return months
 
 
 def inbox_listing(data: Path) -> dict[str, list[int]]:

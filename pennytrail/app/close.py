@@ -1,5 +1,5 @@
-"""The close: ingest new files, reconcile, check conservation and publish months; and the demo,
-which generates a program and closes it the same way."""
+"""The close: ingest new files, reconcile, check conservation and publish months; the demo,
+which generates a program and closes it the same way; and a month's sign-off."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import changes
+from . import changes, snapshots
 from .errors import UserError, need_month
 
 Progress = Callable[[str], None]
@@ -131,3 +131,17 @@ def demo_users(home: Path) -> list[tuple[str, str, str, str | None]]:
             accounts.add_user(home, email, role, password, party, by="demo")
         users.append((role, email, password, party))
     return users
+
+
+def sign_off(home: Path, month: str, by: str, seen_digest: str | None = None, wait: float = 30.0) -> str:
+    """Record that ``by`` signed off ``month`` as published (``signoff.sign_off``, which also
+    refreshes the portal's snapshot); the digest of its tables."""
+    from .signoff import sign_off as sign
+
+    need_month(month)
+    try:
+        return sign(home, month, by, seen_digest, wait)
+    except snapshots.Busy as e:
+        raise UserError(f"{e}: try again when it has completed") from None
+    except ValueError as e:
+        raise UserError(str(e)) from None

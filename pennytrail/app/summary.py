@@ -1,13 +1,47 @@
-"""What the warehouse holds, in one look: files, rows, months, workers and exceptions."""
+"""What the warehouse holds, in one look: files, rows, months and their sign-off state, workers and
+exceptions."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.money import dollars
+from ..core.publish import latest_signoff, month_status
 from ..core.warehouse import connect
-from .months import MonthState, months
+
+
+@dataclass
+class MonthState:
+    """A published month: its pools' figures (cents) and its sign-off state."""
+    month: str
+    pools: int
+    entitled_cents: int
+    funded_cents: int
+    distributed_cents: int
+    invoices: int
+    status: str                        # open, signed or needs re-sign-off
+    signed_by: str | None = None       # the latest sign-off, if any
+    signed_at: dt.datetime | None = None
+
+
+def months(home: Path) -> list[MonthState]:
+    """Every month published in the warehouse (one with pools or invoices), oldest first."""
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        rows = con.execute("""
+            WITH p AS (SELECT month, count(*) AS n, sum(entitled_cents) AS e, sum(funded_cents) AS f,
+                              sum(distributed_cents) AS d FROM pool_audit GROUP BY 1),
+                 i AS (SELECT month, count(*) AS n FROM invoice_audit GROUP BY 1)
+            SELECT coalesce(p.month, i.month), coalesce(p.n, 0), coalesce(p.e, 0), coalesce(p.f, 0),
+                   coalesce(p.d, 0), coalesce(i.n, 0)
+            FROM p FULL JOIN i USING (month) ORDER BY 1""").fetchall()
+        out = []
+        for month, n, e, f, d, invoices in rows:
+            last = latest_signoff(con, month)
+            out.append(MonthState(month, n, int(e), int(f), int(d), invoices, month_status(con, month),
+                                  last[0] if last else None, last[1] if last else None))
+    return out
 
 
 @dataclass

@@ -93,7 +93,9 @@ def examples() -> list[str]:
     for command in commands():
         texts = [help_text(command)] + [help_text(command, sub) for sub in subcommands(command)]
         for text in texts:
-            found += re.findall(r"^example: (pennytrail .+)$", text, flags=re.M)
+            # argparse wraps a long epilog: the example runs on to the next blank line
+            found += [" ".join(e.split()) for e in re.findall(r"^example: (pennytrail .+?)(?:\n\n|\n?\Z)", text,
+                                                             flags=re.M | re.S)]
     return found
 
 

@@ -55,7 +55,7 @@ def write_month_reports(data: Path, home: Path, progress: Callable[[str], None] 
     from pipelines.partitions import partition_of
     from pipelines.runner import CloseFailed, prepare_home, run_job
 
-    from .months import months
+    from .summary import months
 
     done = [m.month for m in months(home)]
     if done:

@@ -88,7 +88,7 @@ class Expectation:
         return list(self.column_list) if self.column_list else [self.column]
 
     def to_gx(self):
-        cls = getattr(_gx().expectations, "".join(w.title() for w in self.type.split("_")))
+        cls = getattr(import_gx().expectations, "".join(w.title() for w in self.type.split("_")))
         where = {"column_list": list(self.column_list)} if self.column_list else {"column": self.column}
         return cls(**where, **self.kwargs)
 
@@ -102,7 +102,8 @@ def _unique(columns: list[str]) -> Expectation:
 
 
 @cache
-def _gx():
+def import_gx():
+    """Great Expectations, imported once per process (with its frame hashing turned off)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
@@ -182,7 +183,7 @@ def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             cols[col] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
     out = pd.DataFrame(cols).reset_index(drop=True)
     if kind == "payroll":
-        filled = pc.coalesce(*(pa.chunked_array(out[c].array._pa_array) for c in ("premium_period_start",
+        filled = pc.coalesce(*(pa.chunked_array(pa.array(out[c])) for c in ("premium_period_start",
                                                                                    "period_start")))
         out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
     out["source_file"] = 0
@@ -287,7 +288,7 @@ def _frames():
     in-memory data source, made once per process. (Adding a data source, an asset or a batch
     definition saves the context's whole configuration as YAML: three times per validation
     when each made its own.)"""
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -297,7 +298,7 @@ def _frames():
 
 
 def _validate(name: str, frame: pd.DataFrame, expectations: list[Expectation], result_format: str) -> list:
-    gx = _gx()
+    gx = import_gx()
     batch = _frames().get_batch(batch_parameters={"dataframe": frame})
     suite = gx.ExpectationSuite(name=name, expectations=[e.to_gx() for e in expectations])
     return batch.validate(suite, result_format={"result_format": result_format, "partial_unexpected_count": 0}).results
@@ -592,7 +593,7 @@ def _serve(conn) -> None:
     # GX makes (disabled) tqdm progress bars, and tqdm's default lock is an interprocess
     # semaphore that this process's quick exit would leave behind: a thread lock is enough here
     tqdm.set_lock(threading.RLock())
-    _gx()
+    import_gx()
     while True:
         try:
             task = conn.recv()

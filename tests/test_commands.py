@@ -34,8 +34,9 @@ def commands() -> list[str]:
 
 
 def subcommands(command: str) -> list[str]:
-    return re.findall(r"^    ([a-z]+)\s", help_text(command).split("WHAT", 1)[-1], flags=re.M) \
-        if "WHAT" in help_text(command) else []
+    """The subcommands a command's --help lists under its WHAT or ACTION."""
+    found = re.search(r"^  (?:WHAT|ACTION)\n((?:    .*\n)+)", help_text(command), flags=re.M)
+    return re.findall(r"^    ([a-z]+)\b", found.group(1), flags=re.M) if found else []
 
 
 def options(text: str) -> set[str]:
@@ -75,14 +76,14 @@ def test_a_commands_readme_row_matches_its_help(command):
     assert {o for o in offered if o not in section} == set(), "options of --help the README does not mention"
     for sub in helps:
         if sub is not None:
-            assert any(row.split()[1:2] == [sub] or f" {sub} " in f" {row} " for row in rows), \
-                f"no README row for `{command} {sub}`"
+            assert any(re.search(rf"\b{sub}\b", row) for row in rows) or \
+                f"`{command} {sub}`" in readme_commands_section(), f"the README does not name `{command} {sub}`"
     # required options are in the row itself
     for sub, text in helps.items():
         usage = " ".join(text.split("\n\n", 1)[0].split())
         required = {o for o in re.findall(r"(?<!\[)(--[a-z][a-z-]*) [A-Z_]+", usage)
                     if not re.search(r"\[" + re.escape(o), usage)}
-        mine = [r for r in rows if sub is None or f" {sub} " in f" {r} "]
+        mine = [r for r in rows if sub is None or re.search(rf"\b{sub}\b", r)] or rows
         for option in required:
             assert any(option in r for r in mine), f"`{command}`: required {option} is not in its README row"
 
@@ -100,8 +101,47 @@ def examples() -> list[str]:
 
 
 # the order a person would take them in: the data is there, then closed, signed, reported,
-# traced and confirmed, the confirmation verified; generating new data comes last
-ORDER = ["demo", "close", "summary", "signoff", "report", "trace", "confirm", "verify", "generate"]
+# traced and confirmed, the confirmation verified, portal users managed; generating new data
+# comes last
+ORDER = ["demo", "close", "summary", "signoff", "report", "trace", "confirm", "verify", "users", "serve", "generate"]
+USERS = ["add", "list", "disable", "enable", "password"]
+
+
+def _order(example: str) -> tuple[int, int]:
+    words = shlex.split(example)
+    return ORDER.index(words[1]), USERS.index(words[2]) if words[1] == "users" else 0
+
+
+def _serve(words: list[str], cwd: Path) -> None:
+    """`serve` runs until stopped: it is started as its own process (on a free port rather than
+    the example's, which may be taken), must answer a page, and is stopped."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    at = words.index("--port")
+    words = words[:at + 1] + [str(port)] + words[at + 2:]
+    proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", *words[1:]], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as page:
+                    assert page.status == 200
+                    return
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()
+                assert time.monotonic() < deadline, "the portal did not answer"
+                time.sleep(0.5)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_every_help_example_runs_on_the_demo(closed_demo, tmp_path, monkeypatch, capsys):
@@ -109,10 +149,15 @@ def test_every_help_example_runs_on_the_demo(closed_demo, tmp_path, monkeypatch,
     home = tmp_path / ".pennytrail"
     shutil.copytree(closed_demo, home, ignore=shutil.ignore_patterns("dagster"))
     monkeypatch.chdir(tmp_path)
-    runs = sorted(examples(), key=lambda e: ORDER.index(shlex.split(e)[1]))
+    runs = sorted(examples(), key=_order)
     assert {shlex.split(e)[1] for e in runs} == set(commands())
     for example in runs:
         words = shlex.split(example)
+        if words[1] == "serve":
+            _serve(words, tmp_path)
+            continue
+        if "--password-stdin" in words:
+            monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
         assert main(words[1:]) == 0, f"`{example}` failed: {capsys.readouterr().err}"
         out = capsys.readouterr().out
         assert out.strip(), f"`{example}` printed nothing"

@@ -48,7 +48,6 @@ class IngestSummary:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     codes: Counter = field(default_factory=Counter)
-    kinds: Counter = field(default_factory=Counter)
 
     @property
     def new_files(self) -> int:
@@ -392,7 +391,6 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
             for entry, a, b in zip(entries, accepted.tolist(), quarantined.tolist()):
                 entry.update(status="loaded", rows_read=a + b, rows_accepted=a, rows_quarantined=b)
                 summary.files_loaded += 1
-                summary.kinds[kind] += 1
                 summary.rows_read += a + b
                 summary.rows_accepted += a
                 summary.rows_quarantined += b

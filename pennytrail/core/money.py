@@ -25,7 +25,6 @@ def numeral_regex(max_dp: int) -> str:
 
 AMOUNT_DP = 2
 QUANTITY_DP = 3
-RATE_DP = 6
 
 # The largest values a row may hold (docs/decisions.md, "Ranges"). A BIGINT holds 9.2 × 10¹⁸
 # cents, so sums of at most 92 million values at these limits cannot overflow it.

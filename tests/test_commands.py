@@ -97,7 +97,7 @@ def examples() -> list[str]:
             # argparse wraps a long epilog: the example runs on to the next blank line
             found += [" ".join(e.split()) for e in re.findall(r"^example: (pennytrail .+?)(?:\n\n|\n?\Z)", text,
                                                              flags=re.M | re.S)]
-    return found
+    return list(dict.fromkeys(found))  # a subcommand may repeat its command's example
 
 
 # the order a person would take them in: the data is there, then closed, signed, reported,

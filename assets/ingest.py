@@ -22,7 +22,7 @@ def _reference(pennytrail: PennytrailResource):
 
 @dg.asset(pool=WAREHOUSE_POOL, group_name="ingest", kinds={"duckdb"})
 def reference_data(pennytrail: PennytrailResource) -> dg.MaterializeResult:
-    """Programs, parties, rates and units from `<data>/reference/`, checked whole (SPEC.md §2).
+    """Programs, parties, rates and units from `<data>/reference/`, checked whole.
 
     A file that contradicts itself stops the close with a message naming file, row and field.
     """
@@ -39,7 +39,7 @@ def reference_data(pennytrail: PennytrailResource) -> dg.MaterializeResult:
     check_specs=[dg.AssetCheckSpec(name, asset="submissions") for name in INPUT_CHECKS + LOG_CHECKS],
 )
 def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResource):
-    """Every new file under `<data>/inbox/<kind>/`, exactly once: rows accepted or quarantined (SPEC.md §3).
+    """Every new file under `<data>/inbox/<kind>/`, exactly once: rows accepted or quarantined.
 
     The input data contracts run with Great Expectations over the files new in this run; a
     failing contract means rows were quarantined, which the quarantine table explains row by row.

@@ -1,4 +1,4 @@
-"""Reconcile assets: the reconciliation of SPEC.md §4–§7, and the conservation checks of §9."""
+"""Reconcile assets: the reconciliation, and the conservation checks."""
 
 
 import hashlib
@@ -39,7 +39,7 @@ def _since(last: str | None, basis: str) -> int | None:
 
 @dg.asset(deps=[submissions], pool=WAREHOUSE_POOL, group_name="reconcile", kinds={"duckdb"})
 def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
-    """What was owed, paid, received, pooled and allocated to each worker, for every month (SPEC.md §4–§7).
+    """What was owed, paid, received, pooled and allocated to each worker, for every month.
 
     Kept as is when nothing changed since the last run. When only files were added (same
     reference data, same rules), the worker audit is recomputed for the growers the new files
@@ -80,7 +80,7 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
     name="conservation", pool=WAREHOUSE_POOL,
     specs=[dg.AssetCheckSpec(name, asset=reconciliation, blocking=True, description=identity)
            for name, (identity, _) in conservation.CHECKS.items()],
-    description="The conservation identities of SPEC.md §9 over the reconciliation, in one read of the warehouse.",
+    description="The conservation identities over the reconciliation, in one read of the warehouse.",
 )
 def conservation_checks(pennytrail: PennytrailResource):
     """Each identity is a check of its own (a failure blocks publication); they run in one step."""

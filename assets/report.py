@@ -26,7 +26,7 @@ warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", categor
 )
 def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResource):
     """Each month's slice of `worker_audit`, `pool_audit`, `invoice_audit`, `pass_through_audit` and
-    `exceptions` (SPEC.md §8), replaced in one transaction after the output contracts pass.
+    `exceptions`, replaced in one transaction after the output contracts pass.
 
     A run may cover a range of months (one run for a whole close). A month whose rows have not
     changed since it was published is kept as it is (and its contracts not run again). A month

@@ -11,7 +11,7 @@ entitlement, which payment lines funded it.
 - the **grower**, for funded premium that is not on the worker's pay stubs (or premium paid
   for a period with no recorded work).
 
-Audit figures come from the published tables of SPEC.md §8, so a month shows in a trace once
+Audit figures come from the published output tables (docs/rules.md), so a month shows in a trace once
 it has been closed; lines, payments and their split over pools come from the reconciliation.
 """
 

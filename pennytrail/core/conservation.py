@@ -1,4 +1,4 @@
-"""Conservation (SPEC.md §9): identities checked on every run; any failure stops publication.
+"""Conservation: identities checked on every run; any failure stops publication.
 
 Each check is a query that returns the offenders; an empty result is a pass. The first
 offenders travel with the failure so the message can name the identity and the cents.

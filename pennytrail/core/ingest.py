@@ -1,4 +1,4 @@
-"""Ingest: every submission file exactly once, every row accepted or quarantined (SPEC.md §2–§3).
+"""Ingest: every submission file exactly once, every row accepted or quarantined.
 
 Order of work: the reference data is read and checked whole (``load_reference``) and written to
 the ``ref_*`` tables; then every file under ``<data>/inbox/<kind>/`` that the warehouse has not

@@ -1,4 +1,4 @@
-"""Exact money and numbers (SPEC.md §1).
+"""Exact money and numbers.
 
 Money is an ``int`` of cents. Nothing in pennytrail holds money in a binary float: amounts
 arrive as text and are parsed here, quantities and rates are ``Decimal`` parsed from text, and
@@ -71,7 +71,7 @@ def cents(text: str) -> int:
 
 
 def round_half_up(x: Fraction | int) -> int:
-    """Round an exact number of cents to a whole cent, halves away from zero (SPEC.md §1)."""
+    """Round an exact number of cents to a whole cent, halves away from zero."""
     x = Fraction(x)
     sign = -1 if x < 0 else 1
     a = abs(x)

@@ -1,4 +1,4 @@
-"""Publishing a month (SPEC.md §8): the month's slice of the working tables becomes the output.
+"""Publishing a month: the month's slice of the working tables becomes the output.
 
 One transaction for the months published together: delete each month's rows from each output
 table and insert the new slice, so a re-run replaces the months and a run that dies leaves the

@@ -1,4 +1,4 @@
-"""Reading submission files as text (SPEC.md §3).
+"""Reading submission files as text.
 
 A file becomes a ``RawTable``: every value as trimmed text, header names trimmed and
 lower-cased, and for each row the number a spreadsheet shows for it (the header is row 1).

@@ -1,4 +1,4 @@
-"""The reconciliation (SPEC.md §4–§7), as SQL over the warehouse's current tables.
+"""The reconciliation, as SQL over the warehouse's current tables.
 
 Each stage is one statement that reads the tables before it and writes one working table
 (``w_*``), top-down: owed per line (§4), the sellers' lines and the volume handshake (§4a),

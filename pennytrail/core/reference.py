@@ -1,4 +1,4 @@
-"""Reference data (SPEC.md §2): programs, parties, rates and units.
+"""Reference data: programs, parties, rates and units.
 
 Loaded whole and checked whole before any submission is read. Every problem is collected
 with its file, row and field; if there is any, ``ReferenceDataError`` stops the close and

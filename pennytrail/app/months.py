@@ -39,7 +39,7 @@ def month_states(con: duckdb.DuckDBPyConnection) -> list[Month]:
             continue
         state = month_status(con, m)
         last = con.execute("SELECT signed_by, signed_at, revoked_by, revoked_at, revoke_reason FROM signoffs "
-                           "WHERE month = ? ORDER BY signed_at DESC LIMIT 1", [m]).fetchone()
+                           "WHERE month = ? ORDER BY signed_at DESC, revoked_at IS NULL DESC LIMIT 1", [m]).fetchone()
         if last is None:
             detail = "closed, not signed off"
         elif last[3] is not None:

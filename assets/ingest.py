@@ -5,6 +5,7 @@ import dagster as dg
 
 import data_contracts
 from data_contracts import gx
+from pennytrail.app.contracts import Contracts
 from pennytrail.core.ingest import ingest, write_reference
 from pennytrail.core.reference import ReferenceDataError, load_reference
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
@@ -22,7 +23,7 @@ def _reference(pennytrail: PennytrailResource):
 
 @dg.asset(pool=WAREHOUSE_POOL, group_name="ingest", kinds={"duckdb"})
 def reference_data(pennytrail: PennytrailResource) -> dg.MaterializeResult:
-    """Programs, parties, rates and units from `<data>/reference/`, checked whole.
+    """Programs, parties, rates and units from `<data>/reference/`, checked whole (docs/rules.md, "Reference data").
 
     A file that contradicts itself stops the close with a message naming file, row and field.
     """
@@ -38,21 +39,21 @@ def reference_data(pennytrail: PennytrailResource) -> dg.MaterializeResult:
     deps=[reference_data], pool=WAREHOUSE_POOL, group_name="ingest", kinds={"duckdb", "great_expectations"},
     check_specs=[dg.AssetCheckSpec(name, asset="submissions") for name in INPUT_CHECKS + LOG_CHECKS],
 )
-def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResource):
-    """Every new file under `<data>/inbox/<kind>/`, exactly once: rows accepted or quarantined.
+def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResource,
+                contracts: dg.ResourceParam[Contracts]):
+    """Every new file under `<data>/inbox/<kind>/`, exactly once: rows accepted or quarantined (docs/rules.md, "Row outcomes").
 
     The input data contracts run with Great Expectations over the files new in this run; a
     failing contract means rows were quarantined, which the quarantine table explains row by row.
     """
     ref = _reference(pennytrail)
-    gx.start()  # GX is imported in the contract process while the files are read
-    contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
+    inputs = contracts.input_contracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
     with pennytrail.warehouse() as con:
-        summary = ingest(con, pennytrail.data, ref, progress=context.log.info, on_raw=contracts.add)
+        summary = ingest(con, pennytrail.data, ref, progress=context.log.info, on_raw=inputs.add)
         # the last input batches and the log tables' contracts are judged while this step finishes
-        contracts.send()
+        inputs.send()
         checked = {} if not summary.new_files else {
-            t: gx.submit(gx.validate_output, t, con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df())
+            t: contracts.submit(gx.validate_output, t, con.execute(f"SELECT * EXCLUDE ({', '.join(x)}) FROM {t}").df())
             for t, x in (("quarantine", ["sha256", "raw"]), ("ingest_log", ["message"]))}
     yield dg.MaterializeResult(metadata={
         "files seen": summary.files_seen, "files loaded": summary.files_loaded,
@@ -64,7 +65,7 @@ def submissions(context: dg.AssetExecutionContext, pennytrail: PennytrailResourc
         for name in INPUT_CHECKS + LOG_CHECKS:
             yield dg.AssetCheckResult(check_name=name, passed=True, description="no new files since the last check")
         return
-    for kind, result in contracts.results().items():
+    for kind, result in inputs.results().items():
         yield dg.AssetCheckResult(check_name=f"contract_{kind}", passed=result.passed,
                                   severity=dg.AssetCheckSeverity.WARN, metadata=result.metadata())
     for table, future in checked.items():

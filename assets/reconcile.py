@@ -1,60 +1,43 @@
-"""Reconcile assets: the reconciliation, and the conservation checks."""
+"""Reconcile assets: the reconciliation (what was owed, paid, received, pooled and allocated), and the
+conservation checks over it."""
 
-
-import hashlib
 
 import dagster as dg
 
+from pennytrail.app.changes import RECONCILIATION_KEY, rebuilt_since, reconciliation_state
+from pennytrail.app.contracts import Contracts
 from pennytrail.core import conservation, reconcile
 from pennytrail.core.money import dollars
+from pennytrail.core.publish import months_available
 from pennytrail.core.warehouse import get_meta
+from pipelines.partitions import months_of_run
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 from .ingest import submissions
 
-STATE_SQL = """
-SELECT (SELECT coalesce(max(seq), 0) FROM ingest_log), (SELECT count(*) FROM ingest_log),
-       (SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
-           SELECT CAST(p AS VARCHAR) AS t FROM ref_programs p UNION ALL SELECT CAST(q AS VARCHAR) FROM ref_parties q
-           UNION ALL SELECT CAST(r AS VARCHAR) FROM ref_rates r UNION ALL SELECT CAST(u AS VARCHAR) FROM ref_units u))
-"""
-
-
-def _state(con) -> tuple[str, str]:
-    """(basis, fingerprint): the basis is the reference data and the rules; the fingerprint,
-    ``basis:seq:files``, adds the last file seq and the number of files applied."""
-    seq, files, reference = con.execute(STATE_SQL).fetchone()
-    code = "|".join(sql for _, sql in reconcile.STAGES)
-    basis = hashlib.sha256(f"{reference}|{code}".encode()).hexdigest()
-    return basis, f"{basis}:{seq}:{files}"
-
-
-def _since(last: str | None, basis: str) -> int | None:
-    """The file seq the last reconciliation (fingerprint ``last``) was built from, when it was
-    built on ``basis``; None when it must be rebuilt in full."""
-    if last and last.startswith(basis + ":"):
-        return int(last.split(":")[1])
-    return None
-
-
 @dg.asset(deps=[submissions], pool=WAREHOUSE_POOL, group_name="reconcile", kinds={"duckdb"})
-def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
-    """What was owed, paid, received, pooled and allocated to each worker, for every month.
+def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailResource,
+                   contracts: dg.ResourceParam[Contracts]) -> dg.MaterializeResult:
+    """What was owed, paid, received, pooled and allocated to each worker, for every month (docs/rules.md).
 
     Kept as is when nothing changed since the last run. When only files were added (same
     reference data, same rules), the worker audit is recomputed for the growers the new files
     touch and kept for the others; otherwise everything is rebuilt. Either way the new tables
-    replace the old in one transaction. Publication waits on the conservation checks.
+    replace the old in one transaction. Publication waits on the conservation checks; the
+    output contracts of the months the run will publish are started here, and judged in the
+    contract process while the checks run.
     """
     with pennytrail.warehouse() as con:
-        basis, fp = _state(con)
-        last = get_meta(con, "reconciliation_fingerprint")
+        basis, fp = reconciliation_state(con)
+        last = get_meta(con, RECONCILIATION_KEY)
         unchanged = last == fp
-        since = _since(last, basis)
+        since = rebuilt_since(last, basis)
         if unchanged:
             context.log.info("inputs unchanged since the last reconciliation: kept")
         else:
-            reconcile.run(con, progress=context.log.info, since=since, meta={"reconciliation_fingerprint": fp})
+            reconcile.run(con, progress=context.log.info, since=since, meta={RECONCILIATION_KEY: fp})
+        months = months_of_run(context.run.tags, lambda: months_available(con))
+        started = contracts.start_output(con, months)
         totals = con.execute("""
             SELECT (SELECT coalesce(sum(owed_cents), 0) FROM w_invoice_audit),
                    (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM w_invoice_audit),
@@ -73,6 +56,7 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
         "distributed to workers": dollars(totals[4]), "pools": totals[5], "worker audit rows": totals[6],
         "exceptions by code": codes, "handshake by status": handshake, "as-of date": as_of or "none",
         "overdue worker rows": overdue,
+        "output contracts started": ", ".join(started) or "none",
     })
 
 
@@ -80,7 +64,7 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
     name="conservation", pool=WAREHOUSE_POOL,
     specs=[dg.AssetCheckSpec(name, asset=reconciliation, blocking=True, description=identity)
            for name, (identity, _) in conservation.CHECKS.items()],
-    description="The conservation identities over the reconciliation, in one read of the warehouse.",
+    description="The conservation identities (docs/rules.md, Conservation) over the reconciliation, in one read of the warehouse.",
 )
 def conservation_checks(pennytrail: PennytrailResource):
     """Each identity is a check of its own (a failure blocks publication); they run in one step."""

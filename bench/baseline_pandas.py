@@ -1,4 +1,4 @@
-"""The way the work is often done today: a straightforward pandas script of the rules (docs/rules.md).
+"""The way the work is often done today: a straightforward pandas script of the rules in docs/rules.md.
 
 It reads every CSV with pandas, keeps the latest file's row for a repeated key, and computes
 owed, received, pools, the largest-remainder split to workers and the worker audit. Money is

@@ -36,7 +36,7 @@ def main() -> None:
             write_reference(con, ref)
             summary = ingest(con, data, ref, progress=lambda m: None, on_raw=lambda kind, table: tables.append(table))
         ingest_s = time.perf_counter() - start
-        gx._gx()
+        gx.import_gx()
         start = time.perf_counter()
         result = gx.validate_input("payroll", tables, {pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
         contract_s = time.perf_counter() - start

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data_contracts import gx  # noqa: E402
+from pennytrail.app.contracts import Contracts  # noqa: E402
 from pennytrail.core import conservation, publish, reconcile  # noqa: E402
 from pennytrail.generator import generate  # noqa: E402
 from pennytrail.core.ingest import ingest, write_reference  # noqa: E402
@@ -176,12 +176,13 @@ def stages(data: Path) -> list[tuple[str, float, int, float]]:
         say(f"  {name:34} {seconds:8.2f} s")
         return result
 
+    checks = None
     try:
-        timed("start the contract process", lambda _: 0, gx.start)  # GX loads there during the ingest
+        checks = timed("start the contract process", lambda _: 0, Contracts)  # GX loads there during the ingest
         with connect(home / "pennytrail.duckdb") as con:
             ref = timed("reference data", lambda r: len(r.parties), lambda: load_reference(data))
             write_reference(con, ref)
-            contracts = gx.InputContracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
+            contracts = checks.input_contracts({pid: p[0] for pid, p in ref.parties.items()}, set(ref.units))
             timed("ingest + input contracts (GX)", lambda s: s.rows_read,
                   lambda: (ingest(con, data, ref, progress=lambda m: None, on_raw=contracts.add),
                            contracts.results())[0])
@@ -189,11 +190,12 @@ def stages(data: Path) -> list[tuple[str, float, int, float]]:
             timed("conservation checks", lambda r: len(r), lambda: conservation.run_all(con))
             months = publish.months_available(con)
             timed("output contracts (GX)", lambda r: sum(x.rows for x in r.values()),
-                  lambda: publish.check_months(con, months))
+                  lambda: checks.output(con, months)[1])
             timed("publish all months", lambda c: sum(sum(v.values()) for v in c.values()),
                   lambda: publish.publish_months(con, months))
     finally:
-        gx.stop()
+        if checks is not None:
+            checks.stop()
         shutil.rmtree(home, ignore_errors=True)
     return rows_out
 

@@ -6,8 +6,10 @@ reduced to counts and row positions: no value of any column travels out of here,
 personal data can leak through a result.
 
 GX takes seconds to import and its checks run in Python. A close therefore runs them in a
-second process (``submit``), started when the close starts: GX is imported there while the
-files are read, and each batch's contract runs there while the next batch is ingested.
+second process (``ContractProcess``), started when the close starts: GX is imported there while
+the files are read, and each batch's contract runs there while the next batch is ingested. The
+process is an object its owner hands to whoever runs contracts (``pennytrail.app.contracts``);
+this module keeps no process of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -85,7 +88,7 @@ class Expectation:
         return list(self.column_list) if self.column_list else [self.column]
 
     def to_gx(self):
-        cls = getattr(_gx().expectations, "".join(w.title() for w in self.type.split("_")))
+        cls = getattr(import_gx().expectations, "".join(w.title() for w in self.type.split("_")))
         where = {"column_list": list(self.column_list)} if self.column_list else {"column": self.column}
         return cls(**where, **self.kwargs)
 
@@ -99,7 +102,8 @@ def _unique(columns: list[str]) -> Expectation:
 
 
 @cache
-def _gx():
+def import_gx():
+    """Great Expectations, imported once per process (with its frame hashing turned off)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.execution_engine import pandas_execution_engine
@@ -179,7 +183,7 @@ def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
             cols[col] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
     out = pd.DataFrame(cols).reset_index(drop=True)
     if kind == "payroll":
-        filled = pc.coalesce(*(pa.chunked_array(out[c].array._pa_array) for c in ("premium_period_start",
+        filled = pc.coalesce(*(pa.chunked_array(pa.array(out[c])) for c in ("premium_period_start",
                                                                                    "period_start")))
         out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
     out["source_file"] = 0
@@ -284,7 +288,7 @@ def _frames():
     in-memory data source, made once per process. (Adding a data source, an asset or a batch
     definition saves the context's whole configuration as YAML: three times per validation
     when each made its own.)"""
-    gx = _gx()
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -294,7 +298,7 @@ def _frames():
 
 
 def _validate(name: str, frame: pd.DataFrame, expectations: list[Expectation], result_format: str) -> list:
-    gx = _gx()
+    gx = import_gx()
     batch = _frames().get_batch(batch_parameters={"dataframe": frame})
     suite = gx.ExpectationSuite(name=name, expectations=[e.to_gx() for e in expectations])
     return batch.validate(suite, result_format={"result_format": result_format, "partial_unexpected_count": 0}).results
@@ -440,9 +444,10 @@ class InputContracts:
     so kind by kind), and is judged while the next kind is read. Batches are sampled in a
     thread of their own (Arrow's kernels release the GIL), so the ingest goes on meanwhile."""
 
-    def __init__(self, parties: dict[str, str], units: set[str], batch_rows: int = 250_000,
-                 max_rows: int = 1_000_000):
+    def __init__(self, parties: dict[str, str], units: set[str], submit: Callable[..., Future],
+                 batch_rows: int = 250_000, max_rows: int = 1_000_000):
         self.parties, self.units, self.batch_rows, self.max_rows = parties, units, batch_rows, max_rows
+        self.submit = submit  # runs a function of this module in the contract process
         self.pending: dict[str, list[pa.Table]] = {}
         self.done: dict[str, list[Future]] = {}  # per batch: the sampling, whose result is the judgement
         self._sampler: ThreadPoolExecutor | None = None
@@ -463,7 +468,7 @@ class InputContracts:
         if self._sampler is None:
             self._sampler = ThreadPoolExecutor(1, thread_name_prefix="pennytrail-sample")
         self.done.setdefault(kind, []).append(self._sampler.submit(
-            lambda: submit(judge_table, kind, sample_input(kind, tables, expectations), expectations)))
+            lambda: self.submit(judge_table, kind, sample_input(kind, tables, expectations), expectations)))
 
     def send(self) -> None:
         """Send what is pending now (the files are all added), so it runs while this process goes on."""
@@ -588,7 +593,7 @@ def _serve(conn) -> None:
     # GX makes (disabled) tqdm progress bars, and tqdm's default lock is an interprocess
     # semaphore that this process's quick exit would leave behind: a thread lock is enough here
     tqdm.set_lock(threading.RLock())
-    _gx()
+    import_gx()
     while True:
         try:
             task = conn.recv()
@@ -607,35 +612,6 @@ def _serve(conn) -> None:
             os._exit(0)  # the process that started this one is gone
         except Exception:  # the result could not be pickled
             conn.send((False, traceback.format_exc()))
-
-
-_process: ContractProcess | None = None
-_process_lock = threading.Lock()
-
-
-def start() -> ContractProcess:
-    """The contract process of this process, started on first use: GX is imported there at
-    once, so the import overlaps whatever this process does next. A process that died is
-    replaced."""
-    global _process
-    with _process_lock:
-        if _process is None or not _process.alive:
-            _process = ContractProcess()
-        return _process
-
-
-def submit(fn, *args) -> Future:
-    """Run ``fn(*args)`` (a function of this module) in the contract process."""
-    return start().submit(fn, *args)
-
-
-def stop() -> None:
-    """End the contract process, if there is one."""
-    global _process
-    with _process_lock:
-        if _process is not None:
-            _process.stop()
-            _process = None
 
 
 def validate_output(table: str, frame: pd.DataFrame) -> ContractResult:

@@ -1,4 +1,5 @@
-"""The `pennytrail` command: a thin layer over the library.
+"""The `pennytrail` command: it parses arguments, calls the application layer (``pennytrail.app``)
+and prints.
 
 Every failure of every command is one line on stderr and a non-zero exit, made in one place
 (``main``): errors the user can act on say what to do, and anything else (a full disk, a
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import errno
-import json
 import logging
 import os
 import re
@@ -21,11 +21,11 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from . import app
 from .core.money import dollars
 
 EXAMPLES = {
@@ -40,18 +40,10 @@ EXAMPLES = {
     "verify": "pennytrail verify statement.json --public-key program.pem",
     "serve": "pennytrail serve --home .pennytrail --port 8000",
     "users": "pennytrail users add --home .pennytrail --email ana@example.org --role monitor --password-stdin",
-    "keys": "pennytrail keys create --home .pennytrail",
+    "keys": "pennytrail keys show --home .pennytrail",
     "months": "pennytrail months --home .pennytrail",
 }
-DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin", None)]
-
-
-class UserError(Exception):
-    """A problem with the user's input or data, reported as one line; ``details`` go to the log."""
-
-    def __init__(self, message: str, details: str = ""):
-        super().__init__(message)
-        self.details = details
+UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log
 
 
 def _log(msg: str) -> None:
@@ -71,228 +63,57 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_close(args: argparse.Namespace) -> int:
-    if args.month:
-        _need_month(args.month)
-    start = time.perf_counter()
-    home = Path(args.home)
-    done = close_if_changed(Path(args.data), home, [args.month] if args.month else None)
-    if done is None:
+def _closed(result, home: Path) -> None:
+    if result.unchanged:
         _log(f"nothing new since the last close (files, reference data and rules unchanged): "
-             f"checked in {time.perf_counter() - start:.1f} s")
+             f"checked in {result.seconds:.1f} s")
     else:
-        _log(f"closed {len(done)} month(s) in {time.perf_counter() - start:.1f} s")
-    print(summary_text(home))
+        _log(f"closed {len(result.months)} month(s) in {result.seconds:.1f} s")
+    print(app.summary(home).text())
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    home = Path(args.home)
+    _closed(app.close(Path(args.data), home, [args.month] if args.month else None, progress=_log), home)
     return 0
-
-
-def close_if_changed(data: Path, home: Path, months: list[str] | None) -> list[str] | None:
-    """Close ``months`` (all when None) unless nothing changed since the last completed close
-    (then None: no Dagster run, and the warehouse is not opened for writing)."""
-    from .core import state
-
-    fingerprint = None
-    if (data / "reference").is_dir():
-        last = state.last_close(home)
-        state.reuse_hashes(last)  # files unchanged since the last close are not read again
-        fingerprint = state.fingerprint(data, months)
-        if state.unchanged(last, fingerprint):
-            from .app import snapshots
-
-            if snapshots.current(home) is None:
-                _publish(home)
-            return None
-    from data_contracts import gx
-
-    gx.start()  # Great Expectations loads in its own process while Dagster starts here
-    done, _ = _close_and_verify(data, home, months, fingerprint, stop=gx.stop)
-    _publish(home)
-    return done
-
-
-CLOSE_TOKEN = "last_close_token"
-
-
-def _close_and_verify(data: Path, home: Path, months: list[str] | None, fingerprint: str | None,
-                      stop=lambda: None) -> tuple[list[str], str]:
-    """Run the close on the held warehouse and record it; then check that the warehouse file
-    itself holds the result (a token written last, no write-ahead log left): a close reports
-    success only then. The months closed and the summary."""
-    from pipelines.runner import CloseFailed, close
-
-    from .core import state
-    from .core.warehouse import connect, held, set_meta, verify_written
-
-    db = home / "pennytrail.duckdb"
-    token = uuid.uuid4().hex
-    try:
-        with held(db):  # written into the file once, when the close ends
-            try:
-                done = close(data, home, months, progress=_log)
-            finally:
-                stop()
-            if fingerprint is not None:
-                state.record(home, fingerprint)
-            with connect(db) as con:
-                set_meta(con, CLOSE_TOKEN, token)
-            summary = summary_text(home)
-    except CloseFailed as e:
-        raise UserError(f"the close did not complete: {e}", e.details) from None
-    verify_written(db, CLOSE_TOKEN, token)
-    return done, summary
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the demo program if it is not there yet, close every month, print the summary."""
-    from pipelines.runner import CloseFailed
-
-    from .generator import generate
-
     home = Path(args.home)
-    data = home / "data"
-    key_file = data / "answer_key.json"
-    if key_file.exists() and json.loads(key_file.read_text(encoding="utf-8")).get("seed") == args.seed:
-        _log(f"demo data already in {data} (seed {args.seed}): not generated again")
-    else:
-        generate(data, seed=args.seed, scale="demo", progress=_log)
-        _log(f"generated the demo program into {data}")
-    from .app import keys
-
-    if not keys.key_paths(home)[0].exists():
-        info = keys.create(home)
-        _log(f"created the signing key for confirmations in {info.private.parent} (fingerprint {info.fingerprint})")
-    unchanged = close_if_changed(data, home, None) is None
-    print(summary_text(home))
-    if unchanged:
+    done = app.demo(home, args.seed, progress=_log)
+    _closed(done.close, home)
+    if done.close.unchanged:
         print("\nNothing new: every file was seen before and every table is unchanged.")
-    try:
-        print("\n" + run_month_reports(home))
-    except CloseFailed as e:
-        raise UserError(f"the reports were not written: {e}", e.details) from None
-    print("\n" + demo_users(home))
+    print(f"\nreports: close workbooks for {', '.join(done.reported)} in {home / 'reports'}; "
+          f"buyers' confirmations in {home / 'confirmations'}")
+    if done.key_created:
+        _log(f"created the signing key for confirmations (fingerprint {done.key_created})")
+    print("\nportal users (`make serve`, then http://127.0.0.1:8000/login):")
+    for role, email, password, party in done.users:
+        if password is None:
+            print(f"  {role:<10} {email:<24} exists (new password: `pennytrail users password --home "
+                  f"{home} --email {email} --password-stdin`)")
+        else:
+            print(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
     return 0
 
 
-def demo_users(home: Path) -> str:
-    """One portal user per role, made with a random password on the first demo run (printed
-    here and stored nowhere in clear); a later run leaves them as they are, so that it changes
-    nothing: `pennytrail users password` sets a new password."""
-    import secrets
-
-    from .app import accounts
-
-    existing = {u.email: u for u in accounts.list_users(home)}
-    lines = ["portal users (`make serve`, then http://127.0.0.1:8000/login):"]
-    for role, party in DEMO_USERS:
-        email = f"{role}@example.org"
-        if email in existing:
-            lines.append(f"  {role:<10} {email:<24} exists (new password: `pennytrail users password --home "
-                         f"{home} --email {email} --password-stdin`)")
-            continue
-        password = secrets.token_urlsafe(12)
-        accounts.add_user(home, email, role, password, party, by="demo")
-        lines.append(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
-    return "\n".join(lines)
-
-
-def _publish(home: Path) -> None:
-    """Publish the warehouse the close left as the snapshot the portal reads."""
-    from .app import snapshots
-
-    try:
-        path = snapshots.publish(home)
-    except snapshots.Busy:
-        _log("the portal's snapshot was not refreshed: another process holds the warehouse")
-        return
-    _log(f"published for the portal: {path.name}")
-
-
-def run_month_reports(home: Path) -> str:
-    """Run the `reports_for_month` job over the closed months (one run); say what was written."""
-    from pipelines.runner import prepare_home, run_job
-
-    from .core.publish import published_months
-    from .core.warehouse import connect
-
-    with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        months = published_months(con)
-    prepare_home(home / "data", home)  # the home's Dagster instance and partitions, as a close sets them
-    from pipelines.partitions import partition_of
-
-    if months:
-        _log(f"reports {', '.join(months)} …")
-        run_job("reports_for_month", partition_range=(partition_of(months[0]), partition_of(months[-1])))
-    return (f"reports: close workbooks for {', '.join(months)} in {home / 'reports'}; "
-            f"buyers' confirmations in {home / 'confirmations'}")
-
-
-def summary_text(home: Path) -> str:
-    from reports.handshake import as_of_date
-
-    from .core.publish import month_status
-    from .core.warehouse import connect
-
-    path = home / "pennytrail.duckdb"
-    with connect(path, read_only=True) as con:
-        q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
-        files = q("SELECT status, count(*), sum(rows_read) FROM ingest_log GROUP BY 1 ORDER BY 1")
-        rows = q("SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_accepted), 0), "
-                 "coalesce(sum(rows_quarantined), 0) FROM ingest_log")[0]
-        qcodes = q("SELECT code, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC, 1")
-        months = q("SELECT month, count(*), sum(entitled_cents), sum(funded_cents), sum(distributed_cents) "
-                   "FROM pool_audit GROUP BY 1 ORDER BY 1")
-        workers = q("SELECT count(*), count(DISTINCT worker_id) FROM worker_audit")[0]
-        statuses = q("SELECT status, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC")
-        excs = q("SELECT code, count(*), sum(amount_cents) FROM exceptions GROUP BY 1 ORDER BY 2 DESC, 1")
-        overdue = q("SELECT count(*), count(DISTINCT grower_id) FROM worker_audit WHERE overdue")[0]
-        as_of = as_of_date(con)
-        handshake = q("SELECT status, count(*) FROM volume_handshake GROUP BY 1 ORDER BY 2 DESC, 1")
-        status = {m[0]: month_status(con, m[0]) for m in months}
-    out = ["pennytrail summary", "=================="]
-    out.append("files: " + ", ".join(f"{n} {s}" for s, n, _ in files))
-    out.append(f"rows: {rows[0]:,} read, {rows[1]:,} accepted, {rows[2]:,} quarantined")
-    if qcodes:
-        out.append("quarantined by code: " + ", ".join(f"{c} {n}" for c, n in qcodes))
-    out.append("months (pools, entitled, funded, distributed, sign-off):")
-    for m, n, e, f, d in months:
-        out.append(f"  {m}: {n} pools, {dollars(e)} entitled, {dollars(f)} funded, {dollars(d)} distributed, "
-                   f"{status[m]}")
-    out.append(f"workers audited: {workers[0]:,} rows for {workers[1]:,} workers ("
-               + ", ".join(f"{s} {n}" for s, n in statuses) + ")")
-    out.append(f"overdue as of {as_of or 'the close (no close yet)'}: {overdue[0]:,} worker rows at "
-               f"{overdue[1]:,} growers")
-    out.append("volume handshake (invoice lines): " + (", ".join(f"{s} {n:,}" for s, n in handshake) or "none"))
-    out.append("exceptions by code: " + (", ".join(f"{c} {n} ({dollars(a)})" for c, n, a in excs) or "none"))
-    out.append(f"warehouse: {path}")
-    out.append(f"Dagster runs: {home / 'dagster'} (see them with `make ui`)")
-    return "\n".join(out)
-
-
 def cmd_summary(args: argparse.Namespace) -> int:
-    print(summary_text(Path(args.home)))
+    print(app.summary(Path(args.home)).text())
     return 0
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
-    from .app import signoff
-    from .app.snapshots import Busy
-
-    _need_month(args.month)
     home = Path(args.home)
-    _need_warehouse(home)
-    try:
-        if args.revoke:
-            if args.reason is None:
-                raise UserError("revoking a sign-off needs --reason TEXT")
-            done = signoff.revoke(home, args.month, args.by, args.reason, wait=30.0)
-            print(f"{args.month}: the sign-off by {done['signed_by']} of {done['signed_at']:%Y-%m-%d %H:%M} UTC is "
-                  f"revoked by {done['revoked_by']}: {done['reason']}. The month is open again.")
-            return 0
-        done = signoff.sign(home, args.month, args.by, wait=30.0)
-    except Busy as e:
-        raise UserError(f"{e}: try again when it has completed") from None
-    except signoff.SignoffRefused as e:
-        raise UserError(str(e)) from None
+    if args.revoke:
+        if args.reason is None:
+            raise app.UserError("revoking a sign-off needs --reason TEXT")
+        done = app.revoke_sign_off(home, args.month, args.by, args.reason)
+        print(f"{args.month}: the sign-off by {done['signed_by']} of {done['signed_at']:%Y-%m-%d %H:%M} UTC is "
+              f"revoked by {done['revoked_by']}: {done['reason']}. The month is open again.")
+        return 0
+    done = app.sign_off(home, args.month, args.by)
     print(f"{args.month} signed off by {done['signed_by']}; digest {done['digest']}")
     if done["open_exceptions"]:
         print(f"recorded with {done['open_exceptions']} open exception(s): "
@@ -303,11 +124,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 
 def cmd_months(args: argparse.Namespace) -> int:
-    from .app.months import list_months
-
-    home = Path(args.home)
-    _need_warehouse(home)
-    months = list_months(home)
+    months = app.list_months(Path(args.home))
     if not months:
         print("no month has data yet: run `pennytrail close` first")
         return 0
@@ -319,91 +136,40 @@ def cmd_months(args: argparse.Namespace) -> int:
     return 0
 
 
-def _need_warehouse(home: Path) -> None:
-    if not (home / "pennytrail.duckdb").exists():
-        raise UserError(f"no warehouse in {home}: run `pennytrail close --data DIR --home {home}` first")
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports.close import close_report
-
-    from .app.month_reports import close_workbook_path
-
-    from .core.warehouse import connect
-
-    _need_month(args.month)
-    out = Path(args.out) if args.out else close_workbook_path(Path(args.home), args.month)
     start = time.perf_counter()
-    with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
-        try:
-            counts = close_report(con, args.month, out, progress=_log)
-        except LookupError as e:
-            raise UserError(str(e)) from None
+    out, counts = app.close_workbook(Path(args.home), args.month, Path(args.out) if args.out else None, progress=_log)
     _log(f"wrote {sum(counts.values()):,} rows in {time.perf_counter() - start:.1f} s")
     print(out)
     return 0
 
 
-def _date(text: str | None):
-    import datetime as dt
-
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"expected a date YYYY-MM-DD, got {text!r}") from None
-
-
 def cmd_trace(args: argparse.Namespace) -> int:
-    from reports import render, trace
-
-    from .core.warehouse import connect
+    from reports import render
 
     if not args.home:
-        raise UserError("trace needs --home DIR, the home folder of the warehouse")
-
-    with connect(Path(args.home) / "pennytrail.duckdb", read_only=True) as con:
-        try:
-            if args.what == "worker":
-                if (args.worker_id is None) == (args.name is None):
-                    raise UserError("give a WORKER_ID or --name NAME (one of them)")
-                notes, tables = trace.trace_worker(con, args.worker_id, args.name, args.grower,
-                                                   _date(args.date_from), _date(args.date_to))
-                subject = {"trace": "worker", "worker_id": args.worker_id, "name": args.name, "grower": args.grower}
-            elif args.what == "grower":
-                _need_month(args.month)
-                notes, tables = trace.trace_grower(con, args.grower_id, args.month)
-                subject = {"trace": "grower", "grower_id": args.grower_id, "month": args.month}
-            else:
-                notes, tables = trace.trace_invoice(con, args.buyer, args.invoice)
-                subject = {"trace": "invoice", "buyer_id": args.buyer, "invoice_id": args.invoice}
-        except trace.NotFound as e:
-            raise UserError(str(e)) from None
+        raise app.UserError("trace needs --home DIR, the home folder of the warehouse")
+    home = Path(args.home)
+    if args.what == "worker":
+        found = app.trace_worker(home, args.worker_id, args.name, args.grower, args.date_from, args.date_to)
+    elif args.what == "grower":
+        found = app.trace_grower(home, args.grower_id, args.month)
+    else:
+        found = app.trace_invoice(home, args.buyer, args.invoice)
     if args.xlsx:
-        render.to_xlsx(tables, Path(args.xlsx), notes)
+        render.to_xlsx(found.tables, Path(args.xlsx), found.notes)
         _log(f"case file written to {args.xlsx}")
     if args.format == "csv":
-        sys.stdout.write(render.to_csv(tables[0]))
+        sys.stdout.write(render.to_csv(found.tables[0]))
     elif args.format == "json":
-        sys.stdout.write(render.to_json(subject, tables, notes))
+        sys.stdout.write(render.to_json(found.subject, found.tables, found.notes))
     else:
-        sys.stdout.write(render.to_text(tables, notes, limit=None if args.all else 50))
+        sys.stdout.write(render.to_text(found.tables, found.notes, limit=None if args.all else 50))
     return 0
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
-    from .app import confirmations, keys
-    from .core.warehouse import connect
-
-    _need_month(args.month)
-    home = Path(args.home)
-    _need_warehouse(home)
-    with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        try:
-            done = confirmations.issue(con, home, args.buyer, args.month)
-        except (confirmations.NotConfirmable, keys.KeyProblem) as e:
-            raise UserError(str(e).strip("'\"")) from None
+    done = app.confirm(Path(args.home), args.buyer, args.month)
     _log(f"version {done.version} " + ("issued" if done.new else "already issued with these figures: unchanged"))
     for path in (done.pdf, done.csv, done.statement):
         print(path)
@@ -411,17 +177,8 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .app import confirmations, keys
-
-    path = Path(args.file)
-    if not path.is_file():
-        raise UserError(f"no statement file at {path}")
-    try:
-        trusted = confirmations.trusted_keys(Path(args.public_key) if args.public_key else None,
-                                             Path(args.trust_list) if args.trust_list else None)
-    except (keys.KeyProblem, OSError) as e:
-        raise UserError(str(e)) from None
-    checks, notes = confirmations.verify_file(path, trusted)
+    checks, notes = app.verify(Path(args.file), Path(args.public_key) if args.public_key else None,
+                               Path(args.trust_list) if args.trust_list else None)
     for c in checks:
         print(f"{'ok  ' if c.passed else 'FAIL'}  {c.part}: {c.detail}")
     for note in notes:
@@ -437,7 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     home = Path(args.home)
     if not home.is_dir():
-        raise UserError(f"no home folder {home}: run `pennytrail demo --home {home}` or a close first")
+        raise app.UserError(f"no home folder {home}: run `pennytrail demo --home {home}` or a close first")
     config = Config(home, Path(args.data) if args.data else None, secure_cookies=args.secure_cookies,
                     idle_timeout=args.idle_minutes * 60)
     _log(f"portal on http://{args.host}:{args.port}/ over {home} (stop with Ctrl-C)")
@@ -452,10 +209,11 @@ def cmd_users(args: argparse.Namespace) -> int:
     try:
         if args.action == "add":
             if not args.password_stdin:
-                raise UserError("give the password on standard input with --password-stdin "
+                raise app.UserError("give the password on standard input with --password-stdin "
                                 "(so that it is not in the shell's history)")
             password = sys.stdin.readline().rstrip("\r\n")
-            user = accounts.add_user(home, args.email, args.role, password, args.party, buyers=_buyers(home))
+            user = accounts.add_user(home, args.email, args.role, password, args.party,
+                                     buyers=app.snapshot_buyers(home))
             print(f"added {user.email} ({user.role}{', buyer ' + user.party_id if user.party_id else ''})")
         elif args.action == "list":
             users = accounts.list_users(home)
@@ -468,62 +226,31 @@ def cmd_users(args: argparse.Namespace) -> int:
             print(f"{user.email} {'disabled: its sessions are ended' if user.disabled else 'enabled'}")
         else:  # password
             if not args.password_stdin:
-                raise UserError("give the new password on standard input with --password-stdin")
+                raise app.UserError("give the new password on standard input with --password-stdin")
             accounts.set_password(home, args.email, sys.stdin.readline().rstrip("\r\n"))
             print(f"password of {args.email.strip().lower()} set; its sessions are ended")
     except accounts.AccountError as e:
-        raise UserError(str(e)) from None
+        raise app.UserError(str(e)) from None
     return 0
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
-    from .app import keys
-
     if args.action in ("create", "show") and not args.home:
-        raise UserError(f"keys {args.action} needs --home DIR")
+        raise app.UserError(f"keys {args.action} needs --home DIR")
     if args.action == "trust" and not args.public_key:
-        raise UserError("keys trust needs --public-key FILE")
-    try:
-        if args.action == "create":
-            info = keys.create(Path(args.home))
-            print(f"created the signing key {info.private} (readable by you only)")
-            print(f"public key for readers: {info.public}")
-            print(f"fingerprint {info.fingerprint}")
-        elif args.action == "show":
-            info = keys.show(Path(args.home))
-            print(f"public key {info.public}\nfingerprint {info.fingerprint}")
-        else:
-            target, added = keys.trust(Path(args.public_key), Path(args.trust_list) if args.trust_list else None)
-            print(f"trust list {target}: " + (f"added {', '.join(added)}" if added else "already trusted"))
-    except (keys.KeyProblem, OSError) as e:
-        raise UserError(str(e)) from None
+        raise app.UserError("keys trust needs --public-key FILE")
+    if args.action == "create":
+        info = app.create_key(Path(args.home))
+        print(f"created the signing key {info.private} (readable by you only)")
+        print(f"public key for readers: {info.public}")
+        print(f"fingerprint {info.fingerprint}")
+    elif args.action == "show":
+        info = app.show_key(Path(args.home))
+        print(f"public key {info.public}\nfingerprint {info.fingerprint}")
+    else:
+        target, added = app.trust_key(Path(args.public_key), Path(args.trust_list) if args.trust_list else None)
+        print(f"trust list {target}: " + (f"added {', '.join(added)}" if added else "already trusted"))
     return 0
-
-
-def _buyers(home: Path) -> set[str] | None:
-    """The buyers' party ids of the newest published snapshot, if any."""
-    import duckdb
-
-    from .app import snapshots
-
-    path = snapshots.current(home)
-    if path is None:
-        return None
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return {r[0] for r in con.execute("SELECT party_id FROM ref_parties WHERE party_type = 'buyer'").fetchall()}
-    finally:
-        con.close()
-
-
-def _need_month(text: str) -> None:
-    if not _is_month(text):
-        raise UserError(f"--month expects YYYY-MM, got {text!r}")
-
-
-def _is_month(text: str) -> bool:
-    return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12
-
 
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors are one line too (and exit 2), pointing at the command's help."""
@@ -608,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("grower_id")
     g.add_argument("--month", required=True, help="YYYY-MM")
     i = what.add_parser("invoice", help="an invoice's lines, payments, intermediaries, growers and pools fed",
-                        epilog="example: pennytrail trace --home .pennytrail invoice B01 INV-B01-0001")
+                        epilog="example: pennytrail trace --home .pennytrail invoice B01 T001-260202")
     i.add_argument("buyer")
     i.add_argument("invoice")
     for sub_parser in (w, g, i):
@@ -776,10 +503,6 @@ def main(argv: list[str] | None = None) -> int:
         line = describe(e, home)
     except Exception as e:  # noqa: BLE001 (every failure is one line; its traceback goes to the log)
         line, details = describe(e, home), traceback.format_exc()
-    finally:
-        gx = sys.modules.get("data_contracts.gx")
-        if gx is not None:
-            gx.stop()  # a data contract process the command started ends with it
     log = _write_log(home, argv, line, details)
     where = f" (details: {log})" if log is not None and details else ""
     print(f"pennytrail: {line}{where}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Generated premium programs, in the rules's formats, with an answer key.
+"""Generated premium programs, in the formats of docs/rules.md, with an answer key.
 
 Two programs: tomatoes (1¢ per lb, sold in 25-lb boxes, pickers paid per 32-lb bucket, basis
 ``units``, weekly payroll) and dairy (5¢ per cwt of milk, basis ``hours``, every two weeks, 7.65%
@@ -566,7 +566,7 @@ class Generator:
             _write_csv(self.out / name, PAYMENT_COLUMNS, rows)
 
     def _file_faults(self) -> None:
-        """Bad rows and bad files of every kind the rules names, each in the answer key."""
+        """Bad rows and bad files of every kind docs/rules.md names, each in the answer key."""
         q = self.key.quarantine
         g, b = self.tomato[0], "B01"
         p0 = self.scale.start

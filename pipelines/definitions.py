@@ -9,7 +9,7 @@ from assets.reconcile import conservation_checks, reconciliation
 from assets.report import month_reports, monthly_audit
 
 from .partitions import monthly
-from .resources import PennytrailResource
+from .resources import PennytrailResource, contract_process
 from .sensors import build_inbox_sensor
 
 INGEST_RECONCILE = [reference_data, submissions, reconciliation]
@@ -56,5 +56,10 @@ defs = dg.Definitions(
     schedules=[monthly_schedule],
     sensors=[build_inbox_sensor(close_job)],
     resources={"pennytrail": PennytrailResource(data_dir=dg.EnvVar("PENNYTRAIL_DATA"),
-                                                home_dir=dg.EnvVar("PENNYTRAIL_HOME"))},
+                                                home_dir=dg.EnvVar("PENNYTRAIL_HOME")),
+               "contracts": contract_process},
+    # one process per run: its steps share the run's contract process (the output contracts the
+    # reconciliation starts are collected by the publication), and they take the warehouse one
+    # at a time anyway (its pool's limit is 1)
+    executor=dg.in_process_executor,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -42,6 +43,12 @@ def record_first_month(month: str) -> bool:
 
 monthly = dg.MonthlyPartitionsDefinition(start_date=first_month(), fmt="%Y-%m", end_offset=1)
 
+# The months a run's close will publish, on a run that is not partitioned itself (the
+# `ingest_and_reconcile` run of a close): "all" or "2026-02,2026-03".
+MONTHS_TAG = "pennytrail/months"
+PARTITION_TAG = "dagster/partition"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
 
 def month_of(partition_key: str) -> str:
     """A partition key is the month itself: ``2026-03``."""
@@ -50,3 +57,39 @@ def month_of(partition_key: str) -> str:
 
 def partition_of(month: str) -> str:
     return month
+
+
+def check_months(months: list[str], error: type[Exception]) -> None:
+    """Raise ``error`` for the first month outside the months pennytrail can close."""
+    keys = monthly.get_partition_keys()
+    valid = set(keys)
+    for month in months:
+        if partition_of(month) not in valid:
+            raise error(f"month {month} is outside the months pennytrail can close "
+                        f"(from {min(keys)} to next month)")
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (``YYYY-MM``, both included), as a range run covers them."""
+    year, month = int(first[:4]), int(first[5:7])
+    out = []
+    while f"{year:04d}-{month:02d}" <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def months_of_run(tags: Mapping[str, str], available: Callable[[], list[str]]) -> list[str]:
+    """The months a run will publish, from its tags: its partition, its range of partitions, or
+    ``MONTHS_TAG`` (the range from the first to the last month named, "all" naming every month
+    ``available()`` gives, as the close's publication run covers them); none for a run that
+    publishes nothing."""
+    if MONTHS_TAG in tags:
+        named = available() if tags[MONTHS_TAG] == "all" else [
+            m for m in tags[MONTHS_TAG].split(",") if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", m)]
+        return months_between(min(named), max(named)) if named else []
+    if PARTITION_TAG in tags:
+        return [month_of(tags[PARTITION_TAG])]
+    if RANGE_START in tags and RANGE_END in tags:
+        return months_between(month_of(tags[RANGE_START]), month_of(tags[RANGE_END]))
+    return []

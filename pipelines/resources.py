@@ -36,3 +36,15 @@ class PennytrailResource(dg.ConfigurableResource):
     def warehouse(self, read_only: bool = False):
         with connect(self.warehouse_path, read_only=read_only) as con:
             yield con
+
+
+@dg.resource(description="The data contract process of the run: Great Expectations judges the data contracts in a "
+                         "second process while the run goes on. A close run from the command line hands its own.")
+def contract_process(_context):
+    from pennytrail.app.contracts import Contracts
+
+    contracts = Contracts()
+    try:
+        yield contracts
+    finally:
+        contracts.stop()

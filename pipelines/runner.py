@@ -1,7 +1,11 @@
-"""Running the asset graph in process for the CLI, with runs recorded in the home's Dagster instance.
+"""Running the asset graph in this process, with runs recorded in the home's Dagster instance.
 
-The CLI runs the same jobs the UI shows (`dagster dev -w workspace.yaml` with the same
-DAGSTER_HOME): `ingest_and_reconcile` once, then `publish_month` once for the range of months.
+The application layer's close (``pennytrail.app.close``) runs the same jobs the UI shows
+(`dagster dev -w workspace.yaml` with the same DAGSTER_HOME): `ingest_and_reconcile` once,
+then `publish_month` once for the range of months, handing both runs its contract process as
+the `contracts` resource. The months to publish go with the first run as a tag
+(``MONTHS_TAG``), so the reconciliation starts their output contracts as a `close` run in the
+UI does.
 """
 
 from __future__ import annotations
@@ -9,11 +13,12 @@ from __future__ import annotations
 import importlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import dagster as dg
+
+from .partitions import RANGE_END, RANGE_START
 
 DAGSTER_YAML = """\
 # The pennytrail instance: runs of `pennytrail close` and of `make ui` are recorded here.
@@ -32,13 +37,6 @@ class CloseFailed(Exception):
     def __init__(self, reason: str, details: str = ""):
         super().__init__(reason)
         self.details = details
-
-
-@dataclass
-class RunOutcome:
-    job: str
-    partition: str | None
-    run_id: str
 
 
 def prepare_home(data: Path, home: Path) -> None:
@@ -117,7 +115,6 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 _instances: dict[str, dg.DagsterInstance] = {}
@@ -131,7 +128,10 @@ def _instance() -> dg.DagsterInstance:
     return _instances[home]
 
 
-def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None) -> RunOutcome:
+def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
+            tags: dict[str, str] | None = None, resources: dict | None = None) -> str:
+    """Run the job ``name`` of the one ``Definitions`` in this process; its run id. A run that
+    did not succeed, or whose blocking check failed, raises ``CloseFailed``."""
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
@@ -140,18 +140,18 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     # Dagster's console log stays quiet: a failure is one line from the command, and its details
     # (the step's error and stack) go to the home's log file (``CloseFailed.details``)
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    tags = {PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
+    tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
         tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                    run_config=quiet, tags=tags)
+                                    run_config=quiet, tags=tags, resources=resources)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
     if not result.success or _failed_check(result):
         raise CloseFailed(_reason(result), _details(result))
-    return RunOutcome(name, partition_key, result.run_id)
+    return result.run_id
 
 
-def _partitions_from(first: str):
+def partitions_from(first: str):
     """The partitions module, its months starting at ``first`` (the definitions are rebuilt over
     them when the data now starts earlier than they do)."""
     from . import partitions
@@ -166,41 +166,39 @@ def _partitions_from(first: str):
     return importlib.import_module("pipelines.partitions")
 
 
-def close(data: Path, home: Path, months: list[str] | None,
-          progress: Callable[[str], None] = print) -> list[str]:
-    """Ingest, reconcile and publish ``months`` (all months in the data when None)."""
-    from pennytrail.core.publish import changed_months, months_available, start_checks
+def run_close(data: Path, home: Path, months: list[str] | None, contracts,
+              progress: Callable[[str], None] = print) -> list[str]:
+    """Ingest, reconcile and publish ``months`` (all months with data when None), handing both
+    runs ``contracts`` (a ``pennytrail.app.contracts.Contracts``). A month without data is
+    refused, after the ingest (its files may be the ones this close reads)."""
+    from pennytrail.core.publish import months_available
     from pennytrail.core.warehouse import connect
+
+    from .partitions import MONTHS_TAG
 
     if not (data / "reference").is_dir():
         raise CloseFailed(f"no reference data: {data / 'reference'} does not exist")
     prepare_home(data, home)
     progress("ingest and reconcile …")
-    run_job("ingest_and_reconcile")
+    run_job("ingest_and_reconcile", tags={MONTHS_TAG: ",".join(months) if months else "all"},
+            resources={"contracts": contracts})
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         have = months_available(con)
-    partitions = _partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")
-    valid, partition_of = set(partitions.monthly.get_partition_keys()), partitions.partition_of
-    with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        if months is None:
-            months = have
-        missing = [m for m in months if m not in have]
-        if missing:
-            raise CloseFailed(f"no data for {', '.join(missing)}, so nothing to close; months with data: "
-                              f"{', '.join(have) or 'none'}")
-        for month in months:
-            if partition_of(month) not in valid:
-                raise CloseFailed(f"month {month} is outside the months pennytrail can close "
-                                  f"(from {min(valid)} to next month)")
-        # the output contracts of the months that will be republished are judged while the
-        # publication run starts
-        start_checks(con, changed_months(con, months))
+    partitions = partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")
+    if months is None:
+        months = have
+    missing = [m for m in months if m not in have]
+    if missing:
+        raise CloseFailed(f"no data for {', '.join(missing)}, so nothing to close; months with data: "
+                          f"{', '.join(have) or 'none'}")
+    partitions.check_months(months, CloseFailed)
+    partition_of = partitions.partition_of
     if not months:
         return months
     first, last = partition_of(min(months)), partition_of(max(months))
     progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
     if first == last:
-        run_job("publish_month", first)
+        run_job("publish_month", first, resources={"contracts": contracts})
     else:  # one run publishes the whole range (months without data in it are published empty)
-        run_job("publish_month", partition_range=(first, last))
+        run_job("publish_month", partition_range=(first, last), resources={"contracts": contracts})
     return months

@@ -1,5 +1,9 @@
 """Report writers: what accountants, monitors and buyers take away from a close.
 
-The close's tables are in the DuckDB warehouse (`HOME/pennytrail.duckdb`); `pennytrail summary`
-prints a month-by-month overview of them.
+They read the published tables of the warehouse (`HOME/pennytrail.duckdb`) and write files:
+the close workbook (``close.py``, Excel through ``xlsx.py``), traces of a worker, a grower's
+month or an invoice (``trace.py``, shown by ``render.py`` as text, CSV, JSON or an Excel case
+file), buyers' signed payment confirmations and their verification (``confirm.py``), and a
+month's set of them (``month.py``). The application layer (``pennytrail.app``) calls them; they
+decide no figure themselves.
 """

@@ -8,8 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+# no test asserts wall time: Hypothesis's per-example deadline would, on a loaded machine
+settings.register_profile("pennytrail", deadline=None)
+settings.load_profile("pennytrail")
 
 from pennytrail.generator import generate  # noqa: E402
 
@@ -69,7 +73,7 @@ def demo_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def closed_demo(demo_data: Path, tmp_path_factory) -> Path:
     """HOME of a close of the demo program through the Dagster asset graph."""
-    from pipelines.runner import close
+    from pennytrail.app import close
 
     home = tmp_path_factory.mktemp("home")
     data = home / "data"

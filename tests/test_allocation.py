@@ -1,4 +1,4 @@
-"""The largest-remainder split: the Python statement and the SQL that runs it."""
+"""The largest-remainder split (docs/rules.md: Allocation to workers): the Python statement and the SQL that runs it."""
 
 from fractions import Fraction
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pennytrail.generator import generate
-from pipelines.runner import close
+from pennytrail.app import close
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))

@@ -11,7 +11,7 @@ import duckdb
 from pennytrail.core.publish import month_status
 from pennytrail.core.signoff import sign_off
 from pennytrail.core.warehouse import connect
-from pipelines.runner import close
+from pennytrail.app import close
 
 from .test_end_to_end import snapshot
 
@@ -55,7 +55,7 @@ def test_signoff_needs_a_closed_month(closed_demo, tmp_path):
 
 def test_failed_conservation_check_blocks_publication(closed_demo, tmp_path, monkeypatch):
     from pennytrail.core import conservation
-    from pipelines.runner import CloseFailed
+    from pennytrail.app import UserError as CloseFailed
 
     data = tmp_path / "data"
     shutil.copytree(closed_demo / "data", data)
@@ -119,23 +119,32 @@ def test_pool_shares_check_finds_a_cent_missing_from_a_workers_share(closed_demo
 
 
 def test_output_contracts_started_ahead_are_used_only_for_the_same_working_tables(closed_demo, tmp_path, monkeypatch):
-    """``start_checks`` judges the months before their publication run; ``check_months`` takes
+    """``Contracts.start_output`` judges the months before their publication; ``output`` takes
     those results only when the months and the reconciliation behind the working tables are
     the same, and otherwise runs the contracts again."""
+    from pennytrail.app.contracts import Contracts
     from pennytrail.core import publish
     from pennytrail.core.warehouse import set_meta
 
     shutil.copy(closed_demo / "pennytrail.duckdb", tmp_path / "w.duckdb")
     runs = []
-    submit = publish._submit_checks
-    monkeypatch.setattr(publish, "_submit_checks", lambda con, months: runs.append(months) or submit(con, months))
-    with connect(tmp_path / "w.duckdb") as con:
-        months = publish.months_available(con)
-        publish.start_checks(con, months)
-        ahead = publish.check_months(con, months)
-        assert runs == [months] and all(r.passed for r in ahead.values())
-        publish.start_checks(con, months)
-        assert publish.check_months(con, months[:1]) and runs == [months, months, months[:1]]  # other months
-        publish.start_checks(con, months)
-        set_meta(con, "reconciliation_fingerprint", "rebuilt since")  # other working tables
-        assert publish.check_months(con, months) == ahead and runs == [months, months, months[:1], months, months]
+    contracts = Contracts()
+    submit = contracts._submit_output
+    monkeypatch.setattr(contracts, "_submit_output", lambda con, months: runs.append(months) or submit(con, months))
+    try:
+        with connect(tmp_path / "w.duckdb") as con:
+            months = publish.months_available(con)
+            con.execute("DELETE FROM worker_audit")  # every month differs from what is published
+            contracts.start_output(con, months)
+            todo, ahead, started = contracts.output(con, months)
+            changed = publish.changed_months(con, months)
+            assert changed and started and todo == changed and runs == [changed]
+            assert all(r.passed for r in ahead.values())
+            contracts.start_output(con, months)
+            assert not contracts.output(con, months[:1])[2] and runs == [changed, changed, changed[:1]]  # other months
+            contracts.start_output(con, months)
+            set_meta(con, "reconciliation_fingerprint", "rebuilt since")  # other working tables
+            again = contracts.output(con, months)
+            assert again[1] == ahead and not again[2] and runs == [changed, changed, changed[:1], changed, changed]
+    finally:
+        contracts.stop()

@@ -41,11 +41,11 @@ def reconciled(boundary_home, tmp_path_factory) -> Path:
     """HOME of the boundary program ingested and reconciled, with nothing published."""
     home = tmp_path_factory.mktemp("reconciled")
     shutil.copytree(boundary_home / "data", home / "data")
-    from pipelines.runner import _partitions_from, prepare_home, run_job
+    from pipelines.runner import partitions_from, prepare_home, run_job
 
     prepare_home(home / "data", home)
     run_job("ingest_and_reconcile")  # reconciled, nothing published
-    _partitions_from("2026-01")  # the months start with the data's first, as a close records them
+    partitions_from("2026-01")  # the months start with the data's first, as a close records them
     assert main(["keys", "create", "--home", str(home)]) == 0  # the close job also issues confirmations
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0

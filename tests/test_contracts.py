@@ -129,49 +129,61 @@ def _failing_frame() -> tuple[pd.DataFrame, list]:
                    gx.Expectation("expect_compound_columns_to_be_unique", column_list=["grower_id", "hours"])]
 
 
-def test_the_contract_process_answers_as_this_process_does():
+@pytest.fixture(scope="module")
+def contracts():
+    from pennytrail.app.contracts import Contracts
+
+    c = Contracts()
+    yield c
+    c.stop()
+
+
+def test_the_contract_process_answers_as_this_process_does(contracts):
     frame, expectations = _failing_frame()
     here = gx.validate("t", frame, expectations, True)
-    there = gx.submit(gx.validate, "t", frame, expectations, True).result(timeout=120)
+    there = contracts.submit(gx.validate, "t", frame, expectations, True).result(timeout=120)
     assert there == here and not here.passed and here.failing_rows == {0, 1, 2, 3}
 
 
-def test_a_contract_that_fails_in_the_contract_process_raises_here_with_its_traceback():
+def test_a_contract_that_fails_in_the_contract_process_raises_here_with_its_traceback(contracts):
     with pytest.raises(gx.ContractProcessError, match="KeyError: \"no data contract named 'nonesuch'"):
-        gx.submit(data_contracts.load, "nonesuch").result(timeout=120)
-    assert gx.submit(data_contracts.load, "payroll").result(timeout=120)["key"]  # and it goes on working
+        contracts.submit(data_contracts.load, "nonesuch").result(timeout=120)
+    assert contracts.submit(data_contracts.load, "payroll").result(timeout=120)["key"]  # and it goes on working
 
 
-def test_a_task_that_cannot_be_sent_or_answered_fails_alone():
+def test_a_task_that_cannot_be_sent_or_answered_fails_alone(contracts):
     """An argument or a result that cannot be pickled fails its own task with a message, and
     the tasks after it are still answered."""
     import threading
 
     with pytest.raises(gx.ContractProcessError, match="could not be sent to the data contract process"):
-        gx.submit(data_contracts.load, lambda: None).result(timeout=120)
+        contracts.submit(data_contracts.load, lambda: None).result(timeout=120)
     with pytest.raises(gx.ContractProcessError, match="RLock"):
-        gx.submit(threading.RLock).result(timeout=120)
-    assert gx.submit(data_contracts.load, "payroll").result(timeout=120)["key"]
+        contracts.submit(threading.RLock).result(timeout=120)
+    assert contracts.submit(data_contracts.load, "payroll").result(timeout=120)["key"]
 
 
-def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced():
+def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced(contracts):
     import os
     import signal
     import time
 
-    first = gx.start()
+    first = contracts.process()
     waiting = first.submit(time.sleep, 60)
     os.kill(first.pid, signal.SIGKILL)
     with pytest.raises(gx.ContractProcessError, match="ended .exit code -9. before it answered"):
         waiting.result(timeout=60)
-    second = gx.start()
+    second = contracts.process()
     assert second is not first and second.alive
     frame, expectations = _failing_frame()
-    assert gx.submit(gx.validate, "t", frame, expectations).result(timeout=120).rows == 4
+    assert contracts.submit(gx.validate, "t", frame, expectations).result(timeout=120).rows == 4
 
 
 def test_stop_ends_the_contract_process():
-    process = gx.start()
-    gx.stop()
+    from pennytrail.app.contracts import Contracts
+
+    contracts = Contracts()
+    process = contracts.process()
+    contracts.stop()
     assert not process.alive and process.pid is not None
-    gx.stop()  # nothing left to stop: no error
+    contracts.stop()  # nothing left to stop: no error

@@ -12,7 +12,8 @@ import pytest
 
 from pennytrail.cli import main
 from pennytrail.generator import generate
-from pipelines.runner import CloseFailed, close
+from pennytrail.app import UserError as CloseFailed
+from pennytrail.app import close
 
 TABLES = ["worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "volume_handshake", "exceptions",
           "quarantine"]

@@ -106,13 +106,15 @@ def test_a_failed_final_checkpoint_is_a_failure_not_a_success(demo_data, tmp_pat
             raise duckdb.IOException("Could not write file \"pennytrail.duckdb\": No space left on device")
         real_checkpoint(con)
     monkeypatch.setattr(warehouse, "checkpoint", full_disk)
-    real_summary = cli.summary_text
-    monkeypatch.setattr(cli, "summary_text", lambda h: (ended.append(1), real_summary(h))[1])
+    from pennytrail.app import changes
+
+    real_record = changes.record  # the close's last step before the warehouse is written at its end
+    monkeypatch.setattr(changes, "record", lambda h, f: (ended.append(1), real_record(h, f))[1])
     assert cli.main(["close", "--data", str(data), "--home", str(home)]) == 1
     err = capsys.readouterr().err
     assert "closed" not in err and "disk is full" in failure_line(err)
     monkeypatch.setattr(warehouse, "checkpoint", real_checkpoint)
-    monkeypatch.setattr(cli, "summary_text", real_summary)
+    monkeypatch.setattr(changes, "record", real_record)
     # the committed stages were in the write-ahead log: the next close finds them all
     assert cli.main(["close", "--data", str(data), "--home", str(home)]) == 0
     assert "files: " in capsys.readouterr().out
@@ -172,7 +174,7 @@ def test_a_full_disk_is_one_line(demo_data, tmp_path):
 def test_an_unexpected_error_is_one_line_with_its_traceback_logged(tmp_path, capsys, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setattr(cli, "summary_text", lambda h: 1 / 0)
+    monkeypatch.setattr(cli.app, "summary", lambda h: 1 / 0)
     assert cli.main(["summary", "--home", str(home)]) == 1
     line = failure_line(capsys.readouterr().err)
     assert "unexpected error (ZeroDivisionError" in line and str(home / "logs/pennytrail.log") in line

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.runner import close
+from pennytrail.app import close
 from pennytrail.core.warehouse import connect
 
 from .conftest import write

@@ -17,7 +17,7 @@ from pennytrail.app import confirmations, keys, months, signoff
 from pennytrail.cli import main
 from pennytrail.core import privacy, statement as st
 from pennytrail.core.paths import party_folder, party_folder_name
-from pipelines.runner import CloseFailed, close
+from pennytrail.app import UserError, close
 
 from .conftest import write
 
@@ -367,7 +367,7 @@ def test_signoff_rules(scenario, tmp_path, capsys):
 def test_closing_a_month_without_data_is_refused_and_names_the_months_with_data(scenario, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(scenario, home, ignore=shutil.ignore_patterns("dagster"))
-    with pytest.raises(CloseFailed, match=r"no data for 2030-01.*months with data: 2026-01, 2026-02"):
+    with pytest.raises(UserError, match=r"no data for 2030-01.*months with data: 2026-01, 2026-02"):
         close(home / "data", home, ["2030-01"], progress=lambda m: None)
     assert [m.month for m in months.list_months(home)] == ["2026-01", "2026-02"]
 

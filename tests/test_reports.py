@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from pennytrail.cli import main
-from pipelines.runner import close
+from pennytrail.app import close
 from reports.close import SHEETS
 from reports.confirm import CSV_COLUMNS
 from reports.xlsx import Book, Column
@@ -53,9 +53,9 @@ def home(demo_data, tmp_path_factory) -> Path:
     cols[-1] = "0.00"
     (data / "inbox/payroll/T002/2026-01-late.csv").write_text(src[0] + "\n" + ",".join(cols) + "\n")
     close(data, home, None, progress=lambda m: None)
-    from pennytrail.cli import run_month_reports
+    from pennytrail.app import write_month_reports
 
-    run_month_reports(home)
+    write_month_reports(data, home)
     return home
 
 

@@ -1,1 +1,56 @@
-"""The application layer: what the command, the Dagster assets and the portal call."""
+"""The application layer: what every entry point does, called alike by the `pennytrail` command
+(``pennytrail.cli``, which parses arguments and prints), the Dagster assets and sensor
+(``assets/``, ``pipelines/``) and the web portal. It sits on the framework-free domain rules
+(``pennytrail.core``) and drives Dagster (``pipelines.runner``) and the report writers
+(``reports/``); nothing here parses arguments or prints.
+
+Every function takes the home folder (``home``: the warehouse ``HOME/pennytrail.duckdb``, the
+Dagster runs, reports and keys) and opens the warehouse itself, read-only unless it writes. A
+problem the user can act on is a ``UserError`` whose text is the one line to show.
+
+Close and demo (``pennytrail.app.close``)
+    ``close(data, home, months=None, progress) -> CloseResult`` (``months``, ``unchanged``,
+    ``seconds``, ``snapshot``): ingest, reconcile, check and publish, then publish the snapshot
+    the portal reads; nothing runs when nothing that decides a figure changed since the last
+    completed close (``pennytrail.app.changes``).
+    ``demo(home, seed=1, progress) -> DemoResult``: generate the demo program, make the signing
+    key (once), ``close`` it, write every month's reports, make one portal user per role (once).
+Summary, months and sign-off (``summary``, ``months``, ``close``)
+    ``summary(home) -> Summary`` (``.text()`` is what `pennytrail summary` prints);
+    ``list_months(home) -> list[Month]`` (every month with data, its state ``not closed`` /
+    ``open`` / ``signed`` / ``needs re-sign-off``, a line saying why, and its counts);
+    ``sign_off(home, month, by, seen_digest=None, wait=30) -> dict`` (the digest and the open
+    exceptions recorded); ``revoke_sign_off(home, month, by, reason, wait=30) -> dict``.
+Traces (``pennytrail.app.trace``)
+    ``trace_worker(home, worker_id=None, name=None, grower=None, date_from=None, date_to=None)``,
+    ``trace_grower(home, grower_id, month)``, ``trace_invoice(home, buyer, invoice)``, each a
+    ``Trace`` (``subject``, ``notes``, ``tables``: ``reports.render.Table``, main table first).
+Reports, confirmations and keys (``pennytrail.app.reports``, over ``confirmations``, ``keys``)
+    ``close_workbook(home, month, out=None) -> (path, rows per sheet)``;
+    ``confirm(home, buyer, month) -> confirmations.Issued`` (``pdf``, ``csv``, ``statement``,
+    ``version``, ``new``); ``verify(statement, public_key=None, trust_list=None) -> (checks,
+    notes)``; ``create_key(home)``, ``show_key(home)``, ``trust_key(public_key, trust_list)``;
+    ``write_month_reports(data, home) -> months``.
+Contracts (``pennytrail.app.contracts``)
+    ``Contracts``: the data contract process of a close or a Dagster run, handed to the assets
+    as the `contracts` resource.
+The portal's own (``accounts``, ``browse``, ``casework``, ``portal_db``, ``snapshots``,
+``signoff``, ``verification``)
+    users, sessions and cases in the portal's database; the published snapshots of the
+    warehouse the portal reads (a close and a sign-off publish one); what the portal shows.
+"""
+
+from .close import CloseResult, DemoResult, close, demo, revoke_sign_off, sign_off
+from .errors import UserError, is_month, need_month, need_warehouse
+from .months import list_months
+from .reports import close_workbook, confirm, create_key, show_key, trust_key, verify, write_month_reports
+from .snapshots import buyers as snapshot_buyers
+from .summary import MonthState, Summary, summary
+from .trace import Trace, trace_grower, trace_invoice, trace_worker
+
+__all__ = [
+    "CloseResult", "DemoResult", "MonthState", "Summary", "Trace", "UserError", "close", "close_workbook", "confirm",
+    "create_key", "demo", "is_month", "list_months", "need_month", "need_warehouse", "revoke_sign_off", "show_key",
+    "sign_off", "snapshot_buyers", "summary", "trace_grower", "trace_invoice", "trace_worker", "trust_key", "verify",
+    "write_month_reports",
+]

@@ -110,3 +110,15 @@ def _prune(folder: Path, keep_name: str) -> None:
     for p in folder.glob("*.partial"):
         if time.time() - p.stat().st_mtime > 3600:
             p.unlink(missing_ok=True)
+
+
+def buyers(home: Path) -> set[str] | None:
+    """The buyers' party ids of the newest published snapshot; None before any."""
+    path = current(home)
+    if path is None:
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT party_id FROM ref_parties WHERE party_type = 'buyer'").fetchall()}
+    finally:
+        con.close()

@@ -1,6 +1,14 @@
 """The domain rules of pennytrail, free of any framework.
 
-Money, reading files, reference data, row checks, ingest, reconciliation, allocation,
-conservation, publication and the warehouse. Nothing here imports Dagster, Great Expectations,
-a web framework, or anything of the CLI, ``pipelines/``, ``assets/`` or ``reports/``.
+The bottom floor: everything that decides a figure, as plain functions over files and the DuckDB
+warehouse. ``money`` parses text into exact cents; ``reading`` reads CSV and Excel submissions as
+text; ``reference`` loads and checks the reference data; ``validate`` runs the row checks (a list
+of functions, in the order of the row outcomes); ``ingest`` applies every file exactly once,
+accepting or quarantining each row; ``reconcile`` builds the working tables (``w_*``) in SQL,
+with ``allocation``'s largest-remainder split; ``conservation`` checks that the money adds up;
+``publish`` replaces a month's published tables and keeps its sign-off honest; ``warehouse``
+holds the schema and the connection. Nothing here imports Dagster, Great Expectations, a web
+framework, or anything of ``pennytrail.app``, ``pennytrail.cli``, ``pennytrail.web``,
+``pipelines/``, ``assets/`` or ``reports/``; the contracts are read as data through the
+``data_contracts`` loader (tests/test_layers.py holds this).
 """

@@ -1,4 +1,4 @@
-"""The largest-remainder split, in plain Python.
+"""The largest-remainder split (docs/rules.md: Allocation to workers), in plain Python.
 
 The warehouse runs the same rule in SQL (``reconcile.SPLIT_SQL``) over whole tables; this
 function is the readable statement of it, used by the generator to decide what a correct

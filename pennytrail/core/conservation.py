@@ -1,4 +1,4 @@
-"""Conservation: identities checked on every run; any failure stops publication.
+"""Conservation (docs/rules.md: Conservation): identities checked on every run; any failure stops publication.
 
 Each check is a query that returns the offenders; an empty result is a pass. The first
 offenders travel with the failure so the message can name the identity and the cents.

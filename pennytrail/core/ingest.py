@@ -1,4 +1,5 @@
-"""Ingest: every submission file exactly once, every row accepted or quarantined.
+"""Ingest: every submission file exactly once, every row accepted or quarantined (docs/rules.md:
+Reference data, Row outcomes).
 
 Order of work: the reference data is read and checked whole (``load_reference``) and written to
 the ``ref_*`` tables; then every file under ``<data>/inbox/<kind>/`` that the warehouse has not
@@ -47,7 +48,6 @@ class IngestSummary:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     codes: Counter = field(default_factory=Counter)
-    kinds: Counter = field(default_factory=Counter)
 
     @property
     def new_files(self) -> int:
@@ -391,7 +391,6 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
             for entry, a, b in zip(entries, accepted.tolist(), quarantined.tolist()):
                 entry.update(status="loaded", rows_read=a + b, rows_accepted=a, rows_quarantined=b)
                 summary.files_loaded += 1
-                summary.kinds[kind] += 1
                 summary.rows_read += a + b
                 summary.rows_accepted += a
                 summary.rows_quarantined += b

@@ -1,4 +1,4 @@
-"""Exact money and numbers.
+"""Exact money and numbers (docs/rules.md: Money).
 
 Money is an ``int`` of cents. Nothing in pennytrail holds money in a binary float: amounts
 arrive as text and are parsed here, quantities and rates are ``Decimal`` parsed from text, and
@@ -25,7 +25,6 @@ def numeral_regex(max_dp: int) -> str:
 
 AMOUNT_DP = 2
 QUANTITY_DP = 3
-RATE_DP = 6
 
 # The largest values a row may hold (docs/decisions.md, "Ranges"). A BIGINT holds 9.2 × 10¹⁸
 # cents, so sums of at most 92 million values at these limits cannot overflow it.
@@ -71,7 +70,7 @@ def cents(text: str) -> int:
 
 
 def round_half_up(x: Fraction | int) -> int:
-    """Round an exact number of cents to a whole cent, halves away from zero."""
+    """Round an exact number of cents to a whole cent, halves away from zero (docs/rules.md: Money)."""
     x = Fraction(x)
     sign = -1 if x < 0 else 1
     a = abs(x)

@@ -2,24 +2,23 @@
 
 One transaction for the months published together: delete each month's rows from each output
 table and insert the new slice, so a re-run replaces the months and a run that dies leaves the
-previous state. When the
-month was signed off and the new slice differs from what was signed, every changed value is
-recorded in ``restatements`` first; it is never changed silently, and the month needs a new
-sign-off (``month_status``).
+previous state. The output contracts that must pass first are run by the caller (the
+application layer's ``Contracts``). When the month was signed off and the new slice differs
+from what was signed, every changed value is recorded in ``restatements`` first; it is never
+changed silently, and the month needs a new sign-off (``month_status``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import duckdb
 
 import data_contracts
 
 from . import faults
-from .warehouse import get_meta, transaction
+from .warehouse import transaction
 
 # output table -> (working table, key columns)
 MONTHLY: dict[str, tuple[str, list[str]]] = {
@@ -97,63 +96,6 @@ def _restatements(con: duckdb.DuckDBPyConnection, table: str, month: str, files:
     FROM ({diffs})
     """
     return con.execute(sql, {"month": month, "files": files, "now": now}).fetchone()[0]
-
-
-CHECK_ROWS = 2_000_000
-
-
-_started: dict[tuple, dict] = {}  # output contracts started ahead of publication (``start_checks``)
-
-
-def _working_state(con: duckdb.DuckDBPyConnection, months: list[str]) -> tuple:
-    """What the output contracts of ``months`` depend on: the warehouse and the reconciliation
-    its working tables were built by (its fingerprint changes whenever they are rebuilt)."""
-    path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    return str(Path(path).resolve()), get_meta(con, "reconciliation_fingerprint"), tuple(months)
-
-
-def start_checks(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
-    """Start the output contracts of ``months`` now: the tables are read here and judged in the
-    contract process while this process goes on (the close starts its publication run), and
-    ``check_months`` collects the results if the working tables are still those it read."""
-    _started.clear()
-    if months:
-        _started[_working_state(con, months)] = _submit_checks(con, months)
-
-
-def check_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
-    """The output contracts over the months' slice of the working tables, before it is published:
-    those ``start_checks`` started for these months and these working tables, or run now."""
-    futures = _started.pop(_working_state(con, months), None) or _submit_checks(con, months)
-    _started.clear()
-    return {table: future.result() for table, future in futures.items()}
-
-
-def _submit_checks(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict:
-    """Read what each table's output contract needs of the months and send it to be judged.
-
-    Value-wise expectations read each column's distinct values over all the months at once;
-    unique keys are checked over groups of months of at most about ``CHECK_ROWS`` worker rows
-    (a key includes its period, so it cannot repeat across months), which bounds memory."""
-    from data_contracts import gx
-
-    sizes = dict(con.execute("SELECT month, count(*) FROM w_worker_audit WHERE list_contains(?, month) "
-                             "GROUP BY month", [months]).fetchall())
-    groups: list[list[str]] = [[]]
-    rows = 0
-    for month in months:
-        if groups[-1] and rows + sizes.get(month, 0) > CHECK_ROWS:
-            groups.append([])
-            rows = 0
-        groups[-1].append(month)
-        rows += sizes.get(month, 0)
-    results = {}
-    for table, (work, _) in MONTHLY.items():  # a table is judged in the contract process while the next is read
-        source = f"(SELECT {', '.join(columns(table))} FROM {work} WHERE list_contains(?, month))"
-        expectations = gx.output_expectations(table)
-        sample = gx.read_table(con, source, [months], expectations, row_parts=[(source, [group]) for group in groups])
-        results[table] = gx.submit(gx.judge_table, table, sample, expectations)
-    return results
 
 
 def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[str, dict[str, int]]:

@@ -1,4 +1,4 @@
-"""Reading submission files as text.
+"""Reading submission files as text (docs/rules.md: Row outcomes).
 
 A file becomes a ``RawTable``: every value as trimmed text, header names trimmed and
 lower-cased, and for each row the number a spreadsheet shows for it (the header is row 1).

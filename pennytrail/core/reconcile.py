@@ -1,4 +1,5 @@
-"""The reconciliation, as SQL over the warehouse's current tables.
+"""The reconciliation (docs/rules.md: What is owed, paid and received, Pools, Allocation to
+workers, The worker audit), as SQL over the warehouse's current tables.
 
 Each stage is one statement that reads the tables before it and writes one working table
 (``w_*``), top-down: owed per line (§4), the sellers' lines and the volume handshake (§4a),

@@ -1,4 +1,4 @@
-"""Reference data: programs, parties, rates and units.
+"""Reference data (docs/rules.md: Reference data): programs, parties, rates and units.
 
 Loaded whole and checked whole before any submission is read. Every problem is collected
 with its file, row and field; if there is any, ``ReferenceDataError`` stops the close and
@@ -60,10 +60,6 @@ class Program:
     period_days: int
     period_anchor: dt.date
 
-    def period_of(self, d: dt.date) -> dt.date:
-        """Start of the pay period containing ``d`` (floor division works before the anchor too)."""
-        return self.period_anchor + dt.timedelta(days=((d - self.period_anchor).days // self.period_days) * self.period_days)
-
 
 @dataclass(frozen=True)
 class Rate:
@@ -82,20 +78,9 @@ class Reference:
     rates: list[Rate] = field(default_factory=list)
     units: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # unit -> (base, factor)
 
-    def party_type(self, party_id: str) -> str | None:
-        p = self.parties.get(party_id)
-        return p[0] if p else None
-
     def program_of(self, grower_id: str) -> Program | None:
         p = self.parties.get(grower_id)
         return self.programs.get(p[2]) if p and p[2] else None
-
-    def rate_for(self, program_id: str, commodity: str, day: dt.date) -> Rate | None:
-        for r in self.rates:
-            if (r.program_id == program_id and r.commodity == commodity and r.effective_from <= day
-                    and (r.effective_to is None or day <= r.effective_to)):
-                return r
-        return None
 
 
 def _date(text: str) -> dt.date:

@@ -30,10 +30,10 @@ MEMORY_LIMIT = "3GB"  # DuckDB's memory for a writing connection; PENNYTRAIL_DUC
 EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
 
 MACROS = """
--- round_half_up of the exact quotient num / den, den > 0: halves away from zero.
+-- round_half_up (docs/rules.md: Money) of the exact quotient num / den, den > 0: halves away from zero.
 CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
     CAST(sign(num) * ((2 * abs(CAST(num AS HUGEINT)) + den) // (2 * CAST(den AS HUGEINT))) AS BIGINT);
--- period_of: start of the block of `days` days, aligned to `anchor`, holding d.
+-- period_of (docs/rules.md: Reference data): start of the block of `days` days, aligned to `anchor`, holding d.
 CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
     anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
 """

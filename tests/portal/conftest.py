@@ -20,7 +20,7 @@ ROLES = ("accountant", "monitor", "buyer", "admin")
 @pytest.fixture(scope="session")
 def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     from pennytrail.app import snapshots
-    from pennytrail.cli import demo_users
+    from pennytrail.app.close import demo_users
     from pennytrail.core.warehouse import connect
     from pennytrail.app import confirmations, keys
 
@@ -32,9 +32,9 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
         for buyer, month in pairs:
             confirmations.issue(con, home, buyer, month)
     snapshots.publish(home)
-    printed = demo_users(home)
-    passwords = dict(re.findall(r"^\s+\w+\s+(\S+@example\.org)\s+password (\S+)", printed, re.M))
-    assert len(passwords) == 4, printed
+    users = demo_users(home)
+    passwords = {email: password for _, email, password, _ in users}
+    assert len(passwords) == 4, users
     return home, {role: passwords[f"{role}@example.org"] for role in ROLES}
 
 

@@ -1,0 +1,168 @@
+"""The close: ingest new files, reconcile, check conservation and publish months; the demo,
+which generates a program and closes it the same way; and a month's sign-off."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import changes, snapshots
+from .errors import UserError, need_month, need_warehouse
+
+Progress = Callable[[str], None]
+CLOSE_TOKEN = "last_close_token"  # written last by a close; the file must hold it when the close ends
+
+
+@dataclass
+class CloseResult:
+    months: list[str]   # the months the close published or found unchanged since published
+    unchanged: bool     # nothing changed since the last completed close: nothing was run
+    seconds: float
+    snapshot: Path | None = None  # the snapshot published for the portal by this close, if any
+
+
+def close(data: Path, home: Path, months: list[str] | None = None, progress: Progress = lambda _: None) -> CloseResult:
+    """Close ``months`` (every month in the data when None) from the files in ``data`` into the
+    warehouse in ``home``.
+
+    When nothing that decides a figure changed since the last completed close (``changes``),
+    nothing runs. Otherwise the Dagster jobs run in this process (recorded in HOME/dagster,
+    as the UI shows them): ``ingest_and_reconcile``, then ``publish_month`` once for the range
+    of months, with the contract process of this close handed to both."""
+    start = time.perf_counter()
+    for month in months or []:
+        need_month(month)
+    if not (data / "reference").is_dir():
+        raise UserError(f"the close did not complete: no reference data: {data / 'reference'} does not exist")
+    last = changes.last_close(home)
+    changes.reuse_hashes(last)  # files unchanged since the last close are not read again
+    fingerprint = changes.fingerprint(data, months)
+    if changes.unchanged(last, fingerprint):
+        snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
+        return CloseResult([], True, time.perf_counter() - start, snapshot)
+    from .contracts import Contracts
+
+    contracts = Contracts()  # Great Expectations loads in its own process while Dagster starts here
+    from pipelines.runner import CloseFailed, run_close
+
+    from ..core.warehouse import connect, held, set_meta, verify_written
+
+    db = home / "pennytrail.duckdb"
+    token = uuid.uuid4().hex
+    try:
+        with held(db):  # written into the file once, when the close ends
+            try:
+                done = run_close(data, home, months, contracts, progress)
+            finally:
+                contracts.stop()
+            changes.record(home, fingerprint)
+            with connect(db) as con:
+                set_meta(con, CLOSE_TOKEN, token)
+    except CloseFailed as e:
+        raise UserError(f"the close did not complete: {e}", e.details) from None
+    # a close reports success only when the warehouse file itself holds its result
+    verify_written(db, CLOSE_TOKEN, token)
+    seconds = time.perf_counter() - start
+    return CloseResult(done, False, seconds, _publish(home, progress))
+
+
+def _publish(home: Path, progress: Progress) -> Path | None:
+    """Publish the warehouse the close left as the snapshot the portal reads (``snapshots``)."""
+    try:
+        path = snapshots.publish(home)
+    except snapshots.Busy:
+        progress("the portal's snapshot was not refreshed: another process holds the warehouse")
+        return None
+    progress(f"published for the portal: {path.name}")
+    return path
+
+
+@dataclass
+class DemoResult:
+    data: Path
+    generated: bool
+    close: CloseResult
+    reported: list[str]  # months whose reports were written
+    users: list[tuple[str, str, str | None, str | None]]  # the portal's demo users: role, e-mail,
+    # password (None for a user made by an earlier demo run), buyer
+    key_created: str | None = None  # the fingerprint of the signing key this run created, if it did
+
+
+DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin", None)]
+
+
+def demo(home: Path, seed: int = 1, progress: Progress = lambda _: None) -> DemoResult:
+    """Generate the demo program into HOME/data (unless that seed's data is there), make the
+    signing key of confirmations (once), close every month as ``close`` does, write every closed
+    month's reports, and make one portal user per role (once)."""
+    from ..generator import generate
+    from . import keys
+    from .reports import write_month_reports
+
+    data = home / "data"
+    key_file = data / "answer_key.json"
+    generated = not (key_file.exists() and json.loads(key_file.read_text(encoding="utf-8")).get("seed") == seed)
+    if generated:
+        generate(data, seed=seed, scale="demo", progress=progress)
+        progress(f"generated the demo program into {data}")
+    else:
+        progress(f"demo data already in {data} (seed {seed}): not generated again")
+    created = None
+    if not keys.key_paths(home)[0].exists():
+        created = keys.create(home).fingerprint
+    result = close(data, home, None, progress)
+    return DemoResult(data, generated, result, write_month_reports(data, home, progress), demo_users(home), created)
+
+
+def demo_users(home: Path) -> list[tuple[str, str, str | None, str | None]]:
+    """One portal user per role, made with a random password on the first demo run (returned
+    here and stored nowhere in clear); a later run leaves them as they are, so that it changes
+    nothing (their password is None here): `pennytrail users password` sets a new one."""
+    import secrets
+
+    from . import accounts
+
+    existing = {u.email for u in accounts.list_users(home)}
+    users = []
+    for role, party in DEMO_USERS:
+        email = f"{role}@example.org"
+        if email in existing:
+            users.append((role, email, None, party))
+            continue
+        password = secrets.token_urlsafe(12)
+        accounts.add_user(home, email, role, password, party, by="demo")
+        users.append((role, email, password, party))
+    return users
+
+
+def sign_off(home: Path, month: str, by: str, seen_digest: str | None = None, wait: float = 30.0) -> dict:
+    """Record that ``by`` signed off ``month`` as published (``signoff.sign``, which also
+    refreshes the portal's snapshot): the digest of its tables and the exceptions open then."""
+    from . import signoff
+
+    need_month(month)
+    need_warehouse(home)
+    try:
+        return signoff.sign(home, month, by, seen_digest, wait)
+    except snapshots.Busy as e:
+        raise UserError(f"{e}: try again when it has completed") from None
+    except ValueError as e:  # refused by the rules (core.signoff), or the figures changed since shown
+        raise UserError(str(e)) from None
+
+
+def revoke_sign_off(home: Path, month: str, by: str, reason: str, wait: float = 30.0) -> dict:
+    """Revoke the sign-off of ``month`` in force, saying who and why; the record stays."""
+    from . import signoff
+
+    need_month(month)
+    need_warehouse(home)
+    try:
+        return signoff.revoke(home, month, by, reason, wait)
+    except snapshots.Busy as e:
+        raise UserError(f"{e}: try again when it has completed") from None
+    except ValueError as e:
+        raise UserError(str(e)) from None

@@ -146,15 +146,6 @@ def test_no_worker_pay_follows_from_any_figure_or_difference_of_figures(scenario
                 assert f"${cents // 100}.{cents % 100:02d}" not in text and f",{cents}," not in text, (path, cents)
 
 
-def test_complementary_suppression_protects_a_lone_hidden_group():
-    hidden, total = privacy.complementary({"a": 1, "b": 7, "c": 9}, {"a"})
-    assert hidden == {"a", "b"} and total  # a alone would follow from the total
-    assert privacy.complementary({"a": 1, "b": 2}, {"a", "b"}) == ({"a", "b"}, False)
-    assert privacy.complementary({"a": 6, "b": 9}, set()) == (set(), True)
-    hidden, total = privacy.complementary({"a": 3, "b": 3, "c": 50}, {"a", "b"})
-    assert hidden == {"a", "b"} and total  # together 6 workers: their sum may follow
-
-
 @pytest.mark.parametrize("eligible,paid,shown", [(1, 1, False), (2, 2, False), (4, 4, False), (5, 5, True),
                                                   (9, 3, False), (0, 0, False)])
 def test_pool_figures_follow_the_threshold(eligible, paid, shown):

@@ -421,13 +421,6 @@ def buyer_of_folder(folder: Path) -> str | None:
     return None
 
 
-def issued_months(home: Path, buyer: str) -> list[str]:
-    folder = buyer_folder(home, buyer)
-    if not folder.is_dir():
-        return []
-    return sorted({m["month"] for p in folder.iterdir() if (m := VERSION_FILE.match(p.name))})
-
-
 # --- verifying ---------------------------------------------------------------------------------
 
 def trusted_keys(public_key_file: Path | None = None, trust_list: Path | None = None) -> dict:

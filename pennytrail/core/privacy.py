@@ -10,10 +10,8 @@ only where the group holds at least ``MIN_WORKERS`` workers:
   shown when at least ``MIN_WORKERS`` workers were paid (the paid workers are the ones whose pay
   makes up the share: with fewer, the share is a small group's or one worker's pay).
 
-Complementary suppression: a figure made of groups (a total) is shown only when the groups it
-hides, taken together, still hold ``MIN_WORKERS`` workers; otherwise the total minus the shown
-groups would reveal a hidden one. ``complementary`` decides which further groups to hide, or
-that the total must go. Figures that are the grower's (premium owed to it, received, retained,
+Worker-derived figures are never totalled over pools: a total minus the pools shown would
+reveal a withheld one. Figures that are the grower's (premium owed to it, received, retained,
 funded to a pool) are not worker-derived and are always shown.
 """
 
@@ -21,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Hashable, Mapping
 
 MIN_WORKERS = 5
 WITHHELD = f"withheld: fewer than {MIN_WORKERS} workers"
@@ -51,22 +48,3 @@ def pool_figures(eligible: int, paid_workers: int, funded_cents: int, distribute
         workers_paid=paid_workers if enough_paid else None,
         pct_funded_on_stubs=pct(distributed_cents, funded_cents) if enough_paid else None,
     )
-
-
-def complementary(groups: Mapping[Hashable, int], hidden: set) -> tuple[set, bool]:
-    """Which groups to hide so that a total over ``groups`` reveals none of them.
-
-    ``groups`` maps each group to its number of workers; ``hidden`` are the groups already
-    withheld (below the threshold). The hidden groups' sum follows from the total and the shown
-    groups, so together they must hold at least ``MIN_WORKERS`` workers and be more than one
-    group. The smallest shown groups are hidden too until that holds. Returns the groups to hide
-    and whether the total may be shown at all (False when no choice of groups protects them)."""
-    hidden = set(hidden)
-    if not hidden:
-        return hidden, True
-    shown = sorted((g for g in groups if g not in hidden), key=lambda g: (groups[g], str(g)))
-    while sum(groups[g] for g in hidden) < MIN_WORKERS or len(hidden) < 2:
-        if not shown:
-            return set(groups), False
-        hidden.add(shown.pop(0))
-    return hidden, True

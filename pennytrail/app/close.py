@@ -144,25 +144,23 @@ def sign_off(home: Path, month: str, by: str, seen_digest: str | None = None, wa
     refreshes the portal's snapshot): the digest of its tables and the exceptions open then."""
     from . import signoff
 
-    need_month(month)
-    need_warehouse(home)
-    try:
-        return signoff.sign(home, month, by, seen_digest, wait)
-    except snapshots.Busy as e:
-        raise UserError(f"{e}: try again when it has completed") from None
-    except ValueError as e:  # refused by the rules (core.signoff), or the figures changed since shown
-        raise UserError(str(e)) from None
+    return _writing_signoff(home, month, lambda: signoff.sign(home, month, by, seen_digest, wait))
 
 
 def revoke_sign_off(home: Path, month: str, by: str, reason: str, wait: float = 30.0) -> dict:
     """Revoke the sign-off of ``month`` in force, saying who and why; the record stays."""
     from . import signoff
 
+    return _writing_signoff(home, month, lambda: signoff.revoke(home, month, by, reason, wait))
+
+
+def _writing_signoff(home: Path, month: str, write: Callable[[], dict]) -> dict:
+    """``write()`` for a month of a home with a warehouse, its refusals as one line each."""
     need_month(month)
     need_warehouse(home)
     try:
-        return signoff.revoke(home, month, by, reason, wait)
+        return write()
     except snapshots.Busy as e:
         raise UserError(f"{e}: try again when it has completed") from None
-    except ValueError as e:
+    except ValueError as e:  # refused by the rules (core.signoff), or the figures changed since shown
         raise UserError(str(e)) from None

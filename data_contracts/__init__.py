@@ -18,6 +18,7 @@ INPUT_KINDS = ("purchases", "payments", "payroll", "sales")
 OUTPUT_TABLES = (
     "worker_audit", "pool_audit", "invoice_audit", "pass_through_audit", "volume_handshake", "exceptions",
     "invoice_grower_audit", "invoice_line_audit", "payment_audit",
+    "pool_invoice_audit", "pool_source_audit",
     "quarantine", "ingest_log", "signoffs", "restatements",
 )
 

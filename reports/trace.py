@@ -11,8 +11,13 @@ entitlement, which payment lines funded it.
 - the **grower**, for funded premium that is not on the worker's pay stubs (or premium paid
   for a period with no recorded work).
 
-Audit figures come from the published output tables (docs/rules.md), so a month shows in a trace once
-it has been closed; lines, payments and their split over pools come from the reconciliation.
+Everything comes from the published output tables (docs/rules.md), never from the
+reconciliation's working tables: a trace of a month shows what was published for it, however
+many files have arrived since, and a month not closed yet shows nothing. A pool's invoices and
+source rows are published under the pool's month (``pool_invoice_audit``,
+``pool_source_audit``); an invoice's lines, growers and intermediaries under the invoice's
+month, its payment lines under the month each was paid in and its handshake lines under each
+line's ship month.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections import Counter
 import duckdb
 
 from pennytrail.core.money import dollars
+from pennytrail.core.publish import published_months
 
 from .render import Table
 from .xlsx import Column
@@ -54,14 +60,15 @@ def _source_text(sources: list[dict]) -> str:
                      for s in sources)
 
 
-POOL_LINES = """SELECT file, sheet, row_number FROM w_lines WHERE grower_id = $g AND work_period_start = $p
-                ORDER BY file, row_number"""
-POOL_PAYMENTS = """
-SELECT DISTINCT p.file, p.sheet, p.row_number FROM w_payments p
-JOIN (SELECT DISTINCT buyer_id, invoice_id FROM w_lines WHERE grower_id = $g AND work_period_start = $p) l
-  USING (buyer_id, invoice_id)
-WHERE p.payee_id = $g OR p.payer_type = 'intermediary' OR p.payee_type = 'intermediary'
-ORDER BY 1, 3"""
+POOL_LINES = """SELECT file, sheet, row_number FROM pool_source_audit WHERE grower_id = $g AND period_start = $p
+                AND kind = 'purchases' ORDER BY file, row_number"""
+POOL_PAYMENTS = """SELECT DISTINCT file, sheet, row_number FROM pool_source_audit WHERE grower_id = $g
+                   AND period_start = $p AND kind = 'payments' ORDER BY 1, 3"""
+
+
+def not_closed(month: str, closed: list[str]) -> str:
+    return (f"{month} is not closed yet: nothing is published for it (closed months: "
+            f"{', '.join(closed) or 'none'})")
 
 
 def workers_short(grower: str, period_start: str) -> str:
@@ -76,17 +83,18 @@ def pool_stops(con: duckdb.DuckDBPyConnection, grower: str, period_start: dt.dat
     stops = []
     invoices = _rows(con, """
         SELECT ig.buyer_id, ig.invoice_id, ig.owed_cents, ig.received_cents, ia.balance_cents
-        FROM (SELECT DISTINCT buyer_id, invoice_id FROM w_lines WHERE grower_id = $g AND work_period_start = $p) l
-        JOIN w_invoice_grower ig ON ig.buyer_id = l.buyer_id AND ig.invoice_id = l.invoice_id AND ig.grower_id = $g
-        JOIN w_invoice_audit ia ON ia.buyer_id = l.buyer_id AND ia.invoice_id = l.invoice_id
-        WHERE ig.received_cents < ig.owed_cents ORDER BY 1, 2""", params)
+        FROM pool_invoice_audit l
+        JOIN invoice_grower_audit ig ON ig.buyer_id = l.buyer_id AND ig.invoice_id = l.invoice_id AND ig.grower_id = $g
+        JOIN invoice_audit ia ON ia.buyer_id = l.buyer_id AND ia.invoice_id = l.invoice_id
+        WHERE l.grower_id = $g AND l.period_start = $p AND ig.received_cents < ig.owed_cents ORDER BY 1, 2""",
+        params)
     for inv in invoices:
         ref = f"{inv['buyer_id']}/{inv['invoice_id']}"
         found = False
         if inv["balance_cents"] > 0:
             stops.append(f"buyer {inv['buyer_id']} underpaid {ref} by {dollars(inv['balance_cents'])}")
             found = True
-        for k, held in con.execute("SELECT intermediary_id, held_cents FROM w_pass_through WHERE buyer_id = ? "
+        for k, held in con.execute("SELECT intermediary_id, held_cents FROM pass_through_audit WHERE buyer_id = ? "
                                    "AND invoice_id = ? AND held_cents > 0 ORDER BY 1",
                                    [inv["buyer_id"], inv["invoice_id"]]).fetchall():
             stops.append(f"intermediary {k} holds {dollars(held)} of {ref}")
@@ -187,8 +195,16 @@ def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, n
             row["sources"] = _source_text(src)
             main.rows.append(row)
             sources.rows += src
+    closed = published_months(con)
+    waiting = sorted({m for (m,) in con.execute(
+        "SELECT DISTINCT strftime(period_end, '%Y-%m') FROM payroll WHERE list_contains($who, [grower_id, worker_id]) "
+        "AND period_end >= coalesce($f, DATE '0001-01-01') AND period_start <= coalesce($t, DATE '9999-12-31')",
+        {"who": [list(x) for x in who], "f": date_from, "t": date_to}).fetchall()} - set(closed))
+    if waiting:
+        notes.append(f"Not closed yet, so not shown: {', '.join(waiting)} (nothing is published for "
+                     f"{'them' if len(waiting) > 1 else 'it'})")
     if not main.rows:
-        notes.append("No audited pay period in the range asked for: was the month closed?")
+        notes.append("No published pay period in the range asked for.")
     return notes, [main, sources]
 
 
@@ -221,11 +237,14 @@ def trace_grower(con: duckdb.DuckDBPyConnection, grower: str, month: str) -> tup
                        [grower]).fetchone()
     if name is None:
         raise NotFound(f"no grower {grower} in parties.csv")
+    closed = published_months(con)
+    if month not in closed:
+        raise NotFound(not_closed(month, closed))
     pools = Table("Pools", POOL_COLUMNS, _rows(con, f"""
         SELECT p.*, {workers_short("p.grower_id", "p.period_start")} AS workers_short
         FROM pool_audit p WHERE grower_id = $g AND month = $m ORDER BY period_start""", {"g": grower, "m": month}))
     if not pools.rows:
-        raise NotFound(f"grower {grower} has no pool in {month}, or the month has not been closed")
+        raise NotFound(f"grower {grower} has no pool in {month}")
     sources = Table("Source rows", SOURCE_COLUMNS)
     for row in pools.rows:
         p = row["period_start"]
@@ -239,14 +258,10 @@ def trace_grower(con: duckdb.DuckDBPyConnection, grower: str, month: str) -> tup
         row["sources"] = _source_text(src)
         sources.rows += src
     invoices = Table("Invoices", GROWER_INVOICE_COLUMNS, _rows(con, """
-        SELECT s.buyer_id, s.invoice_id, s.work_period_start AS period_start,
-               sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
-               sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
-               any_value(ia.status) AS invoice_status
-        FROM w_period_shares s
-        JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start AND p.month = $m
-        LEFT JOIN w_invoice_audit ia ON ia.buyer_id = s.buyer_id AND ia.invoice_id = s.invoice_id
-        WHERE s.grower_id = $g GROUP BY s.buyer_id, s.invoice_id, s.work_period_start ORDER BY 3, 1, 2""",
+        SELECT s.buyer_id, s.invoice_id, s.period_start, s.entitled_cents, s.funded_cents, ia.status AS invoice_status
+        FROM pool_invoice_audit s
+        LEFT JOIN invoice_audit ia ON ia.buyer_id = s.buyer_id AND ia.invoice_id = s.invoice_id
+        WHERE s.grower_id = $g AND s.month = $m ORDER BY 3, 1, 2""",
         {"g": grower, "m": month}))
     workers = Table("Workers", GROWER_WORKER_COLUMNS, _rows(con, """
         SELECT worker_id, period_start, entitled_cents, funded_cents, paid_cents, variance_cents, status, late, overdue
@@ -305,39 +320,42 @@ HANDSHAKE_COLUMNS = [
 
 def trace_invoice(con: duckdb.DuckDBPyConnection, buyer: str, invoice: str) -> tuple[list[str], list[Table]]:
     key = {"b": buyer, "i": invoice}
-    head = Table("Invoice", INVOICE_COLUMNS, _rows(con, "SELECT * FROM w_invoice_audit WHERE buyer_id = $b "
+    head = Table("Invoice", INVOICE_COLUMNS, _rows(con, "SELECT * FROM invoice_audit WHERE buyer_id = $b "
                                                          "AND invoice_id = $i", key))
     payments = Table("Payments", PAYMENT_COLUMNS, _rows(con, """
         SELECT payment_id, line_no, payer_id, payee_id, paid_date, amount_cents, file, sheet, row_number AS row
-        FROM w_payments WHERE buyer_id = $b AND invoice_id = $i ORDER BY paid_date, payment_id, line_no""", key))
+        FROM payment_audit WHERE buyer_id = $b AND invoice_id = $i ORDER BY paid_date, payment_id, line_no""", key))
     handshake = Table("Handshake", HANDSHAKE_COLUMNS, _rows(con, """
         SELECT line_no, status, seller_id, buyer_quantity, buyer_unit, seller_quantity, seller_unit, buyer_owed_cents,
                seller_owed_cents, seller_file AS file, seller_sheet AS sheet, seller_row_number AS row
-        FROM w_volume_handshake WHERE buyer_id = $b AND invoice_id = $i
+        FROM volume_handshake WHERE buyer_id = $b AND invoice_id = $i
         ORDER BY try_cast(line_no AS BIGINT) NULLS LAST, line_no""", key))
     if not head.rows and not payments.rows and not handshake.rows:
+        reported = con.execute("SELECT EXISTS (SELECT 1 FROM purchases WHERE buyer_id = $b AND invoice_id = $i) "
+                               "OR EXISTS (SELECT 1 FROM payments WHERE buyer_id = $b AND invoice_id = $i) "
+                               "OR EXISTS (SELECT 1 FROM sales WHERE buyer_id = $b AND invoice_id = $i)",
+                               key).fetchone()[0]
+        if reported:
+            raise NotFound(f"invoice {buyer}/{invoice} is not closed yet: its month has not been published")
         raise NotFound(f"no invoice {buyer}/{invoice} in any purchases, payments or sales file")
     lines = Table("Lines", LINE_COLUMNS, _rows(con, """
         SELECT line_no, grower_id, seller_id, ship_date, commodity, quantity, unit,
-               CAST(rate AS VARCHAR) || ' per ' || rate_unit AS rate, owed_cents, premium_billed_cents,
+               rate, owed_cents, billed_cents AS premium_billed_cents,
                work_period_start, file, sheet, row_number AS row
-        FROM w_lines WHERE buyer_id = $b AND invoice_id = $i ORDER BY line_no""", key))
+        FROM invoice_line_audit WHERE buyer_id = $b AND invoice_id = $i ORDER BY line_no""", key))
     passing = Table("Intermediaries", PASS_COLUMNS, _rows(con, """
-        SELECT intermediary_id, received_cents, paid_on_cents, held_cents FROM w_pass_through
+        SELECT intermediary_id, received_cents, paid_on_cents, held_cents FROM pass_through_audit
         WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
     growers = Table("Growers", INVOICE_GROWER_COLUMNS, _rows(con, """
         SELECT grower_id, owed_cents, received_cents, retained_cents, entitled_cents, funded_cents
-        FROM w_invoice_grower WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
+        FROM invoice_grower_audit WHERE buyer_id = $b AND invoice_id = $i ORDER BY 1""", key))
     fed = Table("Pools fed", FED_COLUMNS, _rows(con, f"""
-        SELECT s.grower_id, s.work_period_start AS period_start,
-               sum(s.share) FILTER (WHERE measure = 'entitled') AS entitled_cents,
-               sum(s.share) FILTER (WHERE measure = 'funded') AS funded_cents,
-               any_value(p.funded_cents) AS pool_funded_cents,
-               any_value(p.undistributed_cents) AS pool_undistributed_cents,
-               {workers_short("s.grower_id", "s.work_period_start")} AS workers_short
-        FROM w_period_shares s
-        LEFT JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.work_period_start
-        WHERE s.buyer_id = $b AND s.invoice_id = $i GROUP BY ALL ORDER BY 1, 2""", key))
+        SELECT s.grower_id, s.period_start, s.entitled_cents, s.funded_cents,
+               p.funded_cents AS pool_funded_cents, p.undistributed_cents AS pool_undistributed_cents,
+               {workers_short("s.grower_id", "s.period_start")} AS workers_short
+        FROM pool_invoice_audit s
+        LEFT JOIN pool_audit p ON p.grower_id = s.grower_id AND p.period_start = s.period_start
+        WHERE s.buyer_id = $b AND s.invoice_id = $i ORDER BY 1, 2""", key))
     notes = [f"Trace of invoice {buyer}/{invoice}"]
     if not head.rows:
         notes.append("No purchases file reports this invoice: its payments are UNKNOWN_INVOICE exceptions"

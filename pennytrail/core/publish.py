@@ -31,6 +31,9 @@ MONTHLY: dict[str, tuple[str, list[str]]] = {
     "invoice_grower_audit": ("w_invoice_grower_audit", ["buyer_id", "invoice_id", "grower_id"]),
     "invoice_line_audit": ("w_line_audit", ["buyer_id", "invoice_id", "line_no"]),
     "payment_audit": ("w_payment_audit", ["payment_id", "line_no"]),
+    "pool_invoice_audit": ("w_pool_invoice_audit", ["grower_id", "period_start", "buyer_id", "invoice_id"]),
+    "pool_source_audit": ("w_pool_source_audit", ["grower_id", "period_start", "kind", "buyer_id", "invoice_id",
+                                                  "reference"]),
 }
 
 

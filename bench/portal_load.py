@@ -6,8 +6,10 @@ With no --home, the program of --scale (default season, seed 1) is generated int
 bench/.cache/ (once) and closed there (once). A real `pennytrail serve` is started on a free
 loopback port; half the clients are monitors searching workers by names and ids taken from
 the payroll (one in four searches with the name's accents stripped and its letters upper-cased),
-the other half accountants opening month pages and the months list. Every response must be
-200; the p50, p95 and maximum of each kind are printed, never asserted.
+the other half accountants opening month pages and the months list. Then, with the load over,
+one monitor opens --worker-pages worker pages (`/workers/G/W`, workers drawn from the payroll)
+one after another. Every response must be 200; the p50, p95 and maximum of each kind are
+printed, never asserted.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import time
 import unicodedata
+from urllib.parse import quote
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +118,20 @@ async def run_clients(base: str, users: dict, names: list[str], ids: list[str], 
     return times, errors, stop[0] - seconds
 
 
+async def worker_pages(base: str, user: tuple, pairs: list[tuple[str, str]]) -> tuple[list[float], list[str]]:
+    """One signed-in monitor opening each worker's page in turn, the server otherwise idle."""
+    times, errors = [], []
+    async with httpx.AsyncClient(base_url=base, timeout=60, follow_redirects=False) as c:
+        await sign_in(c, *user)
+        for g, w in pairs:
+            t = time.perf_counter()
+            r = await c.get(f"/workers/{quote(g, safe='')}/{quote(w, safe='')}")
+            times.append(time.perf_counter() - t)
+            if r.status_code != 200:
+                errors.append(f"worker page /workers/{g}/{w}: {r.status_code}")
+    return times, errors
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] * 1000 if s else float("nan")
@@ -127,6 +144,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--worker-pages", type=int, default=30, help="worker pages opened one at a time after the load")
     ap.add_argument("--workers", type=int, default=1, help="server processes (`pennytrail serve --workers`)")
     args = ap.parse_args()
     home = Path(args.home) if args.home else prepared_home(args.scale, args.seed)
@@ -144,6 +162,8 @@ def main() -> int:
     names = [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE worker_name IS NOT NULL "
                                        "USING SAMPLE 2000 ROWS").fetchall()]
     ids = [r[0] for r in con.execute("SELECT DISTINCT worker_id FROM payroll_rows USING SAMPLE 2000 ROWS").fetchall()]
+    pairs = sorted(con.execute("SELECT DISTINCT grower_id, worker_id FROM worker_audit").fetchall())
+    pairs = random.Random(args.seed).sample(pairs, min(args.worker_pages, len(pairs)))
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit ORDER BY 1").fetchall()]
     workers = con.execute("SELECT count(DISTINCT (grower_id, worker_id)), count(*) FROM payroll_rows").fetchone()
     con.close()
@@ -172,6 +192,7 @@ def main() -> int:
         times, errors, started = asyncio.run(run_clients(base, users, names, ids, months, args.clients,
                                                          args.seconds))
         wall = time.monotonic() - started
+        page_times, page_errors = asyncio.run(worker_pages(base, users["monitor"], pairs))
     finally:
         server.terminate()
         try:
@@ -185,9 +206,13 @@ def main() -> int:
     for kind, values in times.items():
         print(f"  {kind:<14} n={len(values):>6,}  p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
               f"max {max(values) * 1000 if values else float('nan'):7.1f} ms")
-    for e in errors[:10]:
+    values = page_times
+    print(f"one at a time, after the load: {len(values)} worker pages, {len(page_errors)} error(s)")
+    print(f"  {'worker page':<14} n={len(values):>6,}  p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
+          f"max {max(values) * 1000 if values else float('nan'):7.1f} ms")
+    for e in (errors + page_errors)[:10]:
         print("  error:", e)
-    return 1 if errors else 0
+    return 1 if errors or page_errors else 0
 
 
 if __name__ == "__main__":

@@ -71,6 +71,14 @@ def not_closed(month: str, closed: list[str]) -> str:
             f"{', '.join(closed) or 'none'})")
 
 
+POOL_PAYMENTS_BY_PERIOD = """
+SELECT DISTINCT l.work_period_start, p.file, p.sheet, p.row_number FROM w_payments p
+JOIN (SELECT DISTINCT buyer_id, invoice_id, work_period_start FROM w_lines WHERE grower_id = $g) l
+  USING (buyer_id, invoice_id)
+WHERE p.payee_id = $g OR p.payer_type = 'intermediary' OR p.payee_type = 'intermediary'
+ORDER BY 1, 2, 4"""
+
+
 def workers_short(grower: str, period_start: str) -> str:
     """SQL: how many audited workers of the pool (grower, period_start) got less than their funded share."""
     return (f"(SELECT count(*) FROM worker_audit a WHERE a.grower_id = {grower} AND a.period_start = {period_start} "
@@ -150,14 +158,33 @@ def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, n
     if not who:
         raise NotFound(f"no worker with {how}" + (f" at grower {grower}" if grower else "")
                        + " in any payroll file")
+    names = {(g, w): [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE grower_id = ? "
+                                                "AND worker_id = ? AND worker_name IS NOT NULL ORDER BY 1",
+                                                [g, w]).fetchall()] for g, w in who}
+    return trace_found(con, who, how, names, date_from, date_to)
+
+
+def _by_period(found: list[tuple]) -> dict:
+    """(period, file, sheet, row) rows, in their order, as period → [(file, sheet, row), ...]."""
+    out: dict = {}
+    for p, *source in found:
+        out.setdefault(p, []).append(tuple(source))
+    return out
+
+
+def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how: str,
+                names: dict[tuple[str, str], list[str]], date_from: dt.date | None = None,
+                date_to: dt.date | None = None) -> tuple[list[str], list[Table]]:
+    """The trace of workers already found (``who``: (grower, worker id) pairs, found by ``how``;
+    ``names``: the names on each one's stubs). The source rows of all of a worker's periods are
+    read in one query per kind, not one per period."""
     notes = [f"Trace of {how}: " + ", ".join(f"{w} at {g}" for g, w in who)]
     for g, w in who:
-        names = [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE grower_id = ? AND "
-                                           "worker_id = ? AND worker_name IS NOT NULL ORDER BY 1", [g, w]).fetchall()]
-        notes.append(f"Names on {w}'s stubs at {g}: " + ("; ".join(names) or "none recorded"))
+        notes.append(f"Names on {w}'s stubs at {g}: " + ("; ".join(names.get((g, w)) or []) or "none recorded"))
     main = Table("Pay periods", WORKER_COLUMNS)
     sources = Table("Source rows", SOURCE_COLUMNS)
     stops_cache: dict[tuple, list[str]] = {}
+    pools: dict[str, tuple[dict, dict]] = {}
     for g, w in who:
         rows = _rows(con, """
             SELECT a.grower_id, a.worker_id, a.period_start, a.period_end, p.funded_cents AS pool_funded_cents,
@@ -167,17 +194,29 @@ def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, n
             WHERE a.grower_id = $g AND a.worker_id = $w
               AND a.period_end >= coalesce($f, DATE '0001-01-01') AND a.period_start <= coalesce($t, DATE '9999-12-31')
             ORDER BY a.period_start""", {"g": g, "w": w, "f": date_from, "t": date_to})
+        if not rows:
+            continue
+        payroll = con.execute("SELECT period_start, premium_period_start, premium_paid_cents, file, sheet, row_number "
+                              "FROM payroll WHERE grower_id = $g AND worker_id = $w ORDER BY file, row_number",
+                              {"g": g, "w": w}).fetchall()
+        basis, paid = {}, {}
+        for p, pp, cents, *source in payroll:
+            basis.setdefault(p, []).append(tuple(source))
+            if cents is not None and cents != 0 and pp is not None:
+                paid.setdefault(pp, []).append(tuple(source))
+        if g not in pools:
+            pools[g] = (
+                _by_period(con.execute("SELECT work_period_start, file, sheet, row_number FROM w_lines "
+                                       "WHERE grower_id = $g ORDER BY 1, file, row_number", {"g": g}).fetchall()),
+                _by_period(con.execute(POOL_PAYMENTS_BY_PERIOD, {"g": g}).fetchall()))
+        lines, payments = pools[g]
         for row in rows:
             p = row["period_start"]
             ref = f"{g}/{w}/{p}"
-            params = {"g": g, "w": w, "p": p}
-            src = (_sources(con, ref, "basis", "payroll", "SELECT file, sheet, row_number FROM payroll WHERE "
-                            "grower_id = $g AND worker_id = $w AND period_start = $p ORDER BY 1, 3", params)
-                   + _sources(con, ref, "paid", "payroll", "SELECT file, sheet, row_number FROM payroll WHERE "
-                              "grower_id = $g AND worker_id = $w AND premium_period_start = $p "
-                              "AND premium_paid_cents <> 0 ORDER BY 1, 3", params)
-                   + _sources(con, ref, "entitled", "purchases", POOL_LINES, {"g": g, "p": p})
-                   + _sources(con, ref, "funded", "payments", POOL_PAYMENTS, {"g": g, "p": p}))
+            src = [{"ref": ref, "figure": figure, "kind": kind, "file": f, "sheet": s, "row": r}
+                   for figure, kind, found in (("basis", "payroll", basis), ("paid", "payroll", paid),
+                                               ("entitled", "purchases", lines), ("funded", "payments", payments))
+                   for f, s, r in found.get(p, [])]
             stopped = []
             if row["upstream_shortfall_cents"] > 0:
                 if (g, p) not in stops_cache:

@@ -204,12 +204,10 @@ def session_for(home: Path, token: str | None, idle: int = IDLE) -> Session | No
     if row is None:
         return None
     if row["disabled"] or now - row["last_seen"] > idle or now - row["created_at"] > LIFETIME:
-        with connect(home) as con:
-            con.execute("DELETE FROM sessions WHERE token_hash = ?", [th])
+        portal_db.write(home, "DELETE FROM sessions WHERE token_hash = ?", [th])
         return None
     if now - row["last_seen"] > 15:
-        with connect(home) as con:
-            con.execute("UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, th])
+        portal_db.write(home, "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", [now, th])
     return Session(_user(row), row["csrf"], th)
 
 

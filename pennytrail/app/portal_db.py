@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import queue
 import secrets
 import sqlite3
 import threading
@@ -156,16 +157,73 @@ def secret(home: Path) -> bytes:
     return p.read_bytes()
 
 
+AUDIT_INSERT = "INSERT INTO audit (at, actor, role, action, subject, detail, address) VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+
 def audit(con: sqlite3.Connection, actor: str, role: str | None, action: str, subject: str | None = None,
           detail: str | None = None, address: str | None = None) -> None:
-    con.execute("INSERT INTO audit (at, actor, role, action, subject, detail, address) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [now_text(), actor, role, action, subject, detail, address])
+    con.execute(AUDIT_INSERT, [now_text(), actor, role, action, subject, detail, address])
+
+
+class _Writer:
+    """Writes to one home's file from one thread, in batches: what callers hand it meanwhile is
+    committed in one transaction, and each caller returns once its own statement is committed
+    (or raises its batch's error). Many threads that each took the write lock in turn would wait
+    for one another in SQLite's busy handler, which sleeps for longer the more often it waits."""
+
+    def __init__(self, home: Path):
+        self.home = home
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="portal-db-writer", daemon=True).start()
+
+    def write(self, sql: str, params: list) -> None:
+        item = [sql, params, threading.Event(), None]
+        self.queue.put(item)
+        item[2].wait()
+        if item[3] is not None:
+            raise item[3]
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < 500:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with connect(self.home) as con:
+                    for sql, params, _, _ in batch:
+                        con.execute(sql, params)
+            except Exception:  # one at a time, so that only the statement that fails fails
+                for item in batch:
+                    try:
+                        with connect(self.home) as con:
+                            con.execute(item[0], item[1])
+                    except Exception as e:  # noqa: BLE001 - raised in the caller's thread
+                        item[3] = e
+            for item in batch:
+                item[2].set()
+
+
+_writers: dict[Path, _Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def write(home: Path, sql: str, params: list) -> None:
+    """One statement, committed before this returns, through the home's one writing thread."""
+    key = Path(home).resolve()
+    writer = _writers.get(key)
+    if writer is None:
+        with _writers_lock:
+            writer = _writers.get(key) or _writers.setdefault(key, _Writer(key))
+    writer.write(sql, params)
 
 
 def record(home: Path, actor: str, role: str | None, action: str, subject: str | None = None,
            detail: str | None = None, address: str | None = None) -> None:
-    with connect(home) as con:
-        audit(con, actor, role, action, subject, detail, address)
+    """One entry in the audit log, committed before this returns."""
+    write(home, AUDIT_INSERT, [now_text(), actor, role, action, subject, detail, address])
 
 
 def audit_log(home: Path, limit: int = 500, offset: int = 0, actor: str | None = None,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -23,8 +25,6 @@ from .confirmations import buyer_of_folder, versions, stem
 from .keys import key_paths
 
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
-# the name matching of `trace worker --name`: accents, case and runs of spaces do not count
-NAME_KEY_SQL = "lower(regexp_replace(trim(strip_accents({})), '\\s+', ' ', 'g'))"
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
@@ -90,16 +90,29 @@ def month_view(con: duckdb.DuckDBPyConnection, month: str, checks: list | None =
                      by_code, by_party, restated)
 
 
-def exceptions(con: duckdb.DuckDBPyConnection, month: str, code: str | None = None, party: str | None = None,
-               limit: int = 200, offset: int = 0) -> tuple[int, list[dict]]:
-    """The month's exceptions (optionally of one code or party): how many, and one page of them."""
-    where = "month = $m" + (" AND code = $c" if code else "") + (" AND party_id = $p" if party else "")
-    params = {"m": month, **({"c": code} if code else {}), **({"p": party} if party else {})}
-    total = con.execute(f"SELECT count(*) FROM exceptions WHERE {where}", params).fetchone()[0]
-    page = rows(con, f"SELECT level, code, party_id, reference, worker_id, amount_cents, detail FROM exceptions "
-                     f"WHERE {where} ORDER BY code, party_id, reference, worker_id LIMIT {int(limit)} "
-                     f"OFFSET {int(offset)}", params)
-    return total, page
+class MonthExceptions:
+    """A month's exceptions read once from a snapshot, in the queue's order (code, party,
+    reference, worker; a missing value last), each with its ``key``: a page of them, of one
+    code or party or of all, is then a slice."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, month: str, key: Callable[[dict], str]):
+        def order(e: dict) -> tuple:
+            return tuple((e[c] is None, e[c] or "") for c in ("code", "party_id", "reference", "worker_id"))
+
+        self.rows = sorted(all_exceptions(con, month), key=order)
+        for e in self.rows:
+            e["key"] = key(e)
+        self._subsets: dict[tuple, list[dict]] = {}
+
+    def page(self, code: str | None = None, party: str | None = None, limit: int = 200,
+             offset: int = 0) -> tuple[int, list[dict]]:
+        """How many there are (of ``code``, of ``party``) and a copy of one page of them."""
+        subset = self._subsets.get((code, party))
+        if subset is None:
+            subset = [e for e in self.rows if (not code or e["code"] == code) and (not party or e["party_id"] == party)]
+            if len(self._subsets) < 1000:
+                self._subsets[(code, party)] = subset
+        return len(subset), [dict(e) for e in subset[offset:offset + limit]]
 
 
 def all_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
@@ -156,23 +169,36 @@ class WorkerEntry:
     id_key: str
 
 
+def name_key(text: str) -> str:
+    """A name as searches compare it: accents, case and runs of spaces do not count
+    ("  JOSE   morales" and "José Morales" have the same key)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
+
+
+def id_key(text: str) -> str:
+    return text.strip().lower()
+
+
 def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
     """Every (grower, worker) on a payroll row, with the names on their stubs and those names' match keys."""
-    got = con.execute(f"""
-        SELECT grower_id, worker_id, list(DISTINCT worker_name ORDER BY worker_name) FILTER (WHERE worker_name IS NOT NULL),
-               list(DISTINCT {NAME_KEY_SQL.format('worker_name')}) FILTER (WHERE worker_name IS NOT NULL)
+    got = con.execute("""
+        SELECT grower_id, worker_id, list(DISTINCT worker_name ORDER BY worker_name) FILTER (WHERE worker_name IS NOT NULL)
         FROM payroll_rows WHERE grower_id IS NOT NULL AND worker_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
-    return [WorkerEntry(g, w, tuple(n or ()), tuple(k or ()), w.strip().lower()) for g, w, n, k in got]
-
-
-def name_key(con: duckdb.DuckDBPyConnection, text: str) -> str:
-    return con.execute(f"SELECT {NAME_KEY_SQL.format('$n')}", {"n": text}).fetchone()[0] or ""
+    keys: dict[str, str] = {}
+    out = []
+    for g, w, names in got:
+        names = tuple(names or ())
+        ks = tuple(dict.fromkeys(keys.get(n) or keys.setdefault(n, name_key(n)) for n in names))
+        out.append(WorkerEntry(g, w, names, tuple(k for k in ks if k), id_key(w)))
+    return out
 
 
 class WorkerIndex:
-    """The directory of workers, indexed for search: exact ids and names by dictionary, id
-    prefixes by bisection over the sorted ids, and parts of names by one scan of all the name
-    keys joined into one text."""
+    """The directory of workers, indexed for search once per snapshot: exact ids and name keys
+    by dictionary, id prefixes by bisection over the sorted ids, and parts of names by one
+    substring search of the text of all the name keys, each on a line of its own (the line
+    tells whose key it is)."""
 
     def __init__(self, directory: list[WorkerEntry]):
         self.entries = directory
@@ -191,26 +217,35 @@ class WorkerIndex:
         self.text = "\n".join(parts)
         self.ids = sorted((e.id_key, i) for i, e in enumerate(directory))
 
-    def search(self, id_key: str, key: str, limit: int = 50) -> list[WorkerEntry]:
-        """Workers whose id is ``id_key`` or one of whose names is ``key`` first, then those
-        whose id starts with ``id_key`` or one of whose names holds ``key``."""
-        if not key and not id_key:
+    def search(self, q: str, limit: int = 50) -> list[WorkerEntry]:
+        """Workers whose id is ``q`` or one of whose names has the key of ``q`` first, then those
+        whose id starts with ``q`` or one of whose names holds that key; at most ``limit``."""
+        wanted, key = id_key(q), name_key(q)
+        if not key and not wanted:
             return []
         found: dict[int, None] = {}
-        for i in self.by_id.get(id_key, []) + self.by_name.get(key, []):
+        for i in self.by_id.get(wanted, []) + self.by_name.get(key, []):
             found[i] = None
-        if id_key:
-            j = bisect.bisect_left(self.ids, (id_key, -1))
-            while j < len(self.ids) and self.ids[j][0].startswith(id_key) and len(found) < limit:
+        if wanted:
+            j = bisect.bisect_left(self.ids, (wanted, -1))
+            while j < len(self.ids) and self.ids[j][0].startswith(wanted) and len(found) < limit:
                 found[self.ids[j][1]] = None
                 j += 1
-        if key and "\n" not in key:
+        if key:
             at = self.text.find(key)
             while at >= 0 and len(found) < limit:
                 n = bisect.bisect_right(self.starts, at) - 1
                 found[self.owner[n]] = None
                 at = self.text.find(key, self.starts[n + 1] if n + 1 < len(self.starts) else len(self.text))
         return [self.entries[i] for i in list(found)[:limit]]
+
+    def entry(self, grower_id: str, worker_id: str) -> WorkerEntry | None:
+        """The directory's entry of exactly this grower and worker id, or None."""
+        for i in self.by_id.get(id_key(worker_id), []):
+            e = self.entries[i]
+            if e.grower_id == grower_id and e.worker_id == worker_id:
+                return e
+        return None
 
 
 def worker_periods(con: duckdb.DuckDBPyConnection, grower: str, worker: str) -> dict[str, dict]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -90,7 +91,10 @@ class Config:
 
 class Published:
     """The newest published snapshot, opened read-only once and reopened when a newer one is
-    published; ``cache`` holds what was computed from it (a snapshot never changes)."""
+    published; ``cache`` holds what was computed from it (a snapshot never changes).
+
+    A request looks at the pointer file's inode (a publication replaces the file, so a new
+    snapshot means a new inode) and reuses its thread's cursor of the snapshot it has open."""
 
     def __init__(self, home: Path):
         self.home = home
@@ -98,26 +102,42 @@ class Published:
         self.name: str | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._previous: list[duckdb.DuckDBPyConnection] = []
+        self._stamp: tuple | None = None
+        self._local = threading.local()
         self.cache: dict = {}
         self.key_locks: dict = {}
         self.cache_lock = threading.Lock()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection | None:
-        path = snapshots.current(self.home)
-        if path is None:
+    def _pointer_stamp(self) -> tuple | None:
+        try:
+            st = os.stat(Path(self.home) / snapshots.FOLDER / snapshots.POINTER)
+        except FileNotFoundError:
             return None
-        if path.name != self.name:
-            with self._lock:
-                if path.name != self.name:
-                    con = duckdb.connect(str(path), read_only=True)
-                    if self._con is not None:
-                        self._previous.append(self._con)
-                    while len(self._previous) > 2:  # requests still reading an older one finish first
-                        self._previous.pop(0).close()
-                    self._con, self.name, self.cache, self.key_locks = con, path.name, {}, {}
-                    if self.warm is not None:
-                        threading.Thread(target=self.warm, args=(self,), daemon=True).start()
-        return self._con.cursor()
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def cursor(self) -> duckdb.DuckDBPyConnection | None:
+        stamp = self._pointer_stamp()
+        if stamp is None or stamp != self._stamp or self._con is None:
+            path = snapshots.current(self.home)
+            if path is None:
+                return None
+            if path.name != self.name:
+                with self._lock:
+                    if path.name != self.name:
+                        con = duckdb.connect(str(path), read_only=True)
+                        if self._con is not None:
+                            self._previous.append(self._con)
+                        while len(self._previous) > 2:  # requests still reading an older one finish first
+                            self._previous.pop(0).close()
+                        self._con, self.name, self.cache, self.key_locks = con, path.name, {}, {}
+                        if self.warm is not None:
+                            threading.Thread(target=self.warm, args=(self,), daemon=True).start()
+            self._stamp = stamp
+        con, name = self._con, self.name
+        mine = getattr(self._local, "cursor", None)
+        if mine is None or mine[0] is not con:
+            mine = self._local.cursor = (con, con.cursor())
+        return mine[1]
 
     warm: Callable | None = None  # called in a thread of its own when a new snapshot is opened
 
@@ -270,7 +290,7 @@ def create_app(config: Config) -> Starlette:
 
     config.home = Path(config.home)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     routes.add_filters(env)
     published = Published(config.home)
     published.warm = routes.warm

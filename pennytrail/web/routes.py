@@ -203,23 +203,24 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        found = directory.search(q.lower(), browse.name_key(con, q))
+        found = directory.search(q)
         ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
     return h.page(ctx, "workers.html", q=q, found=found)
 
 
 def _worker_entry(ctx, grower_id: str, worker_id: str):
     con, directory = _directory(ctx)
-    for i in directory.by_id.get(worker_id.strip().lower(), []):
-        e = directory.entries[i]
-        if e.grower_id == grower_id and e.worker_id == worker_id:
-            return con, e
-    raise HTTPException(404)
+    e = directory.entry(grower_id, worker_id)
+    if e is None:
+        raise HTTPException(404)
+    return con, e
 
 
 def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
     con, entry = _worker_entry(ctx, grower_id, worker_id)
-    notes, tables = trace.trace_worker(con, worker_id, None, grower_id)
+    # the directory found the worker and the names on its stubs: the trace starts from there
+    notes, tables = trace.trace_found(con, [(grower_id, worker_id)], f"worker id {worker_id}",
+                                      {(grower_id, worker_id): list(entry.names)})
     ctx.audit("view worker", f"worker {grower_id}/{worker_id}", "pay periods and source rows")
     open_cases = [c for c in casework.list_cases(ctx.config.home)
                   if c["grower_id"] == grower_id and c["worker_id"] == worker_id]
@@ -337,10 +338,11 @@ def month_page(ctx, h, month: str, status: int = 200, message: str | None = None
         offset = max(0, int(ctx.request.query_params.get("offset", "0")))
     except ValueError:
         offset = 0
-    total, page = browse.exceptions(con, month, code, party, 200, offset)
+    queue = ctx.published.cached(("exceptions", month),
+                                 lambda: browse.MonthExceptions(con, month, casework.exception_key))
+    total, page = queue.page(code, party, 200, offset)
     states = casework.exception_states(ctx.config.home, month)
     for e in page:
-        e["key"] = casework.exception_key(e)
         e["note"] = states.get(e["key"])
     counts = {"acknowledged": 0, "resolved": 0}
     for s in states.values():
@@ -461,13 +463,15 @@ def enable_user(ctx, h, user_id: int) -> Response:
 
 def warm(published) -> None:
     """Compute what every page of a new snapshot needs (the worker index, the months and each
-    month's figures) before the first visitors ask for it."""
+    month's figures and exception queue) before the first visitors ask for it."""
     try:
         con = published.cursor()
         published.cached("directory", lambda: browse.WorkerIndex(browse.worker_directory(con)))
         found = published.cached("months", lambda: browse.months(con))
         for m in found:
             published.cached(("month", m["month"]), lambda: browse.month_view(con, m["month"], _checks(published, con)))
+            published.cached(("exceptions", m["month"]),
+                             lambda: browse.MonthExceptions(con, m["month"], casework.exception_key))
     except Exception:  # a page computes what it needs itself; this only saves it the wait
         logging.getLogger("pennytrail.portal").exception("warming the snapshot's cache")
 

@@ -71,7 +71,7 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str) -> None:
 
 
 async def run_clients(base: str, users: dict, names: list[str], ids: list[str], months: list[str], clients: int,
-                      seconds: float) -> tuple[dict, list]:
+                      seconds: float, on_start=None) -> tuple[dict, list]:
     times: dict[str, list[float]] = {"worker search": [], "month page": [], "months list": []}
     errors: list[str] = []
     signed: list[int] = []
@@ -89,6 +89,8 @@ async def run_clients(base: str, users: dict, names: list[str], ids: list[str], 
             signed.append(n)
             if len(signed) == clients:
                 stop[0] = time.monotonic() + seconds
+                if on_start is not None:
+                    on_start()
                 go.set()
             await go.wait()
             while time.monotonic() < stop[0]:
@@ -130,6 +132,15 @@ async def worker_pages(base: str, user: tuple, pairs: list[tuple[str, str]]) -> 
             if r.status_code != 200:
                 errors.append(f"worker page /workers/{g}/{w}: {r.status_code}")
     return times, errors
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def pct(values: list[float], p: float) -> float:
@@ -189,9 +200,13 @@ def main() -> int:
         print(f"portal load: {args.clients} clients for {args.seconds:.0f} s on {base} ({args.workers} server "
               f"process(es)), {workers[1]:,} payroll rows, "
               f"{workers[0]:,} workers, months {', '.join(months)}", flush=True)
-        times, errors, started = asyncio.run(run_clients(base, users, names, ids, months, args.clients,
-                                                         args.seconds))
+        at_start = []
+        times, errors, started = asyncio.run(run_clients(
+            base, users, names, ids, months, args.clients, args.seconds,
+            on_start=lambda: at_start.extend([cpu_seconds(server.pid), os.getloadavg()[0]])))
+        cpu_before, load_before = at_start
         wall = time.monotonic() - started
+        cpu_after, load_after = cpu_seconds(server.pid), os.getloadavg()[0]
         page_times, page_errors = asyncio.run(worker_pages(base, users["monitor"], pairs))
     finally:
         server.terminate()
@@ -202,7 +217,11 @@ def main() -> int:
             server.wait()
         log.close()
     total = sum(len(v) for v in times.values())
-    print(f"{total:,} requests in {wall:.1f} s ({total / wall:.0f}/s), {len(errors)} error(s)")
+    print(f"{total:,} requests in {wall:.1f} s ({total / wall:.0f}/s), {len(errors)} error(s); machine load "
+          f"average {load_before:.1f} before, {load_after:.1f} after")
+    if cpu_before is not None and cpu_after is not None and total:
+        # from the moment every client is signed in; steadier than the times on a busy machine
+        print(f"server CPU {cpu_after - cpu_before:.1f} s: {(cpu_after - cpu_before) / total * 1000:.2f} ms a request")
     for kind, values in times.items():
         print(f"  {kind:<14} n={len(values):>6,}  p50 {pct(values, 50):7.1f} ms  p95 {pct(values, 95):7.1f} ms  "
               f"max {max(values) * 1000 if values else float('nan'):7.1f} ms")

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import anyio
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -77,6 +77,15 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
 
 # forms that change nothing and may be posted without a token
 NO_CSRF = {("POST", "/verify")}
+
+# pages that may take long (a trace, a workbook, a sign-off and its publication, an upload, a
+# password hash): more threads each, as they mostly wait outside the interpreter
+SLOW = {("POST", "/login"), ("POST", "/verify"), ("GET", "/workers/{grower_id}/{worker_id}"),
+        ("GET", "/growers/{grower_id}"), ("GET", "/invoices/{buyer_id}/{invoice_id:path}"),
+        ("GET", "/months/{month}/close.xlsx"), ("POST", "/months/{month}/signoff"),
+        ("POST", "/months/{month}/exceptions"), ("GET", "/confirmations/{buyer_id}/{name}")}
+QUICK_THREADS = 2  # per route
+SLOW_THREADS = 8
 
 
 @dataclass
@@ -293,7 +302,7 @@ def create_app(config: Config) -> Starlette:
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     routes.add_filters(env)
     published = Published(config.home)
-    published.warm = routes.warm
+    published.warm = lambda p: routes.warm(p, helpers)
     static = {p.name: (p.read_bytes(), "text/css" if p.suffix == ".css" else "image/svg+xml")
               for p in (HERE / "static").iterdir() if p.suffix in (".css", ".svg")}
 
@@ -309,35 +318,43 @@ def create_app(config: Config) -> Starlette:
     def error(ctx: Ctx, status: int, message: str | None = None) -> HTMLResponse:
         return page(ctx, "error.html", status, status=status, message=message or ERROR_TEXT.get(status, "Error."))
 
-    helpers = routes.Helpers(page=page, error=error, static=static)
+    helpers = routes.Helpers(page=page, error=error, static=static,
+                             macros=lambda name: env.get_template(name).module)
+
+    limiters: dict[tuple[str, str], anyio.CapacityLimiter] = {}
+
+    def limiter(route: tuple[str, str]) -> anyio.CapacityLimiter:
+        """The threads a route's requests run in, a few per route and a queue for the rest. A
+        quick page's work is Python under one interpreter lock, so more threads than cores only
+        make each request, and the event loop, wait longer; one queue per route keeps the
+        visitors of one page from waiting behind those of another, costlier one. The slow pages
+        (traces, workbooks, sign-offs, uploads, sign-ins) mostly wait for DuckDB, SQLite or a
+        password hash, and have more."""
+        if route not in limiters:
+            limiters[route] = anyio.CapacityLimiter(SLOW_THREADS if route in SLOW else QUICK_THREADS)
+        return limiters[route]
 
     def guarded(method: str, path: str, handler: Callable) -> Callable:
         allowed = ACCESS.get((method, path))
+        route = (method, path)
 
-        async def endpoint(request: Request) -> Response:
-            token = request.cookies.get(SESSION_COOKIE)
-            session = await run_in_threadpool(accounts.session_for, config.home, token, config.idle_timeout)
-            ctx = Ctx(request, config, published, session, None, request.cookies.get(NONCE_COOKIE))
+        def admit(ctx: Ctx) -> Response | None:
+            """A response refusing the request, or None when the visitor may have the page."""
             if allowed is None:
                 log.error("refused %s %s: the route is not in the access table", method, path)
                 return error(ctx, 403)
             if PUBLIC not in allowed:
-                if session is None:
+                if ctx.session is None:
                     if method == "GET":
                         return RedirectResponse("/login", status_code=303)
                     return error(ctx, 403, "Please sign in first.")
-                if session.user.role not in allowed:
+                if ctx.session.user.role not in allowed:
                     return error(ctx, 403)
-            if method == "POST":
-                try:
-                    ctx.form = await request.form(max_files=4, max_fields=200, max_part_size=1024 * 1024)
-                except Exception:
-                    return error(ctx, 400, "The form could not be read.")
-                if (method, path) not in NO_CSRF and not csrf_ok(ctx):
-                    return error(ctx, 403, "This form has expired or did not come from this site. "
-                                           "Go back, reload the page and try again.")
+            return None
+
+        def handle(ctx: Ctx, request: Request) -> Response:
             try:
-                response = await run_in_threadpool(handler, ctx, helpers, **request.path_params)
+                response = handler(ctx, helpers, **request.path_params)
             except HTTPException as e:
                 response = error(ctx, e.status_code, e.detail if e.detail not in (None, "") else None)
             except NothingPublished:
@@ -349,9 +366,34 @@ def create_app(config: Config) -> Starlette:
                 else:
                     response.set_cookie(name, value, max_age=max_age, path="/", secure=secure, httponly=True,
                                         samesite="lax")
-            if ctx.form is not None:
-                await ctx.form.close()
             return response
+
+        def context(request: Request) -> Ctx:
+            session = accounts.session_for(config.home, request.cookies.get(SESSION_COOKIE), config.idle_timeout)
+            return Ctx(request, config, published, session, None, request.cookies.get(NONCE_COOKIE))
+
+        def get(request: Request) -> Response:
+            ctx = context(request)
+            return admit(ctx) or handle(ctx, request)
+
+        async def endpoint(request: Request) -> Response:
+            if method != "POST":  # the session, the checks and the page in one trip to a thread
+                return await anyio.to_thread.run_sync(get, request, limiter=limiter(route))
+            ctx = await anyio.to_thread.run_sync(context, request, limiter=limiter(("POST", "")))
+            refused = admit(ctx)
+            if refused is not None:
+                return refused
+            try:
+                ctx.form = await request.form(max_files=4, max_fields=200, max_part_size=1024 * 1024)
+            except Exception:
+                return error(ctx, 400, "The form could not be read.")
+            try:
+                if (method, path) not in NO_CSRF and not csrf_ok(ctx):
+                    return error(ctx, 403, "This form has expired or did not come from this site. "
+                                           "Go back, reload the page and try again.")
+                return await anyio.to_thread.run_sync(handle, ctx, request, limiter=limiter(route))
+            finally:
+                await ctx.form.close()
 
         return endpoint
 

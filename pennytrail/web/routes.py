@@ -30,6 +30,7 @@ class Helpers:
     page: Callable
     error: Callable
     static: dict
+    macros: Callable  # a template's name → its macros
 
 
 def add_filters(env) -> None:
@@ -325,6 +326,18 @@ def _month_view(ctx, month: str):
     return con, view
 
 
+def _queue(published, con, month: str, h) -> browse.MonthExceptions:
+    """The month's exception queue, once per snapshot, each exception with the cells of its row."""
+    def compute():
+        queue = browse.MonthExceptions(con, month, casework.exception_key)
+        cells = h.macros("queue.html").cells
+        for e in queue.rows:
+            e["cells"] = cells(e)
+        return queue
+
+    return published.cached(("exceptions", month), compute)
+
+
 def _checks(published, con) -> list:
     """The conservation checks: of the whole warehouse, so once per snapshot."""
     return published.cached("checks", lambda: browse.conservation_checks(con))
@@ -338,9 +351,7 @@ def month_page(ctx, h, month: str, status: int = 200, message: str | None = None
         offset = max(0, int(ctx.request.query_params.get("offset", "0")))
     except ValueError:
         offset = 0
-    queue = ctx.published.cached(("exceptions", month),
-                                 lambda: browse.MonthExceptions(con, month, casework.exception_key))
-    total, page = queue.page(code, party, 200, offset)
+    total, page = _queue(ctx.published, con, month, h).page(code, party, 200, offset)
     states = casework.exception_states(ctx.config.home, month)
     for e in page:
         e["note"] = states.get(e["key"])
@@ -461,7 +472,7 @@ def enable_user(ctx, h, user_id: int) -> Response:
     return _set_disabled(ctx, h, user_id, False)
 
 
-def warm(published) -> None:
+def warm(published, h) -> None:
     """Compute what every page of a new snapshot needs (the worker index, the months and each
     month's figures and exception queue) before the first visitors ask for it."""
     try:
@@ -470,8 +481,7 @@ def warm(published) -> None:
         found = published.cached("months", lambda: browse.months(con))
         for m in found:
             published.cached(("month", m["month"]), lambda: browse.month_view(con, m["month"], _checks(published, con)))
-            published.cached(("exceptions", m["month"]),
-                             lambda: browse.MonthExceptions(con, m["month"], casework.exception_key))
+            _queue(published, con, m["month"], h)
     except Exception:  # a page computes what it needs itself; this only saves it the wait
         logging.getLogger("pennytrail.portal").exception("warming the snapshot's cache")
 

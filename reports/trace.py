@@ -71,14 +71,6 @@ def not_closed(month: str, closed: list[str]) -> str:
             f"{', '.join(closed) or 'none'})")
 
 
-POOL_PAYMENTS_BY_PERIOD = """
-SELECT DISTINCT l.work_period_start, p.file, p.sheet, p.row_number FROM w_payments p
-JOIN (SELECT DISTINCT buyer_id, invoice_id, work_period_start FROM w_lines WHERE grower_id = $g) l
-  USING (buyer_id, invoice_id)
-WHERE p.payee_id = $g OR p.payer_type = 'intermediary' OR p.payee_type = 'intermediary'
-ORDER BY 1, 2, 4"""
-
-
 def workers_short(grower: str, period_start: str) -> str:
     """SQL: how many audited workers of the pool (grower, period_start) got less than their funded share."""
     return (f"(SELECT count(*) FROM worker_audit a WHERE a.grower_id = {grower} AND a.period_start = {period_start} "
@@ -206,9 +198,12 @@ def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how:
                 paid.setdefault(pp, []).append(tuple(source))
         if g not in pools:
             pools[g] = (
-                _by_period(con.execute("SELECT work_period_start, file, sheet, row_number FROM w_lines "
-                                       "WHERE grower_id = $g ORDER BY 1, file, row_number", {"g": g}).fetchall()),
-                _by_period(con.execute(POOL_PAYMENTS_BY_PERIOD, {"g": g}).fetchall()))
+                _by_period(con.execute("SELECT period_start, file, sheet, row_number FROM pool_source_audit "
+                                       "WHERE grower_id = $g AND kind = 'purchases' ORDER BY 1, file, row_number",
+                                       {"g": g}).fetchall()),
+                _by_period(con.execute("SELECT DISTINCT period_start, file, sheet, row_number FROM pool_source_audit "
+                                       "WHERE grower_id = $g AND kind = 'payments' ORDER BY 1, 2, 4",
+                                       {"g": g}).fetchall()))
         lines, payments = pools[g]
         for row in rows:
             p = row["period_start"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 FIRST_MONTH_FILE = "first-month.txt"
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # YYYY-MM
 
 
 def _first_month_file() -> Path | None:
@@ -27,7 +28,7 @@ def first_month() -> str:
     path = _first_month_file()
     if path is not None and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
-        if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", text):
+        if MONTH.fullmatch(text):
             return text
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
 
@@ -86,7 +87,7 @@ def months_of_run(tags: Mapping[str, str], available: Callable[[], list[str]]) -
     publishes nothing."""
     if MONTHS_TAG in tags:
         named = available() if tags[MONTHS_TAG] == "all" else [
-            m for m in tags[MONTHS_TAG].split(",") if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", m)]
+            m for m in tags[MONTHS_TAG].split(",") if MONTH.fullmatch(m)]
         return months_between(min(named), max(named)) if named else []
     if PARTITION_TAG in tags:
         return [month_of(tags[PARTITION_TAG])]

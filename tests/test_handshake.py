@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from pennytrail.core import conservation, reconcile
 from pennytrail.core.ingest import ingest, write_reference
+from pennytrail.core.publish import months_available, publish_months
 from pennytrail.core.reference import load_reference
 from pennytrail.core.warehouse import connect
 
@@ -323,6 +324,8 @@ def test_trace_invoice__an_invoice_only_its_seller_reported(data_dir):
 
     put(data_dir, "sales", "g1.csv", SALES, "B2,I9,1,G1,2026-01-06,G1,tomatoes,30,box_25lb")
     db = close_core(data_dir)
+    with connect(db) as con:
+        publish_months(con, months_available(con))
     with connect(db, read_only=True) as con:
         notes, tables = trace_invoice(con, "B2", "I9")
     assert [r["status"] for r in next(t for t in tables if t.title == "Handshake").rows] == ["MISSING_PURCHASE"]

@@ -12,7 +12,7 @@ demo: $(STAMP)
 	$(BIN)/pennytrail demo --home $(HOME_DIR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 ui: $(STAMP)
 	$(BIN)/python -m pipelines.ui --home $(HOME_DIR)

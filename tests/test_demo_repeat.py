@@ -13,7 +13,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import dagster as dg
 import pytest
+
+from pennytrail.core.paths import party_folder
 
 
 def _hashes(home: Path) -> dict[str, str]:
@@ -31,19 +34,30 @@ def _hashes(home: Path) -> dict[str, str]:
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "PENNYTRAIL_"))}
 
 
-def test_a_second_demo_changes_no_file(tmp_path):
+def test_demo_runs_end_to_end_and_a_second_demo_changes_no_file(tmp_path):
     home = tmp_path / "home"
     cmd = [sys.executable, "-m", "pennytrail.cli", "demo", "--home", str(home)]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=CLEAN_ENV)
     assert first.returncode == 0, first.stderr
+    assert "exceptions by code" in first.stdout and "Nothing new" not in first.stdout
     before = _hashes(home)
     assert any(k.startswith("confirmations/") and k.endswith(".pdf") for k in before)
     assert any(k.startswith("reports/close-") for k in before) and "pennytrail.duckdb" in before
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=CLEAN_ENV)
-    assert second.returncode == 0, second.stderr
+    assert second.returncode == 0 and "Nothing new" in second.stdout, second.stderr
     after = _hashes(home)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert not changed, changed
+    runs = dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()
+    # the first demo: ingest_and_reconcile, publish_month and reports_for_month, once each; the
+    # second closes as `close` does, so with nothing changed it runs only reports_for_month
+    assert sorted(r.job_name for r in runs) == ["ingest_and_reconcile", "publish_month", "reports_for_month",
+                                                "reports_for_month"]
+    for month in ("2026-01", "2026-02", "2026-03"):  # the demo writes the month's reports
+        assert (home / "reports" / f"close-{month}.xlsx").exists()
+        for buyer in ("B01", "B02", "B03"):
+            assert (party_folder(home / "confirmations", buyer) / f"confirmation-{month}-v1.json").exists()
+            assert not (party_folder(home / "confirmations", buyer) / f"confirmation-{month}-v2.json").exists()
 
 
 def _free_port() -> int:

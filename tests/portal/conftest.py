@@ -38,6 +38,17 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     return home, {role: passwords[f"{role}@example.org"] for role in ROLES}
 
 
+def unsigned(home: Path, month: str) -> None:
+    """Revoke ``month``'s sign-off if another test of the shared home left it signed, and publish
+    the snapshot the portal reads, so that a test can sign it off again."""
+    from pennytrail.app import signoff, snapshots
+
+    history = signoff.history(home, month)
+    if history and not history[-1]["revoked_at"]:
+        signoff.revoke(home, month, "Test", "another test signed it off: the same figures cannot be signed twice")
+        snapshots.publish(home)
+
+
 @pytest.fixture(scope="session")
 def portal_app(portal_home):
     from pennytrail.web.app import Config, create_app

@@ -14,6 +14,8 @@ import pytest
 
 from pennytrail.app import portal_db, snapshots
 
+from .conftest import unsigned
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -112,6 +114,7 @@ def test_monitor_finds_a_worker_by_an_accented_name_and_opens_a_case(browser, po
 
 def test_accountant_signs_off_a_month(browser, portal_server, portal_home):
     home, passwords = portal_home
+    unsigned(home, "2026-01")
     page = browser.new_page()
     sign_in(page, portal_server, "accountant", passwords["accountant"])
     page.click("nav >> text=Months")

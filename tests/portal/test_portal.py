@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 from pennytrail.app import accounts, casework, portal_db, snapshots
 from pennytrail.web.app import Config, create_app
 
-from .conftest import csrf_of, sign_in
+from .conftest import csrf_of, sign_in, unsigned
 
 
 def one_row(home, sql: str) -> tuple:
@@ -290,10 +290,7 @@ def test_portal_serves_while_another_process_holds_the_warehouse(portal_home, tm
     src, passwords = portal_home
     home = tmp_path / "home"
     shutil.copytree(src, home, ignore=shutil.ignore_patterns("*.log"))
-    from pennytrail.app import signoff
-
-    if signoff.history(home, "2026-01") and not signoff.history(home, "2026-01")[-1]["revoked_at"]:
-        signoff.revoke(home, "2026-01", "Test", "another test signed it off: the same figures cannot be signed twice")
+    unsigned(home, "2026-01")
     snapshots.publish(home)
     app = create_app(Config(home, signoff_wait=0.5))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(home / "pennytrail.duckdb"), "60"],

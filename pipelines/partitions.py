@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import dagster as dg
 
+from pennytrail.core.publish import MONTH
+
 FIRST_MONTH_FILE = "first-month.txt"
-MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # YYYY-MM
 
 
 def _first_month_file() -> Path | None:

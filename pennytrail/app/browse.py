@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ from reports.close import waterfall
 
 from .confirmations import buyer_of_folder, versions, stem
 from .keys import key_paths
-
-MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..core.publish import is_month
+
 
 class UserError(Exception):
     """A problem with the user's input or data; ``str(e)`` is the one line to show, ``details``
@@ -12,11 +14,6 @@ class UserError(Exception):
     def __init__(self, message: str, details: str = ""):
         super().__init__(message)
         self.details = details
-
-
-def is_month(text: str) -> bool:
-    return (isinstance(text, str) and len(text) == 7 and text[4] == "-" and text[:4].isdigit()
-            and text[5:].isdigit() and 1 <= int(text[5:]) <= 12)
 
 
 def need_month(text: str) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 import duckdb
 
@@ -19,6 +20,14 @@ import data_contracts
 
 from . import faults
 from .warehouse import transaction
+
+# a month as every table, partition key and command writes it: YYYY-MM
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def is_month(text: object) -> bool:
+    return isinstance(text, str) and MONTH.fullmatch(text) is not None
+
 
 # output table -> (working table, key columns)
 MONTHLY: dict[str, tuple[str, list[str]]] = {

@@ -20,9 +20,8 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 
 from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, verification
 from pennytrail.core.money import dollars
+from pennytrail.core.publish import is_month
 from reports import trace
-
-MONTH = browse.MONTH
 
 
 @dataclass
@@ -60,7 +59,7 @@ def cell(value, kind: str = "text") -> str:
 
 
 def _month(value: str) -> str:
-    if not MONTH.match(value or ""):
+    if not is_month(value):
         raise HTTPException(404)
     return value
 
@@ -234,7 +233,7 @@ def grower(ctx, h, grower_id: str) -> Response:
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit WHERE grower_id = ? ORDER BY 1 DESC",
                                         [grower_id]).fetchall()]
     month = ctx.request.query_params.get("month") or (months[0] if months else "")
-    if not months or not MONTH.match(month):
+    if not months or not is_month(month):
         raise HTTPException(404)
     try:
         notes, tables = trace.trace_grower(con, grower_id, month)

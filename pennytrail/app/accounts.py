@@ -159,6 +159,10 @@ def authenticate(home: Path, email: str, password: str, address: str | None = No
         wait = _locked_for(con, email, now)
         if wait:
             audit(con, email, None, "sign-in refused", email, "locked out after repeated failures", address)
+        else:
+            # the attempt counts as a failure until its password is found right, so that sign-ins
+            # sent side by side (threads, server processes) cannot try more than the limit between them
+            con.execute("INSERT INTO login_failures (email, at) VALUES (?, ?)", [email, now])
         row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
     if wait:
         raise LockedOut(wait)
@@ -171,7 +175,6 @@ def authenticate(home: Path, email: str, password: str, address: str | None = No
         ok = False
     with connect(home) as con:
         if not ok or row is None or row["disabled"]:
-            con.execute("INSERT INTO login_failures (email, at) VALUES (?, ?)", [email, now])
             con.execute("DELETE FROM login_failures WHERE at < ?", [now - 2 * WINDOW])
             reason = "disabled account" if ok and row is not None else "wrong e-mail or password"
             audit(con, email, None, "sign-in failed", email, reason, address)

@@ -76,6 +76,33 @@ def test_login_without_its_csrf_token_is_refused(portal_app, portal_home):
     assert r.status_code == 403
 
 
+def test_sign_ins_sent_side_by_side_cannot_try_more_than_five_passwords(portal_home):
+    """Ten wrong passwords at once, from ten threads: five are checked, five refused; the right
+    password is then refused too, and a success clears the count once the lock has passed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    home, _ = portal_home
+    accounts.add_user(home, "parallel@example.org", "monitor", "the right password")
+
+    def attempt(_):
+        try:
+            return accounts.authenticate(home, "parallel@example.org", "wrong password!") is None and "failed"
+        except accounts.LockedOut:
+            return "refused"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = sorted(pool.map(attempt, range(10)))
+    assert outcomes == ["failed"] * 5 + ["refused"] * 5
+    with pytest.raises(accounts.LockedOut):
+        accounts.authenticate(home, "parallel@example.org", "the right password")
+    with portal_db.connect(home) as con:
+        con.execute("UPDATE login_failures SET at = at - 901 WHERE email = 'parallel@example.org'")
+    assert accounts.authenticate(home, "parallel@example.org", "the right password") is not None
+    with portal_db.connect(home) as con:
+        left = con.execute("SELECT count(*) FROM login_failures WHERE email = 'parallel@example.org'").fetchone()[0]
+    assert left == 0
+
+
 def test_five_failures_lock_the_account_for_fifteen_minutes(portal_app, portal_home):
     home, _ = portal_home
     accounts.add_user(home, "locked@example.org", "monitor", "the right password")

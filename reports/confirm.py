@@ -114,6 +114,8 @@ def pdf_bytes(statement: dict) -> bytes:
     pdf.add_page()
 
     def heading(text: str, size: int = 11) -> None:
+        if pdf.will_page_break(30):  # a heading starts a page rather than end one without its content
+            pdf.add_page()
         pdf.ln(2)
         pdf.set_font("DejaVu", "B", size)
         pdf.multi_cell(0, size * 0.55, text, new_x="LMARGIN", new_y="NEXT")

@@ -109,6 +109,21 @@ def test_due_date__paid_on_the_due_date_is_on_time_one_day_after_is_late(boundar
     assert {p: d for p, *_, d, _ in pools(boundary_home, "GH")}[D(2026, 1, 12)] == D(2026, 2, 1)
 
 
+def test_pool_month__a_period_across_two_months_is_the_month_it_ends_in(data_dir):
+    """Tomatoes shipped 2026-01-27 fall in the week 2026-01-26 to 2026-02-01: the invoice is
+    January's (its earliest ship date), the pool and its worker rows February's (the period's end)."""
+    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
+
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-27,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-30,B1,I1,10.00")
+    put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-26,,Ana,,2026-02-01,2026-02-06,40,100,65.00,10.00")
+    db = close_core(data_dir)
+    assert query(db, "SELECT month FROM w_invoice_audit") == [("2026-01",)]
+    assert query(db, "SELECT month, CAST(period_start AS VARCHAR), CAST(period_end AS VARCHAR) FROM w_pool_audit") == [
+        ("2026-02", "2026-01-26", "2026-02-01")]
+    assert query(db, "SELECT month, worker_id, status FROM w_worker_audit") == [("2026-02", "W1", "OK")]
+
+
 def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
     got = rows(boundary_home, "SELECT worker_id, month, count(*), sum(funded_cents) FROM worker_audit "
                               "WHERE grower_id = 'GL' GROUP BY ALL ORDER BY ALL")

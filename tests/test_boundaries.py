@@ -124,6 +124,22 @@ def test_pool_month__a_period_across_two_months_is_the_month_it_ends_in(data_dir
     assert query(db, "SELECT month, worker_id, status FROM w_worker_audit") == [("2026-02", "W1", "OK")]
 
 
+def test_due_date__counts_only_the_payments_to_the_pools_own_grower(data_dir):
+    """One invoice, two growers in the week of 2026-01-05 (ends 01-11): G1 paid 01-09, G2 paid
+    01-20. G1's pool is due 01-11 + 14 days; G2's 01-20 + 14, its payment coming after the week."""
+    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
+
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,",
+        "B1,I1,2,2026-01-06,,G2,G2,tomatoes,40,box_25lb,")
+    put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00",
+        "P2,1,B1,G2,2026-01-20,B1,I1,10.00")
+    put(data_dir, "payroll", "g.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,10.00",
+        "G2,W2,2026-01-05,,Bo,,2026-01-11,2026-01-23,40,100,65.00,10.00")
+    db = close_core(data_dir)
+    assert query(db, "SELECT grower_id, CAST(due_date AS VARCHAR) FROM w_pool_audit ORDER BY 1") == [
+        ("G1", "2026-01-25"), ("G2", "2026-02-03")]
+
+
 def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
     got = rows(boundary_home, "SELECT worker_id, month, count(*), sum(funded_cents) FROM worker_audit "
                               "WHERE grower_id = 'GL' GROUP BY ALL ORDER BY ALL")

@@ -48,6 +48,15 @@ def test_split__ties_go_to_lowest_worker_id():
     assert split(2, {"b": 1, "a": 1, "c": 1}) == {"a": 1, "b": 1, "c": 0}
 
 
+def test_split__refuses_nothing_to_split_over_and_negative_weights_with_a_reason():
+    import pytest
+
+    with pytest.raises(ValueError, match="^cannot split over nothing$"):
+        split(1, {})
+    with pytest.raises(ValueError, match="^weights must not be negative$"):
+        split(1, {"a": 1, "b": -1})
+
+
 def test_split__all_zero_weights_split_equally():
     assert split(10, {"p1": 0, "p2": 0}) == {"p1": 5, "p2": 5}
 

@@ -39,3 +39,13 @@ def test_a_row_gets_the_first_code_that_applies(data_dir):
     without = [c for c in validate.CHECKS if c is not validate.negative_value]
     assert list(validate.validate_many(raw, "payments", ref, without).code) == ["UNKNOWN_PARTY"]
     assert np.all(validate.validate_many(raw, "payments", ref, []).good)
+
+
+def test_a_value_in_a_message_is_quoted_cut_at_40_characters_and_shows_what_cannot_be_seen():
+    from pennytrail.core.validate import _q
+
+    assert _q(None) == "''"
+    assert _q("A" * 40) == "'" + "A" * 40 + "'"
+    assert _q("A" * 41) == "'" + "A" * 40 + "…'"
+    assert _q("W\u200b1") == "'W\\u200b1'"
+    assert _q(12) == "'12'"

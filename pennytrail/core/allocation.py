@@ -13,12 +13,11 @@ from typing import Hashable, Mapping, TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
-def split(amount: int, weights: Mapping[K, Fraction | int], order: Mapping[K, object] | None = None) -> dict[K, int]:
+def split(amount: int, weights: Mapping[K, Fraction | int]) -> dict[K, int]:
     """Split ``amount`` cents over ``weights`` by largest remainder.
 
     Each key gets ``floor(amount × w / Σw)``; the cents left over go one each to the largest
-    fractional remainders, ties broken by ``order[key]`` ascending (the key itself when no
-    order is given). Zero weights get nothing. All weights zero means equal weights
+    fractional remainders, ties broken by the key ascending. Zero weights get nothing. All weights zero means equal weights
     (the rule §5 states for periods). The shares add up to ``amount`` exactly.
     """
     if not weights:
@@ -37,7 +36,6 @@ def split(amount: int, weights: Mapping[K, Fraction | int], order: Mapping[K, ob
         shares[k] = quota.numerator // quota.denominator
         remainders[k] = quota - shares[k]
     left = amount - sum(shares.values())
-    tie = order if order is not None else {k: k for k in ws}
-    for k in sorted(ws, key=lambda k: (-remainders[k], tie[k]))[:left]:
+    for k in sorted(ws, key=lambda k: (-remainders[k], k))[:left]:
         shares[k] += 1
     return shares

@@ -140,6 +140,33 @@ def test_due_date__counts_only_the_payments_to_the_pools_own_grower(data_dir):
         ("G1", "2026-01-25"), ("G2", "2026-02-03")]
 
 
+def test_late__judged_on_the_stubs_that_carry_premium_not_a_later_stub_without(data_dir):
+    """W1's premium for the week of 2026-01-05 (due 01-25) is paid in full on 01-16; a stub of
+    01-30 that names the same premium period carries none. The premium was not late."""
+    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
+
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00")
+    put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,10.00",
+        "G1,W1,2026-01-12,2026-01-05,Ana,,2026-01-18,2026-01-30,0,0,0.00,0.00")
+    db = close_core(data_dir)
+    assert query(db, "SELECT worker_id, status, late, CAST(due_date AS VARCHAR) FROM w_worker_audit "
+                     "WHERE period_start = DATE '2026-01-05'") == [("W1", "OK", False, "2026-01-25")]
+
+
+def test_pool_without_workers__a_pool_of_nothing_is_no_finding(data_dir):
+    """G1 shipped 0 lb in the week of 2026-01-05 and sends no payroll: a pool of $0.00 with no
+    eligible worker is not POOL_WITHOUT_WORKERS; G2's pool of $0.10 with none is."""
+    from .test_handshake import PURCHASES, close_core, put, query
+
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,0,lb,",
+        "B1,I1,2,2026-01-06,,G2,G2,tomatoes,10,lb,")
+    db = close_core(data_dir)
+    assert query(db, "SELECT grower_id, entitled_cents, eligible_workers FROM w_pool_audit ORDER BY 1") == [
+        ("G1", 0, 0), ("G2", 10, 0)]
+    assert query(db, "SELECT party_id FROM w_exceptions WHERE code = 'POOL_WITHOUT_WORKERS'") == [("G2",)]
+
+
 def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
     got = rows(boundary_home, "SELECT worker_id, month, count(*), sum(funded_cents) FROM worker_audit "
                               "WHERE grower_id = 'GL' GROUP BY ALL ORDER BY ALL")

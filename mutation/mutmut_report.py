@@ -1,27 +1,77 @@
-"""After `mutmut run`: print the score of the core's Python mutants and every survivor.
+"""After `mutmut run`: print the score of the core's Python mutants and every survivor, and hold
+the survivors in the functions that decide a cent to a written reason.
 
     .venv/bin/python mutation/mutmut_report.py
 
 The score is killed ÷ (killed + survived + timed out + no tests): a mutant that no fast test
 reaches counts against it. Survivors are listed by mutmut's name (``mutmut show NAME`` prints
-the change)."""
+the change). A survivor in a module whose Python decides a cent (``CENT_MODULES``) must be a
+change to a message's text only, or carry a reason in ``EQUIVALENT`` why it cannot change any
+figure; otherwise the report names it and exits 1 (a test is missing). Mutants not run yet (a
+run stopped early) are counted apart."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+
+# the core's modules whose Python decides a figure: money, the split, the SQL the reconciliation
+# runs, the conservation checks, what a buyer may see of workers, the row checks, a statement's
+# verification
+CENT_MODULES = ("money", "allocation", "reconcile", "conservation", "privacy", "validate", "statement")
+
+# mutant name -> why it cannot change any figure
+EQUIVALENT = {
+    "pennytrail.core.money.x_round_half_up__mutmut_8":
+        "x = 0 then gets the sign -1, and -1 × 0 is the integer 0 as well",
+    "pennytrail.core.reconcile.x_split_sql__mutmut_4":
+        "the default column names go into SQL, where DuckDB's identifiers ignore case: AMOUNT is amount",
+    "pennytrail.core.reconcile.x_split_sql__mutmut_6":
+        "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share",
+    "pennytrail.core.validate.x__days__mutmut_2":
+        "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype anyway",
+}
+
+
+def _without_strings(line: str) -> list[str] | None:
+    """The tokens of a line of code with its string literals blanked; None if it does not tokenize."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return None
+    return ["STR" if t.type == tokenize.STRING or (t.type == tokenize.NAME and t.string == "None") else t.string
+            for t in tokens if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)]
+
+
+def message_only(name: str) -> bool:
+    """Whether a mutant changes only a string literal (or puts None for one): a message's text."""
+    shown = subprocess.run([str(BIN / "mutmut"), "show", name], capture_output=True, text=True).stdout
+    removed = [ln[1:] for ln in shown.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    added = [ln[1:] for ln in shown.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    if len(removed) != 1 or len(added) != 1:
+        return False
+    a, b = _without_strings(removed[0]), _without_strings(added[0])
+    return a is not None and a == b
+
+
+def decides_a_cent(name: str) -> bool:
+    return any(name.startswith(f"pennytrail.core.{m}.") for m in CENT_MODULES)
 
 
 def main() -> int:
     subprocess.run([str(BIN / "mutmut"), "export-cicd-stats"], check=True, capture_output=True)
     s = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text(encoding="utf-8"))
     scored = s["killed"] + s["survived"] + s["timeout"] + s["no_tests"]
+    not_run = s["total"] - scored - s["skipped"] - s["suspicious"]
     print(f"mutmut (pennytrail/core): {s['total']} mutants, killed {s['killed']}, survived {s['survived']}, "
-          f"no tests {s['no_tests']}, timed out {s['timeout']}, skipped {s['skipped']}, suspicious {s['suspicious']}")
+          f"no tests {s['no_tests']}, timed out {s['timeout']}, skipped {s['skipped']}, suspicious {s['suspicious']}"
+          + (f", not run {not_run} (the run stopped early)" if not_run > 0 else ""))
     if scored:
         print(f"score: {s['killed']}/{scored} ({100 * s['killed'] / scored:.1f}%)")
     listed = subprocess.run([str(BIN / "mutmut"), "results"], capture_output=True, text=True).stdout
@@ -29,7 +79,19 @@ def main() -> int:
     print(f"survivors and mutants no fast test reaches ({len(survivors)}):")
     for line in survivors:
         print(f"  {line}")
-    return 0
+    unexplained = []
+    for line in survivors:
+        name, _, outcome = line.partition(": ")
+        if outcome != "survived" or not decides_a_cent(name) or name in EQUIVALENT:
+            continue
+        if not message_only(name):
+            unexplained.append(name)
+    explained = [n for n in EQUIVALENT if any(ln.startswith(n + ":") for ln in survivors)]
+    for name in explained:
+        print(f"  equivalent: {name}: {EQUIVALENT[name]}")
+    for name in unexplained:
+        print(f"  NO REASON: {name} survived in a function that decides a cent: a test is missing")
+    return 1 if unexplained else 0
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 RECONCILE = "pennytrail/core/reconcile.py"
 WAREHOUSE = "pennytrail/core/warehouse.py"
 CONSERVATION = "pennytrail/core/conservation.py"
-CONFIRM = "reports/confirm.py"
+PRIVACY = "pennytrail/core/privacy.py"
+STATEMENT = "pennytrail/core/statement.py"
 
 # the fast tests: the hand-written boundary program (one close), the properties and the splits
 RULE_TESTS = ["tests/test_boundaries.py", "tests/test_properties.py", "tests/test_allocation.py", "tests/test_money.py"]
@@ -185,12 +186,14 @@ MUTANTS = [
     Mutant("check-not-blocking", "assets/reconcile.py", "blocking=True", "blocking=False",
            "a conservation check that does not block publication", tests=tuple(CHECK_TESTS)),
     # -- buyers' confirmations ----------------------------------------------------------------------
-    Mutant("no-withholding", CONFIRM, "shown = eligible >= MIN_WORKERS", "shown = True",
-           "worker figures shown for pools of fewer than 5 workers"),
-    Mutant("withholding-at-five", CONFIRM, "shown = eligible >= MIN_WORKERS", "shown = eligible > MIN_WORKERS",
-           "worker figures withheld for exactly 5 workers"),
-    Mutant("verify-skips-csv", CONFIRM, '        companion = path.parent / meta["name"]\n',
-           '        if kind == "csv":\n            continue\n        companion = path.parent / meta["name"]\n',
+    Mutant("no-withholding", PRIVACY, "enough_eligible = eligible >= MIN_WORKERS", "enough_eligible = True",
+           "the count of eligible workers shown for pools of fewer than 5 workers"),
+    Mutant("no-withholding-of-paid", PRIVACY, "enough_paid = paid_workers >= MIN_WORKERS", "enough_paid = True",
+           "the paid workers and the share on stubs shown for pools of fewer than 5 paid workers"),
+    Mutant("withholding-at-five", PRIVACY, "enough_eligible = eligible >= MIN_WORKERS",
+           "enough_eligible = eligible > MIN_WORKERS", "worker figures withheld for exactly 5 workers"),
+    Mutant("verify-skips-csv", STATEMENT, "        body = companion(name)\n",
+           '        if kind == "csv":\n            continue\n        body = companion(name)\n',
            "verify does not check the CSV's hash"),
 ]
 

@@ -75,6 +75,25 @@ def _no_constant(text: str) -> object:
     raise StatementError(f"{text} is not a JSON number")
 
 
+# a statement is a few levels deep; anything deeper is refused before it is walked again
+MAX_DEPTH = 32
+
+
+def _depth(doc: object) -> int:
+    """How deeply lists and objects nest in ``doc`` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, level = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def parse(data: bytes) -> tuple[dict, dict]:
     """(statement, signature) from a statement file's bytes, or StatementError."""
     try:
@@ -86,6 +105,10 @@ def parse(data: bytes) -> tuple[dict, dict]:
                          parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise StatementError(f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
+    except RecursionError:
+        raise StatementError(f"nested more than {MAX_DEPTH} levels deep: not a statement") from None
+    if _depth(doc) > MAX_DEPTH:
+        raise StatementError(f"nested more than {MAX_DEPTH} levels deep: not a statement")
     if not isinstance(doc, dict) or set(doc) != {"statement", "signature"}:
         extra = sorted(set(doc) - {"statement", "signature"}) if isinstance(doc, dict) else []
         raise StatementError("a statement file holds exactly `statement` and `signature`"

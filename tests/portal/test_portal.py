@@ -237,6 +237,9 @@ def test_buyer_downloads_and_verifies_its_statement_and_a_changed_pdf_fails(port
     assert "<h2>Not verified</h2>" in public.post("/verify", files={"statement": ("s.json", forged)}).text
     junk = public.post("/verify", files={"statement": ("s.json", b"\xff\xfe not json")})
     assert junk.status_code == 200 and "not a pennytrail statement" in junk.text
+    for deep in (b"[" * 100_000 + b"]" * 100_000, b'{"statement": ' + b"[" * 40 + b"]" * 40 + b', "signature": {}}'):
+        nested = public.post("/verify", files={"statement": ("s.json", deep)})
+        assert nested.status_code == 200 and "<h2>Not verified</h2>" in nested.text
     downloads = portal_db.audit_log(home, actor="buyer@example.org", action="download")
     assert {e["detail"] for e in downloads} >= {"pdf", "json", "csv"}
     key = public.get("/keys/confirmation.pub.pem")

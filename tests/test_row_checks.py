@@ -49,3 +49,17 @@ def test_a_value_in_a_message_is_quoted_cut_at_40_characters_and_shows_what_cann
     assert _q("A" * 41) == "'" + "A" * 40 + "…'"
     assert _q("W\u200b1") == "'W\\u200b1'"
     assert _q(12) == "'12'"
+
+
+def test_a_mask_with_missing_values_is_false_where_missing_and_always_plain_bool():
+    import numpy as np
+    import pandas as pd
+
+    from pennytrail.core.validate import _b
+
+    got = _b(pd.Series([True, None, False], dtype="boolean"))
+    assert got.dtype == np.bool_ and got.tolist() == [True, False, False]
+    arrow = _b(pd.Series(["a", None, "b"], dtype="string[pyarrow]") == "a")
+    assert arrow.dtype == np.bool_ and arrow.tolist() == [True, False, False]
+    plain = _b([1, 0, 2])
+    assert plain.dtype == np.bool_ and plain.tolist() == [True, False, True]

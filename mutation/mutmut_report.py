@@ -34,29 +34,38 @@ EQUIVALENT = {
         "the default column names go into SQL, where DuckDB's identifiers ignore case: AMOUNT is amount",
     "pennytrail.core.reconcile.x_split_sql__mutmut_6":
         "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share",
+    "pennytrail.core.statement.x_canonical__mutmut_5":
+        "ensure_ascii=None is false, as ensure_ascii=False is: the same bytes",
     "pennytrail.core.validate.x__days__mutmut_2":
         "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype anyway",
 }
 
 
-def _without_strings(line: str) -> list[str] | None:
-    """The tokens of a line of code with its string literals blanked; None if it does not tokenize."""
+def _without_strings(code: str) -> list[str] | None:
+    """The tokens of some lines of code with each run of string literals (or a None put for one)
+    as one blank; None if they do not tokenize."""
     try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
+        tokens = list(tokenize.generate_tokens(io.StringIO(code + "\n").readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
         return None
-    return ["STR" if t.type == tokenize.STRING or (t.type == tokenize.NAME and t.string == "None") else t.string
-            for t in tokens if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER)]
+    out: list[str] = []
+    for t in tokens:
+        if t.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        text = "STR" if t.type == tokenize.STRING or (t.type == tokenize.NAME and t.string == "None") else t.string
+        if not (text == "STR" and out and out[-1] == "STR"):
+            out.append(text)
+    return out
 
 
 def message_only(name: str) -> bool:
-    """Whether a mutant changes only a string literal (or puts None for one): a message's text."""
+    """Whether a mutant changes only string literals (or puts None for one): a message's text."""
     shown = subprocess.run([str(BIN / "mutmut"), "show", name], capture_output=True, text=True).stdout
-    removed = [ln[1:] for ln in shown.splitlines() if ln.startswith("-") and not ln.startswith("---")]
-    added = [ln[1:] for ln in shown.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-    if len(removed) != 1 or len(added) != 1:
+    removed = [ln[1:].strip() for ln in shown.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    added = [ln[1:].strip() for ln in shown.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    if not removed or not added:
         return False
-    a, b = _without_strings(removed[0]), _without_strings(added[0])
+    a, b = _without_strings("\n".join(removed)), _without_strings("\n".join(added))
     return a is not None and a == b
 
 

@@ -146,3 +146,42 @@ def test_fingerprints_and_their_short_form():
     assert st.short("SHA256:0123456789abcdef0123") == "SHA256:0123 4567 89ab cdef …"
     assert st.canonical({"b": 1, "a": "é"}) == '{"a":"é","b":1}'.encode()
     assert not st.passed([])
+
+
+def test_nesting_is_measured_exactly_and_32_levels_are_the_limit():
+    assert (st._depth(3), st._depth([]), st._depth({"a": [1, {"b": []}]})) == (0, 1, 4)
+    at_limit = b'{"statement": ' + b"[" * 31 + b"]" * 31 + b', "signature": {}}'
+    over = b'{"statement": ' + b"[" * 32 + b"]" * 32 + b', "signature": {}}'
+    assert "nested" not in st.verify(at_limit, {FP: CHECK}, files())[0].detail
+    assert "nested more than 32" in st.verify(over, {FP: CHECK}, files())[0].detail
+
+
+@pytest.mark.parametrize("data", [b"[[1]]", b'[{"a": 1}]', b'"text"', b"7"])
+def test_a_file_that_is_not_an_object_is_refused_not_a_crash(data):
+    checks = st.verify(data, {FP: CHECK}, files())
+    assert [(c.part, c.passed) for c in checks] == [("statement file", False)]
+    assert checks[0].passed is False
+
+
+def test_odd_members_of_a_signed_statement_fail_their_part_without_a_crash():
+    doc = json.loads(make())
+    doc["signature"]["key_fingerprint"] = [FP]
+    assert verdict(json.dumps(doc).encode()) == [("statement file", True), ("key", False)]
+    body = json.loads(make())["statement"]
+    body["files"] = {"csv": "confirmation-2026-01-v1.csv", "pdf": body["files"]["pdf"]}
+    assert verdict(make(body))[-2:] == [("csv", False), (NAMES["pdf"], True)]
+    body["files"]["csv"] = {"name": 5}
+    assert verdict(make(body))[-2:] == [("csv", False), (NAMES["pdf"], True)]
+
+
+def test_after_a_bad_or_missing_file_the_next_is_still_checked():
+    body = json.loads(make())["statement"]
+    body["files"]["csv"]["name"] = "elsewhere.csv"
+    assert verdict(make(body))[-2:] == [("csv", False), (NAMES["pdf"], True)]
+    assert verdict(make(), files(csv=None))[-2:] == [(NAMES["csv"], False), (NAMES["pdf"], True)]
+
+
+def test_a_signature_value_that_is_not_base64_says_so():
+    doc = json.loads(make())
+    doc["signature"]["value"] = "not base64!"
+    assert st.verify(json.dumps(doc).encode(), {FP: CHECK}, files())[-1].detail == "the signature value is not base64"

@@ -12,11 +12,10 @@ run stopped early) are counted apart."""
 
 from __future__ import annotations
 
-import io
 import json
+import re
 import subprocess
 import sys
-import tokenize
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -41,21 +40,14 @@ EQUIVALENT = {
 }
 
 
-def _without_strings(code: str) -> list[str] | None:
-    """The tokens of some lines of code with each run of string literals (or a None put for one)
-    as one blank; None if they do not tokenize."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(code + "\n").readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
-    out: list[str] = []
-    for t in tokens:
-        if t.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
-            continue
-        text = "STR" if t.type == tokenize.STRING or (t.type == tokenize.NAME and t.string == "None") else t.string
-        if not (text == "STR" and out and out[-1] == "STR"):
-            out.append(text)
-    return out
+STRING = re.compile(r"""(?:\b[rRbBfFuU]{1,2})?("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|\bNone\b""")
+
+
+def _without_strings(code: str) -> str:
+    """Some lines of code with each run of string literals (or a None put for one) as one blank
+    and no white space: two forms that differ only in a message's text come out equal."""
+    blanked = STRING.sub("\x00", code)
+    return re.sub(r"\x00(\s*\x00)+", "\x00", blanked).replace(" ", "").replace("\n", "")
 
 
 def message_only(name: str) -> bool:
@@ -65,8 +57,7 @@ def message_only(name: str) -> bool:
     added = [ln[1:].strip() for ln in shown.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
     if not removed or not added:
         return False
-    a, b = _without_strings("\n".join(removed)), _without_strings("\n".join(added))
-    return a is not None and a == b
+    return _without_strings("\n".join(removed)) == _without_strings("\n".join(added))
 
 
 def decides_a_cent(name: str) -> bool:

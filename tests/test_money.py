@@ -45,3 +45,10 @@ def test_round_half_up__sql_twin_agrees(num, den):
 def test_dollars__formats_for_people():
     assert dollars(-123456) == "-$1,234.56"
     assert dollars(5) == "$0.05"
+    assert dollars(0) == "$0.00" and dollars(1) == "$0.01" and dollars(-1) == "-$0.01"
+
+
+def test_decimal_places__count_the_significant_places_only():
+    from pennytrail.core.money import decimal_places
+
+    assert [decimal_places(t) for t in ("12", "12.", "12.340", "0.005", "1.0")] == [0, 0, 2, 3, 0]

@@ -185,3 +185,12 @@ def test_a_signature_value_that_is_not_base64_says_so():
     doc = json.loads(make())
     doc["signature"]["value"] = "not base64!"
     assert st.verify(json.dumps(doc).encode(), {FP: CHECK}, files())[-1].detail == "the signature value is not base64"
+
+
+def test_edges_of_the_nesting_count_the_base64_check_and_the_unsigned_members_message():
+    assert st._depth([[[[]]], 1]) == 4  # a number met before a deeper list does not end the count
+    doc = json.loads(make())
+    doc["signature"]["value"] = "AAAA!"  # base64 only once the "!" is dropped
+    assert st.verify(json.dumps(doc).encode(), {FP: CHECK}, files())[-1].detail == "the signature value is not base64"
+    detail = st.verify(b'{"statement": {}}', {FP: CHECK}, files())[0].detail
+    assert detail == "a statement file holds exactly `statement` and `signature`"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pennytrail.core.publish import MONTH
+from pennytrail.core.publish import is_month
 
 FIRST_MONTH_FILE = "first-month.txt"
 
@@ -28,7 +28,7 @@ def first_month() -> str:
     path = _first_month_file()
     if path is not None and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
-        if MONTH.fullmatch(text):
+        if is_month(text):
             return text
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
 
@@ -87,7 +87,7 @@ def months_of_run(tags: Mapping[str, str], available: Callable[[], list[str]]) -
     publishes nothing."""
     if MONTHS_TAG in tags:
         named = available() if tags[MONTHS_TAG] == "all" else [
-            m for m in tags[MONTHS_TAG].split(",") if MONTH.fullmatch(m)]
+            m for m in tags[MONTHS_TAG].split(",") if is_month(m)]
         return months_between(min(named), max(named)) if named else []
     if PARTITION_TAG in tags:
         return [month_of(tags[PARTITION_TAG])]

@@ -18,6 +18,8 @@ import pytest
 
 from pennytrail.cli import main
 
+from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
+
 D = dt.date
 
 
@@ -112,8 +114,6 @@ def test_due_date__paid_on_the_due_date_is_on_time_one_day_after_is_late(boundar
 def test_pool_month__a_period_across_two_months_is_the_month_it_ends_in(data_dir):
     """Tomatoes shipped 2026-01-27 fall in the week 2026-01-26 to 2026-02-01: the invoice is
     January's (its earliest ship date), the pool and its worker rows February's (the period's end)."""
-    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
-
     put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-27,,G1,G1,tomatoes,40,box_25lb,")
     put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-30,B1,I1,10.00")
     put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-26,,Ana,,2026-02-01,2026-02-06,40,100,65.00,10.00")
@@ -127,8 +127,6 @@ def test_pool_month__a_period_across_two_months_is_the_month_it_ends_in(data_dir
 def test_due_date__counts_only_the_payments_to_the_pools_own_grower(data_dir):
     """One invoice, two growers in the week of 2026-01-05 (ends 01-11): G1 paid 01-09, G2 paid
     01-20. G1's pool is due 01-11 + 14 days; G2's 01-20 + 14, its payment coming after the week."""
-    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
-
     put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,",
         "B1,I1,2,2026-01-06,,G2,G2,tomatoes,40,box_25lb,")
     put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00",
@@ -143,8 +141,6 @@ def test_due_date__counts_only_the_payments_to_the_pools_own_grower(data_dir):
 def test_late__judged_on_the_stubs_that_carry_premium_not_a_later_stub_without(data_dir):
     """W1's premium for the week of 2026-01-05 (due 01-25) is paid in full on 01-16; a stub of
     01-30 that names the same premium period carries none. The premium was not late."""
-    from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put, query
-
     put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
     put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00")
     put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,10.00",
@@ -157,8 +153,6 @@ def test_late__judged_on_the_stubs_that_carry_premium_not_a_later_stub_without(d
 def test_pool_without_workers__a_pool_of_nothing_is_no_finding(data_dir):
     """G1 shipped 0 lb in the week of 2026-01-05 and sends no payroll: a pool of $0.00 with no
     eligible worker is not POOL_WITHOUT_WORKERS; G2's pool of $0.10 with none is."""
-    from .test_handshake import PURCHASES, close_core, put, query
-
     put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,0,lb,",
         "B1,I1,2,2026-01-06,,G2,G2,tomatoes,10,lb,")
     db = close_core(data_dir)

@@ -17,8 +17,9 @@ def split(amount: int, weights: Mapping[K, Fraction | int]) -> dict[K, int]:
     """Split ``amount`` cents over ``weights`` by largest remainder.
 
     Each key gets ``floor(amount × w / Σw)``; the cents left over go one each to the largest
-    fractional remainders, ties broken by the key ascending. Zero weights get nothing. All weights zero means equal weights
-    (the rule §5 states for periods). The shares add up to ``amount`` exactly.
+    fractional remainders, ties broken by the key ascending. Zero weights get nothing. All
+    weights zero means equal weights (the rule §5 states for periods). The shares add up to
+    ``amount`` exactly.
     """
     if not weights:
         raise ValueError("cannot split over nothing")

@@ -1,0 +1,103 @@
+"""What a quarantined row tells its sender: every code's message names the field and the value,
+hints appear only where they fit, and the checks that depend on the rate in force find the right
+row when earlier rows of the file are already quarantined. The checks are run directly on the
+rows of a file (no warehouse), so each case costs a few milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pennytrail.core import validate
+from pennytrail.core.reading import read_table
+from pennytrail.core.reference import load_reference
+
+from .conftest import write
+
+PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
+                  "hours,units,gross_wages,premium_paid")
+GOOD_PAYROLL = "G1,W1,2026-01-05,,Ana Cruz,C1,2026-01-11,2026-01-16,40,100,65.00,10.00"
+PURCHASE_HEADER = ("buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,"
+                   "premium_billed")
+GOOD_LINE = "B1,I1,1,2026-01-06,,G1,G1,tomatoes,10,box_25lb,2.50"
+HEADERS = {"payroll": PAYROLL_HEADER, "purchases": PURCHASE_HEADER}
+
+
+def check(data_dir: Path, kind: str, *rows: str) -> list[tuple[str | None, str | None]]:
+    """(code, message) of each row of one file of ``kind``, checked."""
+    path = write(data_dir / "inbox" / kind / "f.csv", HEADERS[kind] + "\n" + "\n".join(rows) + "\n")
+    c = validate.validate_many([read_table(path)], kind, load_reference(data_dir))
+    return list(zip(c.code, c.message))
+
+
+@pytest.mark.parametrize("kind,row,code,words", [
+    ("payroll", GOOD_PAYROLL.replace("W1", ""), "MISSING_FIELD", ["worker_id", "blank"]),
+    ("payroll", GOOD_PAYROLL.replace("2026-01-16", "2026-02-30"), "BAD_DATE", ["pay_date", "'2026-02-30'"]),
+    ("payroll", GOOD_PAYROLL.replace(",40,", ",4x,"), "BAD_NUMBER", ["hours", "'4x'"]),
+    ("payroll", GOOD_PAYROLL.replace("65.00", "65.001"), "BAD_AMOUNT", ["gross_wages", "'65.001'"]),
+    ("payroll", GOOD_PAYROLL.replace(",100,", ",-100,"), "NEGATIVE_VALUE", ["units", "'-100'"]),
+    ("payroll", GOOD_PAYROLL.replace("G1,", "G9,", 1), "UNKNOWN_PARTY", ["grower_id", "'G9'", "parties.csv"]),
+    ("payroll", GOOD_PAYROLL.replace("G1,", "B1,", 1), "WRONG_PARTY_TYPE", ["grower_id", "'B1'", "buyer", "grower"]),
+    ("payroll", GOOD_PAYROLL.replace("W1", "W\u200b1"), "BAD_ID", ["worker_id", "\\u200b"]),
+    ("purchases", GOOD_LINE.replace("box_25lb", "crate"), "UNKNOWN_UNIT", ["unit", "'crate'", "units.csv"]),
+    ("purchases", GOOD_LINE.replace("tomatoes", "peppers"), "NO_RATE",
+     ["program FFP", "'peppers'", "2026-01-06", "rates.csv"]),
+    ("purchases", GOOD_LINE.replace("box_25lb", "gal"), "UNIT_MISMATCH", ["'gal'", "'lb'", "base unit"]),
+])
+def test_each_code_says_which_field_and_value_and_what_was_expected(data_dir, kind, row, code, words):
+    [(got, message)] = check(data_dir, kind, row)
+    assert got == code and isinstance(message, str)
+    for w in words:
+        assert w in message, (w, message)
+
+
+def test_a_rate_is_in_force_on_its_first_and_its_last_day(data_dir):
+    """rates.csv's effective_from and effective_to are both inclusive: a line shipped on either
+    day has that rate; the day before and the day after have none."""
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,0.01,lb,2026-01-05,2026-01-31\n")
+    days = ["2026-01-04", "2026-01-05", "2026-01-31", "2026-02-01"]
+    got = check(data_dir, "purchases", *[GOOD_LINE.replace("2026-01-06", d).replace(",1,", f",{i},")
+                                         for i, d in enumerate(days)])
+    assert [code for code, _ in got] == ["NO_RATE", None, None, "NO_RATE"]
+
+
+def test_rate_checks_find_their_row_after_rows_already_quarantined(data_dir):
+    """The rate in force is kept by row position: a unit mismatch and a line owing too much are
+    found on the rows that have them, whatever was quarantined before them."""
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,1000,lb,2020-01-01,\n")
+    rows = [
+        GOOD_LINE.replace("2026-01-06", "someday"),                                     # BAD_DATE
+        GOOD_LINE.replace(",1,", ",2,").replace("tomatoes", "peppers"),                 # NO_RATE
+        GOOD_LINE.replace(",1,", ",3,").replace("box_25lb", "gal"),                     # UNIT_MISMATCH
+        GOOD_LINE.replace(",1,", ",4,").replace(",10,", ",2000000,").replace(",2.50", ","),  # OWED_TOO_LARGE
+        GOOD_LINE.replace(",1,", ",5,").replace(",2.50", ","),                          # accepted
+    ]
+    got = check(data_dir, "purchases", *rows)
+    assert [code for code, _ in got] == ["BAD_DATE", "NO_RATE", "UNIT_MISMATCH", "OWED_TOO_LARGE", None]
+    assert "'gal'" in got[2][1]
+    assert "'2000000' box_25lb owes $50,000,000,000.00" in got[3][1]
+
+
+@pytest.mark.parametrize("value,hinted", [
+    ("46038", True), ("46038.5", True),        # an Excel date number
+    ("2026/01/16", False), ("Jan 5", False),   # not a number: five characters is not enough
+    ("123456", False), ("4603", False),        # a number, but not five digits before the point
+    ("46038.5.1", False),                      # two points: not a number
+])
+def test_the_excel_date_hint_is_given_only_for_a_date_number(data_dir, value, hinted):
+    [(code, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("2026-01-16", value))
+    assert code == "BAD_DATE" and f"got '{value}'" in message
+    assert ("Excel date number" in message) is hinted
+
+
+@pytest.mark.parametrize("value,hinted", [
+    ("$65.00", True), ("1,065.00", True), ("€65", True), ("£65", True),
+    ("65 USD", False), ("sixty", False),
+])
+def test_the_currency_hint_is_given_only_for_currency_signs_and_separators(data_dir, value, hinted):
+    [(code, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("65.00", f'"{value}"'))
+    assert code == "BAD_AMOUNT" and f"got '{value}'" in message
+    assert ("remove currency signs" in message) is hinted

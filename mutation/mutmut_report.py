@@ -35,8 +35,81 @@ EQUIVALENT = {
         "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share",
     "pennytrail.core.statement.x_canonical__mutmut_5":
         "ensure_ascii=None is false, as ensure_ascii=False is: the same bytes",
+    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_4":
+        "np.full with the fill None makes an object array whatever dtype=None says: the same array",
+    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_7":
+        "np.full with the fill None makes an object array without a dtype: the same array",
+    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_10":
+        "np.full with the fill None makes an object array whatever dtype=None says: the same array",
+    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_13":
+        "np.full with the fill None makes an object array without a dtype: the same array",
+    "pennytrail.core.validate.xǁBatchǁflag__mutmut_7":
+        "None stored in a numpy bool array is False: the rows are closed as before",
+    "pennytrail.core.validate.x_bad_id__mutmut_4":
+        "pyarrow tests zero_copy_only for truth: None is false as False is",
+    "pennytrail.core.validate.x_bad_date__mutmut_9":
+        "the distinct values as object text instead of Arrow text: str.fullmatch gives the same booleans "
+        "and to_datetime reads them as objects either way",
+    "pennytrail.core.validate.x_bad_date__mutmut_11":
+        "the distinct values as object text instead of Arrow text: str.fullmatch gives the same booleans "
+        "and to_datetime reads them as objects either way",
+    "pennytrail.core.validate.x_bad_date__mutmut_20":
+        "only values of the shape YYYY-MM-DD reach to_datetime (the rest are None): pandas infers that "
+        "format, or falls back to dateutil, which reads that shape as year-month-day too, and an impossible"
+        " date is NaT either way",
+    "pennytrail.core.validate.x_bad_date__mutmut_24":
+        "where() without a replacement puts NaN, which to_datetime reads as NaT, as it reads None",
+    "pennytrail.core.validate.x_bad_date__mutmut_33":
+        "validate_many gives the batch's text a RangeIndex from 0, which is the default index: the same "
+        "Series",
+    "pennytrail.core.validate.x_bad_date__mutmut_35":
+        "validate_many gives the batch's text a RangeIndex from 0, which is the default index: the same "
+        "Series",
+    "pennytrail.core.validate.x__numbers__mutmut_73":
+        "shape is only set where bad is, so bad | shape is bad; and of bad, the rows the two flags before "
+        "leave open are exactly bad & shape (a value of the right shape is a numeral)",
+    "pennytrail.core.validate.x_negative_value__mutmut_18":
+        "regex=True is str.contains's default",
+    "pennytrail.core.validate.x_no_rate__mutmut_9":
+        "the row checks run on the input kinds only, whose contracts each list rules: get never falls back",
+    "pennytrail.core.validate.x_no_rate__mutmut_11":
+        "the row checks run on the input kinds only, whose contracts each list rules: get never falls back",
+    "pennytrail.core.validate.x_no_rate__mutmut_61":
+        "without on, merge joins on the columns both frames have: program_id and commodity",
+    "pennytrail.core.validate.x_no_rate__mutmut_64":
+        "without on, merge joins on the columns both frames have: program_id and commodity",
+    "pennytrail.core.validate.x_no_rate__mutmut_65":
+        "an inner join drops the rows with no rate of their program and commodity; the left join keeps them"
+        " with a blank start, which the filter on the ship date then drops: the same frame",
+    "pennytrail.core.validate.x_no_rate__mutmut_89":
+        "without on, merge joins on the one column both frames have: i",
+    "pennytrail.core.validate.x_no_rate__mutmut_103":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_no_rate__mutmut_105":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_no_rate__mutmut_118":
+        "a Series made from an object array is an object Series without a dtype: the same values, read by "
+        ".loc and map",
+    "pennytrail.core.validate.x_no_rate__mutmut_121":
+        "a Series made from an object array is an object Series without a dtype: the same values, read by "
+        ".loc and map",
+    "pennytrail.core.validate.x_no_rate__mutmut_129":
+        "a Series made from an object array of Decimals is an object Series without a dtype: the same values",
+    "pennytrail.core.validate.x_no_rate__mutmut_132":
+        "a Series made from an object array of Decimals is an object Series without a dtype: the same values",
+    "pennytrail.core.validate.x_no_rate__mutmut_160":
+        "an Arrow text column's to_numpy() is an object array without a dtype too: the same values in the "
+        "message",
+    "pennytrail.core.validate.x_no_rate__mutmut_163":
+        "an Arrow text column's to_numpy() is an object array without a dtype too: the same values in the "
+        "message",
+    "pennytrail.core.validate.x_unit_mismatch__mutmut_12":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_unit_mismatch__mutmut_14":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
     "pennytrail.core.validate.x__days__mutmut_2":
-        "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype anyway",
+        "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype "
+        "anyway",
 }
 
 

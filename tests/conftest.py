@@ -17,6 +17,21 @@ settings.load_profile("pennytrail")
 
 from pennytrail.generator import generate  # noqa: E402
 
+# Under mutation testing (mutmut sets MUTANT_UNDER_TEST for each mutant's run), a mutant is killed
+# by its first failing test: the files that check one function directly, in milliseconds, run
+# before those that ingest a whole inbox, and the property tests, which draw many examples, last.
+QUICK_FIRST = ("test_row_messages.py", "test_row_checks.py", "test_money.py", "test_statement.py",
+               "test_allocation.py", "test_ranges_and_ids.py", "test_reference.py")
+LAST = ("test_properties.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    rank = {name: i for i, name in enumerate(QUICK_FIRST)}
+    rank.update({name: len(QUICK_FIRST) + 1 + i for i, name in enumerate(LAST)})
+    items.sort(key=lambda item: rank.get(item.path.name, len(QUICK_FIRST)))  # stable: a file keeps its order
+
 REFERENCE = {
     "programs.csv": """\
         program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor

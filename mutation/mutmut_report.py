@@ -107,6 +107,80 @@ EQUIVALENT = {
         "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
     "pennytrail.core.validate.x_unit_mismatch__mutmut_14":
         "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_35":
+        "the digit counts in another integer dtype: grouped by the same values, and each goes through int()",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_47":
+        "pandas reads sort=None as false: groups are numbered in order of first appearance, as with "
+        "sort=False",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_60":
+        "itertuples tests index for truth: None is false as False is",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_61":
+        "the frame has exactly the columns cols names: drop_duplicates over all columns is the same",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_77":
+        "the frame has exactly the columns cols names: drop_duplicates over all columns is the same",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_65":
+        "a numpy array of Python bools is a bool array without a dtype too",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_67":
+        "a numpy array of Python bools is a bool array without a dtype too",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_70":
+        "reach only picks the lines computed exactly: a larger bound (11^d > 10^d) picks more lines, each "
+        "then computed exactly, so the same lines are flagged",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_72":
+        "reach only picks the lines computed exactly: >= picks the lines > picks and those at the bound "
+        "itself, each then computed exactly, so the same lines are flagged",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_92":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_owed_too_large__mutmut_94":
+        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_13":
+        "a numpy array of Python bools is a bool array without a dtype too",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_15":
+        "a numpy array of Python bools is a bool array without a dtype too",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_18":
+        "the appended entry is for a blank grower_id, which MISSING_FIELD has already quarantined: flag "
+        "only touches open rows",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_25":
+        "the anchor of a grower without a program is never used: every flag of this check requires has, "
+        "false for it",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_26":
+        "the appended anchor is for a blank grower_id, which MISSING_FIELD has already quarantined, and has"
+        " is false for it",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_32":
+        "the period length of a grower without a program is never used: every flag of this check requires "
+        "has, false for it",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_33":
+        "the appended length is for a blank grower_id, which MISSING_FIELD has already quarantined, and has"
+        " is false for it",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_49":
+        "period_start is required and a date (MISSING_FIELD and BAD_DATE come first): on every open row "
+        "has_start is true, so | and & agree",
+    "pennytrail.core.validate.x_period_misaligned__mutmut_58":
+        "numpy infers the unit D from a date object: the same day number",
+    "pennytrail.core.validate.x_duplicate_key__mutmut_19":
+        "the key frame is a copy of the batch's text, whose index is a RangeIndex from 0: the default index"
+        " is the same",
+    "pennytrail.core.validate.x_duplicate_key__mutmut_21":
+        "the key frame is a copy of the batch's text, whose index is a RangeIndex from 0: the default index"
+        " is the same",
+    "pennytrail.core.validate.x_duplicate_key__mutmut_57":
+        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
+        "first rows",
+    "pennytrail.core.validate.x_duplicate_key__mutmut_59":
+        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
+        "first rows",
+    "pennytrail.core.validate.x_duplicate_key__mutmut_63":
+        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
+        "first rows",
+    "pennytrail.core.validate.x_validate_many__mutmut_12":
+        "a frame made from Series with the default index gets that RangeIndex from 0 anyway",
+    "pennytrail.core.validate.x_validate_many__mutmut_14":
+        "a frame made from Series with the default index gets that RangeIndex from 0 anyway",
+    "pennytrail.core.validate.x_validate_many__mutmut_16":
+        "whether the Series copies the Arrow array or not, its values are the same and no check writes to "
+        "them",
+    "pennytrail.core.validate.x_validate_many__mutmut_18":
+        "whether the Series copies the Arrow array or not, its values are the same and no check writes to "
+        "them",
     "pennytrail.core.validate.x__days__mutmut_2":
         "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype "
         "anyway",

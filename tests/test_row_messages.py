@@ -101,3 +101,43 @@ def test_the_currency_hint_is_given_only_for_currency_signs_and_separators(data_
     [(code, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("65.00", f'"{value}"'))
     assert code == "BAD_AMOUNT" and f"got '{value}'" in message
     assert ("remove currency signs" in message) is hinted
+
+
+def test_a_line_may_owe_exactly_the_limit_and_half_a_cent_more_rounds_over_it(data_dir):
+    """What a line owes is exact: a rate per hundredweight on a quantity in pounds is divided by
+    the units' factors, the limit itself is allowed, and an owed amount half a cent above it
+    rounds up (SPEC's half up) and is refused, with no binary float on the way."""
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,500,cwt,2020-01-01,\n")
+    line = GOOD_LINE.replace(",2.50", ",")
+    got = check(data_dir, "purchases",
+                line.replace(",10,box_25lb,", ",200000000,lb,"),                       # $1,000,000,000.00
+                line.replace(",1,", ",2,").replace(",10,box_25lb,", ",8000000,box_25lb,"),  # the same in boxes
+                line.replace(",1,", ",3,").replace(",10,box_25lb,", ",200000000.001,lb,"))  # $0.005 more
+    assert [code for code, _ in got] == [None, None, "OWED_TOO_LARGE"]
+    assert "owes $1,000,000,000.01" in got[2][1]
+
+
+@pytest.mark.parametrize("start,end,pay,code", [
+    ("2026-01-12", "2026-01-18", "2026-01-23", None),                 # the period after the anchor's
+    ("2025-12-29", "2026-01-04", "2026-01-09", None),                 # the period before it
+    ("2026-03-30", "2026-04-05", "2026-04-10", None),                 # twelve periods on
+    ("2026-01-13", "2026-01-19", "2026-01-23", "PERIOD_MISALIGNED"),  # a day off
+])
+def test_any_pay_period_of_the_program_is_aligned_not_only_the_anchors(data_dir, start, end, pay, code):
+    row = GOOD_PAYROLL.replace("2026-01-05", start).replace("2026-01-11", end).replace("2026-01-16", pay)
+    [(got, _)] = check(data_dir, "payroll", row)
+    assert got == code
+
+
+def test_a_rate_that_is_no_binary_fraction_owes_its_exact_half_cent(data_dir):
+    """0.3 has no exact binary float (the nearest is a little less): 133,333,333.334 boxes of 25 lb
+    at $0.30 a pound owe exactly $1,000,000,000.005, which rounds half up past the limit; a
+    thousandth of a box less owes $999,999,999.9975, which rounds to the limit itself."""
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,0.3,lb,2020-01-01,\n")
+    line = GOOD_LINE.replace(",2.50", ",")
+    got = check(data_dir, "purchases", line.replace(",10,", ",133333333.333,"),
+                line.replace(",1,", ",2,").replace(",10,", ",133333333.334,"))
+    assert [code for code, _ in got] == [None, "OWED_TOO_LARGE"]
+    assert "owes $1,000,000,000.01" in got[1][1]

@@ -15,7 +15,7 @@ import pytest
 
 from pennytrail.app import confirmations, keys, months, signoff
 from pennytrail.cli import main
-from pennytrail.core import privacy, statement as st
+from pennytrail.core import statement as st
 from pennytrail.core.paths import party_folder, party_folder_name
 from pennytrail.app import UserError, close
 
@@ -144,14 +144,6 @@ def test_no_worker_pay_follows_from_any_figure_or_difference_of_figures(scenario
             text = path.with_suffix(f".{f}").read_text("latin-1") if f == "csv" else _pdf_text(path.with_suffix(".pdf"))
             for cents in secrets:
                 assert f"${cents // 100}.{cents % 100:02d}" not in text and f",{cents}," not in text, (path, cents)
-
-
-@pytest.mark.parametrize("eligible,paid,shown", [(1, 1, False), (2, 2, False), (4, 4, False), (5, 5, True),
-                                                  (9, 3, False), (0, 0, False)])
-def test_pool_figures_follow_the_threshold(eligible, paid, shown):
-    fig = privacy.pool_figures(eligible, paid, 10_000, 9_000)
-    assert (fig.pct_funded_on_stubs is not None) == shown and (fig.workers_paid is not None) == shown
-    assert (fig.workers_eligible is not None) == (eligible >= privacy.MIN_WORKERS)
 
 
 # --- paths --------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ def test_shown_figures_are_the_pools_own():
     (1999, 2000, "100.0"),   # 99.95 rounds up to 100.0
     (0, 500, "0.0"),
     (7, 7, "100.0"),
+    (1, 1, "100.0"),         # a pool of one cent is a whole
+    (0, 1, "0.0"),
     (3, 0, None),            # nothing funded: no share
     (3, -1, None),
 ])

@@ -6,7 +6,7 @@ HOME_DIR := .pennytrail
 DATA_DIR := $(HOME_DIR)/data
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test ui serve bench clean mutants snapshot
+.PHONY: demo test ui serve bench clean mutants mutants-resume snapshot
 
 demo: $(STAMP)
 	$(BIN)/pennytrail demo --home $(HOME_DIR)
@@ -26,9 +26,15 @@ bench: $(STAMP)
 # Mutation testing (long; not part of `make test`): mutmut over the core's Python, then the kept
 # list of rule mutations of the SQL stages. Prints each score and every survivor (docs/testing.md).
 mutants: $(STAMP)
+	rm -rf mutants mutants.log
+	$(MAKE) --no-print-directory mutants-resume
+
+# Go on with a stopped `make mutants` (about three hours on two cores): mutmut keeps each result
+# under mutants/ and runs only the mutants not run yet. The code and the tests must be as they
+# were when the run began; after a change, start again with `make mutants`.
+mutants-resume: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,mutants]'
-	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2 > mutants.log 2>&1 || { tail -20 mutants.log; exit 1; }
+	$(BIN)/mutmut run --max-children 2 >> mutants.log 2>&1 || { tail -20 mutants.log; exit 1; }
 	$(BIN)/python mutation/mutmut_report.py; a=$$?; $(BIN)/python mutation/rules.py; b=$$?; exit $$((a || b))
 
 # After a deliberate change to the Dagster definitions: rewrite the snapshot the tests compare with.

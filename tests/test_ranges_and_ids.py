@@ -140,3 +140,16 @@ def test_a_sales_line_that_would_owe_too_much_is_quarantined(data_dir):
     write(data_dir / "inbox/sales/s.csv", SALES_HEADER + "\nB1,I1,1,G1,2026-01-06,G1,tomatoes,1000001,lb\n")
     _, q, _, _ = run(data_dir)
     assert [r[2] for r in q] == ["OWED_TOO_LARGE"] and "$1,000,001,000.00" in q[0][3]
+
+
+@pytest.mark.parametrize("value,problem", [
+    ("W\u20031", "holds an invisible character at position 2 (U+2003 EM SPACE): remove it"),  # a space, not the plain one
+    ("W\ue0001", "holds an invisible character at position 2 (U+E000 an unnamed character): remove it"),
+    ("W\x071", "holds an invisible character (U+0007 a control character): remove it"),
+    ("José 1", None),            # the plain space inside an id with an accent is the plain space
+    ("Zoë", None),
+])
+def test_id_problems_name_the_character_and_its_position(value, problem):
+    from pennytrail.core.ids import id_problem
+
+    assert id_problem(value) == problem

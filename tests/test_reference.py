@@ -90,3 +90,37 @@ def test_an_unreadable_reference_file_is_a_problem_not_a_crash(data_dir):
     (data_dir / "reference/units.csv").write_bytes("unit,base_unit,factor\nlb,lb,1\n".encode("utf-16"))
     found = problems(data_dir)
     assert found[0].startswith("reference/units.csv: the file is UTF-16")
+
+
+RATES_HEADER = "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+
+
+@pytest.mark.parametrize("first,second,overlap", [
+    (("2026-01-01", "2026-01-31"), ("2026-02-01", ""), False),            # the next rate starts the day after
+    (("2026-01-01", "2026-01-31"), ("2026-01-31", ""), True),             # ... or on the last day: one day of two
+    (("2026-02-01", ""), ("2026-01-01", "2026-02-01"), True),             # an earlier rate ending on the first day
+    (("2026-02-01", ""), ("2026-01-01", "2026-01-31"), False),            # ... or the day before
+    (("2026-03-01", "2026-03-31"), ("2026-01-01", "2026-01-31"), False),  # listed out of order, apart
+    (("2026-01-01", ""), ("2025-06-01", ""), True),                       # two open-ended rates
+])
+def test_two_rates_overlap_when_they_share_a_day_both_ends_inclusive(data_dir, first, second, overlap):
+    write(data_dir / "reference/rates.csv", RATES_HEADER + "".join(
+        f"FFP,tomatoes,0.0{i},lb,{start},{end}\n" for i, (start, end) in enumerate((first, second), 1))
+        + "MWD,milk,0.05,cwt,2020-01-01,\n")
+    if overlap:
+        assert any("rates.csv row 3, effective_from" in p and "row 2" in p for p in problems(data_dir))
+    else:
+        rates = [(str(r.rate), r.effective_from.isoformat()) for r in load_reference(data_dir).rates
+                 if r.commodity == "tomatoes"]
+        assert rates == [("0.01", first[0]), ("0.02", second[0])]
+
+
+@pytest.mark.parametrize("n,more", [(5, ""), (6, " (and 1 more)"), (8, " (and 3 more)")])
+def test_the_error_names_the_first_five_problems_and_counts_the_rest(data_dir, n, more):
+    write(data_dir / "reference/units.csv", "unit,base_unit,factor\nlb,lb,1\ncwt,lb,100\nbox_25lb,lb,25\n"
+          + "".join(f"u{i},lb,0\n" for i in range(n)))
+    with pytest.raises(ReferenceDataError) as e:
+        load_reference(data_dir)
+    message = str(e.value)
+    assert len(e.value.problems) == n and message.startswith("reference data is inconsistent: ")
+    assert message.endswith("got '0'" + more) and message.count("units.csv row") == 5

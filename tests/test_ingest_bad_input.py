@@ -290,3 +290,46 @@ def test_first_code_in_spec_order_wins(data_dir):
     payroll_csv(data_dir, GOOD_PAYROLL.replace("G1,", "G9,", 1).replace("2026-01-16", "someday"))
     _, q, _, _ = run(data_dir)
     assert q[0][2] == "BAD_DATE"  # BAD_DATE is checked before UNKNOWN_PARTY
+
+
+def test_the_general_reader_in_small_chunks_reads_what_it_reads_at_once(data_dir, monkeypatch):
+    """A file with blank lines and rows wider and narrower than the header goes to the general
+    reader; read two rows at a time (a wider row in a later chunk widens the earlier rows with
+    blanks), it gives the same table, row numbers and extra columns as read at once."""
+    from pennytrail.core import reading
+
+    path = payroll_csv(data_dir, "\n".join([
+        GOOD_PAYROLL,
+        "",
+        GOOD_PAYROLL.replace("W1", "W2").rsplit(",", 2)[0],      # two fields short
+        GOOD_PAYROLL.replace("W1", "W3"),
+        GOOD_PAYROLL.replace("W1", "W4") + ",extra,more",          # two fields wide, in the second chunk
+        GOOD_PAYROLL.replace("W1", "W5"),
+    ]))
+    at_once = reading.read_table(path)
+    monkeypatch.setattr(reading, "GENERAL_CHUNK", 2)
+    chunked = reading.read_table(path)
+    assert chunked.header == at_once.header and list(chunked.row_numbers) == list(at_once.row_numbers)
+    assert chunked.table.to_pylist() == at_once.table.to_pylist()
+    rows = at_once.table.to_pylist()
+    assert list(at_once.row_numbers) == [2, 4, 5, 6, 7] and len(rows) == 5
+    assert [r["worker_id"] for r in rows] == ["W1", "W2", "W3", "W4", "W5"]
+    assert rows[1]["premium_paid"] == "" and all(len(r) == len(rows[0]) for r in rows)
+    assert sorted(set(rows[3].values()) - set(rows[0].values()) - {"W4"}) == ["extra", "more"]
+
+
+@pytest.mark.parametrize("body,words", [
+    (b"a,b\n1,2\n3,\x004\n", "offset 10, line 3"),
+    (b"a,b\n1,\xe9\n", "byte 0xe9 at offset 6, line 2"),
+    (b"\xe9,b\n1,2\n", "byte 0xe9 at offset 0, line 1"),
+    (b"\na,b\n1,\xe9\n", "byte 0xe9 at offset 7, line 3"),  # the first line blank
+])
+def test_a_byte_that_is_not_text_is_named_by_its_offset_and_line(tmp_path, body, words):
+    from pennytrail.core.reading import read_table
+    from pennytrail.core.screening import FileProblem
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(body)
+    with pytest.raises(FileProblem) as e:
+        read_table(path)
+    assert words in e.value.message

@@ -5,6 +5,7 @@ from pennytrail.core.reference import load_reference
 from pennytrail.core.warehouse import connect
 
 from .conftest import write
+from .boundary_data import PAYMENT_HEADER
 from .test_ingest_bad_input import PURCHASE_HEADER
 
 LINE = "B1,I1,1,2026-01-06,,G1,G1,tomatoes,{q},box_25lb,"
@@ -119,8 +120,6 @@ def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir
 
 
 # -- batches, the summary and the log -------------------------------------------------------------
-
-PAYMENT_HEADER = "payment_id,line_no,payer_id,payee_id,paid_date,buyer_id,invoice_id,amount"
 
 
 def _mixed_inbox(data_dir):

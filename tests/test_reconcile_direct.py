@@ -12,11 +12,11 @@ from pennytrail.core.ingest import ingest, write_reference
 from pennytrail.core.reference import load_reference
 from pennytrail.core.warehouse import connect
 
+from .boundary_data import PAYMENT_HEADER
 from .conftest import REFERENCE, write
 from .test_ingest_bad_input import GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
+from .test_ranges_and_ids import SALES_HEADER
 
-PAYMENT_HEADER = "payment_id,line_no,payer_id,payee_id,paid_date,buyer_id,invoice_id,amount"
-SALES_HEADER = "buyer_id,invoice_id,line_no,seller_id,ship_date,grower_id,commodity,quantity,unit"
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,8 @@ from pennytrail.core.reading import read_table
 from pennytrail.core.reference import load_reference
 
 from .conftest import write
+from .test_ingest_bad_input import GOOD_LINE, GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
 
-PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
-                  "hours,units,gross_wages,premium_paid")
-GOOD_PAYROLL = "G1,W1,2026-01-05,,Ana Cruz,C1,2026-01-11,2026-01-16,40,100,65.00,10.00"
-PURCHASE_HEADER = ("buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,"
-                   "premium_billed")
-GOOD_LINE = "B1,I1,1,2026-01-06,,G1,G1,tomatoes,10,box_25lb,2.50"
 HEADERS = {"payroll": PAYROLL_HEADER, "purchases": PURCHASE_HEADER}
 
 

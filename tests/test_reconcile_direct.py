@@ -71,3 +71,61 @@ def test_each_identity_broken_alone_fails_alone_and_names_its_offenders(reconcil
     assert [r.name for r in failed] == [name]
     assert failed[0].offenders >= 1 and failed[0].sample
     assert str(failed[0]).startswith(f"{name} failed ({conservation.CHECKS[name][0]}): ")
+
+
+def test_the_sample_of_a_failed_check_holds_the_offenders_values(reconciled):
+    con, _, _ = reconciled
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("UPDATE w_worker_audit SET funded_cents = funded_cents + 1 WHERE worker_id = 'W1'")
+        result = conservation.run_check(con, "pool_shares_add_up")
+    finally:
+        con.execute("ROLLBACK")
+    assert result.offenders == 1
+    assert result.sample == [{"grower_id": "G1", "period_start": "2026-01-05", "entitled_cents": "1000",
+                              "entitled_shares": "1000", "funded_cents": "1000", "funded_shares": "1001"}]
+
+
+def _tables(con) -> dict[str, list]:
+    return {t: con.execute(f"SELECT * FROM main.{t} ORDER BY ALL").fetchall()
+            for t, _ in reconcile.STAGES if not t.startswith("t_")}
+
+
+def test_a_rebuild_from_the_files_added_since_equals_a_full_rebuild_and_keeps_its_meta(tmp_path):
+    """A second grower's files arrive after a reconciliation: rebuilt from the files added since
+    (the other grower's worker audit kept), the working tables equal a full rebuild's, and the
+    meta written with them is there."""
+    from pennytrail.core.warehouse import get_meta
+
+    data_dir = tmp_path / "data"
+    for name, text in REFERENCE.items():
+        write(data_dir / "reference" / name, text)
+    write(data_dir / "inbox/purchases/b.csv", PURCHASE_HEADER + "\nB1,I1,1,2026-01-06,,G1,G1,tomatoes,1000,lb,10.00\n")
+    write(data_dir / "inbox/payroll/g1.csv", PAYROLL_HEADER + "\n" + GOOD_PAYROLL + "\n")
+    ref = load_reference(data_dir)
+    with connect(tmp_path / "wh.duckdb") as con:
+        write_reference(con, ref)
+        ingest(con, data_dir, ref, progress=lambda m: None)
+        reconcile.run(con)
+        since = con.execute("SELECT max(seq) FROM ingest_log").fetchone()[0]
+        write(data_dir / "inbox/purchases/b2.csv", PURCHASE_HEADER + "\nB1,I2,1,2026-01-13,,G2,G2,tomatoes,500,lb,5.00\n")
+        write(data_dir / "inbox/payroll/g2.csv", PAYROLL_HEADER + "\n" + GOOD_PAYROLL.replace("G1", "G2").replace(
+            "2026-01-05", "2026-01-12").replace("2026-01-11", "2026-01-18").replace("2026-01-16", "2026-01-23")
+            .replace(",10.00", ",5.00") + "\n")
+        ingest(con, data_dir, ref, progress=lambda m: None)
+        messages = []
+        reconcile.run(con, progress=messages.append, since=since, meta={"basis": "incremental"})
+        incremental = _tables(con)
+        assert get_meta(con, "basis") == "incremental"
+        assert "incremental: the worker audit of 1 grower(s) is recomputed, the others' kept" in messages
+        reconcile.run(con)
+        assert _tables(con) == incremental
+        assert {r[0] for r in con.execute("SELECT grower_id FROM w_worker_audit").fetchall()} == {"G1", "G2"}
+
+
+def test_a_failed_check_counts_every_offender_and_keeps_the_first_ten(reconciled, monkeypatch):
+    con, _, _ = reconciled
+    monkeypatch.setitem(conservation.CHECKS, "twelve", ("twelve offenders", "SELECT range AS n FROM range(12)"))
+    result = conservation.run_check(con, "twelve")
+    assert result.offenders == 12 and result.sample == [{"n": str(i)} for i in range(10)]
+    assert str(result) == "twelve failed (twelve offenders): 12 offender(s), first: [{'n': '0'}, {'n': '1'}, {'n': '2'}]"

@@ -25,166 +25,138 @@ BIN = Path(sys.executable).parent
 # verification
 CENT_MODULES = ("money", "allocation", "reconcile", "conservation", "privacy", "validate", "statement")
 
-# mutant name -> why it cannot change any figure
-EQUIVALENT = {
-    "pennytrail.core.money.x_round_half_up__mutmut_8":
-        "x = 0 then gets the sign -1, and -1 × 0 is the integer 0 as well",
-    "pennytrail.core.reconcile.x_split_sql__mutmut_4":
-        "the default column names go into SQL, where DuckDB's identifiers ignore case: AMOUNT is amount",
-    "pennytrail.core.reconcile.x_split_sql__mutmut_6":
-        "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share",
-    "pennytrail.core.statement.x_canonical__mutmut_5":
-        "ensure_ascii=None is false, as ensure_ascii=False is: the same bytes",
-    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_4":
-        "np.full with the fill None makes an object array whatever dtype=None says: the same array",
-    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_7":
-        "np.full with the fill None makes an object array without a dtype: the same array",
-    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_10":
-        "np.full with the fill None makes an object array whatever dtype=None says: the same array",
-    "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_13":
-        "np.full with the fill None makes an object array without a dtype: the same array",
-    "pennytrail.core.validate.xǁBatchǁflag__mutmut_7":
-        "None stored in a numpy bool array is False: the rows are closed as before",
-    "pennytrail.core.validate.x_bad_id__mutmut_4":
-        "pyarrow tests zero_copy_only for truth: None is false as False is",
-    "pennytrail.core.validate.x_bad_date__mutmut_9":
-        "the distinct values as object text instead of Arrow text: str.fullmatch gives the same booleans "
-        "and to_datetime reads them as objects either way",
-    "pennytrail.core.validate.x_bad_date__mutmut_11":
-        "the distinct values as object text instead of Arrow text: str.fullmatch gives the same booleans "
-        "and to_datetime reads them as objects either way",
-    "pennytrail.core.validate.x_bad_date__mutmut_20":
-        "only values of the shape YYYY-MM-DD reach to_datetime (the rest are None): pandas infers that "
-        "format, or falls back to dateutil, which reads that shape as year-month-day too, and an impossible"
-        " date is NaT either way",
-    "pennytrail.core.validate.x_bad_date__mutmut_24":
-        "where() without a replacement puts NaN, which to_datetime reads as NaT, as it reads None",
-    "pennytrail.core.validate.x_bad_date__mutmut_33":
-        "validate_many gives the batch's text a RangeIndex from 0, which is the default index: the same "
-        "Series",
-    "pennytrail.core.validate.x_bad_date__mutmut_35":
-        "validate_many gives the batch's text a RangeIndex from 0, which is the default index: the same "
-        "Series",
-    "pennytrail.core.validate.x__numbers__mutmut_73":
-        "shape is only set where bad is, so bad | shape is bad; and of bad, the rows the two flags before "
-        "leave open are exactly bad & shape (a value of the right shape is a numeral)",
-    "pennytrail.core.validate.x_negative_value__mutmut_18":
-        "regex=True is str.contains's default",
-    "pennytrail.core.validate.x_no_rate__mutmut_9":
-        "the row checks run on the input kinds only, whose contracts each list rules: get never falls back",
-    "pennytrail.core.validate.x_no_rate__mutmut_11":
-        "the row checks run on the input kinds only, whose contracts each list rules: get never falls back",
-    "pennytrail.core.validate.x_no_rate__mutmut_61":
-        "without on, merge joins on the columns both frames have: program_id and commodity",
-    "pennytrail.core.validate.x_no_rate__mutmut_64":
-        "without on, merge joins on the columns both frames have: program_id and commodity",
-    "pennytrail.core.validate.x_no_rate__mutmut_65":
-        "an inner join drops the rows with no rate of their program and commodity; the left join keeps them"
-        " with a blank start, which the filter on the ship date then drops: the same frame",
-    "pennytrail.core.validate.x_no_rate__mutmut_89":
-        "without on, merge joins on the one column both frames have: i",
-    "pennytrail.core.validate.x_no_rate__mutmut_103":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_no_rate__mutmut_105":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_no_rate__mutmut_118":
-        "a Series made from an object array is an object Series without a dtype: the same values, read by "
-        ".loc and map",
-    "pennytrail.core.validate.x_no_rate__mutmut_121":
-        "a Series made from an object array is an object Series without a dtype: the same values, read by "
-        ".loc and map",
-    "pennytrail.core.validate.x_no_rate__mutmut_129":
-        "a Series made from an object array of Decimals is an object Series without a dtype: the same values",
-    "pennytrail.core.validate.x_no_rate__mutmut_132":
-        "a Series made from an object array of Decimals is an object Series without a dtype: the same values",
-    "pennytrail.core.validate.x_no_rate__mutmut_160":
-        "an Arrow text column's to_numpy() is an object array without a dtype too: the same values in the "
-        "message",
-    "pennytrail.core.validate.x_no_rate__mutmut_163":
-        "an Arrow text column's to_numpy() is an object array without a dtype too: the same values in the "
-        "message",
-    "pennytrail.core.validate.x_unit_mismatch__mutmut_12":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_unit_mismatch__mutmut_14":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_35":
-        "the digit counts in another integer dtype: grouped by the same values, and each goes through int()",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_47":
-        "pandas reads sort=None as false: groups are numbered in order of first appearance, as with "
-        "sort=False",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_60":
-        "itertuples tests index for truth: None is false as False is",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_61":
-        "the frame has exactly the columns cols names: drop_duplicates over all columns is the same",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_77":
-        "the frame has exactly the columns cols names: drop_duplicates over all columns is the same",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_65":
-        "a numpy array of Python bools is a bool array without a dtype too",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_67":
-        "a numpy array of Python bools is a bool array without a dtype too",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_70":
-        "reach only picks the lines computed exactly: a larger bound (11^d > 10^d) picks more lines, each "
-        "then computed exactly, so the same lines are flagged",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_72":
-        "reach only picks the lines computed exactly: >= picks the lines > picks and those at the bound "
-        "itself, each then computed exactly, so the same lines are flagged",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_92":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_owed_too_large__mutmut_94":
-        "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_13":
-        "a numpy array of Python bools is a bool array without a dtype too",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_15":
-        "a numpy array of Python bools is a bool array without a dtype too",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_18":
-        "the appended entry is for a blank grower_id, which MISSING_FIELD has already quarantined: flag "
-        "only touches open rows",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_25":
-        "the anchor of a grower without a program is never used: every flag of this check requires has, "
-        "false for it",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_26":
-        "the appended anchor is for a blank grower_id, which MISSING_FIELD has already quarantined, and has"
-        " is false for it",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_32":
-        "the period length of a grower without a program is never used: every flag of this check requires "
-        "has, false for it",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_33":
-        "the appended length is for a blank grower_id, which MISSING_FIELD has already quarantined, and has"
-        " is false for it",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_49":
-        "period_start is required and a date (MISSING_FIELD and BAD_DATE come first): on every open row "
-        "has_start is true, so | and & agree",
-    "pennytrail.core.validate.x_period_misaligned__mutmut_58":
-        "numpy infers the unit D from a date object: the same day number",
-    "pennytrail.core.validate.x_duplicate_key__mutmut_19":
-        "the key frame is a copy of the batch's text, whose index is a RangeIndex from 0: the default index"
-        " is the same",
-    "pennytrail.core.validate.x_duplicate_key__mutmut_21":
-        "the key frame is a copy of the batch's text, whose index is a RangeIndex from 0: the default index"
-        " is the same",
-    "pennytrail.core.validate.x_duplicate_key__mutmut_57":
-        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
-        "first rows",
-    "pennytrail.core.validate.x_duplicate_key__mutmut_59":
-        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
-        "first rows",
-    "pennytrail.core.validate.x_duplicate_key__mutmut_63":
-        "transform returns one value per original row, aligned to the rows whatever sort says: the same "
-        "first rows",
-    "pennytrail.core.validate.x_validate_many__mutmut_12":
-        "a frame made from Series with the default index gets that RangeIndex from 0 anyway",
-    "pennytrail.core.validate.x_validate_many__mutmut_14":
-        "a frame made from Series with the default index gets that RangeIndex from 0 anyway",
-    "pennytrail.core.validate.x_validate_many__mutmut_16":
-        "whether the Series copies the Arrow array or not, its values are the same and no check writes to "
-        "them",
-    "pennytrail.core.validate.x_validate_many__mutmut_18":
-        "whether the Series copies the Arrow array or not, its values are the same and no check writes to "
-        "them",
-    "pennytrail.core.validate.x__days__mutmut_2":
-        "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype "
-        "anyway",
+# why a mutant cannot change any figure -> the mutants it explains
+_REASONS = {
+    "x = 0 then gets the sign -1, and -1 × 0 is the integer 0 as well":
+        ("pennytrail.core.money.x_round_half_up__mutmut_8",),
+    "the default column names go into SQL, where DuckDB's identifiers ignore case: AMOUNT is amount":
+        ("pennytrail.core.reconcile.x_split_sql__mutmut_4",),
+    "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share":
+        ("pennytrail.core.reconcile.x_split_sql__mutmut_6",),
+    "ensure_ascii=None is false, as ensure_ascii=False is: the same bytes":
+        ("pennytrail.core.statement.x_canonical__mutmut_5",),
+    "np.full with the fill None makes an object array, with dtype=None or no dtype: the same array":
+        ("pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_4",
+         "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_7",
+         "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_10",
+         "pennytrail.core.validate.xǁBatchǁ__post_init____mutmut_13"),
+    "None stored in a numpy bool array is False: the rows are closed as before":
+        ("pennytrail.core.validate.xǁBatchǁflag__mutmut_7",),
+    "pyarrow tests zero_copy_only for truth: None is false as False is":
+        ("pennytrail.core.validate.x_bad_id__mutmut_4",),
+    "the distinct values as object text instead of Arrow text: str.fullmatch gives the same booleans "
+    "and to_datetime reads them as objects either way":
+        ("pennytrail.core.validate.x_bad_date__mutmut_9",
+         "pennytrail.core.validate.x_bad_date__mutmut_11"),
+    "only values of the shape YYYY-MM-DD reach to_datetime (the rest are None): pandas infers that "
+    "format, or falls back to dateutil, which reads that shape as year-month-day too, and an "
+    "impossible date is NaT either way":
+        ("pennytrail.core.validate.x_bad_date__mutmut_20",),
+    "where() without a replacement puts NaN, which to_datetime reads as NaT, as it reads None":
+        ("pennytrail.core.validate.x_bad_date__mutmut_24",),
+    "validate_many gives the batch's text a RangeIndex from 0, which is the default index: the same "
+    "Series":
+        ("pennytrail.core.validate.x_bad_date__mutmut_33",
+         "pennytrail.core.validate.x_bad_date__mutmut_35"),
+    "shape is only set where bad is, so bad | shape is bad; and of bad, the rows the two flags before"
+    " leave open are exactly bad & shape (a value of the right shape is a numeral)":
+        ("pennytrail.core.validate.x__numbers__mutmut_73",),
+    "regex=True is str.contains's default":
+        ("pennytrail.core.validate.x_negative_value__mutmut_18",),
+    "the row checks run on the input kinds only, whose contracts each list rules: get never falls "
+    "back":
+        ("pennytrail.core.validate.x_no_rate__mutmut_9",
+         "pennytrail.core.validate.x_no_rate__mutmut_11"),
+    "without on, merge joins on the columns both frames have: program_id and commodity":
+        ("pennytrail.core.validate.x_no_rate__mutmut_61",
+         "pennytrail.core.validate.x_no_rate__mutmut_64"),
+    "an inner join drops the rows with no rate of their program and commodity; the left join keeps "
+    "them with a blank start, which the filter on the ship date then drops: the same frame":
+        ("pennytrail.core.validate.x_no_rate__mutmut_65",),
+    "without on, merge joins on the one column both frames have: i":
+        ("pennytrail.core.validate.x_no_rate__mutmut_89",),
+    "a float mask of 0 and 1 instead of a bool one: flag turns it into bool (_b), True where 1":
+        ("pennytrail.core.validate.x_no_rate__mutmut_103",
+         "pennytrail.core.validate.x_no_rate__mutmut_105",
+         "pennytrail.core.validate.x_unit_mismatch__mutmut_12",
+         "pennytrail.core.validate.x_unit_mismatch__mutmut_14",
+         "pennytrail.core.validate.x_owed_too_large__mutmut_92",
+         "pennytrail.core.validate.x_owed_too_large__mutmut_94"),
+    "a Series made from an object array is an object Series without a dtype: the same values, read by"
+    " .loc and map":
+        ("pennytrail.core.validate.x_no_rate__mutmut_118",
+         "pennytrail.core.validate.x_no_rate__mutmut_121"),
+    "a Series made from an object array of Decimals is an object Series without a dtype: the same "
+    "values":
+        ("pennytrail.core.validate.x_no_rate__mutmut_129",
+         "pennytrail.core.validate.x_no_rate__mutmut_132"),
+    "an Arrow text column's to_numpy() is an object array without a dtype too: the same values in the"
+    " message":
+        ("pennytrail.core.validate.x_no_rate__mutmut_160",
+         "pennytrail.core.validate.x_no_rate__mutmut_163"),
+    "the digit counts in another integer dtype: grouped by the same values, and each goes through "
+    "int()":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_35",),
+    "pandas reads sort=None as false: groups are numbered in order of first appearance, as with "
+    "sort=False":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_47",),
+    "itertuples tests index for truth: None is false as False is":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_60",),
+    "the frame has exactly the columns cols names: drop_duplicates over all columns is the same":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_61",
+         "pennytrail.core.validate.x_owed_too_large__mutmut_77"),
+    "a numpy array of Python bools is a bool array without a dtype too":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_65",
+         "pennytrail.core.validate.x_owed_too_large__mutmut_67",
+         "pennytrail.core.validate.x_period_misaligned__mutmut_13",
+         "pennytrail.core.validate.x_period_misaligned__mutmut_15"),
+    "reach only picks the lines computed exactly: a larger bound (11^d > 10^d) picks more lines, each"
+    " then computed exactly, so the same lines are flagged":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_70",),
+    "reach only picks the lines computed exactly: >= picks the lines > picks and those at the bound "
+    "itself, each then computed exactly, so the same lines are flagged":
+        ("pennytrail.core.validate.x_owed_too_large__mutmut_72",),
+    "the appended entry is for a blank grower_id, which MISSING_FIELD has already quarantined: flag "
+    "only touches open rows":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_18",),
+    "the anchor of a grower without a program is never used: every flag of this check requires has, "
+    "false for it":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_25",),
+    "the appended anchor is for a blank grower_id, which MISSING_FIELD has already quarantined, and "
+    "has is false for it":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_26",),
+    "the period length of a grower without a program is never used: every flag of this check requires"
+    " has, false for it":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_32",),
+    "the appended length is for a blank grower_id, which MISSING_FIELD has already quarantined, and "
+    "has is false for it":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_33",),
+    "period_start is required and a date (MISSING_FIELD and BAD_DATE come first): on every open row "
+    "has_start is true, so | and & agree":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_49",),
+    "numpy infers the unit D from a date object: the same day number":
+        ("pennytrail.core.validate.x_period_misaligned__mutmut_58",),
+    "the key frame is a copy of the batch's text, whose index is a RangeIndex from 0: the default "
+    "index is the same":
+        ("pennytrail.core.validate.x_duplicate_key__mutmut_19",
+         "pennytrail.core.validate.x_duplicate_key__mutmut_21"),
+    "transform returns one value per original row, aligned to the rows whatever sort says: the same "
+    "first rows":
+        ("pennytrail.core.validate.x_duplicate_key__mutmut_57",
+         "pennytrail.core.validate.x_duplicate_key__mutmut_59",
+         "pennytrail.core.validate.x_duplicate_key__mutmut_63"),
+    "a frame made from Series with the default index gets that RangeIndex from 0 anyway":
+        ("pennytrail.core.validate.x_validate_many__mutmut_12",
+         "pennytrail.core.validate.x_validate_many__mutmut_14"),
+    "whether the Series copies the Arrow array or not, its values are the same and no check writes to"
+    " them":
+        ("pennytrail.core.validate.x_validate_many__mutmut_16",
+         "pennytrail.core.validate.x_validate_many__mutmut_18"),
+    "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype "
+    "anyway":
+        ("pennytrail.core.validate.x__days__mutmut_2",),
 }
+EQUIVALENT = {name: reason for reason, names in _REASONS.items() for name in names}  # mutant -> why
 
 
 STRING = re.compile(r"""(?:\b[rRbBfFuU]{1,2})?("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')|\bNone\b""")

@@ -68,14 +68,18 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    """A data folder with small reference files and an empty inbox."""
-    d = tmp_path / "data"
+def small_data_dir(d: Path) -> Path:
+    """``d`` made a data folder with small reference files and an empty inbox."""
     for name, text in REFERENCE.items():
         write(d / "reference" / name, text)
     (d / "inbox").mkdir(parents=True)
     return d
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder with small reference files and an empty inbox."""
+    return small_data_dir(tmp_path / "data")
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,8 @@ figure by figure by the boundary program (tests/test_boundaries.py)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from pennytrail.core import conservation, reconcile
@@ -13,10 +15,27 @@ from pennytrail.core.reference import load_reference
 from pennytrail.core.warehouse import connect
 
 from .boundary_data import PAYMENT_HEADER
-from .conftest import REFERENCE, write
+from .conftest import small_data_dir, write
 from .test_ingest_bad_input import GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
 from .test_ranges_and_ids import SALES_HEADER
 
+
+def _ingested(con, data_dir) -> None:
+    """The data folder's reference data and every new inbox file, into the warehouse."""
+    ref = load_reference(data_dir)
+    write_reference(con, ref)
+    ingest(con, data_dir, ref, progress=lambda m: None)
+
+
+@contextmanager
+def _broken(con, sql: str):
+    """The warehouse with ``sql`` applied, inside a transaction rolled back afterwards."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(sql)
+        yield
+    finally:
+        con.execute("ROLLBACK")
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +43,15 @@ def reconciled(tmp_path_factory):
     """A grower paid $10.00 for 1,000 lb shipped in its first pay period, passed in full to two
     workers (six of seven units to one): every identity holds. Built once; a test that breaks
     it does so inside a transaction it rolls back."""
-    data_dir = tmp_path_factory.mktemp("direct") / "data"
-    for name, text in REFERENCE.items():
-        write(data_dir / "reference" / name, text)
+    data_dir = small_data_dir(tmp_path_factory.mktemp("direct") / "data")
     write(data_dir / "inbox/purchases/b.csv", PURCHASE_HEADER + "\nB1,I1,1,2026-01-06,,G1,G1,tomatoes,1000,lb,10.00\n")
     write(data_dir / "inbox/sales/s.csv", SALES_HEADER + "\nB1,I1,1,G1,2026-01-06,G1,tomatoes,1000,lb\n")
     write(data_dir / "inbox/payments/p.csv", PAYMENT_HEADER + "\nP1,1,B1,G1,2026-01-20,B1,I1,10.00\n")
     write(data_dir / "inbox/payroll/g.csv", PAYROLL_HEADER + "\n"
           + GOOD_PAYROLL.replace(",40,100,65.00,10.00", ",40,600,65.00,8.57") + "\n"
           + GOOD_PAYROLL.replace("W1", "W2").replace(",40,100,65.00,10.00", ",40,100,65.00,1.43") + "\n")
-    ref = load_reference(data_dir)
     with connect(data_dir.parent / "wh.duckdb") as con:
-        write_reference(con, ref)
-        ingest(con, data_dir, ref, progress=lambda m: None)
+        _ingested(con, data_dir)
         messages = []
         counts = reconcile.run(con, progress=messages.append)
         yield con, counts, messages
@@ -62,12 +77,8 @@ def test_a_small_program_reconciles_to_the_cent_and_every_identity_holds(reconci
 ])
 def test_each_identity_broken_alone_fails_alone_and_names_its_offenders(reconciled, name, sql):
     con, _, _ = reconciled
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(sql)
+    with _broken(con, sql):
         failed = [r for r in conservation.run_all(con) if not r.passed]
-    finally:
-        con.execute("ROLLBACK")
     assert [r.name for r in failed] == [name]
     assert failed[0].offenders >= 1 and failed[0].sample
     assert str(failed[0]).startswith(f"{name} failed ({conservation.CHECKS[name][0]}): ")
@@ -75,12 +86,8 @@ def test_each_identity_broken_alone_fails_alone_and_names_its_offenders(reconcil
 
 def test_the_sample_of_a_failed_check_holds_the_offenders_values(reconciled):
     con, _, _ = reconciled
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute("UPDATE w_worker_audit SET funded_cents = funded_cents + 1 WHERE worker_id = 'W1'")
+    with _broken(con, "UPDATE w_worker_audit SET funded_cents = funded_cents + 1 WHERE worker_id = 'W1'"):
         result = conservation.run_check(con, "pool_shares_add_up")
-    finally:
-        con.execute("ROLLBACK")
     assert result.offenders == 1
     assert result.sample == [{"grower_id": "G1", "period_start": "2026-01-05", "entitled_cents": "1000",
                               "entitled_shares": "1000", "funded_cents": "1000", "funded_shares": "1001"}]
@@ -91,28 +98,23 @@ def _tables(con) -> dict[str, list]:
             for t, _ in reconcile.STAGES if not t.startswith("t_")}
 
 
-def test_a_rebuild_from_the_files_added_since_equals_a_full_rebuild_and_keeps_its_meta(tmp_path):
+def test_a_rebuild_from_the_files_added_since_equals_a_full_rebuild_and_keeps_its_meta(data_dir):
     """A second grower's files arrive after a reconciliation: rebuilt from the files added since
     (the other grower's worker audit kept), the working tables equal a full rebuild's, and the
     meta written with them is there."""
     from pennytrail.core.warehouse import get_meta
 
-    data_dir = tmp_path / "data"
-    for name, text in REFERENCE.items():
-        write(data_dir / "reference" / name, text)
     write(data_dir / "inbox/purchases/b.csv", PURCHASE_HEADER + "\nB1,I1,1,2026-01-06,,G1,G1,tomatoes,1000,lb,10.00\n")
     write(data_dir / "inbox/payroll/g1.csv", PAYROLL_HEADER + "\n" + GOOD_PAYROLL + "\n")
-    ref = load_reference(data_dir)
-    with connect(tmp_path / "wh.duckdb") as con:
-        write_reference(con, ref)
-        ingest(con, data_dir, ref, progress=lambda m: None)
+    with connect(data_dir.parent / "wh.duckdb") as con:
+        _ingested(con, data_dir)
         reconcile.run(con)
         since = con.execute("SELECT max(seq) FROM ingest_log").fetchone()[0]
         write(data_dir / "inbox/purchases/b2.csv", PURCHASE_HEADER + "\nB1,I2,1,2026-01-13,,G2,G2,tomatoes,500,lb,5.00\n")
         write(data_dir / "inbox/payroll/g2.csv", PAYROLL_HEADER + "\n" + GOOD_PAYROLL.replace("G1", "G2").replace(
             "2026-01-05", "2026-01-12").replace("2026-01-11", "2026-01-18").replace("2026-01-16", "2026-01-23")
             .replace(",10.00", ",5.00") + "\n")
-        ingest(con, data_dir, ref, progress=lambda m: None)
+        _ingested(con, data_dir)
         messages = []
         reconcile.run(con, progress=messages.append, since=since, meta={"basis": "incremental"})
         incremental = _tables(con)

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from pennytrail.core import validate
 from pennytrail.core.reading import read_table
@@ -42,8 +43,7 @@ def test_a_row_gets_the_first_code_that_applies(data_dir):
 
 
 def test_a_value_in_a_message_is_quoted_cut_at_40_characters_and_shows_what_cannot_be_seen():
-    from pennytrail.core.validate import _q
-
+    _q = validate._q
     assert _q(None) == "''"
     assert _q("A" * 40) == "'" + "A" * 40 + "'"
     assert _q("A" * 41) == "'" + "A" * 40 + "…'"
@@ -52,14 +52,9 @@ def test_a_value_in_a_message_is_quoted_cut_at_40_characters_and_shows_what_cann
 
 
 def test_a_mask_with_missing_values_is_false_where_missing_and_always_plain_bool():
-    import numpy as np
-    import pandas as pd
-
-    from pennytrail.core.validate import _b
-
-    got = _b(pd.Series([True, None, False], dtype="boolean"))
+    got = validate._b(pd.Series([True, None, False], dtype="boolean"))
     assert got.dtype == np.bool_ and got.tolist() == [True, False, False]
-    arrow = _b(pd.Series(["a", None, "b"], dtype="string[pyarrow]") == "a")
+    arrow = validate._b(pd.Series(["a", None, "b"], dtype="string[pyarrow]") == "a")
     assert arrow.dtype == np.bool_ and arrow.tolist() == [True, False, False]
-    plain = _b([1, 0, 2])
+    plain = validate._b([1, 0, 2])
     assert plain.dtype == np.bool_ and plain.tolist() == [True, False, True]

@@ -68,6 +68,25 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+_REFERENCES: dict[tuple, object] = {}
+
+
+def reference_of(data_dir: Path):
+    """``load_reference(data_dir)`` for tests whose subject is not the reference data: loaded once
+    per set of reference files (by their bytes) and handed out as a fresh copy. The reference
+    tests call ``load_reference`` itself; so a mutant of it runs against them, not against every
+    test that only needs programs and rates as input."""
+    import copy
+
+    from pennytrail.core.reference import FILES, load_reference
+
+    paths = [data_dir / "reference" / f"{name}.csv" for name in FILES]
+    key = tuple(p.read_bytes() if p.exists() else None for p in paths)
+    if key not in _REFERENCES:
+        _REFERENCES[key] = load_reference(data_dir)
+    return copy.deepcopy(_REFERENCES[key])
+
+
 def small_data_dir(d: Path) -> Path:
     """``d`` made a data folder with small reference files and an empty inbox."""
     for name, text in REFERENCE.items():

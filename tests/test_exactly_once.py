@@ -1,7 +1,7 @@
 """Exactly once: re-sent files change nothing; corrections win and keep their history."""
 
 from pennytrail.core.ingest import ingest
-from pennytrail.core.reference import load_reference
+from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
 from .conftest import write
@@ -13,7 +13,7 @@ LINE = "B1,I1,1,2026-01-06,,G1,G1,tomatoes,{q},box_25lb,"
 
 def _ingest(data_dir):
     with connect(data_dir.parent / "wh.duckdb") as con:
-        ingest(con, data_dir, load_reference(data_dir), progress=lambda m: None)
+        ingest(con, data_dir, reference_of(data_dir), progress=lambda m: None)
         return (con.execute("SELECT file, status FROM ingest_log ORDER BY seq").fetchall(),
                 con.execute("SELECT quantity, file FROM purchases").fetchall(),
                 con.execute("SELECT quantity, file FROM purchase_rows ORDER BY file_seq").fetchall())
@@ -154,7 +154,7 @@ def _outcome(data_dir, monkeypatch, batch_rows=None):
         m.setattr(ingest_module, "_apply_batch", recorded)
         if batch_rows is not None:
             m.setattr(ingest_module, "BATCH_ROWS", batch_rows)
-        summary = ingest(con, data_dir, load_reference(data_dir), progress=lambda m: None,
+        summary = ingest(con, data_dir, reference_of(data_dir), progress=lambda m: None,
                          on_raw=lambda kind, table: seen.append((kind, table.num_rows)))
         tables = [con.execute(sql).fetchall() for sql in (
             "SELECT seq, file, status, kind, rows_read, rows_accepted, rows_quarantined, message FROM ingest_log "
@@ -221,7 +221,7 @@ def test_first_seen_is_utc_whatever_the_machines_time_zone(data_dir, monkeypatch
     try:
         write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")
         with connect(data_dir.parent / "wh.duckdb") as con:
-            ingest(con, data_dir, load_reference(data_dir), progress=lambda m: None)
+            ingest(con, data_dir, reference_of(data_dir), progress=lambda m: None)
             [(first_seen,)] = con.execute("SELECT first_seen_at FROM ingest_log").fetchall()
     finally:
         monkeypatch.undo()

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 
 from pennytrail.core.ingest import ingest
-from pennytrail.core.reference import load_reference
+from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
 from .conftest import write
@@ -26,7 +26,7 @@ PURCHASE_HEADER = "buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,
 
 def run(data_dir: Path):
     """Ingest the inbox; return (ingest_log rows, quarantine rows, accepted payroll/purchases rows)."""
-    ref = load_reference(data_dir)
+    ref = reference_of(data_dir)
     with connect(data_dir.parent / "wh.duckdb") as con:
         ingest(con, data_dir, ref, progress=lambda m: None)
         log = con.execute("SELECT file, status, rows_read, rows_accepted, rows_quarantined FROM ingest_log "

@@ -11,7 +11,7 @@ import pytest
 
 from pennytrail.core import conservation, reconcile
 from pennytrail.core.ingest import ingest, write_reference
-from pennytrail.core.reference import load_reference
+from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
 from .boundary_data import PAYMENT_HEADER
@@ -22,7 +22,7 @@ from .test_ranges_and_ids import SALES_HEADER
 
 def _ingested(con, data_dir) -> None:
     """The data folder's reference data and every new inbox file, into the warehouse."""
-    ref = load_reference(data_dir)
+    ref = reference_of(data_dir)
     write_reference(con, ref)
     ingest(con, data_dir, ref, progress=lambda m: None)
 

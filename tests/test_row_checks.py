@@ -8,7 +8,7 @@ import pandas as pd
 
 from pennytrail.core import validate
 from pennytrail.core.reading import read_table
-from pennytrail.core.reference import load_reference
+from .conftest import reference_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def test_checks_run_in_the_documented_order():
 def test_a_row_gets_the_first_code_that_applies(data_dir):
     """A row wrong in two ways is quarantined for the earlier check; leaving that check out of the
     list shows the later one, so the order, not the checks' contents, decides."""
-    ref = load_reference(data_dir)
+    ref = reference_of(data_dir)
     path = data_dir / "inbox" / "payments" / "two-faults.csv"
     path.parent.mkdir(parents=True)
     # a negative amount from an unknown payer: NEGATIVE_VALUE comes before UNKNOWN_PARTY

@@ -11,7 +11,7 @@ import pytest
 
 from pennytrail.core import validate
 from pennytrail.core.reading import read_table
-from pennytrail.core.reference import load_reference
+from .conftest import reference_of
 
 from .conftest import write
 from .test_ingest_bad_input import GOOD_LINE, GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
@@ -22,7 +22,7 @@ HEADERS = {"payroll": PAYROLL_HEADER, "purchases": PURCHASE_HEADER}
 def check(data_dir: Path, kind: str, *rows: str) -> list[tuple[str | None, str | None]]:
     """(code, message) of each row of one file of ``kind``, checked."""
     path = write(data_dir / "inbox" / kind / "f.csv", HEADERS[kind] + "\n" + "\n".join(rows) + "\n")
-    c = validate.validate_many([read_table(path)], kind, load_reference(data_dir))
+    c = validate.validate_many([read_table(path)], kind, reference_of(data_dir))
     return list(zip(c.code, c.message))
 
 

@@ -1,10 +1,9 @@
 """Exactly once: re-sent files change nothing; corrections win and keep their history."""
 
 from pennytrail.core.ingest import ingest
-from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
-from .conftest import write
+from .conftest import reference_of, write
 from .boundary_data import PAYMENT_HEADER
 from .test_ingest_bad_input import PURCHASE_HEADER
 

@@ -13,10 +13,9 @@ import openpyxl
 import pytest
 
 from pennytrail.core.ingest import ingest
-from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
-from .conftest import write
+from .conftest import reference_of, write
 
 PAYROLL_HEADER = ("grower_id,worker_id,period_start,premium_period_start,worker_name,crew_id,period_end,pay_date,"
                   "hours,units,gross_wages,premium_paid")

@@ -11,11 +11,10 @@ import pytest
 
 from pennytrail.core import conservation, reconcile
 from pennytrail.core.ingest import ingest, write_reference
-from .conftest import reference_of
 from pennytrail.core.warehouse import connect
 
 from .boundary_data import PAYMENT_HEADER
-from .conftest import small_data_dir, write
+from .conftest import reference_of, small_data_dir, write
 from .test_ingest_bad_input import GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
 from .test_ranges_and_ids import SALES_HEADER
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from pennytrail.core import validate
 from pennytrail.core.reading import read_table
+
 from .conftest import reference_of
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,9 +11,8 @@ import pytest
 
 from pennytrail.core import validate
 from pennytrail.core.reading import read_table
-from .conftest import reference_of
 
-from .conftest import write
+from .conftest import reference_of, write
 from .test_ingest_bad_input import GOOD_LINE, GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
 
 HEADERS = {"payroll": PAYROLL_HEADER, "purchases": PURCHASE_HEADER}

@@ -151,7 +151,14 @@ _REASONS = {
     "whether the Series copies the Arrow array or not, its values are the same and no check writes to"
     " them":
         ("pennytrail.core.validate.x_validate_many__mutmut_16",
-         "pennytrail.core.validate.x_validate_many__mutmut_18"),
+         "pennytrail.core.validate.x_validate_many__mutmut_18",
+         "pennytrail.core.validate.x_validate_many__mutmut_27"),
+    "the sheet names are the same strings whether numpy holds them as objects or as its own text; a "
+    "CSV's sheet is None, which makes an object array anyway":
+        ("pennytrail.core.validate.x_validate_many__mutmut_41",
+         "pennytrail.core.validate.x_validate_many__mutmut_43"),
+    "numpy turns the fill None into False in a bool array: missing is False as before":
+        ("pennytrail.core.validate.x__b__mutmut_2",),
     "the dates come from pd.to_datetime, whose result is datetime64[ns]: to_numpy() gives that dtype "
     "anyway":
         ("pennytrail.core.validate.x__days__mutmut_2",),

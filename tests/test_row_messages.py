@@ -135,3 +135,82 @@ def test_a_rate_that_is_no_binary_fraction_owes_its_exact_half_cent(data_dir):
                 line.replace(",1,", ",2,").replace(",10,", ",133333333.334,"))
     assert [code for code, _ in got] == [None, "OWED_TOO_LARGE"]
     assert "owes $1,000,000,000.01" in got[1][1]
+
+
+def test_a_premium_period_start_is_checked_on_its_own_and_a_blank_one_is_the_period_start(data_dir):
+    """premium_period_start names a pay period of the program too: an earlier aligned one passes,
+    a misaligned one is refused under its own name while its row's period_start is fine, and a
+    blank one is the period_start (checked once, as period_start)."""
+    base = GOOD_PAYROLL.replace("2026-01-05,,", "2026-01-05,{},")
+    got = check(data_dir, "payroll", base.format("2025-12-29"), base.format("2025-12-30").replace("W1", "W2"),
+                base.format("").replace("W1", "W3").replace("2026-01-05", "2026-01-06")
+                .replace("2026-01-11", "2026-01-12"))
+    assert [code for code, _ in got] == [None, "PERIOD_MISALIGNED", "PERIOD_MISALIGNED"]
+    rule = " is not the first day of a pay period of the grower's program (periods of 7 days from 2026-01-05)"
+    assert got[1][1] == "premium_period_start: 2025-12-30" + rule
+    assert got[2][1] == "period_start: 2026-01-06" + rule
+
+
+@pytest.mark.parametrize("end,code", [("2026-01-11", None), ("2026-01-12", "PERIOD_MISALIGNED"),
+                                      ("2026-01-10", "PERIOD_MISALIGNED")])
+def test_a_period_ends_on_its_last_day_and_the_message_gives_the_day_expected(data_dir, end, code):
+    [(got, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("2026-01-11", end))
+    assert got == code
+    if code:
+        assert message == f"period_end: expected 2026-01-11 for a period starting 2026-01-05, got '{end}'"
+
+
+def test_a_key_twice_in_one_file_quarantines_both_rows_and_names_the_first(data_dir):
+    """Within a file a key is one row. payroll's key holds premium_period_start with a blank read as
+    period_start: a blank and the same date written out are one key, two premium periods of one
+    pay period are two keys. A row already refused for another reason is no duplicate."""
+    given = GOOD_PAYROLL.replace("2026-01-05,,", "2026-01-05,2026-01-05,")
+    earlier = GOOD_PAYROLL.replace("W1", "W3").replace("2026-01-05,,", "2026-01-05,2025-12-29,")
+    got = check(data_dir, "payroll",
+                GOOD_PAYROLL,                             # row 2
+                GOOD_PAYROLL.replace("W1", "W2"),         # row 3: another worker
+                given,                                    # row 4: row 2's key, written out
+                GOOD_PAYROLL.replace("W1", "W3"),         # row 5: W3's own premium period
+                earlier,                                  # row 6: W3's earlier premium period
+                GOOD_PAYROLL.replace("W1", "W2").replace(",40,", ",4x,"))  # row 7: refused first
+    assert [code for code, _ in got] == ["DUPLICATE_KEY", None, "DUPLICATE_KEY", None, None, "BAD_NUMBER"]
+    message = ("grower_id + worker_id + period_start + premium_period_start appears more than once in this "
+               "file (first at row 2); send one row per key")
+    assert got[0][1] == got[2][1] == message
+
+
+def test_a_key_in_two_files_is_no_duplicate_and_each_row_keeps_its_file_and_row(data_dir):
+    """The same key in a later file is a correction, not a duplicate. What the checks hand on keeps,
+    for every row, its file, sheet and spreadsheet row, and the contract's columns as text."""
+    one = write(data_dir / "inbox/payroll/a.csv", PAYROLL_HEADER + "\n" + GOOD_PAYROLL + "\n"
+                + GOOD_PAYROLL.replace("W1", "W2") + "\n")
+    two = write(data_dir / "inbox/payroll/b.csv", PAYROLL_HEADER + "\n\n" + GOOD_PAYROLL + "\n")
+    c = validate.validate_many([read_table(one), read_table(two)], "payroll", reference_of(data_dir))
+    assert list(c.code) == [None, None, None]
+    assert c.file_index.tolist() == [0, 0, 1] and c.row_numbers.tolist() == [2, 3, 3]
+    assert c.sheets.tolist() == [None, None, None]
+    assert list(c.text.columns) == PAYROLL_HEADER.split(",")
+    assert c.text["worker_id"].tolist() == ["W1", "W2", "W1"] and c.text["premium_period_start"].tolist() == ["", "", ""]
+
+
+def test_no_file_is_no_row(data_dir):
+    c = validate.validate_many([], "payroll", reference_of(data_dir))
+    assert len(c.text) == len(c.code) == len(c.file_index) == len(c.sheets) == len(c.row_numbers) == 0
+    assert c.row_numbers.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("value,code", [("1000000000.00", None), ("999999999.99", None),
+                                        ("1000000000.01", "BAD_AMOUNT"), ("10000000000", "BAD_AMOUNT")])
+def test_an_amount_may_be_the_largest_held_and_not_a_cent_more(data_dir, value, code):
+    [(got, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("10.00", value))
+    assert got == code
+    if code:
+        assert message == (f"premium_paid: '{value}' is more than $1,000,000,000.00, the largest value pennytrail "
+                           "holds; check the value (a misplaced decimal point?)")
+
+
+def test_a_file_of_one_line_that_owes_too_much_is_refused(data_dir):
+    write(data_dir / "reference/rates.csv", "program_id,commodity,rate,rate_unit,effective_from,effective_to\n"
+          "FFP,tomatoes,1000,lb,2020-01-01,\n")
+    [(code, message)] = check(data_dir, "purchases", GOOD_LINE.replace(",10,", ",2000000,").replace(",2.50", ","))
+    assert code == "OWED_TOO_LARGE" and "owes $50,000,000,000.00" in message

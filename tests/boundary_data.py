@@ -1,10 +1,11 @@
 """A small program written by hand whose every figure sits on a boundary of the rules.
 
 Each scenario is a handful of rows a reader can check with pencil and paper; the expected
-figures are worked out in the comments and asserted in ``test_boundaries.py``. Two programs:
-``TOM`` (units, nothing retained, 14 days to distribute, weekly from Monday 2026-01-05) and
-``RET`` (the same with 10% retained). Rates: tomatoes 1¢/lb, peppers ½¢/lb, so that a single
-line can owe an exact half cent (0.4¢/lb until 2026-01-05).
+figures are worked out in the comments and asserted in ``test_boundaries.py``. Four programs,
+each with 14 days to distribute and weekly pay periods from Monday 2026-01-05: ``TOM`` (basis
+units, nothing retained), ``RET`` (units, 10% retained), ``WAG`` (gross wages, 7.65% retained)
+and ``EQL`` (equal shares, nothing retained). Rates: tomatoes 1¢/lb, peppers ½¢/lb, so that a
+single line can owe an exact half cent (0.4¢/lb until 2026-01-05).
 
 Scenarios, one grower each (buyers B1, B2; intermediary R1):
 - GO  owed at half cents: 101 lb peppers = 50.5¢ → 51; 8 oz tomatoes = 0.5¢ → 1; 1 lb peppers
@@ -34,6 +35,21 @@ Scenarios, one grower each (buyers B1, B2; intermediary R1):
       G5-z has no units and is paid 10¢: PAID_WITHOUT_WORK. G1's second pool (20¢) has nobody
       on the payroll: POOL_WITHOUT_WORKERS. B2 pays 7¢ of B2/P5 to B1 (UNEXPECTED_PAYEE) and
       2¢ on an invoice nobody reported (UNKNOWN_INVOICE).
+- GW  basis gross wages, 7.65% retained (B2/W1): owed 1000 → retained 76.5 → 77, entitled 923;
+      received 900 → 68.85 → 69, funded 831. Weights 10000, 5050 and 1000 cents: funded 518,
+      261, 52 (two cents left, to the largest remainders), entitled 575, 290, 58. GW-c has hours
+      and units but no wages: not eligible, paid 1¢ (PAID_WITHOUT_WORK). GW-d is never paid:
+      UNPAID, overdue, not late. B2 paid 100 short (BUYER_UNDERPAID).
+- GE  basis equal: GE-1 has hours only, GE-2 units only, GE-4 two rows of one pay period (one
+      paying an earlier premium period): each weighs 1; GE-3 has wages only: not eligible. 1000
+      → 334, 333, 333. B2/E2 owes 100 in the week of 01-12 and 10 + 10 in the week of 01-19:
+      split 100 | 20 by owed (by lines it would be 40 | 80). B1 has an invoice E1 with GE too,
+      shipped in the week of 01-12 and paid 01-30: that week's due date, not the one of B2/E1's.
+- G2-a also worked in the week of 01-12, when G2 shipped nothing, and was paid 5¢: eligible
+  without a pool, so OVERPAID. B2 pays 3¢ on 01-30 and 4¢ on 02-02 on another unknown invoice
+  (both in January, the month of its first payment). B2 pays half of G1's second pool (10 of
+  20): POOL_WITHOUT_WORKERS carries the 10 funded. R1 bills 1.01 on B1/RZ, which owes 1.00: a
+  BILLED_MISMATCH of the intermediary.
 - GV  void lines: B2/V1 line 2 corrected to quantity 0 (owes 100, not 140; its line 1 was
       shipped in the next period but harvested in this one); both lines of B2/V2 voided, and
       3¢ paid on it: split over its two periods by equal weights, 2 | 1.
@@ -52,6 +68,8 @@ REFERENCE = {
         program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor
         TOM,Tomatoes,USD,units,0,14,7,2026-01-05
         RET,Retained,USD,units,10,14,7,2026-01-05
+        WAG,Wages,USD,gross_wages,7.65,14,7,2026-01-05
+        EQL,Equal,USD,equal,0,14,7,2026-01-05
         """,
     "parties.csv": """\
         party_id,party_type,name,program_id
@@ -67,6 +85,8 @@ REFERENCE = {
         G4,grower,Four Farm,TOM
         G5,grower,Five Farm,TOM
         GV,grower,Void Farm,TOM
+        GW,grower,Wage Farm,WAG
+        GE,grower,Equal Farm,EQL
         """,
     "rates.csv": """\
         program_id,commodity,rate,rate_unit,effective_from,effective_to
@@ -74,6 +94,8 @@ REFERENCE = {
         TOM,peppers,0.004,lb,2020-01-01,2026-01-05
         TOM,peppers,0.005,lb,2026-01-06,
         RET,tomatoes,0.01,lb,2020-01-01,
+        WAG,tomatoes,0.01,lb,2020-01-01,
+        EQL,tomatoes,0.01,lb,2020-01-01,
         """,
     "units.csv": """\
         unit,base_unit,factor
@@ -105,9 +127,10 @@ INBOX = {
         B1,L1,1,2026-01-06,,GL,GL,tomatoes,100,lb,
         B1,L2,1,2026-01-13,,GL,GL,tomatoes,100,lb,
         B1,L3,1,2026-01-20,,GL,GL,tomatoes,100,lb,
-        B1,RZ,1,2026-01-06,,R1,GR,tomatoes,100,lb,
+        B1,RZ,1,2026-01-06,,R1,GR,tomatoes,100,lb,1.01
         B1,RN,1,2026-01-06,,R1,GR,tomatoes,200,lb,
         B1,RP,1,2026-01-06,,R1,GR,tomatoes,200,lb,
+        B1,E1,1,2026-01-13,,GE,GE,tomatoes,300,lb,
         """,
     "purchases/B2/2026-01-a.csv": f"""\
         {PURCHASE_HEADER}
@@ -120,6 +143,11 @@ INBOX = {
         B2,V1,2,2026-01-06,,GV,GV,tomatoes,40,lb,
         B2,V2,1,2026-01-06,,GV,GV,tomatoes,30,lb,
         B2,V2,2,2026-01-13,,GV,GV,tomatoes,30,lb,
+        B2,W1,1,2026-01-06,,GW,GW,tomatoes,1000,lb,
+        B2,E1,1,2026-01-06,,GE,GE,tomatoes,1000,lb,
+        B2,E2,1,2026-01-13,,GE,GE,tomatoes,100,lb,
+        B2,E2,2,2026-01-20,,GE,GE,tomatoes,10,lb,
+        B2,E2,3,2026-01-21,,GE,GE,tomatoes,10,lb,
         """,
     "purchases/B2/2026-01-b-void.csv": f"""\
         {PURCHASE_HEADER}
@@ -147,6 +175,7 @@ INBOX = {
         PR1,1,B1,R1,2026-01-20,B1,RZ,1.00
         PR1,2,B1,R1,2026-01-20,B1,RN,1.50
         PR1,3,B1,R1,2026-01-20,B1,RP,2.00
+        PE9,1,B1,GE,2026-01-30,B1,E1,3.00
         """,
     "payments/R1/2026-01.csv": f"""\
         {PAYMENT_HEADER}
@@ -157,7 +186,7 @@ INBOX = {
     "payments/B2/2026-01.csv": f"""\
         {PAYMENT_HEADER}
         PP1,1,B2,G1,2026-01-09,B2,P1,7.77
-        PP1B,1,B2,G1,2026-01-16,B2,P1B,0.20
+        PP1B,1,B2,G1,2026-01-16,B2,P1B,0.10
         PP2,1,B2,G2,2026-01-09,B2,O1,1.01
         PP4,1,B2,G4,2026-01-09,B2,P4,0.10
         PP5,1,B2,G5,2026-01-09,B2,P5,10.00
@@ -165,6 +194,11 @@ INBOX = {
         PV1,1,B2,GV,2026-01-09,B2,V1,1.00
         PV2,1,B2,GV,2026-01-09,B2,V2,0.03
         PX1,1,B2,G1,2026-01-09,B2,NOPE,0.02
+        PX2,1,B2,G1,2026-01-30,B2,NOPE2,0.03
+        PX2,2,B2,G1,2026-02-02,B2,NOPE2,0.04
+        PW1,1,B2,GW,2026-01-09,B2,W1,9.00
+        PE1,1,B2,GE,2026-01-09,B2,E1,10.00
+        PE2,1,B2,GE,2026-01-16,B2,E2,1.20
         """,
     "payments/bad/2026-01.csv": f"""\
         {PAYMENT_HEADER}
@@ -201,6 +235,18 @@ INBOX = {
         G5,G5-z,2026-01-05,,Uma,,2026-01-11,2026-01-16,40,0,100.00,0.10
         GV,GV-a,2026-01-05,,Sol,,2026-01-11,2026-01-16,40,1,100.00,1.02
         GV,GV-a,2026-01-12,,Sol,,2026-01-18,2026-01-23,40,1,100.00,0.01
+        G2,G2-a,2026-01-12,,Ida,,2026-01-18,2026-01-23,40,5,100.00,0.05
+        GW,GW-a,2026-01-05,,Vic,,2026-01-11,2026-01-16,10,0,100.00,5.18
+        GW,GW-b,2026-01-05,,Wes,,2026-01-11,2026-01-16,30,0,50.50,2.61
+        GW,GW-d,2026-01-05,,Xia,,2026-01-11,2026-01-16,2,0,10.00,0.00
+        GW,GW-c,2026-01-05,,Yan,,2026-01-11,2026-01-16,8,5,0.00,0.01
+        GE,GE-1,2026-01-05,,Zed,,2026-01-11,2026-01-16,8,0,80.00,3.34
+        GE,GE-2,2026-01-05,,Abe,,2026-01-11,2026-01-16,0,3,19.50,3.33
+        GE,GE-3,2026-01-05,,Bo,,2026-01-11,2026-01-16,0,0,50.00,0.00
+        GE,GE-4,2026-01-05,,Cy,,2026-01-11,2026-01-16,4,0,40.00,3.33
+        GE,GE-4,2026-01-05,2025-12-29,Cy,,2026-01-11,2026-01-16,4,0,40.00,0.00
+        GE,GE-1,2026-01-12,,Zed,,2026-01-18,2026-01-23,8,0,80.00,4.00
+        GE,GE-1,2026-01-19,,Zed,,2026-01-25,2026-01-30,8,0,80.00,0.20
         """,
     "payroll/bad/2026-01.csv": f"""\
         {PAYROLL_HEADER}

@@ -56,8 +56,18 @@ def test_owed__a_rate_is_in_force_on_its_first_and_last_day(boundary_home):
 
 
 def test_billed_mismatch__a_half_cent_line_billed_at_its_rounded_owed_is_no_finding(boundary_home):
-    found = rows(boundary_home, "SELECT reference, amount_cents FROM exceptions WHERE code = 'BILLED_MISMATCH'")
-    assert found == [("B1/O1/1", -1)]  # billed 0.50 against 51; line 2 billed 0.01 = owed 1
+    found = rows(boundary_home, "SELECT level, party_id, reference, amount_cents FROM exceptions "
+                                "WHERE code = 'BILLED_MISMATCH' ORDER BY reference")
+    # the seller who issued the invoice answers for it, at its own party type: GO billed 0.50 against
+    # 51 (line 2 billed 0.01 = owed 1: no finding); intermediary R1 billed 1.01 against 100
+    assert found == [("grower", "GO", "B1/O1/1", -1), ("intermediary", "R1", "B1/RZ/1", 1)]
+    assert invoice(boundary_home, "B1", "RZ") == (100, 101, 100, 0, "OK")
+
+
+def test_retention__a_percent_with_two_decimals_rounds_its_exact_half_up(boundary_home):
+    # 7.65% of owed 1000 is 76.5 → 77: entitled 923 (7% would give 930); of received 900 it is
+    # 68.85 → 69: funded 831, retained 69
+    assert [p[:4] for p in pools(boundary_home, "GW")] == [(D(2026, 1, 5), 923, 831, 69)]
 
 
 def test_retention__entitled_rounds_half_up_per_invoice_and_grower(boundary_home):
@@ -66,6 +76,9 @@ def test_retention__entitled_rounds_half_up_per_invoice_and_grower(boundary_home
     assert (p1, e1, f1, r1) == (D(2026, 1, 5), 188, 188, 22)
     # owed 100 → entitled 90; received 115 → funded 115 − round(11.5) = 103, retained 12
     assert (p2, e2, f2, r2) == (D(2026, 1, 12), 90, 103, 12)
+    # undistributed is what was funded and not paid to eligible workers: 103 − 103, not 90 − 103
+    assert rows(boundary_home, "SELECT undistributed_cents FROM pool_audit WHERE grower_id = 'GH' "
+                               "AND period_start = DATE '2026-01-12'") == [(0,)]
 
 
 def test_period_split__the_odd_cent_goes_to_the_earlier_period(boundary_home):
@@ -84,7 +97,7 @@ def test_period_split__the_odd_cent_goes_to_the_earlier_period(boundary_home):
     ("G5", {"G5-a": 67, "G5-b": 133, "G5-c": 200, "G5-d": 267, "G5-e": 333}),  # largest remainders
 ])
 def test_worker_split__largest_remainder_ties_to_the_lowest_id(boundary_home, grower, shares):
-    got = [w for w in workers(boundary_home, grower) if w[5] != "PAID_WITHOUT_WORK"]
+    got = [w for w in workers(boundary_home, grower) if w[5] != "PAID_WITHOUT_WORK" and w[0] == D(2026, 1, 5)]
     assert {w: f for _, w, _, f, *_ in got} == shares
     assert {w: e for _, w, e, *_ in got} == shares  # nothing retained: entitled splits the same
     assert all(s == "OK" for *_, s, _, _ in got)
@@ -124,6 +137,55 @@ def test_pool_month__a_period_across_two_months_is_the_month_it_ends_in(data_dir
     assert query(db, "SELECT month, worker_id, status FROM w_worker_audit") == [("2026-02", "W1", "OK")]
 
 
+def test_basis_gross_wages__weighs_cents_of_wages_and_shows_dollars(boundary_home):
+    """Weights 10000, 5050 and 1000 cents (GW-c has hours and units but no wages: not eligible).
+    Funded 831: 517.757, 261.467, 51.776 → 517, 261, 51 and the 2 cents left to the largest
+    remainders, GW-d then GW-a. Entitled 923: 575.078, 290.414, 57.508 → the cent left to GW-d."""
+    got = rows(boundary_home, "SELECT worker_id, basis_value, entitled_cents, funded_cents, paid_cents, "
+                              "upstream_shortfall_cents, status, late, overdue FROM worker_audit "
+                              "WHERE grower_id = 'GW' ORDER BY worker_id")
+    assert [(w, str(b), *rest) for w, b, *rest in got] == [
+        ("GW-a", "100.000", 575, 518, 518, 57, "OK", False, False),
+        ("GW-b", "50.500", 290, 261, 261, 29, "OK", False, False),
+        ("GW-c", "0.000", 0, 0, 1, 0, "PAID_WITHOUT_WORK", False, False),
+        # never paid: not late, but overdue (due 01-25, the data runs to 02-14)
+        ("GW-d", "10.000", 58, 52, 0, 6, "UNPAID", False, True)]
+    assert rows(boundary_home, "SELECT distributed_cents, paid_without_work_cents, undistributed_cents, "
+                               "eligible_workers FROM pool_audit WHERE grower_id = 'GW'") == [(779, 1, 52, 3)]
+
+
+def test_basis_equal__once_per_worker_with_hours_or_units_not_wages(boundary_home):
+    """GE-1 has hours only, GE-2 units only, GE-4 two rows of the pay period (one paying an earlier
+    premium period): each weighs 1. GE-3 has wages but no hours or units: not eligible. 1000
+    over three equal weights: 333 each and the cent left to the lowest id."""
+    got = rows(boundary_home, "SELECT worker_id, basis_value, funded_cents, status FROM worker_audit "
+                              "WHERE grower_id = 'GE' AND period_start = DATE '2026-01-05' ORDER BY worker_id")
+    assert [(w, str(b), f, s) for w, b, f, s in got] == [("GE-1", "1.000", 334, "OK"), ("GE-2", "1.000", 333, "OK"),
+                                                        ("GE-4", "1.000", 333, "OK")]
+
+
+def test_period_split__weighted_by_what_each_period_owes_not_by_its_lines(boundary_home):
+    # B2/E2: one line of 100 in the week of 01-12, two of 10 in the week of 01-19: 120 → 100 | 20
+    # (by lines, 1 : 2, it would be 40 | 80); B1/E1 adds 300 to the week of 01-12
+    assert [p[:3] for p in pools(boundary_home, "GE")] == [(D(2026, 1, 5), 1000, 1000), (D(2026, 1, 12), 400, 400),
+                                                          (D(2026, 1, 19), 20, 20)]
+
+
+def test_due_date__counts_the_payments_of_the_pools_own_invoices_not_another_buyers_of_the_same_id(boundary_home):
+    # GE's week of 01-05 is fed by B2/E1 (paid 01-09): due 01-11 + 14. B1 also has an invoice E1 with
+    # GE, shipped and paid (01-30) later: it sets the week of 01-12's due date (01-30 + 14), not this one's.
+    # The week of 01-19 is fed by B2/E2, paid 01-16 before the week ended (01-25): 01-25 + 14.
+    assert {p: d for p, *_, d, _ in pools(boundary_home, "GE")} == {
+        D(2026, 1, 5): D(2026, 1, 25), D(2026, 1, 12): D(2026, 2, 13), D(2026, 1, 19): D(2026, 2, 8)}
+
+
+def test_eligibility_needs_no_pool__premium_for_work_in_a_period_without_one_is_overpaid(boundary_home):
+    # G2-a worked (5 units) in the week of 01-12, when G2 shipped nothing, and was paid 5¢ for it
+    got = [w for w in workers(boundary_home, "G2") if w[0] == D(2026, 1, 12)]
+    assert got == [(D(2026, 1, 12), "G2-a", 0, 0, 5, "OVERPAID", False, False)]
+    assert [p[0] for p in pools(boundary_home, "G2")] == [D(2026, 1, 5)]
+
+
 def test_due_date__counts_only_the_payments_to_the_pools_own_grower(data_dir):
     """One invoice, two growers in the week of 2026-01-05 (ends 01-11): G1 paid 01-09, G2 paid
     01-20. G1's pool is due 01-11 + 14 days; G2's 01-20 + 14, its payment coming after the week."""
@@ -158,7 +220,9 @@ def test_pool_without_workers__a_pool_of_nothing_is_no_finding(data_dir):
     db = close_core(data_dir)
     assert query(db, "SELECT grower_id, entitled_cents, eligible_workers FROM w_pool_audit ORDER BY 1") == [
         ("G1", 0, 0), ("G2", 10, 0)]
-    assert query(db, "SELECT party_id FROM w_exceptions WHERE code = 'POOL_WITHOUT_WORKERS'") == [("G2",)]
+    # nothing was paid for G2's pool: the finding carries what it was entitled to
+    assert query(db, "SELECT party_id, amount_cents FROM w_exceptions WHERE code = 'POOL_WITHOUT_WORKERS'") == [
+        ("G2", 10)]
 
 
 def test_worker_in_two_pools_of_one_month_has_a_row_and_a_share_in_each(boundary_home):
@@ -177,6 +241,7 @@ def test_pass_through__held_zero_or_below_raises_nothing_one_cent_held_does(boun
     assert invoice(boundary_home, "B1", "RN") == (200, None, 150, 50, "BUYER_UNDERPAID")
     # the grower received 100 + 200 + 199 of 500 owed: one cent short upstream
     assert [(w, e, f, pd) for _, w, e, f, pd, *_ in workers(boundary_home, "GR")] == [("GR-a", 500, 499, 499)]
+    assert rows(boundary_home, "SELECT upstream_shortfall_cents FROM worker_audit WHERE grower_id = 'GR'") == [(1,)]
 
 
 def test_void_lines_stay_on_their_invoice_owing_nothing(boundary_home):
@@ -197,7 +262,11 @@ def test_payer_types__only_a_payer_neither_buyer_nor_intermediary_is_unexpected(
     assert found == [("buyer", "PAYEE_NOT_ON_INVOICE", "B1", "PO1/2", 4),  # G2 has a line on B2/O1, not B1/O1
                      ("buyer", "UNEXPECTED_PAYEE", "B2", "PP5/2", 7),
                      ("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5),  # R1's payments on are not findings
-                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX1/1", 2)]
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX1/1", 2),
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX2/1", 3),
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX2/2", 4)]
+    # an invoice no purchases file reports takes the month of its earliest payment: 01-30, not 02-02
+    assert rows(boundary_home, "SELECT DISTINCT month FROM exceptions WHERE reference LIKE 'PX2/%'") == [("2026-01",)]
     # the grower received both: 10 from its buyer and 5 from G1
     assert [p[1:4] for p in pools(boundary_home, "GO")] == [(153, 68, 0)]  # B1/O2's 90 was never paid
 
@@ -213,6 +282,7 @@ def test_party_types_are_checked_on_every_kind(boundary_home):
 def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
     got = rows(boundary_home, "SELECT month, code, reference, amount_cents FROM exceptions ORDER BY ALL")
     assert got == [("2026-01", "BILLED_MISMATCH", "B1/O1/1", -1),
+                   ("2026-01", "BILLED_MISMATCH", "B1/RZ/1", 1),
                    ("2026-01", "BUYER_OVERPAID", "B1/H2", -15),
                    ("2026-01", "BUYER_OVERPAID", "B1/H4", -20),  # the month of its first ship date
                    ("2026-01", "BUYER_OVERPAID", "B1/O1", -4),
@@ -220,16 +290,23 @@ def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
                    ("2026-01", "BUYER_OVERPAID", "B2/V2", -3),
                    ("2026-01", "BUYER_UNDERPAID", "B1/O2", 90),
                    ("2026-01", "BUYER_UNDERPAID", "B1/RN", 50),
+                   ("2026-01", "BUYER_UNDERPAID", "B2/P1B", 10),
+                   ("2026-01", "BUYER_UNDERPAID", "B2/W1", 100),
+                   ("2026-01", "OVERPAID", "G2/2026-01-12", 5),
                    ("2026-01", "PAID_WITHOUT_WORK", "G5/2026-01-05", 10),
+                   ("2026-01", "PAID_WITHOUT_WORK", "GW/2026-01-05", 1),
                    ("2026-01", "PASS_THROUGH_SHORTFALL", "B1/RP", 1),
                    ("2026-01", "PAYEE_NOT_ON_INVOICE", "PO1/2", 4),
-                   ("2026-01", "POOL_WITHOUT_WORKERS", "G1/2026-01-12", 20),
+                   ("2026-01", "POOL_WITHOUT_WORKERS", "G1/2026-01-12", 10),  # funded, not entitled
                    ("2026-01", "UNDERPAID", "GL/2026-01-12", -1),
                    ("2026-01", "UNDERPAID", "GL/2026-01-19", -1),
                    ("2026-01", "UNEXPECTED_PAYEE", "PP5/2", 7),
                    ("2026-01", "UNEXPECTED_PAYER", "PU2/1", 5),
-                   ("2026-01", "UNKNOWN_INVOICE", "PX1/1", 2)]
-    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 4
+                   ("2026-01", "UNKNOWN_INVOICE", "PX1/1", 2),
+                   ("2026-01", "UNKNOWN_INVOICE", "PX2/1", 3),
+                   ("2026-01", "UNKNOWN_INVOICE", "PX2/2", 4),
+                   ("2026-01", "UNPAID", "GW/2026-01-05", -52)]
+    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 7
 
 
 def test_paid_without_work__a_worker_with_no_basis_is_audited_but_not_eligible(boundary_home):
@@ -240,8 +317,10 @@ def test_paid_without_work__a_worker_with_no_basis_is_audited_but_not_eligible(b
 
 
 def test_pool_without_workers__funded_with_nobody_on_the_payroll(boundary_home):
+    # the second week's pool: 20 owed, 10 received (B2 paid half), nobody on the payroll
     assert [p[:6] for p in pools(boundary_home, "G1")] == [(D(2026, 1, 5), 777, 777, 0, 777, 1),
-                                                           (D(2026, 1, 12), 20, 20, 0, 0, 0)]
+                                                           (D(2026, 1, 12), 20, 10, 0, 0, 0)]
+    assert rows(boundary_home, "SELECT amount_cents FROM exceptions WHERE code = 'POOL_WITHOUT_WORKERS'") == [(10,)]
 
 
 @pytest.fixture(scope="module")

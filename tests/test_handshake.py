@@ -229,6 +229,39 @@ def test_overdue__a_sellers_ship_date_is_evidence_too(data_dir):
     assert [r[3] for r in overdue(db)] == [True]
 
 
+def test_overdue__a_buyers_ship_date_is_evidence_too(data_dir):
+    _stopped_grower(data_dir)
+    put(data_dir, "purchases", "b2.csv", PURCHASES, "B2,J1,1,2026-01-26,,G2,G2,tomatoes,1,lb,")
+    db = close_core(data_dir)
+    assert query(db, "SELECT CAST(as_of_date AS VARCHAR) FROM w_as_of") == [("2026-01-26",)]
+    assert [r[3] for r in overdue(db)] == [True]
+
+
+def test_handshake__a_row_is_in_the_month_of_the_purchase_lines_ship_date_when_both_reported(data_dir):
+    """The buyer shipped on 01-31 and the seller wrote 02-01: one line, January's. A line only the
+    seller reported is in the month of the seller's date."""
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-31,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "sales", "g1.csv", SALES, "B1,I1,1,G1,2026-02-01,G1,tomatoes,40,box_25lb",
+        "B1,I1,2,G1,2026-02-01,G1,tomatoes,1,lb")
+    db = close_core(data_dir)
+    assert query(db, "SELECT line_no, month, status FROM w_volume_handshake ORDER BY 1") == [
+        ("1", "2026-01", "CONFIRMED"), ("2", "2026-02", "MISSING_PURCHASE")]
+
+
+def test_handshake__the_same_number_in_two_base_units_is_no_confirmation(data_dir):
+    """Honey's rate changes from per pound to per gallon on 2026-01-10. The buyer reports 10 lb
+    shipped on 01-09, the seller 10 gal on 01-10: the same grower, seller, commodity and number,
+    but a pound is no gallon."""
+    write(data_dir / "reference/rates.csv", REFERENCE["rates.csv"] + "        FFP,honey,0.01,lb,2020-01-01,2026-01-09\n"
+          "        FFP,honey,0.01,gal,2026-01-10,\n")
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-09,,G1,G1,honey,10,lb,")
+    put(data_dir, "sales", "g1.csv", SALES, "B1,I1,1,G1,2026-01-10,G1,honey,10,gal")
+    db = close_core(data_dir)
+    assert handshake(db) == {"B1/I1/1": "VOLUME_MISMATCH"}
+    assert query(db, "SELECT detail FROM w_exceptions WHERE code = 'VOLUME_MISMATCH'")[0][0].endswith(
+        ": the quantity differ")
+
+
 def test_the_handshake_only_flags_what_is_owed_paid_and_pooled_comes_from_purchases(data_dir, tmp_path):
     _stopped_grower(data_dir)
     without = close_core(data_dir)

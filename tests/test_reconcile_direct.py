@@ -68,12 +68,29 @@ def test_a_small_program_reconciles_to_the_cent_and_every_identity_holds(reconci
     assert all(r.passed for r in results) and all(str(r) == f"{r.name}: passed" for r in results)
 
 
+# each part of each identity, broken alone
 @pytest.mark.parametrize("name,sql", [
     ("pool_shares_add_up", "UPDATE w_worker_audit SET funded_cents = funded_cents + 1 WHERE worker_id = 'W1'"),
+    ("pool_shares_add_up", "UPDATE w_worker_audit SET entitled_cents = entitled_cents + 1 WHERE worker_id = 'W1'"),
     ("received_reaches_pools", "UPDATE w_invoice_grower SET received_cents = received_cents + 1"),
+    ("received_reaches_pools", "UPDATE w_pools SET retained_cents = retained_cents + 1"),
+    ("invoice_money_is_conserved", "UPDATE w_payments SET payee_type = 'intermediary'"),
     ("every_row_accounted_for", "UPDATE ingest_log SET rows_accepted = rows_accepted + 1 WHERE file LIKE '%g.csv'"),
+    # the counts add up, but the file's one quarantined row is not stored
+    ("every_row_accounted_for",
+     "UPDATE ingest_log SET rows_read = rows_read + 1, rows_quarantined = 1 WHERE file LIKE '%g.csv'"),
+    ("reference_covers_every_row", "UPDATE w_lines SET owed_cents = NULL"),
+    ("reference_covers_every_row", "UPDATE w_lines SET work_period_start = NULL"),
+    ("reference_covers_every_row", "DELETE FROM w_payments"),
+    ("reference_covers_every_row", "UPDATE payroll_rows SET grower_id = 'B1'"),
+    ("reference_covers_every_row", "UPDATE w_sales_lines SET owed_cents = NULL"),
     ("handshake_covers_every_line", "DELETE FROM w_volume_handshake"),
-])
+    # every line still has its row, and a row names a line nobody reported
+    ("handshake_covers_every_line",
+     "INSERT INTO w_volume_handshake SELECT * REPLACE ('9' AS line_no) FROM w_volume_handshake"),
+    ("handshake_covers_every_line",
+     "INSERT INTO w_volume_handshake SELECT * REPLACE ('9' AS line_no, false AS buyer_reported) FROM w_volume_handshake"),
+], ids=lambda v: v if v in conservation.CHECKS else "")
 def test_each_identity_broken_alone_fails_alone_and_names_its_offenders(reconciled, name, sql):
     con, _, _ = reconciled
     with _broken(con, sql):

@@ -1,0 +1,78 @@
+"""A correction that touches a signed-off month is a restatement, value by value: a changed
+value, a row that appears, a row that goes away and a blank that gets a value each leave their
+line, and the month needs a new sign-off. Tiny scenarios over the real ingest, reconciliation
+and publication (no Dagster run)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pennytrail.core import reconcile
+from pennytrail.core.ingest import ingest
+from pennytrail.core.publish import month_status, publish_months
+from pennytrail.core.reference import load_reference
+from pennytrail.core.signoff import sign_off
+from pennytrail.core.warehouse import connect
+
+from .test_handshake import PAYMENTS, PAYROLL, PURCHASES, close_core, put
+
+SIGNED_AT = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)  # before any file is first seen again
+
+
+def publish_again(data: Path) -> list[tuple]:
+    """Ingest what is new, reconcile, publish January; the restatements as (table, key, column,
+    before, after)."""
+    with connect(data.parent / "wh.duckdb") as con:
+        ingest(con, data, load_reference(data), progress=lambda m: None)
+        reconcile.run(con)
+        publish_months(con, ["2026-01"])
+        return con.execute("SELECT table_name, key, column_name, before, after FROM restatements").fetchall()
+
+
+def signed_january(data: Path, signed: bool = True) -> None:
+    put(data, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
+    put(data, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00")
+    put(data, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,10.00",
+        "G1,W9,2026-01-05,,Cy,,2026-01-11,2026-01-16,40,0,65.00,0.01")
+    db = close_core(data)
+    with connect(db) as con:
+        publish_months(con, ["2026-01"])
+        if signed:
+            sign_off(con, "2026-01", "A. Accountant", now=SIGNED_AT)
+            assert month_status(con, "2026-01") == "signed"
+
+
+def correct_january(data: Path) -> None:
+    # the seller's billed premium arrives (blank → $10.00, no mismatch); W2 was left off the payroll
+    # (it appears, unpaid: W1's share halves); W9's premium without work was a typing error (its row goes)
+    put(data, "purchases", "b1-fix.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,10.00")
+    put(data, "payroll", "g1-fix.csv", PAYROLL, "G1,W2,2026-01-05,,Bo,,2026-01-11,2026-01-16,40,100,65.00,0.00",
+        "G1,W9,2026-01-05,,Cy,,2026-01-11,2026-01-16,40,0,65.00,0.00")
+
+
+def test_a_correction_of_a_signed_month_records_every_value_it_changes(data_dir):
+    signed_january(data_dir)
+    correct_january(data_dir)
+    got = publish_again(data_dir)
+    assert ("invoice_audit", "B1/I1", "billed_cents", None, "1000") in got
+    assert ("worker_audit", "G1/2026-01-05/W1", "funded_cents", "1000", "500") in got
+    assert ("worker_audit", "G1/2026-01-05/W1", "status", "OK", "OVERPAID") in got
+    assert ("worker_audit", "G1/2026-01-05/W2", "status", None, "UNPAID") in got  # a row that appears
+    assert ("worker_audit", "G1/2026-01-05/W9", "status", "PAID_WITHOUT_WORK", None) in got  # a row that goes
+    assert ("pool_audit", "G1/2026-01-05", "eligible_workers", "1", "2") in got
+    assert ("pool_audit", "G1/2026-01-05", "paid_without_work_cents", "1", "0") in got
+    # nothing that stayed the same is restated: W1's paid and the pool's funded did not change
+    assert not [r for r in got if r[1:3] in (("G1/2026-01-05/W1", "paid_cents"), ("G1/2026-01-05", "funded_cents"))]
+    with connect(data_dir.parent / "wh.duckdb") as con:
+        assert month_status(con, "2026-01") == "needs re-sign-off"
+
+
+def test_a_month_not_signed_off_is_republished_without_restatements(data_dir):
+    signed_january(data_dir, signed=False)
+    correct_january(data_dir)
+    assert publish_again(data_dir) == []
+    with connect(data_dir.parent / "wh.duckdb") as con:
+        assert month_status(con, "2026-01") == "open"
+        assert con.execute("SELECT status FROM worker_audit ORDER BY worker_id").fetchall() == [("OVERPAID",),
+                                                                                              ("UNPAID",)]

@@ -5,9 +5,10 @@ the survivors in the functions that decide a cent to a written reason.
 
 The score is killed ÷ (killed + survived + timed out + no tests): a mutant that no fast test
 reaches counts against it. Survivors are listed by mutmut's name (``mutmut show NAME`` prints
-the change). A survivor in a module whose Python decides a cent (``CENT_MODULES``) must be a
-change to a message's text only, or carry a reason in ``EQUIVALENT`` why it cannot change any
-figure; otherwise the report names it and exits 1 (a test is missing). Mutants not run yet (a
+the change). A survivor in a module whose Python decides a cent (``CENT_MODULES``), or a mutant
+there that no fast test reaches, must be a change to a message's text only, or carry a reason in
+``EQUIVALENT`` why it cannot change any figure; otherwise the report names it and exits 1 (a test
+is missing). Mutants not run yet (a
 run stopped early) are counted apart."""
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ def main() -> int:
     unexplained = []
     for line in survivors:
         name, _, outcome = line.partition(": ")
-        if outcome != "survived" or not decides_a_cent(name) or name in EQUIVALENT:
+        if outcome not in ("survived", "no tests") or not decides_a_cent(name) or name in EQUIVALENT:
             continue
         if not message_only(name):
             unexplained.append(name)
@@ -216,7 +217,8 @@ def main() -> int:
     for name in explained:
         print(f"  equivalent: {name}: {EQUIVALENT[name]}")
     for name in unexplained:
-        print(f"  NO REASON: {name} survived in a function that decides a cent: a test is missing")
+        print(f"  NO REASON: {name} survived, or no fast test reaches it, in a function that decides a cent: "
+              "a test is missing")
     return 1 if unexplained else 0
 
 

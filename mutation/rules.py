@@ -31,6 +31,7 @@ CONSERVATION = "pennytrail/core/conservation.py"
 PRIVACY = "pennytrail/core/privacy.py"
 STATEMENT = "pennytrail/core/statement.py"
 PUBLISH = "pennytrail/core/publish.py"
+CONFIRMATIONS = "pennytrail/app/confirmations.py"
 
 # the fast tests: the hand-written boundary program (one close), the properties and the splits
 RULE_TESTS = ["tests/test_boundaries.py", "tests/test_properties.py", "tests/test_allocation.py", "tests/test_money.py"]
@@ -342,6 +343,13 @@ MUTANTS = [
            "the paid workers and the share on stubs shown for pools of fewer than 5 paid workers"),
     Mutant("withholding-at-five", PRIVACY, "enough_eligible = eligible >= MIN_WORKERS",
            "enough_eligible = eligible > MIN_WORKERS", "worker figures withheld for exactly 5 workers"),
+    Mutant("confirmation-misdirected-misses-buyers", CONFIRMATIONS,
+           "(a.payee_type = 'buyer' OR (a.payee_type = 'grower' AND NOT a.payee_on_invoice))",
+           "(a.payee_type = 'grower' AND NOT a.payee_on_invoice)",
+           "a buyer's statement does not count premium paid to another buyer as misdirected"),
+    Mutant("confirmation-counts-paid-without-work", CONFIRMATIONS,
+           "WHERE a.status <> 'PAID_WITHOUT_WORK' GROUP BY ALL)", "GROUP BY ALL)",
+           "a buyer's statement counts workers paid without work among the workers its pool paid"),
     Mutant("verify-skips-csv", STATEMENT, "        body = companion(name)\n",
            '        if kind == "csv":\n            continue\n        body = companion(name)\n',
            "verify does not check the CSV's hash"),

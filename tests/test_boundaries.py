@@ -353,6 +353,29 @@ def test_confirmation__worker_figures_withheld_below_five_workers(confirmation):
     assert any(p.get("workers_eligible") == 5 and p.get("workers_paid") == 5 for p in pools["G5"])
 
 
+def test_confirmation__what_the_buyer_owed_paid_and_where_it_went_invoice_by_invoice(confirmation):
+    """B2's January, as its statement gives it: owed, paid, balance, held by intermediaries,
+    received by growers and paid to parties that grew nothing on the invoice (P5's 7¢ to a buyer)."""
+    statement = json.loads(next(confirmation.glob("*.json")).read_text(encoding="utf-8"))["statement"]
+    keys = ("owed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
+            "received_by_growers_cents", "misdirected_cents")
+    got = {i["invoice_id"]: tuple(i[k] for k in keys) for i in statement["invoices"]}
+    assert got == {"E1": (1000, 1000, 0, 0, 1000, 0), "E2": (120, 120, 0, 0, 120, 0), "O1": (101, 101, 0, 0, 101, 0),
+                   "P1": (777, 777, 0, 0, 777, 0), "P1B": (20, 10, 10, 0, 10, 0), "P4": (10, 10, 0, 0, 10, 0),
+                   "P5": (1000, 1007, -7, 0, 1000, 7), "V1": (100, 100, 0, 0, 100, 0), "V2": (0, 3, -3, 0, 3, 0),
+                   "W1": (1000, 900, 100, 0, 900, 0)}
+    # the totals add the invoices up; paid this month also holds 5¢ paid in January on invoices
+    # nobody reported (PX1, PX2/1), not PX2/2, paid in February
+    assert statement["totals"] == {"owed_cents": 4128, "paid_by_buyer_cents": 4028, "balance_cents": 100,
+                                   "held_by_intermediaries_cents": 0, "received_by_growers_cents": 4021,
+                                   "misdirected_cents": 7, "paid_this_month_cents": 4033}
+    funded = {(p["grower_id"], p["period_start"]): p["funded_cents"] for p in statement["pools"]}
+    assert funded[("GW", "2026-01-05")] == 831 and funded[("G1", "2026-01-12")] == 10
+    g5 = [p for p in statement["pools"] if p["grower_id"] == "G5"]
+    # G5-z, paid without work, is not one of the workers paid from the pool
+    assert [(p["workers_eligible"], p["workers_paid"], p["pct_funded_on_stubs"]) for p in g5] == [(5, 5, "100.0")]
+
+
 def verify(folder: Path, capsys) -> tuple[int, str]:
     capsys.readouterr()
     code = main(["verify", str(next(folder.glob("*.json"))), "--public-key", str(folder / "key.pem")])

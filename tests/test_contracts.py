@@ -8,7 +8,7 @@ import data_contracts
 from data_contracts import gx
 from pennytrail.core.reading import read_table
 from pennytrail.core.reference import load_reference
-from pennytrail.core.validate import validate
+from pennytrail.core.validate import validate_many
 from pennytrail.core.warehouse import output_ddl
 
 from .conftest import write
@@ -40,7 +40,8 @@ def test_contract_rejects_exactly_what_is_quarantined(data_dir):
     path = write(data_dir / "inbox/payroll/p.csv", PAYROLL_HEADER + "\n" + "\n".join(rows) + "\n")
     ref = load_reference(data_dir)
     raw = read_table(path)
-    quarantined = set(validate(raw, "payroll", ref).quarantine["row_number"] - 2)
+    checked = validate_many([raw], "payroll", ref)
+    quarantined = set(checked.row_numbers[~checked.good] - 2)
     parties = {pid: p[0] for pid, p in ref.parties.items()}
     result = gx.validate("payroll", gx.raw_frame_for("payroll", raw.frame),
                          gx.input_expectations("payroll", parties, set(ref.units)), row_positions=True)

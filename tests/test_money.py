@@ -5,7 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pennytrail.core.money import NumberError, cents, dollars, parse_decimal, round_half_up
+import re
+
+from pennytrail.core.money import NumberError, bounded_numeral_regex, cents, dollars, parse_decimal, round_half_up
 from pennytrail.core.warehouse import MACROS
 
 
@@ -52,3 +54,14 @@ def test_decimal_places__count_the_significant_places_only():
     from pennytrail.core.money import decimal_places
 
     assert [decimal_places(t) for t in ("12", "12.", "12.340", "0.005", "1.0")] == [0, 0, 2, 3, 0]
+
+
+@pytest.mark.parametrize("text,fits", [
+    ("1000000000", True), ("1000000000.", True), ("1000000000.000", True), ("001000000000", True), ("+1000000000", True),
+    ("999999999.999", True), ("-999999999", True), (".125", True), ("1.2340000", True), ("0", True),
+    ("1000000000.001", False), ("1000000001", False), ("9999999999", False), ("1.2345", False), ("1e3", False),
+    ("", False), (".", False), ("1 000", False),
+])
+def test_bounded_numeral__at_most_three_places_and_not_beyond_a_billion(text, fits):
+    """The one regular expression that decides, without parsing, whether a quantity fits the range held."""
+    assert (re.fullmatch(bounded_numeral_regex(3, 1_000_000_000), text) is not None) == fits

@@ -85,9 +85,9 @@ def test_a_small_program_reconciles_to_the_cent_and_every_identity_holds(reconci
     ("reference_covers_every_row", "UPDATE payroll_rows SET grower_id = 'B1'"),
     ("reference_covers_every_row", "UPDATE w_sales_lines SET owed_cents = NULL"),
     ("handshake_covers_every_line", "DELETE FROM w_volume_handshake"),
-    # every line still has its row, and a row names a line nobody reported
+    # every line still has its row, and a row names a line nobody reported (the buyer's side, the seller's)
     ("handshake_covers_every_line",
-     "INSERT INTO w_volume_handshake SELECT * REPLACE ('9' AS line_no) FROM w_volume_handshake"),
+     "INSERT INTO w_volume_handshake SELECT * REPLACE ('9' AS line_no, false AS seller_reported) FROM w_volume_handshake"),
     ("handshake_covers_every_line",
      "INSERT INTO w_volume_handshake SELECT * REPLACE ('9' AS line_no, false AS buyer_reported) FROM w_volume_handshake"),
 ], ids=lambda v: v if v in conservation.CHECKS else "")

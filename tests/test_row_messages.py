@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+import data_contracts
 from pennytrail.core import validate
-from pennytrail.core.reading import read_table
+from pennytrail.core.reading import read_table, text_column
 
 from .conftest import reference_of, write
 from .test_ingest_bad_input import GOOD_LINE, GOOD_PAYROLL, PAYROLL_HEADER, PURCHASE_HEADER
@@ -19,10 +22,63 @@ HEADERS = {"payroll": PAYROLL_HEADER, "purchases": PURCHASE_HEADER}
 
 
 def check(data_dir: Path, kind: str, *rows: str) -> list[tuple[str | None, str | None]]:
-    """(code, message) of each row of one file of ``kind``, checked."""
+    """(code, message) of each row of one file of ``kind``, checked. Each check of the list is
+    called here, one after the other on one batch, as ``validate_many`` calls them (a test below
+    holds the two equal): what a check calls is then one call away from a test, which is as far
+    as mutation testing follows a test (docs/testing.md)."""
     path = write(data_dir / "inbox" / kind / "f.csv", HEADERS[kind] + "\n" + "\n".join(rows) + "\n")
-    c = validate.validate_many([read_table(path)], kind, reference_of(data_dir))
-    return list(zip(c.code, c.message))
+    raw, contract = read_table(path), data_contracts.load(kind)
+    text = pd.DataFrame({c: pd.Series(pd.arrays.ArrowStringArray(text_column([raw.table], c, "")), copy=False)
+                         for c in contract["columns"]})
+    b = validate.Batch(kind, contract, reference_of(data_dir), text, np.zeros(raw.rows, dtype=int), raw.row_numbers)
+    for each in validate.CHECKS:
+        each(b)
+    return list(zip(b.code, b.message))
+
+
+def test_the_checks_called_one_by_one_give_what_validate_many_gives(data_dir):
+    rows = [GOOD_PAYROLL, GOOD_PAYROLL.replace("W1", ""), GOOD_PAYROLL.replace(",40,", ",4x,"),
+            GOOD_PAYROLL.replace("65.00", "65.001"), GOOD_PAYROLL.replace("G1,", "B1,", 1),
+            GOOD_PAYROLL.replace("W1", "W2"), GOOD_PAYROLL.replace("W1", "W2")]
+    got = check(data_dir, "payroll", *rows)
+    c = validate.validate_many([read_table(data_dir / "inbox/payroll/f.csv")], "payroll", reference_of(data_dir))
+    assert got == list(zip(c.code, c.message))
+    assert [code for code, _ in got] == [None, "MISSING_FIELD", "BAD_NUMBER", "BAD_AMOUNT", "WRONG_PARTY_TYPE",
+                                         "DUPLICATE_KEY", "DUPLICATE_KEY"]
+
+
+NOT_A_NUMBER = "hours: expected a number such as 12.5, got '{}'"
+PLACES = "hours: expected at most 3 decimal places and 15 digits before the point, got '{}'"
+TOO_LARGE = ("hours: '{}' is more than 1,000,000,000, the largest value pennytrail holds; check the value "
+             "(a misplaced decimal point?)")
+
+
+@pytest.mark.parametrize("value,message", [
+    ("", None), ("0", None), ("40", None), ("+40", None), ("40.", None), (".5", None), ("0040.500", None),
+    ("1.2340000", None),  # trailing zeros are no decimal places
+    ("1000000000", None), ("1000000000.000", None), ("999999999.999", None),
+    ("1.2345", PLACES), ("0.0001", PLACES), ("1234567890123456", PLACES),
+    ("1000000000.001", TOO_LARGE), ("1000000001", TOO_LARGE), ("999999999999999", TOO_LARGE),
+    ("4x", NOT_A_NUMBER), ("1e3", NOT_A_NUMBER), ("1 000", NOT_A_NUMBER), ("--4", NOT_A_NUMBER), (".", NOT_A_NUMBER),
+    ("1,000", NOT_A_NUMBER + " (remove currency signs and thousands separators)"),
+    ("€40", NOT_A_NUMBER + " (remove currency signs and thousands separators)"),
+])
+def test_a_number_is_a_plain_numeral_of_at_most_three_places_and_a_billion(data_dir, value, message):
+    """Each value is told apart by what is wrong with it: not a numeral (with a hint where it
+    holds a currency sign or a separator), too many places or digits, or beyond the range held."""
+    [(code, got)] = check(data_dir, "payroll", GOOD_PAYROLL.replace(",40,", f',"{value}",'))
+    assert (code, got) == (("BAD_NUMBER", message.format(value)) if message else (None, None))
+
+
+@pytest.mark.parametrize("value,code", [("12.340", None), ("12.345", "BAD_AMOUNT"), ("$12.00", "BAD_AMOUNT"),
+                                        ("12,00", "BAD_AMOUNT"), ("-0.00", None), ("-0.01", "NEGATIVE_VALUE"),
+                                        ("0.001", "BAD_AMOUNT")])
+def test_an_amount_is_whole_cents_and_not_below_zero(data_dir, value, code):
+    [(got, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("10.00", f'"{value}"'))
+    assert got == code
+    if code == "BAD_AMOUNT":
+        assert message.startswith("premium_paid: expected ") and f"'{value}'" in message
+        assert ("(remove currency signs" in message) == ("$" in value or "," in value)
 
 
 @pytest.mark.parametrize("kind,row,code,words", [
@@ -202,7 +258,7 @@ def test_no_file_is_no_row(data_dir):
 @pytest.mark.parametrize("value,code", [("1000000000.00", None), ("999999999.99", None),
                                         ("1000000000.01", "BAD_AMOUNT"), ("10000000000", "BAD_AMOUNT")])
 def test_an_amount_may_be_the_largest_held_and_not_a_cent_more(data_dir, value, code):
-    [(got, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("10.00", value))
+    [(got, message)] = check(data_dir, "payroll", GOOD_PAYROLL.replace("10.00", f'"{value}"'))
     assert got == code
     if code:
         assert message == (f"premium_paid: '{value}' is more than $1,000,000,000.00, the largest value pennytrail "

@@ -194,3 +194,23 @@ def test_edges_of_the_nesting_count_the_base64_check_and_the_unsigned_members_me
     assert st.verify(json.dumps(doc).encode(), {FP: CHECK}, files())[-1].detail == "the signature value is not base64"
     detail = st.verify(b'{"statement": {}}', {FP: CHECK}, files())[0].detail
     assert detail == "a statement file holds exactly `statement` and `signature`"
+
+
+def test_parse_gives_the_statement_and_signature_as_written():
+    data = make()
+    statement, signature = st.parse(data)
+    assert {"statement": statement, "signature": signature} == json.loads(data)
+
+
+@pytest.mark.parametrize("member,says", [
+    ('"paid_cents": 1, "paid_cents": 2', "the member 'paid_cents' appears twice in one object"),
+    ('"paid_cents": 1.5', "the number 1.5 is not an integer: statements hold integers only"),
+    ('"paid_cents": 1e2', "the number 1e2 is not an integer: statements hold integers only"),
+    ('"paid_cents": NaN', "NaN is not a JSON number"),
+    ('"paid_cents": -Infinity', "-Infinity is not a JSON number"),
+])
+def test_parse_refuses_a_member_twice_a_fraction_and_a_constant_by_name(member, says):
+    data = b'{"statement": {"format": "%s", %s}, "signature": {}}' % (st.FORMAT.encode(), member.encode())
+    with pytest.raises(st.StatementError) as e:
+        st.parse(data)
+    assert str(e.value) == says

@@ -50,12 +50,6 @@ class Checked:
         return pd.isna(self.code)
 
 
-@dataclass
-class Validated:
-    accepted: pd.DataFrame    # text columns + row_number
-    quarantine: pd.DataFrame  # row_number, code, message
-
-
 def _b(x) -> np.ndarray:
     """Any pandas or numpy boolean as a plain numpy bool array (missing is False)."""
     if isinstance(x, pd.Series):
@@ -431,16 +425,6 @@ CHECKS: list[Check] = [
     period_misaligned,
     duplicate_key,
 ]
-
-
-def validate(raw: RawTable, kind: str, ref: Reference) -> Validated:
-    """The rows of one file, checked."""
-    c = validate_many([raw], kind, ref)
-    good = c.good
-    accepted = c.text[good].assign(row_number=c.row_numbers[good]).reset_index(drop=True)
-    quarantine = pd.DataFrame({"row_number": c.row_numbers[~good], "code": c.code[~good],
-                               "message": c.message[~good]})
-    return Validated(accepted, quarantine)
 
 
 def validate_many(raws: list[RawTable], kind: str, ref: Reference, checks: list[Check] = CHECKS) -> Checked:

@@ -32,6 +32,7 @@ PRIVACY = "pennytrail/core/privacy.py"
 STATEMENT = "pennytrail/core/statement.py"
 PUBLISH = "pennytrail/core/publish.py"
 CONFIRMATIONS = "pennytrail/app/confirmations.py"
+SIGNOFF = "pennytrail/core/signoff.py"
 
 # the fast tests: the hand-written boundary program (one close), the properties and the splits
 RULE_TESTS = ["tests/test_boundaries.py", "tests/test_properties.py", "tests/test_allocation.py", "tests/test_money.py"]
@@ -302,6 +303,38 @@ MUTANTS = [
            tests=("tests/test_restatements.py",)),
     Mutant("republish-without-delete", PUBLISH, 'con.execute(f"DELETE FROM {table} WHERE list_contains(?, month)", [months])',
            "pass", "a republished month keeps its old rows beside the new", tests=("tests/test_restatements.py",)),
+    Mutant("payer-any-buyer", RECONCILE, "p.payer_id = p.buyer_id AS payer_is_buyer",
+           "pt.party_type = 'buyer' AS payer_is_buyer", "any buyer's payment counts as paid by the invoice's buyer"),
+    Mutant("late-from-first-paid-stub", RECONCILE,
+           "max(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date",
+           "min(pay_date) FILTER (WHERE premium_paid_cents > 0) AS last_paid_pay_date",
+           "a late top-up does not make the premium late when its first stub was on time"),
+    Mutant("basis-value-hours-scale", RECONCILE, "WHEN 'hours' THEN CAST(weight AS DECIMAL(18,0)) * 0.001",
+           "WHEN 'hours' THEN CAST(weight AS DECIMAL(18,0)) * 0.01", "basis_value of hours shown ten times too large",
+           tests=("tests/test_hand_checked.py", *RULE_TESTS)),
+    Mutant("unpaid-before-ok", RECONCILE, "                WHEN paid = funded THEN 'OK'\n                WHEN paid = 0 THEN 'UNPAID'\n",
+           "                WHEN paid = 0 THEN 'UNPAID'\n                WHEN paid = funded THEN 'OK'\n",
+           "a worker of a pool funded with nothing, paid nothing, is UNPAID"),
+    Mutant("cents-shown-with-one-digit", RECONCILE, "lpad(CAST(abs(c) % 100 AS VARCHAR), 2, '0')",
+           "lpad(CAST(abs(c) % 100 AS VARCHAR), 1, '0')", "a finding's detail shows $1.05 as $1.5"),
+    Mutant("restatement-blames-every-file", PUBLISH, "\"AND status = 'loaded'\", [signed[1]]", "\"\", [signed[1]]",
+           "a restatement names duplicate and rejected files among its causes", tests=("tests/test_restatements.py",)),
+    Mutant("restatement-key-with-blank-never-matches", PUBLISH,
+           'join = " AND ".join(f"o.{k} IS NOT DISTINCT FROM n.{k}" for k in key)',
+           'join = " AND ".join(f"o.{k} = n.{k}" for k in key)',
+           "an unchanged row whose key holds a blank is restated as gone and new", tests=("tests/test_restatements.py",)),
+    Mutant("changed-month-misses-an-emptied-table", PUBLISH,
+           'f"FULL JOIN ({sql.format(table)}) p ON p.month = w.month "',
+           'f"LEFT JOIN ({sql.format(table)}) p ON p.month = w.month "',
+           "a month whose rows of a table all went away is not republished", tests=("tests/test_restatements.py",)),
+    Mutant("signoff-in-force-earliest", PUBLISH, "ORDER BY signed_at DESC LIMIT 1", "ORDER BY signed_at ASC LIMIT 1",
+           "the sign-off in force is the earliest, not the latest", tests=("tests/test_restatements.py",)),
+    Mutant("revoke-revokes-every-signoff", SIGNOFF,
+           '"WHERE month = ? AND signed_at = ? AND revoked_at IS NULL", [at, name, why, month, last[1]]',
+           '"WHERE month = ? AND revoked_at IS NULL", [at, name, why, month]',
+           "revoking the sign-off in force revokes the earlier ones too", tests=("tests/test_restatements.py",)),
+    Mutant("name-limit-exclusive", SIGNOFF, "if len(value) > limit:", "if len(value) >= limit:",
+           "a signer's name of exactly the limit refused", tests=("tests/test_restatements.py",)),
     # -- conservation and publication -------------------------------------------------------------
     Mutant("invoice-identity-never-fails", CONSERVATION,
            "WHERE coalesce(paid_in, 0) <> received + held + unexpected_payees",

@@ -212,6 +212,40 @@ def test_late__judged_on_the_stubs_that_carry_premium_not_a_later_stub_without(d
                      "WHERE period_start = DATE '2026-01-05'") == [("W1", "OK", False, "2026-01-25")]
 
 
+def test_late__a_late_top_up_makes_the_premium_late_though_its_first_stub_was_on_time(data_dir):
+    """W1's premium for the week of 2026-01-05 (due 01-25): $6.00 on the stub of 01-16, the other
+    $4.00 as a top-up on the stub of 01-30. Paid in full, but not all of it in time: late."""
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "payments", "b1.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00")
+    put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,6.00",
+        "G1,W1,2026-01-26,2026-01-05,Ana,,2026-02-01,2026-01-30,0,0,0.00,4.00")
+    db = close_core(data_dir)
+    assert query(db, "SELECT worker_id, paid_cents, status, late FROM w_worker_audit") == [("W1", 1000, "OK", True)]
+
+
+def test_status__a_worker_of_a_pool_funded_with_nothing_is_ok_and_the_shortfall_is_upstream(data_dir):
+    """B1 never paid its $10.00: G1 received nothing for the week, so W1's funded share is 0 and
+    being paid 0 is what it was owed by the grower. The money stopped upstream: 1000¢."""
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "payroll", "g1.csv", PAYROLL, "G1,W1,2026-01-05,,Ana,,2026-01-11,2026-01-16,40,100,65.00,0.00")
+    db = close_core(data_dir)
+    assert query(db, "SELECT worker_id, entitled_cents, funded_cents, paid_cents, upstream_shortfall_cents, status, "
+                     "late, overdue FROM w_worker_audit") == [("W1", 1000, 0, 0, 1000, "OK", False, False)]
+    assert query(db, "SELECT code, party_id, amount_cents FROM w_exceptions") == [("BUYER_UNDERPAID", "B1", 1000)]
+
+
+def test_payer__another_buyer_paying_an_invoice_is_unexpected_and_not_paid_by_its_buyer(data_dir):
+    """B1's invoice I1 owes $10.00; B1 pays it in full and B2 adds 5¢ to the grower: the grower
+    received 1005¢, B1 paid 1000¢ (the invoice is balanced) and B2 is an unexpected payer."""
+    put(data_dir, "purchases", "b1.csv", PURCHASES, "B1,I1,1,2026-01-06,,G1,G1,tomatoes,40,box_25lb,")
+    put(data_dir, "payments", "b.csv", PAYMENTS, "P1,1,B1,G1,2026-01-09,B1,I1,10.00", "P2,1,B2,G1,2026-01-09,B1,I1,0.05")
+    db = close_core(data_dir)
+    assert query(db, "SELECT paid_by_buyer_cents, balance_cents, status FROM w_invoice_audit") == [(1000, 0, "OK")]
+    assert query(db, "SELECT level, code, party_id, reference, amount_cents FROM w_exceptions "
+                     "WHERE code <> 'POOL_WITHOUT_WORKERS'") == [("buyer", "UNEXPECTED_PAYER", "B2", "P2/1", 5)]
+    assert query(db, "SELECT received_cents FROM w_invoice_grower") == [(1005,)]
+
+
 def test_pool_without_workers__a_pool_of_nothing_is_no_finding(data_dir):
     """G1 shipped 0 lb in the week of 2026-01-05 and sends no payroll: a pool of $0.00 with no
     eligible worker is not POOL_WITHOUT_WORKERS; G2's pool of $0.10 with none is."""
@@ -307,6 +341,17 @@ def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
                    ("2026-01", "UNKNOWN_INVOICE", "PX2/2", 4),
                    ("2026-01", "UNPAID", "GW/2026-01-05", -52)]
     assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 7
+
+
+def test_findings_say_the_amounts_in_dollars_and_cents(boundary_home):
+    details = dict(rows(boundary_home, "SELECT reference, detail FROM exceptions WHERE reference IN "
+                                       "('B2/W1', 'B1/RP', 'GW/2026-01-05', 'PX2/2') AND coalesce(worker_id, '') "
+                                       "IN ('', 'GW-d')"))
+    assert details == {
+        "B2/W1": "owed $10.00, paid by the buyer $9.00: $1.00 short",
+        "B1/RP": "received $2.00 for the invoice but passed on $1.99: $0.01 held",
+        "GW/2026-01-05": "worker GW-d: funded share $0.52, paid $0.00, overdue",
+        "PX2/2": "paid $0.04 for invoice B2/NOPE2, which no purchases file reports"}
 
 
 def test_paid_without_work__a_worker_with_no_basis_is_audited_but_not_eligible(boundary_home):

@@ -51,6 +51,7 @@ def test_a_small_program_reconciles_to_the_figures_worked_out_by_hand(data_dir, 
                   "FROM pool_audit ORDER BY 1")
         workers = q("SELECT worker_id, entitled_cents, funded_cents, paid_cents, variance_cents, "
                     "upstream_shortfall_cents, status, late FROM worker_audit ORDER BY 1")
+        bases = q("SELECT worker_id, CAST(basis_value AS VARCHAR) FROM worker_audit ORDER BY 1")
         exceptions = q("SELECT code, party_id, amount_cents FROM exceptions ORDER BY 1, 2")
 
     # INV-1: 700 lb × 1¢ = $7.00, plus 12 boxes × 25 lb = 300 lb × 1¢ = $3.00: owed 1000¢.
@@ -81,5 +82,8 @@ def test_a_small_program_reconciles_to_the_figures_worked_out_by_hand(data_dir, 
                        ("W2", 333, 233, 233, 0, 100, "OK", False),
                        ("W3", 333, 233, 0, -233, 100, "UNPAID", False),
                        ("W4", 0, 0, 100, 100, 0, "PAID_WITHOUT_WORK", False)]
+    # the basis as the program counts it: hours for D1's workers, units for G1's (W4 has none)
+    assert bases == [("V1", "30.000"), ("V2", "10.000"), ("W1", "10.000"), ("W2", "10.000"), ("W3", "10.000"),
+                     ("W4", "0.000")]
     assert exceptions == [("BUYER_UNDERPAID", "B1", 300), ("PAID_WITHOUT_WORK", "G1", 100),
                           ("PASS_THROUGH_SHORTFALL", "R1", 1000), ("UNPAID", "G1", -233)]

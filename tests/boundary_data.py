@@ -50,6 +50,10 @@ Scenarios, one grower each (buyers B1, B2; intermediary R1):
   (both in January, the month of its first payment). B2 pays half of G1's second pool (10 of
   20): POOL_WITHOUT_WORKERS carries the 10 funded. R1 bills 1.01 on B1/RZ, which owes 1.00: a
   BILLED_MISMATCH of the intermediary.
+- G6  five eligible workers, four paid (G6-5 is UNPAID): a buyer's statement shows the five
+      eligible but withholds the workers paid and the share on stubs (fewer than five paid).
+      B2 also pays 1¢ on an invoice of B1 that nobody reported (PX3): UNKNOWN_INVOICE and
+      UNEXPECTED_PAYER, and not one of B2's payments on its own statement.
 - GV  void lines: B2/V1 line 2 corrected to quantity 0 (owes 100, not 140; its line 1 was
       shipped in the next period but harvested in this one); both lines of B2/V2 voided, and
       3¢ paid on it: split over its two periods by equal weights, 2 | 1.
@@ -84,6 +88,7 @@ REFERENCE = {
         G2,grower,Two Farm,TOM
         G4,grower,Four Farm,TOM
         G5,grower,Five Farm,TOM
+        G6,grower,Six Farm,TOM
         GV,grower,Void Farm,TOM
         GW,grower,Wage Farm,WAG
         GE,grower,Equal Farm,EQL
@@ -139,6 +144,7 @@ INBOX = {
         B2,O1,1,2026-01-06,,G2,G2,tomatoes,101,lb,
         B2,P4,1,2026-01-06,,G4,G4,tomatoes,10,lb,
         B2,P5,1,2026-01-06,,G5,G5,tomatoes,1000,lb,
+        B2,P6,1,2026-01-06,,G6,G6,tomatoes,500,lb,
         B2,V1,1,2026-01-13,2026-01-09,GV,GV,tomatoes,100,lb,
         B2,V1,2,2026-01-06,,GV,GV,tomatoes,40,lb,
         B2,V2,1,2026-01-06,,GV,GV,tomatoes,30,lb,
@@ -191,6 +197,8 @@ INBOX = {
         PP4,1,B2,G4,2026-01-09,B2,P4,0.10
         PP5,1,B2,G5,2026-01-09,B2,P5,10.00
         PP5,2,B2,B1,2026-01-09,B2,P5,0.07
+        PP6,1,B2,G6,2026-01-09,B2,P6,5.00
+        PX3,1,B2,G1,2026-01-09,B1,NOPE3,0.01
         PV1,1,B2,GV,2026-01-09,B2,V1,1.00
         PV2,1,B2,GV,2026-01-09,B2,V2,0.03
         PX1,1,B2,G1,2026-01-09,B2,NOPE,0.02
@@ -233,6 +241,11 @@ INBOX = {
         G5,G5-b,2026-01-05,,Quy,,2026-01-11,2026-01-16,40,2,100.00,1.33
         G5,G5-a,2026-01-05,,Ray,,2026-01-11,2026-01-16,40,1,100.00,0.67
         G5,G5-z,2026-01-05,,Uma,,2026-01-11,2026-01-16,40,0,100.00,0.10
+        G6,G6-1,2026-01-05,,Ari,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        G6,G6-2,2026-01-05,,Ben,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        G6,G6-3,2026-01-05,,Cat,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        G6,G6-4,2026-01-05,,Dov,,2026-01-11,2026-01-16,40,1,100.00,1.00
+        G6,G6-5,2026-01-05,,Eve,,2026-01-11,2026-01-16,40,1,100.00,0.00
         GV,GV-a,2026-01-05,,Sol,,2026-01-11,2026-01-16,40,1,100.00,1.02
         GV,GV-a,2026-01-12,,Sol,,2026-01-18,2026-01-23,40,1,100.00,0.01
         G2,G2-a,2026-01-12,,Ida,,2026-01-18,2026-01-23,40,5,100.00,0.05

@@ -292,13 +292,16 @@ def test_void_lines_stay_on_their_invoice_owing_nothing(boundary_home):
 
 def test_payer_types__only_a_payer_neither_buyer_nor_intermediary_is_unexpected(boundary_home):
     found = rows(boundary_home, "SELECT level, code, party_id, reference, amount_cents FROM exceptions "
-                                "WHERE reference LIKE 'P%/%' ORDER BY reference")
+                                "WHERE reference LIKE 'P%/%' ORDER BY reference, code DESC")
     assert found == [("buyer", "PAYEE_NOT_ON_INVOICE", "B1", "PO1/2", 4),  # G2 has a line on B2/O1, not B1/O1
                      ("buyer", "UNEXPECTED_PAYEE", "B2", "PP5/2", 7),
                      ("grower", "UNEXPECTED_PAYER", "G1", "PU2/1", 5),  # R1's payments on are not findings
                      ("buyer", "UNKNOWN_INVOICE", "B2", "PX1/1", 2),
                      ("buyer", "UNKNOWN_INVOICE", "B2", "PX2/1", 3),
-                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX2/2", 4)]
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX2/2", 4),
+                     # B2 paid on an invoice of B1's: neither its buyer nor an intermediary
+                     ("buyer", "UNKNOWN_INVOICE", "B2", "PX3/1", 1),
+                     ("buyer", "UNEXPECTED_PAYER", "B2", "PX3/1", 1)]
     # an invoice no purchases file reports takes the month of its earliest payment: 01-30, not 02-02
     assert rows(boundary_home, "SELECT DISTINCT month FROM exceptions WHERE reference LIKE 'PX2/%'") == [("2026-01",)]
     # the grower received both: 10 from its buyer and 5 from G1
@@ -336,11 +339,14 @@ def test_findings_are_exactly_the_boundaries_crossed(boundary_home):
                    ("2026-01", "UNDERPAID", "GL/2026-01-19", -1),
                    ("2026-01", "UNEXPECTED_PAYEE", "PP5/2", 7),
                    ("2026-01", "UNEXPECTED_PAYER", "PU2/1", 5),
+                   ("2026-01", "UNEXPECTED_PAYER", "PX3/1", 1),
                    ("2026-01", "UNKNOWN_INVOICE", "PX1/1", 2),
                    ("2026-01", "UNKNOWN_INVOICE", "PX2/1", 3),
                    ("2026-01", "UNKNOWN_INVOICE", "PX2/2", 4),
+                   ("2026-01", "UNKNOWN_INVOICE", "PX3/1", 1),
+                   ("2026-01", "UNPAID", "G6/2026-01-05", -100),
                    ("2026-01", "UNPAID", "GW/2026-01-05", -52)]
-    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 7
+    assert rows(boundary_home, "SELECT count(*) FROM worker_audit WHERE status <> 'OK' OR late OR overdue")[0][0] == 8
 
 
 def test_findings_say_the_amounts_in_dollars_and_cents(boundary_home):
@@ -396,6 +402,9 @@ def test_confirmation__worker_figures_withheld_below_five_workers(confirmation):
             assert not isinstance(pool.get("workers_eligible"), int), g
             assert pool.get("workers_paid") is None and pool.get("pct_funded_on_stubs") is None, g
     assert any(p.get("workers_eligible") == 5 and p.get("workers_paid") == 5 for p in pools["G5"])
+    # G6: five eligible, four paid: the count of eligible workers is shown, what was paid is not
+    assert [(p["workers_eligible"], p["workers_paid"], p["pct_funded_on_stubs"]) for p in pools["G6"]] == [
+        (5, None, None)]
 
 
 def test_confirmation__what_the_buyer_owed_paid_and_where_it_went_invoice_by_invoice(confirmation):
@@ -407,13 +416,15 @@ def test_confirmation__what_the_buyer_owed_paid_and_where_it_went_invoice_by_inv
     got = {i["invoice_id"]: tuple(i[k] for k in keys) for i in statement["invoices"]}
     assert got == {"E1": (1000, 1000, 0, 0, 1000, 0), "E2": (120, 120, 0, 0, 120, 0), "O1": (101, 101, 0, 0, 101, 0),
                    "P1": (777, 777, 0, 0, 777, 0), "P1B": (20, 10, 10, 0, 10, 0), "P4": (10, 10, 0, 0, 10, 0),
-                   "P5": (1000, 1007, -7, 0, 1000, 7), "V1": (100, 100, 0, 0, 100, 0), "V2": (0, 3, -3, 0, 3, 0),
+                   "P5": (1000, 1007, -7, 0, 1000, 7), "P6": (500, 500, 0, 0, 500, 0), "V1": (100, 100, 0, 0, 100, 0),
+                   "V2": (0, 3, -3, 0, 3, 0),
                    "W1": (1000, 900, 100, 0, 900, 0)}
-    # the totals add the invoices up; paid this month also holds 5¢ paid in January on invoices
-    # nobody reported (PX1, PX2/1), not PX2/2, paid in February
-    assert statement["totals"] == {"owed_cents": 4128, "paid_by_buyer_cents": 4028, "balance_cents": 100,
-                                   "held_by_intermediaries_cents": 0, "received_by_growers_cents": 4021,
-                                   "misdirected_cents": 7, "paid_this_month_cents": 4033}
+    # the totals add the invoices up; paid this month also holds 5¢ paid in January on its own
+    # invoices that nobody reported (PX1, PX2/1), not PX2/2, paid in February, nor PX3, paid on B1's
+    assert statement["totals"] == {"owed_cents": 4628, "paid_by_buyer_cents": 4528, "balance_cents": 100,
+                                   "held_by_intermediaries_cents": 0, "received_by_growers_cents": 4521,
+                                   "misdirected_cents": 7, "paid_this_month_cents": 4533}
+    assert "PX3" not in {p["payment_id"] for p in statement["payments_made_this_month"]}
     funded = {(p["grower_id"], p["period_start"]): p["funded_cents"] for p in statement["pools"]}
     assert funded[("GW", "2026-01-05")] == 831 and funded[("G1", "2026-01-12")] == 10
     g5 = [p for p in statement["pools"] if p["grower_id"] == "G5"]

@@ -49,7 +49,7 @@ def reconciled(boundary_home, tmp_path_factory) -> Path:
     assert main(["keys", "create", "--home", str(home)]) == 0  # the close job also issues confirmations
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM w_worker_audit WHERE month = '2026-01'").fetchone()[0] == 36
+        assert con.execute("SELECT count(*) FROM w_worker_audit WHERE month = '2026-01'").fetchone()[0] == 41
     return home
 
 
@@ -142,4 +142,4 @@ def test_the_unbroken_warehouse_publishes(reconciled, tmp_path, monkeypatch):
     request, job_name = schedule_request(home, monkeypatch)
     result = run_requested(home, request, job_name, monkeypatch)
     assert result.success and not failed_checks(result)
-    assert published(home) == 36
+    assert published(home) == 41

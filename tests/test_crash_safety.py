@@ -53,7 +53,7 @@ def published_rows(home: Path) -> int:
 
 
 # what the warehouse holds right after a crash at each point (worker_audit rows published)
-PUBLISHED_AFTER = {"publish.written": 0, "publish.committed": 37, "checkpoint": 37, "reconcile.committed": 0}
+PUBLISHED_AFTER = {"publish.written": 0, "publish.committed": 42, "checkpoint": 42, "reconcile.committed": 0}
 
 
 @pytest.mark.parametrize("point", faults.POINTS)

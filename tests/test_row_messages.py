@@ -39,12 +39,40 @@ def check(data_dir: Path, kind: str, *rows: str) -> list[tuple[str | None, str |
 def test_the_checks_called_one_by_one_give_what_validate_many_gives(data_dir):
     rows = [GOOD_PAYROLL, GOOD_PAYROLL.replace("W1", ""), GOOD_PAYROLL.replace(",40,", ",4x,"),
             GOOD_PAYROLL.replace("65.00", "65.001"), GOOD_PAYROLL.replace("G1,", "B1,", 1),
-            GOOD_PAYROLL.replace("W1", "W2"), GOOD_PAYROLL.replace("W1", "W2")]
+            GOOD_PAYROLL.replace("W1", "W2"), GOOD_PAYROLL.replace("W1", "W2"),
+            GOOD_PAYROLL.replace("2026-01-11", "2026-01-12"),  # the checks of payroll only
+            GOOD_PAYROLL.replace("W1", "W3"), GOOD_PAYROLL.replace("W1", "W3").replace(",,", ",2026-01-05,", 1)]
     got = check(data_dir, "payroll", *rows)
     c = validate.validate_many([read_table(data_dir / "inbox/payroll/f.csv")], "payroll", reference_of(data_dir))
     assert got == list(zip(c.code, c.message))
     assert [code for code, _ in got] == [None, "MISSING_FIELD", "BAD_NUMBER", "BAD_AMOUNT", "WRONG_PARTY_TYPE",
-                                         "DUPLICATE_KEY", "DUPLICATE_KEY"]
+                                         "DUPLICATE_KEY", "DUPLICATE_KEY", "PERIOD_MISALIGNED",
+                                         "DUPLICATE_KEY", "DUPLICATE_KEY"]  # a blank premium start is the start
+
+
+def test_a_flagged_value_is_quoted_as_it_was_with_what_cannot_be_seen_shown_by_its_code():
+    shown = validate._values(pd.Series(["G1", "W\u200b1", "x" * 41, ""]))
+    assert shown(np.array([0, 1, 2, 3])) == ["'G1'", "'W\\u200b1'", "'" + "x" * 40 + "…'", "''"]
+    assert shown(np.array([], dtype=int)) == []
+
+
+@pytest.mark.parametrize("kind,columns", [
+    ("payroll", ["grower_id", "worker_id", "crew_id"]),
+    ("purchases", ["buyer_id", "invoice_id", "line_no", "seller_id", "grower_id", "unit"]),
+    ("payments", ["payment_id", "line_no", "payer_id", "payee_id", "buyer_id", "invoice_id"]),
+])
+def test_only_ids_units_and_parties_are_held_to_what_an_id_may_hold(data_dir, kind, columns):
+    """A name or a number is not an id: it may hold any letter; what it may hold is its own check."""
+    b = validate.Batch(kind, data_contracts.load(kind), reference_of(data_dir), pd.DataFrame(), np.zeros(0, int),
+                       np.zeros(0, int))
+    assert sorted(validate._id_columns(b)) == sorted(columns)
+
+
+def test_a_name_may_hold_what_an_id_may_not(data_dir):
+    name = "Ana\u200b Cr\u00fcz \uff21"  # a zero-width space, an umlaut and a full-width letter
+    got = check(data_dir, "payroll", GOOD_PAYROLL.replace("Ana Cruz", name),
+                GOOD_PAYROLL.replace("W1", "W\uff12"))
+    assert [code for code, _ in got] == [None, "BAD_ID"]
 
 
 NOT_A_NUMBER = "hours: expected a number such as 12.5, got '{}'"

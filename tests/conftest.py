@@ -21,7 +21,8 @@ from pennytrail.generator import generate  # noqa: E402
 # by its first failing test: the files that check one function directly, in milliseconds, run
 # before those that ingest a whole inbox, and the property tests, which draw many examples, last.
 QUICK_FIRST = ("test_privacy.py", "test_row_messages.py", "test_row_checks.py", "test_money.py", "test_statement.py",
-               "test_allocation.py", "test_ranges_and_ids.py", "test_reference.py", "test_hostile_files.py")
+               "test_allocation.py", "test_ranges_and_ids.py", "test_reference.py", "test_reference_problems.py",
+               "test_hostile_files.py")
 LAST = ("test_properties.py",)
 
 

@@ -32,6 +32,7 @@ def append(data_dir, file: str, *lines: str) -> None:
     ("units.csv", "crate,,5", "units.csv row 6, base_unit: a value is required"),
     ("units.csv", "crate,lb,five", "units.csv row 6, factor: expected a plain number such as 12.5, got 'five'"),
     ("units.csv", "crate,lb,0", "units.csv row 6, factor: expected a number above 0 and at most 1,000,000, got '0'"),
+    ("units.csv", "crate,lb,0.0000001", "units.csv row 6, factor: expected at most 6 decimal places, got '0.0000001'"),
     ("units.csv", "crate,lb,1000000.000001",
      "units.csv row 6, factor: expected a number above 0 and at most 1,000,000, got '1000000.000001'"),
     ("units.csv", "cwt,lb,100", "units.csv row 6, unit: 'cwt' is listed twice"),
@@ -71,6 +72,8 @@ def append(data_dir, file: str, *lines: str) -> None:
      "rates.csv row 4, rate: expected dollars per rate unit from 0 to 1,000, got '-0.000001'"),
     ("rates.csv", "FFP,peppers,1000.000001,lb,2020-01-01,",
      "rates.csv row 4, rate: expected dollars per rate unit from 0 to 1,000, got '1000.000001'"),
+    ("rates.csv", "FFP,peppers,0.0000001,lb,2020-01-01,",
+     "rates.csv row 4, rate: expected at most 6 decimal places, got '0.0000001'"),
     ("rates.csv", "FFP,peppers,0.01,bushel,2020-01-01,", "rates.csv row 4, rate_unit: unit 'bushel' is not in units.csv"),
     ("rates.csv", "FFP,peppers,0.01,lb,2020-1-1,",
      "rates.csv row 4, effective_from: expected a date YYYY-MM-DD, got '2020-1-1'"),
@@ -95,7 +98,8 @@ def test_the_values_at_the_edges_of_each_range_load(data_dir, file, line):
 
 
 def test_every_problem_of_every_file_is_reported_not_the_first(data_dir):
-    append(data_dir, "units.csv", "crate,lb,0", "crate,lb,5", "crate,lb,6", "pallet,box_25lb,2")
+    append(data_dir, "units.csv", "crate,lb,0", "crate,lb,5", "crate,lb,6", "pallet,box_25lb,2", ",lb,5",
+           "bin,lb,five", "cwt,lb,100")
     append(data_dir, "programs.csv", "P3,X,USD,pieces,0,14,7,2026-01-05", "P4,X,USD,units,0,14,10,2026-01-05")
     append(data_dir, "parties.csv", "X1,seller,X,", "G9,grower,X,P3", "G1,grower,Grower One,FFP")
     append(data_dir, "rates.csv", "FFP,,0.01,lb,2020-01-01,", "MWD,milk,0.06,bushel,2020-01-01,",
@@ -103,6 +107,9 @@ def test_every_problem_of_every_file_is_reported_not_the_first(data_dir):
     assert problems(data_dir) == [
         "reference/units.csv row 6, factor: expected a number above 0 and at most 1,000,000, got '0'",
         "reference/units.csv row 8, unit: 'crate' is listed twice",
+        "reference/units.csv row 10, unit: a value is required",
+        "reference/units.csv row 11, factor: expected a plain number such as 12.5, got 'five'",
+        "reference/units.csv row 12, unit: 'cwt' is listed twice",
         "reference/units.csv, base_unit: 'pallet' names base unit 'box_25lb', which is not a base unit",
         "reference/programs.csv row 4, allocation_basis: expected one of units, hours, gross_wages, equal, got 'pieces'",
         "reference/programs.csv row 5, period_days: expected 7 or 14, got '10'",

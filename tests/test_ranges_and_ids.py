@@ -146,6 +146,23 @@ def test_a_sales_line_that_would_owe_too_much_is_quarantined(data_dir):
     ("W\u20031", "holds an invisible character at position 2 (U+2003 EM SPACE): remove it"),  # a space, not the plain one
     ("W\ue0001", "holds an invisible character at position 2 (U+E000 an unnamed character): remove it"),
     ("W\x071", "holds an invisible character (U+0007 a control character): remove it"),
+    ("W\x851", "holds an invisible character at position 2 (U+0085 a control character): remove it"),
+    ("W\u200d1", "holds an invisible character at position 2 (U+200D ZERO WIDTH JOINER): remove it"),
+    ("W\ud8001", "holds an invisible character at position 2 (U+D800 an unnamed character): remove it"),
+    ("W\u03781", "holds an invisible character at position 2 (U+0378 an unnamed character): remove it"),
+    ("W\u20281", "holds an invisible character at position 2 (U+2028 LINE SEPARATOR): remove it"),
+    ("W\u20291", "holds an invisible character at position 2 (U+2029 PARAGRAPH SEPARATOR): remove it"),
+    ("W\u00a01", "holds an invisible character at position 2 (U+00A0 NO-BREAK SPACE): remove it"),
+    ("\uff371", "holds U+FF37 FULLWIDTH LATIN CAPITAL LETTER W, which reads as 'W1': write it as 'W1'"),
+    ("W\uff11", "holds U+FF11 FULLWIDTH DIGIT ONE, which reads as 'W1': write it as 'W1'"),
+    ("Jose\u0301", "holds U+0301 COMBINING ACUTE ACCENT, an accent typed as a separate mark: retype it as one "
+                   "character ('Jos\u00e9')"),
+    ("\u1100\u1161", "holds a character typed in parts: retype it as one character ('\uac00')"),
+    ("G\u03bf1", "mixes Latin letters with Greek ones, which look alike ('\u03bf' is U+03BF GREEK SMALL LETTER "
+                 "OMICRON): type it in one alphabet"),
+    ("\u0430W1", "mixes Latin letters with Cyrillic ones, which look alike ('\u0430' is U+0430 CYRILLIC SMALL LETTER "
+                 "A): type it in one alphabet"),
+    ("\u0391\u0392\u0393", None), ("\u0430\u0431", None),  # one alphabet, whichever
     ("José 1", None),            # the plain space inside an id with an accent is the plain space
     ("Zoë", None),
 ])

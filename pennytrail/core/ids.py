@@ -44,9 +44,11 @@ def id_problem(value: str) -> str | None:
     plain = unicodedata.normalize("NFKC", value)
     if plain != value:
         ch = next((c for c in value if unicodedata.normalize("NFKC", c) != c), None)
-        if ch is None:  # an accent typed as a separate mark, which NFKC composes
-            ch = next((c for c in value if unicodedata.combining(c)), value[0])
-            return f"holds {_name(ch)}, an accent typed as a separate mark: retype it as one character ({plain!r})"
+        if ch is None:  # parts that NFKC composes into one character
+            mark = next((c for c in value if unicodedata.combining(c)), None)
+            if mark is None:  # parts of a syllable (Hangul jamo), no accent among them
+                return f"holds a character typed in parts: retype it as one character ({plain!r})"
+            return f"holds {_name(mark)}, an accent typed as a separate mark: retype it as one character ({plain!r})"
         return f"holds {_name(ch)}, which reads as {plain!r}: write it as {plain!r}"
     scripts = {_script(c) for c in value if c.isalpha()}
     if "LATIN" in scripts and scripts & {"GREEK", "CYRILLIC"}:

@@ -43,6 +43,15 @@ def check_text(what: str, text: str, limit: int) -> str:
     return value
 
 
+def utc_seconds(now: dt.datetime | None = None) -> dt.datetime:
+    """``now`` (by default the present) in UTC, to the second, as the warehouse holds it (without
+    a zone); a time without a zone is taken to be UTC already."""
+    t = now or dt.datetime.now(dt.timezone.utc)
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.timezone.utc)
+    return t.replace(tzinfo=None, microsecond=0)
+
+
 def open_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, int, int]]:
     """The month's published exceptions by code: (code, count, Σ amount_cents)."""
     return con.execute("SELECT code, count(*), coalesce(sum(amount_cents), 0)::BIGINT FROM exceptions "
@@ -67,7 +76,7 @@ def sign_off(con: duckdb.DuckDBPyConnection, month: str, signed_by: str,
         raise SignoffRefused(f"{month} is already signed off with these figures, by {last[0]} at "
                              f"{last[1]:%Y-%m-%d %H:%M} UTC; nothing changed since")
     excs = open_exceptions(con, month)
-    at = (now or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None, microsecond=0)
+    at = utc_seconds(now)
     con.execute("INSERT INTO signoffs (month, signed_by, signed_at, digest, open_exceptions, exceptions_summary) "
                 "VALUES (?, ?, ?, ?, ?, ?)", [month, name, at, d, sum(n for _, n, _ in excs), exceptions_text(excs)])
     return {"month": month, "signed_by": name, "signed_at": at, "digest": d,
@@ -82,7 +91,7 @@ def revoke(con: duckdb.DuckDBPyConnection, month: str, revoked_by: str, reason: 
     last = latest_signoff(con, month)
     if last is None:
         raise SignoffRefused(f"{month} has no sign-off in force to revoke")
-    at = (now or dt.datetime.now(dt.timezone.utc)).replace(tzinfo=None, microsecond=0)
+    at = utc_seconds(now)
     con.execute("UPDATE signoffs SET revoked_at = ?, revoked_by = ?, revoke_reason = ? "
                 "WHERE month = ? AND signed_at = ? AND revoked_at IS NULL", [at, name, why, month, last[1]])
     return {"month": month, "signed_by": last[0], "signed_at": last[1], "revoked_by": name, "revoked_at": at,

@@ -13,7 +13,7 @@ from pennytrail.core import reconcile
 from pennytrail.core.ingest import ingest
 import pytest
 
-from pennytrail.core.publish import changed_months, latest_signoff, month_status, publish_months
+from pennytrail.core.publish import MONTHLY, changed_months, latest_signoff, month_status, publish_months
 from pennytrail.core.reference import load_reference
 from pennytrail.core.signoff import MAX_NAME, SignoffRefused, history, revoke, sign_off
 from pennytrail.core.warehouse import connect
@@ -128,3 +128,24 @@ def test_a_month_not_signed_off_is_republished_without_restatements(data_dir):
         assert month_status(con, "2026-01") == "open"
         assert con.execute("SELECT status FROM worker_audit ORDER BY worker_id").fetchall() == [("OVERPAID",),
                                                                                               ("UNPAID",)]
+
+
+def test_publishing_counts_each_tables_rows_and_the_restatements_of_each_month(data_dir):
+    signed_january(data_dir)
+    correct_january(data_dir)
+    with connect(data_dir.parent / "wh.duckdb") as con:
+        ingest(con, data_dir, load_reference(data_dir), progress=lambda m: None)
+        reconcile.run(con)
+        counts = publish_months(con, ["2026-01", "2026-02"])
+        for month in ("2026-01", "2026-02"):
+            rows = {t: con.execute(f"SELECT count(*) FROM {t} WHERE month = ?", [month]).fetchone()[0]
+                    for t in MONTHLY}
+            restated = con.execute("SELECT count(*) FROM restatements WHERE month = ?", [month]).fetchone()[0]
+            assert counts[month] == {**rows, "restatements": restated}
+        assert counts["2026-02"] == dict.fromkeys([*MONTHLY, "restatements"], 0)
+        # W1 and W2 (W9, paid nothing without work after the correction, has no row)
+        assert counts["2026-01"]["worker_audit"] == 2 and counts["2026-01"]["restatements"] > 0
+        # every restatement of the run was recorded at the one time the run began, before this test's end
+        (at,) = con.execute("SELECT DISTINCT recorded_at FROM restatements").fetchone()
+        assert at is not None and at <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+

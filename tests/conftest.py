@@ -133,3 +133,16 @@ def boundary_home(tmp_path_factory) -> Path:
     write_program(home / "data")
     assert main(["close", "--data", str(home / "data"), "--home", str(home)]) == 0
     return home
+
+
+@pytest.fixture
+def far_east(monkeypatch):
+    """The machine's clock set to a zone nine hours ahead of UTC (a server abroad): a time taken
+    in local time instead of UTC is then nine hours off."""
+    import time
+
+    monkeypatch.setenv("TZ", "JST-9")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

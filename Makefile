@@ -29,7 +29,7 @@ mutants: $(STAMP)
 	rm -rf mutants mutants.log
 	$(MAKE) --no-print-directory mutants-resume
 
-# Go on with a stopped `make mutants` (about two hours on two cores): mutmut keeps each result
+# Go on with a stopped `make mutants` (a whole run takes about three hours on two cores): mutmut keeps each result
 # under mutants/ and runs only the mutants not run yet. The code and the tests must be as they
 # were when the run began; after a change, start again with `make mutants`.
 mutants-resume: $(STAMP)

@@ -4,6 +4,7 @@ stay where they belong, keys and verification a reader can trust offline, and si
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import re
@@ -216,10 +217,12 @@ def test_same_figures_issue_nothing_new_and_a_change_issues_a_superseding_versio
     with duckdb.connect(str(home / "pennytrail.duckdb")) as con:  # a republished figure
         con.execute("UPDATE invoice_audit SET paid_by_buyer_cents = paid_by_buyer_cents - 1, "
                     "balance_cents = balance_cents + 1 WHERE invoice_id = 'I-G1'")
-    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
-        new = confirmations.issue(con, home, "B1", "2026-01")
+    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:  # issued at 10:30 in UTC+1
+        new = confirmations.issue(con, home, "B1", "2026-01", now=dt.datetime(
+            2026, 2, 3, 10, 30, 15, 999, tzinfo=dt.timezone(dt.timedelta(hours=1))))
     assert new.new and new.version == 2
     s = st.parse(new.statement.read_bytes())[0]
+    assert s["issued_at"] == "2026-02-03T09:30:15Z"
     v1 = folder / "confirmation-2026-01-v1.json"
     assert s["supersedes"] == {"version": 1, "file": v1.name, "sha256": hashlib.sha256(v1.read_bytes()).hexdigest()}
     assert any("I-G1" in c and "paid_by_buyer_cents" in c for c in s["changes"])

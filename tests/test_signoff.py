@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from pennytrail.core.signoff import (
-    MAX_NAME, MAX_REASON, SignoffRefused, check_text, exceptions_text, history, open_exceptions, revoke, sign_off, utc_seconds,
+    MAX_NAME, MAX_REASON, SignoffRefused, check_text, exceptions_text, history, open_exceptions, revoke, sign_off,
 )
-from pennytrail.core.warehouse import connect
+from pennytrail.core.warehouse import connect, utc_seconds
 
 from .test_restatements import signed_january
 

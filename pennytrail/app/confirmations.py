@@ -37,6 +37,7 @@ from pennytrail.core import privacy, statement as st
 from pennytrail.core.money import dollars
 from pennytrail.core.paths import party_folder
 from pennytrail.core.publish import latest_signoff, month_status, published_months
+from pennytrail.core.warehouse import utc_seconds
 
 from . import keys
 
@@ -363,7 +364,7 @@ def issue(con: duckdb.DuckDBPyConnection, home: Path, buyer: str, month: str,
                 s = stem(month, have[-1])
                 return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", prev_path, False)
         version = (have[-1] + 1) if have else 1
-        issued = (now or dt.datetime.now(dt.timezone.utc)).replace(microsecond=0)
+        issued = utc_seconds(now)
         s = stem(month, version)
         statement = {**content, "version": version, "figures_sha256": digest, "key_fingerprint": fp,
                      "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -20,6 +20,7 @@ import duckdb
 
 from .money import dollars
 from .publish import digest, latest_signoff, published_months
+from .warehouse import utc_seconds
 
 MAX_NAME = 200
 MAX_REASON = 2000
@@ -41,15 +42,6 @@ def check_text(what: str, text: str, limit: int) -> str:
     if len(value) > limit:
         raise SignoffRefused(f"{what} is {len(value)} characters long; at most {limit} are allowed")
     return value
-
-
-def utc_seconds(now: dt.datetime | None = None) -> dt.datetime:
-    """``now`` (by default the present) in UTC, to the second, as the warehouse holds it (without
-    a zone); a time without a zone is taken to be UTC already."""
-    t = now or dt.datetime.now(dt.timezone.utc)
-    if t.tzinfo is not None:
-        t = t.astimezone(dt.timezone.utc)
-    return t.replace(tzinfo=None, microsecond=0)
 
 
 def open_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, int, int]]:

@@ -9,6 +9,7 @@ correction that wins).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,16 @@ CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
 CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
     anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
 """
+
+
+def utc_seconds(now: dt.datetime | None = None) -> dt.datetime:
+    """``now`` (by default the present) in UTC, to the second and without a zone: how a time someone
+    acted at is recorded (a sign-off, a revocation, a confirmation issued). A time without a zone
+    is taken to be UTC already."""
+    t = now or dt.datetime.now(dt.timezone.utc)
+    if t.tzinfo is not None:
+        t = t.astimezone(dt.timezone.utc)
+    return t.replace(tzinfo=None, microsecond=0)
 
 
 def output_ddl(table: str) -> str:

@@ -326,10 +326,10 @@ def test_a_file_that_makes_the_reader_fail_is_rejected_and_the_others_load(inbox
     csv_file(inbox, "p.csv", BODY.encode())
     real = ingest_module.read_table
 
-    def read(path):
+    def read(path, *args):
         if path.name == "p.csv":
             raise MemoryError()
-        return real(path)
+        return real(path, *args)
     monkeypatch.setattr(ingest_module, "read_table", read)
     assert outcome(inbox, "p.csv")[:2] == ("rejected", "UNREADABLE_FILE")
 

@@ -4,8 +4,9 @@ A close depends on every submission file (path and SHA-256), the reference files
 asked for and pennytrail's own rules: the source of every project package (``pennytrail``,
 ``pipelines``, ``assets``, ``reports``, ``data_contracts``) and the contracts (``code_digest``).
 ``fingerprint`` covers all of it; when it equals the last completed close's, the close has
-nothing to do. The close records it after it completes; a close that failed or died records
-nothing, so the next one runs in full.
+nothing to do. The close records it last, after its results are in the warehouse file and its
+snapshot is published; a close that failed or died before records nothing, so the next one
+runs in full.
 
 The reconciliation has a finer fingerprint of its own inputs as the warehouse holds them
 (``reconciliation_state``): the reference tables and the same ``code_digest`` make its basis;
@@ -19,13 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 import time
 from functools import cache
 from pathlib import Path
 
 import duckdb
 
-from ..core.ingest import discover, hash_files, known_hashes, remember_hashes
+from ..core.infiles import FILE_CHANGED, hash_regular, shown, walk
+from ..core.ingest import hash_files, known_hashes, remember_hashes
 from ..core.reading import FileProblem, read_table
 from ..core.warehouse import connect, get_meta, set_meta
 
@@ -72,18 +76,47 @@ def reuse_hashes(last: dict[str, str]) -> int:
 
 
 def fingerprint(data: Path, months: list[str] | None) -> str:
+    """Every submission entry by path and SHA-256 (an entry that is not read, by path and the
+    reason: a symbolic link is never followed to hash what it points to), the reference files,
+    the months and the rules."""
     global _taken_at_ns
     _taken_at_ns = time.time_ns()
     h = hashlib.sha256()
-    files = [rel for rel, _ in discover(data)]
-    for rel, sha in zip(files, hash_files([data / rel for rel in files])):
-        h.update(f"{rel}\0{sha}\n".encode())
-    for path in sorted((data / "reference").glob("*")):
-        if path.is_file():
-            h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    found = walk(data)
+    regular = [f for f in found if f.problem is None]
+    shas = dict(zip((f.rel for f in regular), hash_files([data / f.name for f in regular], data)))
+    for f in found:
+        sha = f.marker if f.problem is not None else shas[f.rel]
+        if isinstance(sha, FileProblem):
+            sha = f"{sha.code}:{time.time_ns()}" if sha.code == FILE_CHANGED else sha.code
+        h.update(f"{f.rel}\0{sha}\n".encode("utf-8", "backslashreplace"))
+    reference = data / "reference"
+    for name in sorted(os.listdir(reference)) if reference.is_dir() else []:
+        if name.startswith("."):
+            continue
+        h.update(shown(name).encode() + b"\0" + _reference_digest(reference / name, data))
     h.update(repr(sorted(months) if months else "all").encode())
     h.update(code_digest().encode())
     return h.hexdigest()
+
+
+def _reference_digest(path: Path, data: Path) -> bytes:
+    """A reference file's SHA-256; for anything that is not a regular file, what it is (it is
+    never followed or read)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return b"gone"
+    if not stat.S_ISREG(mode):
+        return f"not a file: {stat.S_IFMT(mode):o}".encode()
+    h = hashlib.sha256()
+    try:
+        hash_regular(path, data, h)
+    except FileProblem as e:
+        return e.code.encode() + (str(time.time_ns()).encode() if e.code == FILE_CHANGED else b"")
+    except FileNotFoundError:
+        return b"gone"
+    return h.digest()
 
 
 def unchanged(last: dict[str, str], print_: str) -> bool:
@@ -103,7 +136,7 @@ def record(home: Path, print_: str) -> None:
 def _same_file(entry: list) -> bool:
     path, ino, size, mtime, ctime, _ = entry
     try:
-        st = Path(path).stat()
+        st = os.lstat(path)
     except OSError:
         return False
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns) == (ino, size, mtime, ctime)
@@ -143,7 +176,7 @@ def months_touched(path: Path) -> set[str]:
     end): the inbox sensor asks for a close of each."""
     try:
         table = read_table(path)
-    except FileProblem:
+    except (FileProblem, OSError):
         return set()
     months: set[str] = set()
     for col in DATE_COLUMNS:
@@ -161,9 +194,12 @@ def inbox_listing(data: Path) -> dict[str, list[int]]:
     """Every submission file of the inbox (as the close finds them) with its size and
     modification time in nanoseconds: what the inbox sensor compares between looks."""
     listing = {}
-    for rel, _kind in discover(data):
-        st = (data / rel).stat()
-        listing[rel] = [st.st_size, st.st_mtime_ns]
+    for f in walk(data):
+        try:
+            st = os.lstat(data / f.name)
+        except OSError:
+            continue
+        listing[f.rel] = [st.st_size, st.st_mtime_ns]
     return listing
 
 

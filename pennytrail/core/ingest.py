@@ -29,6 +29,7 @@ import pyarrow as pa
 
 import data_contracts
 
+from . import infiles
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
 from .validate import validate_many
@@ -55,47 +56,44 @@ class IngestSummary:
 
 
 def discover(data_dir: Path) -> list[tuple[str, str | None]]:
-    """(path relative to data_dir, kind) of every submission file, in path order.
+    """(path relative to data_dir, kind) of every regular submission file, in path order.
 
     The kind is the first folder under ``inbox/``; a file in any other folder gets kind None
     (it is rejected, not ignored), and so is a file that is neither .csv nor .xlsx (when read).
-    Hidden files and Excel lock files (``~$…``) are skipped.
+    Hidden files and Excel lock files (``~$…``) are skipped. Entries that are not regular files,
+    or whose names are not text, are in ``infiles.walk`` (rejected unread), not here.
     """
-    inbox = data_dir / "inbox"
-    found = []
-    if not inbox.is_dir():
-        return found
-    for path in inbox.rglob("*"):
-        if not path.is_file():  # any other ending is rejected with what to send instead, not ignored
-            continue
-        if any(part.startswith((".", "~$")) for part in path.relative_to(inbox).parts):
-            continue
-        rel = path.relative_to(data_dir).as_posix()
-        top = path.relative_to(inbox).parts[0]
-        found.append((rel, top if top in data_contracts.INPUT_KINDS and len(path.relative_to(inbox).parts) > 1 else None))
-    return sorted(found)
+    return [(f.rel, _kind(f)) for f in infiles.walk(data_dir) if f.problem is None]
+
+
+def _kind(found: infiles.Found) -> str | None:
+    return found.kind_folder if found.kind_folder in data_contracts.INPUT_KINDS else None
 
 
 _hashed: dict[tuple, str] = {}
+changed_files: list[str] = []  # files this process found changing while it read them (read next close)
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, root: Path | None = None) -> str:
     """The file's SHA-256, read once per process while the file is unchanged: same inode, size,
     and modification and status-change times (any write changes the latter, and no tool sets it
-    back). A close fingerprints the inbox and then ingests it; the bytes are hashed once."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    back). A close fingerprints the inbox and then ingests it; the bytes are hashed once. Only a
+    regular file reached without a symbolic link (under ``root``) is read (``infiles``):
+    ``FileProblem`` otherwise, and when it changed while it was read."""
+    st = os.lstat(path)
+    where = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+    key = (where, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     if key not in _hashed:
-        _hashed[key] = _hash_bytes(path)
+        sha, st = _hash_bytes(path, root)
+        key = (where, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        _hashed[key] = sha
     return _hashed[key]
 
 
-def _hash_bytes(path: Path) -> str:
+def _hash_bytes(path: Path, root: Path | None = None) -> tuple[str, os.stat_result]:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    st = infiles.hash_regular(path, root, h)
+    return h.hexdigest(), st
 
 
 def known_hashes() -> list[list]:
@@ -116,10 +114,20 @@ def remember_hashes(entries: list[list], written_before_ns: int) -> int:
     return taken
 
 
-def hash_files(paths: list[Path]) -> list[str]:
-    """``sha256_of`` each path, several files at a time (hashing and reading release the GIL)."""
+def hash_files(paths: list[Path], root: Path | None = None) -> list[str | FileProblem | None]:
+    """``sha256_of`` each path, several files at a time (hashing and reading release the GIL):
+    the SHA-256, the ``FileProblem`` that stops it being read, or None for a file gone since."""
+    def one(path: Path) -> str | FileProblem | None:
+        try:
+            return sha256_of(path, root)
+        except FileProblem as e:
+            if e.code == infiles.FILE_CHANGED:
+                changed_files.append(str(path))
+            return e
+        except FileNotFoundError:
+            return None
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(sha256_of, paths))
+        return list(pool.map(one, paths))
 
 
 def write_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
@@ -178,17 +186,28 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
     seen_pairs = set(con.execute("SELECT file, sha256 FROM ingest_log").fetchall())
     seen_shas = {sha for _, sha in seen_pairs}
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_log").fetchone()[0]
-    files = discover(data_dir)
-    summary.files_seen = len(files)
-    # each new (path, bytes) once; a duplicate's bytes were seen before, or earlier in this run
+    found = infiles.walk(data_dir)
+    summary.files_seen = len(found)
+    regular = [f for f in found if f.problem is None]
+    shas = dict(zip((f.rel for f in regular), hash_files([data_dir / f.name for f in regular], data_dir)))
+    # each new (path, bytes) once; a duplicate's bytes were seen before, or earlier in this run; an
+    # entry that is not read (not a file, a name that is not text) once per path and reason
     new = []
-    for (rel, kind), sha in zip(files, hash_files([data_dir / rel for rel, _ in files])):
-        if (rel, sha) not in seen_pairs:
-            new.append((rel, kind, sha, sha in seen_shas))
-            seen_shas.add(sha)
-    reads = _read_ahead([data_dir / rel for rel, kind, _, duplicate in new if kind is not None and not duplicate])
+    for f in found:
+        got = f.problem or shas[f.rel]
+        if got is None:
+            continue  # gone since the inbox was listed
+        if isinstance(got, FileProblem):
+            marker = f.marker or infiles.UNREAD + got.code.lower()
+            if got.code == infiles.FILE_CHANGED or (f.rel, marker) not in seen_pairs:
+                new.append((f.rel, _kind(f), marker, False, got))
+        elif (f.rel, got) not in seen_pairs:
+            new.append((f.rel, _kind(f), got, got in seen_shas, None))
+            seen_shas.add(got)
+    reads = _read_ahead([(data_dir / rel, sha) for rel, kind, sha, duplicate, unread in new
+                         if kind is not None and not duplicate and unread is None], data_dir)
     batch = _Batch()
-    for rel, kind, sha, duplicate in new:
+    for rel, kind, sha, duplicate, unread in new:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         entry = {"seq": next_seq, "file": rel, "sha256": sha, "kind": kind, "first_seen_at": now,
                  "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
@@ -198,7 +217,8 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
             entry.update(status="duplicate", message="the same bytes were ingested before under another name")
             summary.files_duplicate += 1
             continue
-        raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
+        read = unread if unread is not None or kind is None else next(reads)
+        raw = _read_file(rel, kind, read, entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
                 on_raw(kind, raw.table)
@@ -225,13 +245,15 @@ def _reject(entry: dict, code: str, message: str, sheet: str | None, rows: int, 
 READ_AHEAD_BYTES = 64 << 20  # files read before they are needed, at most (one file, however big)
 
 
-def _read_ahead(paths: list[Path]) -> Iterator[RawTable | FileProblem]:
+def _read_ahead(files: list[tuple[Path, str]], root: Path) -> Iterator[RawTable | FileProblem]:
     """Each file's raw table, or the problem that stops it, in order: read in a second thread
     ahead of need, up to ``READ_AHEAD_BYTES`` of files. Arrow's CSV parser and compute kernels
-    release the GIL, so reading the next files overlaps checking and loading the last ones."""
-    def read(path: Path) -> RawTable | FileProblem:
+    release the GIL, so reading the next files overlaps checking and loading the last ones. A
+    file is parsed from the bytes whose SHA-256 is logged: one whose bytes are not those hashed
+    (it changed since) is ``FILE_CHANGED``."""
+    def read(path: Path, sha: str) -> RawTable | FileProblem:
         try:
-            return read_table(path)
+            return read_table(path, root, sha)
         except FileProblem as e:
             return e
         except (Exception, MemoryError) as e:  # nothing a file holds may stop the others
@@ -240,13 +262,18 @@ def _read_ahead(paths: list[Path]) -> Iterator[RawTable | FileProblem]:
                                                   f"{(str(e).splitlines() or [''])[0][:200]}); save it again as CSV "
                                                   "UTF-8 or .xlsx and send it again")
 
-    sizes = [p.stat().st_size for p in paths]
+    def size(path: Path) -> int:
+        try:
+            return os.lstat(path).st_size
+        except OSError:
+            return 0
+    sizes = [size(p) for p, _ in files]
     with ThreadPoolExecutor(1, thread_name_prefix="pennytrail-read") as pool:
         pending: deque = deque()
         queued = nxt = 0
-        for _ in paths:
-            while nxt < len(paths) and (not pending or queued + sizes[nxt] <= READ_AHEAD_BYTES):
-                pending.append((pool.submit(read, paths[nxt]), sizes[nxt]))
+        for _ in files:
+            while nxt < len(files) and (not pending or queued + sizes[nxt] <= READ_AHEAD_BYTES):
+                pending.append((pool.submit(read, *files[nxt]), sizes[nxt]))
                 queued += sizes[nxt]
                 nxt += 1
             done, size = pending.popleft()
@@ -256,7 +283,17 @@ def _read_ahead(paths: list[Path]) -> Iterator[RawTable | FileProblem]:
 
 def _read_file(rel: str, kind: str | None, raw: RawTable | FileProblem | None, entry: dict, batch: _Batch,
                summary: IngestSummary) -> RawTable | None:
-    """The file's raw table (``raw``, as read), or None when the whole file is rejected."""
+    """The file's raw table (``raw``, as read), or None when the whole file is rejected. A file
+    that changed while it was read is logged under a SHA-256 of no content (``changed:SEQ``), so
+    that whatever it holds next is read at the next close."""
+    if isinstance(raw, FileProblem) and raw.code in (infiles.NOT_A_FILE, infiles.BAD_FILE_NAME):
+        _reject(entry, raw.code, raw.message, None, 0, batch, summary)
+        return None
+    if isinstance(raw, FileProblem) and raw.code == infiles.FILE_CHANGED:
+        entry["sha256"] = f"changed:{entry['seq']}"
+        changed_files.append(rel)
+        _reject(entry, raw.code, raw.message, None, 0, batch, summary)
+        return None
     if kind is None:
         folders = ", ".join(f"inbox/{k}/" for k in data_contracts.INPUT_KINDS)
         _reject(entry, "UNKNOWN_KIND", f"the file is not in a kind folder: put it under one of {folders}",

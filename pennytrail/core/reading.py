@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from . import screening
+from . import infiles, screening
 from .screening import FileProblem, screen_csv, screen_xlsx
 
 __all__ = ["FileProblem", "RawTable", "read_table", "text_column", "TRIMMED"]
@@ -60,27 +61,33 @@ def text_column(tables: list[pa.Table], name: str, missing: str | None) -> pa.Ch
     return pa.chunked_array(chunks, pa.string())
 
 
-def read_table(path: Path) -> RawTable:
-    """The file as a table of text; ``FileProblem`` when it cannot be one. Checks that bound the
-    read (size, format, a workbook's parts and extent) run first (``screening``)."""
+def read_table(path: Path, root: Path | None = None, sha256: str | None = None) -> RawTable:
+    """The file as a table of text; ``FileProblem`` when it cannot be one. Only a regular file
+    reached without a symbolic link (under ``root``, when given) is opened, and it is read once:
+    the checks that bound the read (size, format, a workbook's parts and extent, ``screening``)
+    and the parse see the same bytes. With ``sha256``, those bytes must be the ones hashed
+    (``FILE_CHANGED`` otherwise)."""
     suffix = path.suffix.lower()
-    size = path.stat().st_size
+    if suffix not in (".csv", ".xlsx"):
+        raise FileProblem("WRONG_FORMAT", f"only .csv and .xlsx files are read, not {suffix or 'a file without an ending'}: "
+                                          "save the table as CSV UTF-8 or Excel Workbook (.xlsx) and send it again")
+    with infiles.open_regular(path, root) as (fd, st):
+        screening.screen_size(suffix, st.st_size)
+        data = infiles.read_regular(fd, st, path.name)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise infiles.changed_while_read(path.name)
     if suffix == ".csv":
-        screen_csv(path, size)
-        return _read_csv(path)
-    if suffix == ".xlsx":
-        screen_xlsx(path, size)
-        return _read_xlsx(path)
-    raise FileProblem("WRONG_FORMAT", f"only .csv and .xlsx files are read, not {suffix or 'a file without an ending'}: "
-                                      "save the table as CSV UTF-8 or Excel Workbook (.xlsx) and send it again")
+        screen_csv(data, len(data))
+        return _read_csv(data)
+    screen_xlsx(data, len(data))
+    return _read_xlsx(data)
 
 
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _read_csv(path: Path) -> RawTable:
-    data = path.read_bytes()
+def _read_csv(data: bytes) -> RawTable:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise FileProblem("MALFORMED_CSV", f"the file holds a NUL byte (offset {nul}, line {_line_of(data, nul)}): it "
@@ -189,11 +196,11 @@ def _general_csv(text: str) -> pa.Table:
 XLSX_CHUNK = 50_000  # sheet rows turned into Python values at once
 
 
-def _read_xlsx(path: Path) -> RawTable:
+def _read_xlsx(data: bytes) -> RawTable:
     from python_calamine import CalamineWorkbook
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = book.get_sheet_by_index(0)
         rows = sheet.iter_rows()
         width = sheet.width

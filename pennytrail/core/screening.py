@@ -12,6 +12,7 @@ limits are the ``LIMITS`` below (docs/decisions.md explains them).
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -77,13 +78,26 @@ def _other_format(head: bytes) -> str | None:
     return None
 
 
-def screen_csv(path: Path, size: int) -> None:
-    """Checks on a CSV's size and first bytes, before it is read whole."""
+def screen_size(suffix: str, size: int) -> None:
+    """The size check of ``screen_csv`` and ``screen_xlsx``, before a byte is read."""
+    what = "workbook" if suffix == ".xlsx" else "file"
     if size > LIMITS.file_bytes:
-        raise FileProblem("FILE_TOO_LARGE", f"the file is {_mb(size)}, more than the {_mb(LIMITS.file_bytes)} "
+        raise FileProblem("FILE_TOO_LARGE", f"the {what} is {_mb(size)}, more than the {_mb(LIMITS.file_bytes)} "
                                             "pennytrail reads from one file: split it into several files")
-    with path.open("rb") as f:
-        head = f.read(64 * 1024)
+
+
+def _head(source: bytes | Path) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source[:64 * 1024])
+    with Path(source).open("rb") as f:
+        return f.read(64 * 1024)
+
+
+def screen_csv(source: bytes | Path, size: int) -> None:
+    """Checks on a CSV's size and first bytes (``source``: the file's bytes, or its path), before
+    it is parsed."""
+    screen_size(".csv", size)
+    head = _head(source)
     if head.startswith(ZIP) or head.startswith(EMPTY_ZIP):
         raise FileProblem("WRONG_FORMAT", "the file is an Excel workbook or another zip archive, not CSV text: "
                                           "send it with the .xlsx ending, or save it as CSV UTF-8")
@@ -194,14 +208,12 @@ def _first_sheet(z: zipfile.ZipFile, names: set[str]) -> str | None:
     return None
 
 
-def screen_xlsx(path: Path, size: int) -> None:
-    """Checks on a workbook before the Excel reader loads it: its format, its zip directory, and
-    the parts the reader loads, with the extent of the first sheet's cells."""
-    if size > LIMITS.file_bytes:
-        raise FileProblem("FILE_TOO_LARGE", f"the workbook is {_mb(size)}, more than the {_mb(LIMITS.file_bytes)} "
-                                            "pennytrail reads from one file: split it into several files")
-    with path.open("rb") as f:
-        head = f.read(64 * 1024)
+def screen_xlsx(source: bytes | Path, size: int) -> None:
+    """Checks on a workbook (``source``: its bytes, or its path) before the Excel reader loads it:
+    its format, its zip directory, and the parts the reader loads, with the extent of the first
+    sheet's cells."""
+    screen_size(".xlsx", size)
+    head = _head(source)
     if not head:
         raise FileProblem("MISSING_COLUMN", "the file is empty: it has no header row")
     if head.startswith(CFB):
@@ -215,7 +227,7 @@ def screen_xlsx(path: Path, size: int) -> None:
                                           "rename it to .csv" if text else
                           "the file is not an Excel workbook (.xlsx files are zip archives): save it again as .xlsx")
     try:
-        z = zipfile.ZipFile(path)
+        z = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as e:
         raise FileProblem("UNREADABLE_FILE", f"the workbook is damaged ({e}): save it again from Excel and "
                                              "send it again") from None

@@ -106,15 +106,18 @@ def test_a_failed_final_checkpoint_is_a_failure_not_a_success(demo_data, tmp_pat
             raise duckdb.IOException("Could not write file \"pennytrail.duckdb\": No space left on device")
         real_checkpoint(con)
     monkeypatch.setattr(warehouse, "checkpoint", full_disk)
-    from pennytrail.app import changes
+    real_set_meta = warehouse.set_meta  # the close's token is its last write before the warehouse is written
 
-    real_record = changes.record  # the close's last step before the warehouse is written at its end
-    monkeypatch.setattr(changes, "record", lambda h, f: (ended.append(1), real_record(h, f))[1])
+    def set_meta(con, key, value):
+        if key == "last_close_token":
+            ended.append(1)
+        return real_set_meta(con, key, value)
+    monkeypatch.setattr(warehouse, "set_meta", set_meta)
     assert cli.main(["close", "--data", str(data), "--home", str(home)]) == 1
     err = capsys.readouterr().err
     assert "closed" not in err and "disk is full" in failure_line(err)
     monkeypatch.setattr(warehouse, "checkpoint", real_checkpoint)
-    monkeypatch.setattr(changes, "record", real_record)
+    monkeypatch.setattr(warehouse, "set_meta", real_set_meta)
     # the committed stages were in the write-ahead log: the next close finds them all
     assert cli.main(["close", "--data", str(data), "--home", str(home)]) == 0
     assert "files: " in capsys.readouterr().out

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core.private import owner_only
 from . import changes, snapshots
 from .errors import UserError, need_month, need_warehouse
 
@@ -38,8 +39,16 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
         need_month(month)
     if not (data / "reference").is_dir():
         raise UserError(f"the close did not complete: no reference data: {data / 'reference'} does not exist")
+    with owner_only(home, create=True):
+        return _close(data, home, months, progress, start)
+
+
+def _close(data: Path, home: Path, months: list[str] | None, progress: Progress, start: float) -> CloseResult:
+    from ..core import ingest
+
     last = changes.last_close(home)
     changes.reuse_hashes(last)  # files unchanged since the last close are not read again
+    ingest.changed_files.clear()
     fingerprint = changes.fingerprint(data, months)
     if changes.unchanged(last, fingerprint):
         snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
@@ -59,24 +68,35 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
                 done = run_close(data, home, months, contracts, progress)
             finally:
                 contracts.stop()
-            changes.record(home, fingerprint)
             with connect(db) as con:
                 set_meta(con, CLOSE_TOKEN, token)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}", e.details) from None
     # a close reports success only when the warehouse file itself holds its result
     verify_written(db, CLOSE_TOKEN, token)
+    snapshot = _publish(home, progress)
+    # "nothing new" is recorded last: a close that fails before (the snapshot on a full disk, a
+    # crash) leaves the last fingerprint, so the next close runs and publishes; so does a close
+    # that found a file changing while it read it, which the next close reads
+    if snapshot is not None and not ingest.changed_files:
+        changes.record(home, fingerprint)
+    elif ingest.changed_files:
+        progress(f"{len(set(ingest.changed_files))} file(s) changed while they were read: the next close reads them")
     seconds = time.perf_counter() - start
-    return CloseResult(done, False, seconds, _publish(home, progress))
+    return CloseResult(done, False, seconds, snapshot)
 
 
 def _publish(home: Path, progress: Progress) -> Path | None:
-    """Publish the warehouse the close left as the snapshot the portal reads (``snapshots``)."""
+    """Publish the warehouse the close left as the snapshot the portal reads (``snapshots``).
+    A snapshot that cannot be written (a full disk) fails the close; the next close publishes."""
     try:
         path = snapshots.publish(home)
     except snapshots.Busy:
         progress("the portal's snapshot was not refreshed: another process holds the warehouse")
         return None
+    except OSError as e:
+        raise UserError(f"the close's figures are in the warehouse, but the portal's snapshot could not be written "
+                        f"({e.strerror or e}): free space and run the close again, which publishes it") from e
     progress(f"published for the portal: {path.name}")
     return path
 
@@ -99,6 +119,11 @@ def demo(home: Path, seed: int = 1, progress: Progress = lambda _: None) -> Demo
     """Generate the demo program into HOME/data (unless that seed's data is there), make the
     signing key of confirmations (once), close every month as ``close`` does, write every closed
     month's reports, and make one portal user per role (once)."""
+    with owner_only(home, create=True):
+        return _demo(home, seed, progress)
+
+
+def _demo(home: Path, seed: int, progress: Progress) -> DemoResult:
     from ..generator import generate
     from . import keys
     from .reports import write_month_reports

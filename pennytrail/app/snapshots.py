@@ -13,6 +13,7 @@ can be writing it), after a checkpoint (so the file alone holds every committed 
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
@@ -21,6 +22,8 @@ import time
 from pathlib import Path
 
 import duckdb
+
+from ..core.private import create_file, private_dir
 
 FOLDER = "published"
 POINTER = "CURRENT"
@@ -63,27 +66,69 @@ def publish(home: Path, con: duckdb.DuckDBPyConnection | None = None, wait: floa
     """Copy the warehouse to a new snapshot and make it the current one; its path.
 
     ``con``, when given, is this process's open writing connection to the warehouse (for
-    example the one a sign-off just used); otherwise the warehouse is opened here."""
+    example the one a sign-off just used); otherwise the warehouse is opened here. Everything
+    happens while the warehouse is held for writing, so no other publication runs meanwhile: a
+    ``.partial`` file found then was left by one that died, and is removed. A copy that fails
+    (a full disk) leaves no ``.partial`` and the current snapshot as it was, and is raised. The
+    snapshot is readable by its owner only (``core.private``)."""
     home = Path(home)
-    folder = home / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(home / FOLDER)
     own = con is None
     if own:
         con = open_for_writing(home, wait)
     try:
         con.execute("CHECKPOINT")
+        for left in folder.glob("*.partial"):
+            left.unlink(missing_ok=True)
         name = f"warehouse-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}.duckdb"
         partial = folder / (name + ".partial")
-        shutil.copyfile(warehouse_path(home), partial)
+        pointer = folder / (POINTER + ".partial")
+        switched = False
+        try:
+            _copy(warehouse_path(home), partial)
+            os.replace(partial, folder / name)
+            fd = create_file(pointer)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(name + "\n")
+            os.replace(pointer, folder / POINTER)
+            switched = True
+        finally:
+            if not switched:
+                for p in (partial, pointer, folder / name):
+                    p.unlink(missing_ok=True)
     finally:
         if own:
             con.close()
-    os.replace(partial, folder / name)
-    pointer = folder / (POINTER + ".partial")
-    pointer.write_text(name + "\n", encoding="utf-8")
-    os.replace(pointer, folder / POINTER)
     _prune(folder, name)
     return folder / name
+
+
+def _copy(source: Path, target: Path) -> None:
+    """``source`` copied to a new file ``target`` made ``0600``, in the kernel where it can be."""
+    fd = create_file(target)
+    with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+        if hasattr(os, "sendfile"):
+            _sendfile(src, dst)
+        else:
+            shutil.copyfileobj(src, dst, 8 << 20)
+
+
+def _sendfile(src, dst) -> None:
+    size = os.fstat(src.fileno()).st_size
+    offset = 0
+    try:
+        while offset < size:
+            sent = os.sendfile(dst.fileno(), src.fileno(), offset, min(size - offset, 1 << 30))
+            if sent == 0:
+                break
+            offset += sent
+    except OSError as e:
+        if offset or e.errno not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise
+        shutil.copyfileobj(src, dst, 8 << 20)
+        return
+    if offset != size:
+        raise OSError(errno.EIO, f"the snapshot copy stopped at {offset:,} of {size:,} bytes")
 
 
 def current(home: Path) -> Path | None:
@@ -107,9 +152,6 @@ def _prune(folder: Path, keep_name: str) -> None:
                 extra.unlink()
             except FileNotFoundError:
                 pass
-    for p in folder.glob("*.partial"):
-        if time.time() - p.stat().st_mtime > 3600:
-            p.unlink(missing_ok=True)
 
 
 def buyers(home: Path) -> set[str] | None:

@@ -471,13 +471,17 @@ def describe(e: BaseException, home: Path) -> str:
 def _write_log(home: Path, argv: list[str], line: str, details: str) -> Path | None:
     """Append the failure to the home's log (or, if the home cannot be written, the temporary
     folder's); the file written, or None."""
+    from .core.private import FILE_MODE, make_dir
+
     entry = (f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} pid {os.getpid()} "
              f"pennytrail {' '.join(argv)}\n{line}\n{details.rstrip()}\n")
     places = [home / LOG] if home.is_dir() else []  # a home that does not exist is not made for a log
     for path in places + [Path(tempfile.gettempdir()) / f"pennytrail-{os.getuid()}.log"]:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as f:
+            make_dir(path.parent)
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+            os.fchmod(fd, FILE_MODE)  # the log may name workers: its owner's only (core.private)
+            with os.fdopen(fd, "a", encoding="utf-8") as f:
                 f.write(entry)
             return path
         except OSError:
@@ -487,13 +491,14 @@ def _write_log(home: Path, argv: list[str], line: str, details: str) -> Path | N
 
 def main(argv: list[str] | None = None) -> int:
     from .core.homelock import Busy
+    from .core.private import owner_only
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     home = _home(args)
     code, details = 1, ""
     try:
-        with _access(args):
+        with owner_only(), _access(args):  # what a command makes is its owner's only (core.private)
             return args.func(args)
     except UserError as e:
         line, details = str(e), e.details

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from pennytrail.core.private import create_file
 from pennytrail.core.warehouse import transaction
 
 SCHEMA = """
@@ -116,6 +117,10 @@ def _connection(p: Path) -> sqlite3.Connection:
         _ready.discard(p)
         p.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(p.parent, 0o700)
+        try:  # made 0600 before SQLite opens it: its -wal and -shm files take its mode
+            os.close(create_file(p))
+        except FileExistsError:
+            pass
     con = sqlite3.connect(p, timeout=10, isolation_level=None)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA busy_timeout = 10000")

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..core.private import of_home
 from ..core.warehouse import connect
 from .errors import UserError, need_month, need_warehouse
 
 
+@of_home
 def close_workbook(home: Path, month: str, out: Path | None = None,
                    progress: Callable[[str], None] = lambda _: None) -> tuple[Path, dict[str, int]]:
     """Write the month's close workbook (default HOME/reports/close-MONTH.xlsx); its path and the
@@ -28,6 +30,7 @@ def close_workbook(home: Path, month: str, out: Path | None = None,
             raise UserError(str(e)) from None
 
 
+@of_home
 def confirm(home: Path, buyer: str, month: str):
     """Issue the buyer's payment confirmation for a closed month (PDF, CSV and signed JSON
     statement, a new version only when its figures changed) into the buyer's folder of
@@ -88,6 +91,7 @@ def trust_key(public_key: Path, trust_list: Path | None = None) -> tuple[Path, l
         raise UserError(str(e)) from None
 
 
+@of_home
 def write_month_reports(data: Path, home: Path, progress: Callable[[str], None] = lambda _: None) -> list[str]:
     """Run the ``reports_for_month`` job over every published month (one run, recorded in the
     home's Dagster instance, over its partitions): each month's close workbook and every buyer's

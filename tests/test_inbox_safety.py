@@ -164,7 +164,7 @@ def test_a_socket_is_rejected(inbox, tmp_path):
 def test_a_folder_named_like_a_file_is_named_and_its_files_read(inbox):
     write(inbox / "inbox/payroll/x.csv/inner.csv", BODY)
     run(inbox)
-    assert "a folder" in one_rejection(inbox, "inbox/payroll/x.csv", "NOT_A_FILE")
+    assert "a folder named like a file" in one_rejection(inbox, "inbox/payroll/x.csv", "NOT_A_FILE")
     assert ("inbox/payroll/x.csv/inner.csv", "loaded") in [(r[0], r[1]) for r in logged(inbox)[0]]
 
 
@@ -270,38 +270,7 @@ def test_read_regular_takes_one_version(tmp_path):
     assert e.value.code == "FILE_CHANGED"
 
 
-# -- a close: the name, the links and the pipe stop nothing; a failed snapshot is repaired --------
-
-def test_a_close_with_hostile_entries_completes_and_says_nothing_new_after(closed_demo, tmp_path, secret):
-    from pennytrail.cli import main
-
-    home = tmp_path / "home"
-    shutil.copytree(closed_demo, home, symlinks=True)
-    data = home / "data"
-    folder = os.fsencode(data / "inbox/payroll")
-    with open(os.path.join(folder, b"march\xff.csv"), "wb") as f:
-        f.write(BODY.encode())
-    os.symlink(secret, data / "inbox/payroll/key.csv")
-    os.mkfifo(data / "inbox/payments/pipe.csv")
-    (data / "inbox/sales/x.csv").mkdir()
-    assert main(["close", "--data", str(data), "--home", str(home)]) == 0
-    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT file, code FROM quarantine WHERE code IN ('BAD_FILE_NAME', 'NOT_A_FILE') "
-                           "ORDER BY file").fetchall()
-    assert rows == [("inbox/payments/pipe.csv", "NOT_A_FILE"), ("inbox/payroll/key.csv", "NOT_A_FILE"),
-                    ("inbox/payroll/march\\xff.csv", "BAD_FILE_NAME"), ("inbox/sales/x.csv", "NOT_A_FILE")]
-    _not_read_home(home, secret)
-    from pennytrail.app import close
-
-    assert close(data, home, None).unchanged
-
-
-def _not_read_home(home, secret_path):
-    digest = hashlib.sha256(secret_path.read_bytes()).hexdigest()
-    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
-        assert not con.execute("SELECT count(*) FROM ingest_log WHERE sha256 = ?", [digest]).fetchone()[0]
-        assert not con.execute("SELECT count(*) FROM payroll_rows WHERE worker_id = 'SECRET'").fetchone()[0]
-
+# -- a failed snapshot is repaired by the next close ------------------------------------------------
 
 def test_a_close_whose_snapshot_fails_on_a_full_disk_is_repaired_by_the_next(closed_demo, tmp_path, monkeypatch):
     """The snapshot copy runs out of space half-way: the close fails with one line, leaves no
@@ -352,34 +321,57 @@ def test_a_partial_snapshot_left_by_a_crash_is_removed_by_the_next_publication(c
 
 # -- modes -----------------------------------------------------------------------------------------
 
-def test_what_the_home_holds_is_readable_by_its_owner_only_whatever_the_umask(demo_data, tmp_path):
-    """A close, a workbook, a failure's log and the portal's database, made under umask 000."""
-    from pennytrail.app import accounts
+def test_a_close_with_hostile_entries_completes_and_what_the_home_holds_is_its_owners_only(demo_data, tmp_path,
+                                                                                             secret):
+    """One close through the command, under umask 000, over the demo's inbox with a name that is
+    not text, a link to a secret, a named pipe and a folder named like a file: it completes with one
+    rejection each, reads nothing of the secret, says "nothing new" after; and the warehouse, the
+    snapshot, a workbook, a failure's log and the portal's database are made 0600 in 0700 folders."""
+    from pennytrail.app import accounts, close
     from pennytrail.cli import main
 
     home = tmp_path / "home"
     data = tmp_path / "data"
     shutil.copytree(demo_data, data)
+    with open(os.path.join(os.fsencode(data / "inbox/payroll"), b"march\xff.csv"), "wb") as f:
+        f.write(BODY.encode())
+    os.symlink(secret, data / "inbox/payroll/key.csv")
+    os.mkfifo(data / "inbox/payments/pipe.csv")
+    (data / "inbox/sales/x.csv").mkdir()
     old = os.umask(0)
     try:
         assert main(["close", "--data", str(data), "--home", str(home), "--month", "2026-01"]) == 0
         assert main(["report", "close", "--home", str(home), "--month", "2026-01"]) == 0
         assert main(["close", "--data", str(data), "--home", str(home), "--month", "2026-13"]) == 1  # logged
         accounts.add_user(home, "a@example.org", "accountant", "correct horse battery", None, by="test")
+        assert close(data, home, ["2026-01"]).unchanged
     finally:
         os.umask(old)
+    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT file, code FROM quarantine WHERE code IN ('BAD_FILE_NAME', 'NOT_A_FILE') "
+                           "ORDER BY file").fetchall()
+    assert rows == [("inbox/payments/pipe.csv", "NOT_A_FILE"), ("inbox/payroll/key.csv", "NOT_A_FILE"),
+                    ("inbox/payroll/march\\xff.csv", "BAD_FILE_NAME"), ("inbox/sales/x.csv", "NOT_A_FILE")]
+    _not_read_home(home, secret)
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     seen = set()
     for name in ("pennytrail.duckdb", "published", "reports", "logs", "portal", "dagster"):
         top = home / name
         assert top.exists(), name
         for p in [top, *top.rglob("*")]:
-            mode = stat.S_IMODE(p.lstat().st_mode)
             if p.is_symlink():
                 continue
+            mode = stat.S_IMODE(p.lstat().st_mode)
             assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
             seen.add(p.suffix)
     assert {".duckdb", ".xlsx", ".log", ".sqlite"} <= seen
+
+
+def _not_read_home(home, secret_path):
+    digest = hashlib.sha256(secret_path.read_bytes()).hexdigest()
+    with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
+        assert not con.execute("SELECT count(*) FROM ingest_log WHERE sha256 = ?", [digest]).fetchone()[0]
+        assert not con.execute("SELECT count(*) FROM payroll_rows WHERE worker_id = 'SECRET'").fetchone()[0]
 
 
 def test_an_older_home_is_tightened_by_the_next_command_that_writes_it(closed_demo, tmp_path):

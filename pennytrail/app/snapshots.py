@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -77,30 +78,40 @@ def publish(home: Path, con: duckdb.DuckDBPyConnection | None = None, wait: floa
     if own:
         con = open_for_writing(home, wait)
     try:
-        con.execute("CHECKPOINT")
-        for left in folder.glob("*.partial"):
-            left.unlink(missing_ok=True)
-        name = f"warehouse-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}.duckdb"
-        partial = folder / (name + ".partial")
-        pointer = folder / (POINTER + ".partial")
-        switched = False
-        try:
-            _copy(warehouse_path(home), partial)
-            os.replace(partial, folder / name)
-            fd = create_file(pointer)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(name + "\n")
-            os.replace(pointer, folder / POINTER)
-            switched = True
-        finally:
-            if not switched:
-                for p in (partial, pointer, folder / name):
-                    p.unlink(missing_ok=True)
+        with _publishing:  # threads of one process share its hold on the warehouse
+            name = _publish(home, folder, con)
     finally:
         if own:
             con.close()
     _prune(folder, name)
     return folder / name
+
+
+_publishing = threading.Lock()
+
+
+def _publish(home: Path, folder: Path, con: duckdb.DuckDBPyConnection) -> str:
+    """Checkpoint, copy to ``NAME.partial``, rename, switch the pointer; the new name."""
+    con.execute("CHECKPOINT")
+    for left in folder.glob("*.partial"):
+        left.unlink(missing_ok=True)
+    name = f"warehouse-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{secrets.token_hex(4)}.duckdb"
+    partial = folder / (name + ".partial")
+    pointer = folder / (POINTER + ".partial")
+    switched = False
+    try:
+        _copy(warehouse_path(home), partial)
+        os.replace(partial, folder / name)
+        fd = create_file(pointer)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(name + "\n")
+        os.replace(pointer, folder / POINTER)
+        switched = True
+    finally:
+        if not switched:
+            for p in (partial, pointer, folder / name):
+                p.unlink(missing_ok=True)
+    return name
 
 
 def _copy(source: Path, target: Path) -> None:

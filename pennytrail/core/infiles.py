@@ -74,10 +74,14 @@ def _what(mode: int) -> tuple[str, str]:
     return "other", "not a regular file"
 
 
-def _not_a_file(rel: str, kind: str | None, name: str, mode: int, hint: str = "") -> Found:
+def _not_a_file(rel: str, kind: str | None, name: str, mode: int) -> Found:
     word, what = _what(mode)
-    message = (f"{rel} is {what}, not a file: pennytrail reads only regular files inside the data folder and "
-               f"never follows a link{hint}; put the file itself in the folder")
+    if word == "folder":
+        message = (f"{rel} is a folder named like a file, not a file: the files in it are read on their own; "
+                   "send the table itself as a file of that name")
+    else:
+        message = (f"{rel} is {what}, not a file: pennytrail reads only regular files inside the data folder and "
+                   "never follows a link; put the file itself in the folder")
     return Found(rel, kind, name, FileProblem(NOT_A_FILE, message), UNREAD + word)
 
 
@@ -132,7 +136,7 @@ def _walk(fd: int, name: str, parts: list[str], found: list[Found]) -> None:
             continue
         if stat.S_ISDIR(st.st_mode):
             if entry.name.lower().endswith(FILE_ENDINGS):
-                found.append(_not_a_file(rel, kind, path, st.st_mode, "; the files in it are read on their own"))
+                found.append(_not_a_file(rel, kind, path, st.st_mode))
             try:
                 sub = os.open(entry.name, _DIR, dir_fd=fd)
             except OSError:

@@ -105,7 +105,7 @@ def load_reference(data_dir: Path) -> Reference:
             problems.append(Problem(rel, None, None, "the file is missing"))
             continue
         try:
-            table = read_table(path)
+            table = read_table(path, data_dir)  # a regular file inside the data folder only
         except FileProblem as e:
             problems.append(Problem(rel, None, None, e.message))
             continue

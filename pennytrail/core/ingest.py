@@ -31,7 +31,8 @@ import data_contracts
 
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
-from .validate import validate_many
+from .validate import sender_of, validate_many
+from . import mapped as mapped_files
 from . import faults
 from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
@@ -186,19 +187,28 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
         if (rel, sha) not in seen_pairs:
             new.append((rel, kind, sha, sha in seen_shas))
             seen_shas.add(sha)
-    reads = _read_ahead([data_dir / rel for rel, kind, _, duplicate in new if kind is not None and not duplicate])
+    profiles = {rel: mapped_files.profiles_for(ref.mappings, rel) for rel, kind, _, _ in new if kind is not None}
+    reads = _read_ahead([data_dir / rel for rel, kind, _, duplicate in new
+                         if kind is not None and not duplicate and not profiles[rel]])
     batch = _Batch()
     for rel, kind, sha, duplicate in new:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         entry = {"seq": next_seq, "file": rel, "sha256": sha, "kind": kind, "first_seen_at": now,
-                 "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
+                 "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None,
+                 "rows_skipped": 0, "mapping": None, "unmapped_codes": None}
         next_seq += 1
         batch.entries.append(entry)
         if duplicate:
             entry.update(status="duplicate", message="the same bytes were ingested before under another name")
             summary.files_duplicate += 1
             continue
-        raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
+        if kind is not None and profiles[rel]:  # a sender's own layout, read through its profile (§3b)
+            raw = mapped_files.read_for_ingest(data_dir, rel, profiles[rel], entry)
+            if isinstance(raw, FileProblem):
+                _reject(entry, raw.code, raw.message, None, 0, batch, summary)
+                raw = None
+        else:
+            raw = _read_file(rel, kind, None if kind is None else next(reads), entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
                 on_raw(kind, raw.table)
@@ -380,9 +390,15 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
     """Validate the batch's files kind by kind and commit them, with their log lines, at once."""
     with transaction(con):
         for kind, tables in batch.tables.items():
+            for entry, raw in tables:
+                if isinstance(raw, mapped_files.MappedFile):
+                    mapped_files.apply(con, kind, entry, raw, ref, summary)
+            tables = [(e, raw) for e, raw in tables if not isinstance(raw, mapped_files.MappedFile)]
+            if not tables:
+                continue
             entries = [e for e, _ in tables]
             raws = [raw for _, raw in tables]
-            checked = validate_many(raws, kind, ref)
+            checked = validate_many(raws, kind, ref, senders=[sender_of(e["file"]) for e in entries])
             _load_checked(con, kind, entries, raws, checked)
             good = checked.good
             accepted = np.bincount(checked.file_index[good], minlength=len(entries))

@@ -78,9 +78,10 @@ def fingerprint(data: Path, months: list[str] | None) -> str:
     files = [rel for rel, _ in discover(data)]
     for rel, sha in zip(files, hash_files([data / rel for rel in files])):
         h.update(f"{rel}\0{sha}\n".encode())
-    for path in sorted((data / "reference").glob("*")):
-        if path.is_file():
-            h.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for path in sorted((data / "reference").glob("*")) + sorted((data / "reference" / "mappings").glob("*")):
+        if path.is_file():  # a mapping profile (§3b) is reference data too
+            h.update(path.relative_to(data / "reference").as_posix().encode() + b"\0"
+                     + hashlib.sha256(path.read_bytes()).digest())
     h.update(repr(sorted(months) if months else "all").encode())
     h.update(code_digest().encode())
     return h.hexdigest()

@@ -257,8 +257,8 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
             what = "amount" if col in ("premium_paid", "gross_wages") else col
             header_of[col] = shown[line_at[what]]
         else:
-            hs = [vh for what, _, _, _, vh in pair_at if what == ("amount" if col in ("premium_paid", "gross_wages") else col)]
-            header_of[col] = hs[0] if len(hs) == 1 else (f"{hs[0]} … {hs[-1]}" if hs else col)
+            want = "amount" if col in ("premium_paid", "gross_wages") else col
+            header_of[col] = " / ".join(pair.value for pair in earn.pairs if pair.what == want) or col
     read_cols = set(where.values()) | {c for _, c in skip_at} | set(line_at.values()) \
         | {c for _, a, b, _, _ in pair_at for c in (a, b)}
     keys = []
@@ -486,9 +486,9 @@ def check_mapped(mf: MappedFile, kind: str, ref: Reference, sender: str | None =
             for i in members:
                 if pd.isna(code[i]):
                     code[i] = "SIBLING_REJECTED"
-                    message[i] = (f"row {rows[bad[0]]}, a line of the same pay period ({', '.join(_key_names(kind))}), "
-                                  f"was quarantined ({code[bad[0]]}): a pay period is accepted whole or not at all; "
-                                  f"correct row {rows[bad[0]]} and send the file again")
+                    message[i] = (f"row {rows[bad[0]]}, a line of the same pay period, was quarantined "
+                                  f"({code[bad[0]]}: {message[bad[0]]}); a pay period is accepted whole or not "
+                                  f"at all: correct row {rows[bad[0]]} and send the file again")
     kept = [(row, members) for row, members in zip(out_rows, out_units) if all(pd.isna(code[i]) for i in members)]
     acc = pd.DataFrame([row for row, _ in kept], columns=mf.header)
     acc["row_number"] = np.array([rows[m[0]] for _, m in kept], dtype=np.int64)

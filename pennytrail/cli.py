@@ -42,7 +42,7 @@ EXAMPLES = {
     "users": "pennytrail users add --home .pennytrail --email ana@example.org --role monitor --password-stdin",
     "keys": "pennytrail keys show --home .pennytrail",
     "months": "pennytrail months --home .pennytrail",
-    "preview": "pennytrail preview --data .pennytrail/data .pennytrail/data/inbox/payroll/T002/adp/2026-01.csv",
+    "preview": "pennytrail preview --data .pennytrail/data .pennytrail/data/inbox/payroll/T002/2026-01.csv",
     "mappings": "pennytrail mappings --data .pennytrail/data",
 }
 UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log

@@ -287,6 +287,9 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
     number_cols = {c for c, s in contract.items() if s["type"] == "number"}
     date_cols = {c for c, s in contract.items() if s["type"] == "date"}
 
+    numbers: dict[tuple[str, bool], str | None] = {}
+    dates: dict[tuple[str, str], str] = {}
+
     def read_number(v: object, col_or_what: str, amount: bool, shown_header: str, col: str):
         """(numeral text, error) of one cell."""
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -294,7 +297,9 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
         t = _text(v)
         if t == "":
             return "", None
-        n = number_text(t, profile.decimal_char, profile.group_char, amount)
+        key = (t, amount)
+        n = numbers[key] if key in numbers else numbers.setdefault(
+            key, number_text(t, profile.decimal_char, profile.group_char, amount))
         if n is None:
             code = "BAD_AMOUNT" if amount else "BAD_NUMBER"
             what = "an amount" if amount else "a number"
@@ -330,7 +335,10 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
                     t = v.isoformat()
                 elif t and col in profile.formats:
                     try:
-                        t = dt.datetime.strptime(t, profile.formats[col]).date().isoformat()
+                        key = (t, profile.formats[col])
+                        if key not in dates:  # a column holds few distinct dates: each parsed once
+                            dates[key] = dt.datetime.strptime(t, profile.formats[col]).date().isoformat()
+                        t = dates[key]
                     except ValueError:
                         err[col] = ("BAD_DATE", f'"{header_of[col]}" ({col}): "{t}" is not a date like '
                                                 f"{EXAMPLE_DAY.strftime(profile.formats[col])}")
@@ -353,9 +361,6 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
                     if _text(v) == "":
                         continue
                     if code == "":
-                        n, _ = read_number(v, what, amount, vh, what)
-                        if n is not None and n != "" and Decimal(n) == 0:
-                            continue  # a pair of a blank code and a zero holds nothing
                         col = next((c for c in earn.codes if ("amount" if c in ("premium_paid", "gross_wages") else c) == what), what)
                         err.setdefault(col, ("MISSING_FIELD", f'"{ch}" (pay code) is blank beside "{_text(v)}" in '
                                                               f'"{vh}": a pay code is required'))
@@ -460,15 +465,15 @@ def check_mapped(mf: MappedFile, kind: str, ref: Reference, sender: str | None =
     groups: dict[tuple, list[int]] = {}
     for i, k in enumerate(keys):
         groups.setdefault(k, []).append(i)
-    frame = mf.table.to_pandas()
+    columns = {c: mf.table.column(c).to_pylist() for c in mf.header}
     earn_cols = list(mf.profile.earnings.codes)
     out_rows, out_units = [], []
     for members in groups.values():
         if any(not pd.isna(code[i]) for i in members):
             continue
-        first = frame.iloc[members[0]].to_dict()
+        first = {c: columns[c][members[0]] for c in mf.header}
         for col in earn_cols:
-            vals = [frame.iloc[i][col] for i in members if frame.iloc[i][col] != ""]
+            vals = [columns[col][i] for i in members if columns[col][i] != ""]
             first[col] = _decimal_text(sum((Decimal(v) for v in vals), Decimal(0))) if vals else ""
         out_rows.append(first)
         out_units.append(members)
@@ -476,10 +481,10 @@ def check_mapped(mf: MappedFile, kind: str, ref: Reference, sender: str | None =
         agg = pa.Table.from_pylist(out_rows, schema=mf.table.schema)
         again = validate_many([RawTable(mf.sheet, mf.header, agg, rows[[m[0] for m in out_units]])], kind, ref,
                               CHECKS, senders=[sender])
-        for j, members in enumerate(out_units):
-            if not pd.isna(again.code[j]):
-                code[members[0]] = again.code[j]
-                message[members[0]] = sender_words(again.message[j], mf.header_of)
+        for j in np.flatnonzero(~again.good):
+            members = out_units[j]
+            code[members[0]] = again.code[j]
+            message[members[0]] = sender_words(again.message[j], mf.header_of)
     for members in groups.values():
         bad = [i for i in members if not pd.isna(code[i]) and code[i] != "SIBLING_REJECTED"]
         if bad:

@@ -42,6 +42,8 @@ EXAMPLES = {
     "users": "pennytrail users add --home .pennytrail --email ana@example.org --role monitor --password-stdin",
     "keys": "pennytrail keys show --home .pennytrail",
     "months": "pennytrail months --home .pennytrail",
+    "preview": "pennytrail preview --data .pennytrail/data .pennytrail/data/inbox/payroll/T002/2026-01.csv",
+    "mappings": "pennytrail mappings --data .pennytrail/data",
 }
 UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log
 
@@ -96,6 +98,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
                   f"{home} --email {email} --password-stdin`)")
         else:
             print(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from .app.senders import preview
+
+    result = preview(Path(args.data), Path(args.file), rows=args.rows)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(result.as_dict(), indent=1, ensure_ascii=False, default=str))
+    else:
+        print(result.text())
+    return 0
+
+
+def cmd_mappings(args: argparse.Namespace) -> int:
+    from .app.senders import mappings
+
+    result = mappings(Path(args.data))
+    print(result.text())
+    if not result.valid:
+        raise UserError("a mapping profile is invalid (listed above): a close stops until it is corrected")
     return 0
 
 
@@ -287,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "Generate the demo program (once) into HOME/data and close every month.")
     p.add_argument("--home", default=".pennytrail", help="home folder (default .pennytrail)")
     p.add_argument("--seed", type=int, default=1, help="seed of the demo data (default 1)")
+
+    p = add("preview", cmd_preview, "Show what a close would make of one sender's file, through the profile that "
+                                    "matches it; writes nothing.")
+    p.add_argument("--data", required=True, help="data folder holding reference/ (and its mappings/) and inbox/")
+    p.add_argument("file", help="the file, under DATA/inbox/<kind>/")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json, for tools")
+    p.add_argument("--rows", type=int, default=10, help="how many first rows to show (default 10)")
+
+    p = add("mappings", cmd_mappings, "List every mapping profile, whether it is valid, and the inbox files it reads.")
+    p.add_argument("--data", required=True, help="data folder holding reference/mappings/ and inbox/")
 
     p = add("summary", cmd_summary, "Print what the warehouse holds: files, rows, pools, workers, exceptions.")
     p.add_argument("--home", required=True, help="home folder of the warehouse")

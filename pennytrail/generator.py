@@ -12,6 +12,12 @@ out with the generator's own rounding and split, not the product's. The data sit
 boundaries on purpose: each dairy's first invoice retains an exact half cent, four small
 growers have pools of 1 to 4 workers, and one premium is paid on its pool's due date.
 
+Some senders keep their own export layouts (``sender_formats``): in the demo, grower T002 sends
+ADP-style paydata, T902 a Datatech-style file of pay code lines, T903 a printed payroll journal,
+D002 a Spanish workbook with the payroll on its second sheet, and buyer B01 its EDI 810 invoices
+flattened to CSV; each with its mapping profile in ``reference/mappings/``. The rows are the same
+as a §3 file would hold, so the answer key is the same.
+
 The output is deterministic per seed and scale (byte for byte, Excel files included) and is
 written grower by grower, so memory stays flat as the scale grows.
 """
@@ -31,6 +37,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from . import sender_formats
 
 
 D = dt.date
@@ -57,6 +65,8 @@ class Scale:
     weeks: int
 
 
+# the demo's senders that keep their own export layouts (sender_formats): party -> shape
+DEMO_SENDERS = {"T002": "pairs", "T902": "lines", "T903": "report", "D002": "spanish", "B01": "edi810"}
 SCALES = {
     "demo": Scale(3, 2, 40, 12, D(2026, 1, 5), 12),
     "season": Scale(26, 4, 1250, 40, D(2025, 11, 3), 30),
@@ -164,12 +174,14 @@ class Key:
 
 class Generator:
     def __init__(self, out: Path, seed: int = 1, scale: str = "demo", faults: bool = True,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None, senders: dict[str, str] | None = None):
         if scale not in SCALES:
             raise ValueError(f"unknown scale {scale!r}: choose one of {', '.join(SCALES)}")
         self.out, self.seed, self.scale_name, self.faults = Path(out), seed, scale, faults
         self.scale = SCALES[scale]
         self.progress = progress or (lambda _m: None)
+        # party -> the shape of its own export (sender_formats); None: the scale's default
+        self.senders = dict(DEMO_SENDERS if senders is None and scale == "demo" else senders or {})
         self.key = Key()
         self.as_of = dt.date.min  # the latest date of any accepted row: the close's as-of date
         self.void_lines: list[Line] = []  # purchase lines corrected to quantity 0
@@ -226,6 +238,7 @@ class Generator:
             self._file_faults()
         self._write_sales()
         self._settle_overdue()
+        self._write_profiles()
         key = self.key
         summary = {"seed": self.seed, "scale": self.scale_name, "faults": self.faults,
                    "payroll_rows": self.payroll_rows, "purchase_lines": len(self.lines),
@@ -233,9 +246,19 @@ class Generator:
                    "quarantine": key.quarantine, "exceptions": key.exceptions, "workers_findings": key.workers,
                    "duplicates": key.duplicates, "corrections": key.corrections, "handshake": key.handshake,
                    "sales_corrections": key.sales_corrections, "as_of_date": self.as_of.isoformat(),
+                   "senders": dict(sorted(self.senders.items())),
                    "notes": key.notes}
         (self.out / "answer_key.json").write_text(json.dumps(summary, indent=1, default=str) + "\n", encoding="utf-8")
         return key
+
+    def _write_profiles(self) -> None:
+        """A mapping profile per sender with its own layout: its files are the monthly files
+        directly in its folder (a correction or a fix in a subfolder is a §3 file)."""
+        folder = self.out / "reference" / "mappings"
+        for party, shape in sorted(self.senders.items()):
+            folder.mkdir(parents=True, exist_ok=True)
+            text = sender_formats.profile(shape, f"{party}/*.{sender_formats.EXTENSION[shape]}", party)
+            (folder / f"{party.lower()}-{shape}.yaml").write_text(text, encoding="utf-8")
 
     def _periods(self, prog: dict) -> list[dt.date]:
         n = self.scale.weeks * 7 // prog["period_days"]
@@ -545,7 +568,11 @@ class Generator:
         month = all_rows["period_start"].str.slice(0, 7)
         for m, part in all_rows.groupby(month, sort=True):
             part = part[PAYROLL_COLUMNS].reset_index(drop=True)
-            if tomato:
+            shape = self.senders.get(g)
+            if shape:  # the grower's own export layout, read through its profile
+                sender_formats.write(shape, folder / f"{m}.{sender_formats.EXTENSION[shape]}",
+                                     [{c: str(v) for c, v in r.items()} for r in part.to_dict("records")], g)
+            elif tomato:
                 part.to_csv(folder / f"{m}.csv", index=False, lineterminator="\n")
             else:
                 _write_xlsx(folder / f"{m}.xlsx", PAYROLL_COLUMNS, part.values.tolist())
@@ -555,7 +582,11 @@ class Generator:
         for ln in sorted(self.lines, key=lambda x: (x.buyer_id, x.ship_date, x.invoice_id, x.line_no)):
             by_file[f"inbox/purchases/{ln.buyer_id}/{ln.ship_date:%Y-%m}"].append(ln.row())
         for name, rows in by_file.items():
-            if name.startswith("inbox/purchases/B03/"):
+            shape = self.senders.get(name.split("/")[2])
+            if shape:
+                sender_formats.write(shape, self.out / f"{name}.{sender_formats.EXTENSION[shape]}",
+                                     [dict(zip(PURCHASE_COLUMNS, map(str, r))) for r in rows])
+            elif name.startswith("inbox/purchases/B03/"):
                 _write_xlsx(self.out / f"{name}.xlsx", PURCHASE_COLUMNS, rows)
             else:
                 _write_csv(self.out / f"{name}.csv", PURCHASE_COLUMNS, rows)
@@ -820,6 +851,8 @@ def _fix_core_times(xml: bytes) -> bytes:
 
 
 def generate(out: Path, seed: int = 1, scale: str = "demo", faults: bool = True,
-             progress: Callable[[str], None] | None = None) -> dict:
-    Generator(out, seed, scale, faults, progress).run()
+             progress: Callable[[str], None] | None = None, senders: dict[str, str] | None = None) -> dict:
+    """Write the program into ``out``; ``senders`` (party -> shape of its own export, see
+    ``sender_formats``) defaults to the demo's five senders at the demo scale and to none else."""
+    Generator(out, seed, scale, faults, progress, senders).run()
     return json.loads((Path(out) / "answer_key.json").read_text(encoding="utf-8"))

@@ -90,11 +90,12 @@ def fingerprint(data: Path, months: list[str] | None) -> str:
         if isinstance(sha, FileProblem):
             sha = f"{sha.code}:{time.time_ns()}" if sha.code == FILE_CHANGED else sha.code
         h.update(f"{f.rel}\0{sha}\n".encode("utf-8", "backslashreplace"))
-    reference = data / "reference"
-    for name in sorted(os.listdir(reference)) if reference.is_dir() else []:
-        if name.startswith("."):
-            continue
-        h.update(shown(name).encode() + b"\0" + _reference_digest(reference / name, data))
+    for folder in ("reference", "reference/mappings"):  # a mapping profile (§3b) is reference data too
+        reference = data / folder
+        for name in sorted(os.listdir(reference)) if reference.is_dir() else []:
+            if name.startswith(".") or (folder == "reference" and name == "mappings"):
+                continue
+            h.update(shown(f"{folder}/{name}").encode() + b"\0" + _reference_digest(reference / name, data))
     h.update(repr(sorted(months) if months else "all").encode())
     h.update(code_digest().encode())
     return h.hexdigest()

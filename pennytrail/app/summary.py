@@ -4,7 +4,7 @@ exceptions."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.money import dollars
@@ -61,6 +61,8 @@ class Summary:
     overdue_rows: int
     overdue_growers: int
     handshake: list[tuple[str, int]]             # (status, invoice lines)
+    # senders' own layouts (SPEC §3b): (profile, file, rows read, accepted, quarantined, skipped)
+    mapped_files: list[tuple[str, str, int, int, int, int]] = field(default_factory=list)
 
     def text(self) -> str:
         out = ["pennytrail summary", "=================="]
@@ -69,6 +71,14 @@ class Summary:
                    f"{self.rows_quarantined:,} quarantined")
         if self.quarantined_by_code:
             out.append("quarantined by code: " + ", ".join(f"{c} {n}" for c, n in self.quarantined_by_code))
+        if self.mapped_files:
+            out.append("mapping profiles (files read through each: rows read, accepted, quarantined, skipped):")
+            for profile in dict.fromkeys(m[0] for m in self.mapped_files):
+                files = [m for m in self.mapped_files if m[0] == profile]
+                out.append(f"  {profile}: {len(files)} files, " + ", ".join(
+                    f"{sum(m[i] for m in files):,} {w}" for i, w in ((3, "accepted"), (4, "quarantined"), (5, "skipped"))))
+                out += [f"    {f}: {r:,} read, {a:,} accepted, {q_:,} quarantined, {k:,} skipped"
+                        for _, f, r, a, q_, k in files]
         out.append("months (pools, entitled, funded, distributed, sign-off):")
         for m in self.months:
             if m.pools:
@@ -103,6 +113,8 @@ def summary(home: Path) -> Summary:
         overdue = q("SELECT count(*), count(DISTINCT grower_id) FROM worker_audit WHERE overdue")[0]
         as_of = as_of_date(con)
         handshake = q("SELECT status, count(*) FROM volume_handshake GROUP BY 1 ORDER BY 2 DESC, 1")
+        mapped = q("SELECT mapping, file, rows_read, rows_accepted, rows_quarantined, coalesce(rows_skipped, 0) "
+                   "FROM ingest_log WHERE mapping IS NOT NULL AND status <> 'duplicate' ORDER BY mapping, seq")
     return Summary(path, files, int(rows[0]), int(rows[1]), int(rows[2]), qcodes, month_figures(home),
                    workers[0], workers[1], statuses, [(c, n, int(a or 0)) for c, n, a in excs],
-                   as_of, overdue[0], overdue[1], handshake)
+                   as_of, overdue[0], overdue[1], handshake, mapped)

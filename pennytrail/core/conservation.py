@@ -49,13 +49,13 @@ CHECKS: dict[str, tuple[str, str]] = {
         WHERE coalesce(paid_in, 0) <> received + held + unexpected_payees
         """),
     "every_row_accounted_for": (
-        "every file: rows read = rows accepted + rows quarantined",
+        "every file: rows read = rows accepted + rows quarantined + rows skipped",
         """
         SELECT l.file, l.rows_read, l.rows_accepted, l.rows_quarantined,
                (SELECT count(*) FROM quarantine q WHERE q.sha256 = l.sha256 AND q.row_number IS NOT NULL)
                    AS quarantined_rows_stored
         FROM ingest_log l
-        WHERE l.rows_read <> l.rows_accepted + l.rows_quarantined
+        WHERE l.rows_read <> l.rows_accepted + l.rows_quarantined + coalesce(l.rows_skipped, 0)
            OR (l.status = 'loaded' AND l.rows_quarantined <> quarantined_rows_stored)
         """),
     "reference_covers_every_row": (

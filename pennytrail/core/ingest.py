@@ -32,7 +32,8 @@ import data_contracts
 from . import infiles
 from .reading import FileProblem, RawTable, read_table
 from .reference import Reference
-from .validate import validate_many
+from .validate import sender_of, validate_many
+from . import mapped as mapped_files
 from . import faults
 from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
@@ -204,21 +205,27 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
         elif (f.rel, got) not in seen_pairs:
             new.append((f.rel, _kind(f), got, got in seen_shas, None))
             seen_shas.add(got)
+    profiles = {rel: mapped_files.profiles_for(ref.mappings, rel)
+                for rel, kind, _, _, unread in new if kind is not None and unread is None}
     reads = _read_ahead([(data_dir / rel, sha) for rel, kind, sha, duplicate, unread in new
-                         if kind is not None and not duplicate and unread is None], data_dir)
+                         if kind is not None and not duplicate and unread is None and not profiles[rel]], data_dir)
     batch = _Batch()
     for rel, kind, sha, duplicate, unread in new:
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         entry = {"seq": next_seq, "file": rel, "sha256": sha, "kind": kind, "first_seen_at": now,
-                 "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None}
+                 "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0, "message": None,
+                 "rows_skipped": 0, "mapping": None, "unmapped_codes": None}
         next_seq += 1
         batch.entries.append(entry)
         if duplicate:
             entry.update(status="duplicate", message="the same bytes were ingested before under another name")
             summary.files_duplicate += 1
             continue
-        read = unread if unread is not None or kind is None else next(reads)
-        raw = _read_file(rel, kind, read, entry, batch, summary)
+        if unread is None and kind is not None and profiles[rel]:  # a sender's own layout (§3b)
+            read = mapped_files.read_for_ingest(data_dir, rel, profiles[rel], entry, sha)
+        else:
+            read = unread if unread is not None or kind is None else next(reads)
+        raw = read if isinstance(read, mapped_files.MappedFile) else _read_file(rel, kind, read, entry, batch, summary)
         if raw is not None:
             if on_raw is not None:
                 on_raw(kind, raw.table)
@@ -417,9 +424,15 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
     """Validate the batch's files kind by kind and commit them, with their log lines, at once."""
     with transaction(con):
         for kind, tables in batch.tables.items():
+            for entry, raw in tables:
+                if isinstance(raw, mapped_files.MappedFile):
+                    mapped_files.apply(con, kind, entry, raw, ref, summary)
+            tables = [(e, raw) for e, raw in tables if not isinstance(raw, mapped_files.MappedFile)]
+            if not tables:
+                continue
             entries = [e for e, _ in tables]
             raws = [raw for _, raw in tables]
-            checked = validate_many(raws, kind, ref)
+            checked = validate_many(raws, kind, ref, senders=[sender_of(e["file"]) for e in entries])
             _load_checked(con, kind, entries, raws, checked)
             good = checked.good
             accepted = np.bincount(checked.file_index[good], minlength=len(entries))

@@ -77,6 +77,7 @@ class Reference:
     parties: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # id -> (type, name, program)
     rates: list[Rate] = field(default_factory=list)
     units: dict[str, tuple[str, Decimal]] = field(default_factory=dict)  # unit -> (base, factor)
+    mappings: list = field(default_factory=list)  # mapping.Profile of each reference/mappings/*.yaml (§3b)
 
     def program_of(self, grower_id: str) -> Program | None:
         p = self.parties.get(grower_id)
@@ -236,6 +237,9 @@ def load_reference(data_dir: Path) -> Reference:
         numbered.append((n, new))
     ref.rates = [r for _, r in numbered]
 
+    from .mapping import load_profiles  # profiles are read and checked whole with the reference data (§3b)
+    ref.mappings, bad_profiles = load_profiles(data_dir)
+    problems += [Problem(file, None, key, message) for file, key, message in bad_profiles]
     if problems:
         raise ReferenceDataError(problems)
     return ref

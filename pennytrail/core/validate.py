@@ -94,6 +94,7 @@ class Batch:
     dates: dict[str, pd.Series] = field(default_factory=dict)  # by bad_date: column -> datetime64
     rate_unit: pd.Series | None = None                           # by no_rate: row -> rate unit
     rate: pd.Series | None = None                                # by no_rate: row -> rate (Decimal)
+    sender: np.ndarray | None = None                             # party whose senders/ folder each row came from
 
     def __post_init__(self) -> None:
         n = len(self.text)
@@ -241,6 +242,31 @@ def wrong_party_type(b: Batch) -> None:
                lambda where, col=col, allowed=allowed, t=t, v=v: [
                    f"{col}: {s} is a {ty}; expected a {' or '.join(allowed)}"
                    for s, ty in zip(_values(v)(where), t.iloc[where])])
+
+
+SENDER_COLUMN = {"purchases": "buyer_id", "sales": "seller_id", "payments": "payer_id", "payroll": "grower_id"}
+
+
+def sender_of(rel: str) -> str | None:
+    """The party a file was sent by (SPEC §3c): the folder after ``inbox/<kind>/senders/``; None
+    for a file placed elsewhere by the program's staff."""
+    parts = rel.split("/")
+    return parts[3] if len(parts) > 4 and parts[0] == "inbox" and parts[2] == "senders" else None
+
+
+def wrong_sender(b: Batch) -> None:
+    """A file under ``inbox/<kind>/senders/<party_id>/`` holds that party's own rows only (§3c)."""
+    if b.sender is None:
+        return
+    col = SENDER_COLUMN[b.kind]
+    sent = pd.notna(pd.Series(b.sender))
+    if not sent.any():
+        return
+    v = b.text[col]
+    other = sent.to_numpy() & (v.astype(object).to_numpy() != b.sender)
+    b.flag(other, "WRONG_SENDER", lambda where, col=col, v=v: [
+        f"{col}: {s} is another party; a file sent by {b.sender[i]} holds {b.sender[i]}'s own rows only"
+        for s, i in zip(_values(v)(where), where)])
 
 
 def unknown_unit(b: Batch) -> None:
@@ -418,6 +444,7 @@ CHECKS: list[Check] = [
     negative_value,
     unknown_party,
     wrong_party_type,
+    wrong_sender,
     unknown_unit,
     no_rate,
     unit_mismatch,
@@ -427,7 +454,8 @@ CHECKS: list[Check] = [
 ]
 
 
-def validate_many(raws: list[RawTable], kind: str, ref: Reference, checks: list[Check] = CHECKS) -> Checked:
+def validate_many(raws: list[RawTable], kind: str, ref: Reference, checks: list[Check] = CHECKS,
+                  senders: list[str | None] | None = None) -> Checked:
     """The rows of several files of one kind, checked together as one frame (whole-column work
     costs the same for one file or a hundred)."""
     contract = data_contracts.load(kind)
@@ -440,6 +468,8 @@ def validate_many(raws: list[RawTable], kind: str, ref: Reference, checks: list[
     row_numbers = np.concatenate([r.row_numbers for r in raws]) if raws else np.array([], dtype=int)
     sheets = np.array([r.sheet for r in raws], dtype=object)[file_index]
     batch = Batch(kind, contract, ref, text, file_index, row_numbers)
+    if senders is not None and any(s is not None for s in senders):
+        batch.sender = np.array(senders, dtype=object)[file_index]
     for check in checks:
         check(batch)
     return Checked(text, file_index, sheets, row_numbers, batch.code, batch.message)

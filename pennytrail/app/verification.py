@@ -47,7 +47,7 @@ class Outcome:
             return "Not verified"
         if self.superseded_by is not None:
             return f"Genuine but superseded by version {self.superseded_by}"
-        return "Signature valid; its PDF and CSV were not checked"
+        return "Signature valid, but not every file it names was checked"
 
 
 def shape_problem(data: bytes) -> str | None:

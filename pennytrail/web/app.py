@@ -338,7 +338,7 @@ class Headers:
         for k, v in scope.get("headers") or []:
             if k == b"content-length":
                 try:
-                    too_big = int(v) > MAX_BODY
+                    too_big = int(v) > limit
                 except ValueError:
                     too_big = True
                 if too_big:

@@ -32,10 +32,9 @@ except ImportError:  # httptools is optional: h11 is always there
 
 log = logging.getLogger("pennytrail.portal")
 
+_TOO_MANY = b"Too many connections from your address: close some and try again.\n"
 REFUSED = (b"HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\nretry-after: 10\r\n"
-           b"connection: close\r\ncontent-length: 66\r\n\r\n"
-           b"Too many connections from your address: close some and try again.")
-assert len(REFUSED.split(b"\r\n\r\n", 1)[1]) == 66
+           b"connection: close\r\ncontent-length: " + str(len(_TOO_MANY)).encode() + b"\r\n\r\n" + _TOO_MANY)
 
 
 class _Bounded:

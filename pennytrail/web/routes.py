@@ -235,8 +235,9 @@ def _path_ids(ctx, grower_id: str, worker_id: str) -> tuple[str, str]:
     raw = ctx.request.scope.get("raw_path")
     if isinstance(raw, bytes):
         parts = raw.decode("latin-1").split("/")
-        if len(parts) >= 4 and parts[1] == "workers":
-            return unquote(parts[2]), unquote("/".join(parts[3:]))
+        if len(parts) < 4 or parts[1] != "workers":
+            raise HTTPException(404)
+        return unquote(parts[2]), unquote("/".join(parts[3:]))
     return grower_id, worker_id
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -53,22 +54,27 @@ class _Bounded:
     _header_bytes = 0
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
         peer = transport.get_extra_info("peername")
         address = peer[0] if isinstance(peer, (tuple, list)) and peer else None
         if address is not None and address not in self.exempt:
             count = self.open_by_address.get(address, 0)
             if count >= self.per_address:
+                # answered and closed before the server counts it among its connections, so that
+                # refused connections never take the places of others
                 self._refused = True
-                log.warning("refused a connection from %s: %d open already", address, count)
+                self.transport = transport
+                self._log_refusal(address)
                 transport.write(REFUSED)
                 transport.close()
                 return
             self.open_by_address[address] = count + 1
             self._address = address
+        super().connection_made(transport)
         self._await_headers()
 
     def connection_lost(self, exc) -> None:
+        if self._refused:
+            return
         self._cancel_timers()
         if self._address is not None:
             left = self.open_by_address.get(self._address, 1) - 1
@@ -96,6 +102,20 @@ class _Bounded:
         if not self.transport.is_closing() and (cycle is None or cycle.response_complete):
             self._await_headers()
         self._follow()
+
+    refusals: dict[str, list] = {}  # address -> [refused since last logged, when last logged]
+
+    @classmethod
+    def _log_refusal(cls, address: str) -> None:
+        """One log line a minute per address at most, with how many were refused meanwhile."""
+        now = time.monotonic()
+        seen = cls.refusals.setdefault(address, [0, now - 61])
+        seen[0] += 1
+        if now - seen[1] >= 60:
+            log.warning("refused %d connection(s) from %s: %d open already", seen[0], address, cls.per_address)
+            seen[0], seen[1] = 0, now
+            if len(cls.refusals) > 10_000:
+                cls.refusals.clear()
 
     # --- the timers -----------------------------------------------------------------------
 

@@ -47,7 +47,8 @@ class Outcome:
             return "Not verified"
         if self.superseded_by is not None:
             return f"Genuine but superseded by version {self.superseded_by}"
-        return "Signature valid, but not every file it names was checked"
+        unchecked = " and ".join(self.not_checked) or "not every file it names"
+        return f"Signature valid, but {unchecked} {'was' if len(self.not_checked) < 2 else 'were'} not checked"
 
 
 def shape_problem(data: bytes) -> str | None:

@@ -505,7 +505,7 @@ EXIT = textwrap.dedent("""
 
 def test_the_interpreter_exits_cleanly_while_a_snapshot_is_open_and_warming(portal_home):
     home, _ = portal_home
-    for _ in range(3):
+    for _ in range(2):  # before the fix, the first run aborted (status -6) nearly every time
         done = subprocess.run([sys.executable, "-c", EXIT, str(home)], capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "terminate called" not in done.stderr and done.stdout.strip() == "done"

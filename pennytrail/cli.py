@@ -199,7 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     idle_timeout=args.idle_minutes * 60)
     _log(f"portal on http://{args.host}:{args.port}/ over {home} (stop with Ctrl-C)")
     serve(config, args.host, args.port, args.forwarded_allow_ips, args.workers, args.header_timeout,
-          args.max_connections_per_address)
+          args.max_connections_per_address, args.body_timeout)
     return 0
 
 
@@ -377,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                            "and shares the portal's database")
     p.add_argument("--header-timeout", type=float, default=10.0,
                    help="seconds a client has to send a request's headers (default 10); a slower one is cut off")
+    p.add_argument("--body-timeout", type=float, default=15.0,
+                   help="seconds a request's body may stop arriving before the connection is cut (default 15)")
     p.add_argument("--max-connections-per-address", type=int, default=32,
                    help="connections at once from one client address (default 32; the proxies of "
                         "--forwarded-allow-ips are exempt)")

@@ -241,7 +241,7 @@ def strict_server(portal_home, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("strict") / "server.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port", str(port),
-                             "--header-timeout", "1", "--max-connections-per-address", "4",
+                             "--header-timeout", "1", "--body-timeout", "1", "--max-connections-per-address", "4",
                              "--forwarded-allow-ips", "192.0.2.1"], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while True:
@@ -284,6 +284,32 @@ def test_a_client_that_sends_a_request_line_and_nothing_more_is_cut_off(strict_s
     assert time.monotonic() - start < 8
     s.close()
     assert get("127.0.0.1", strict_server).startswith(b"HTTP/1.1 200")
+
+
+def test_a_body_that_stops_coming_or_headers_without_end_are_cut_off(strict_server):
+    with connect_from("127.0.0.1", strict_server) as s:  # a body of 100 bytes of which 10 are sent
+        s.sendall(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                  b"Content-Length: 100\r\n\r\nemail=a%40b")
+        start = time.monotonic()
+        answer = b""
+        while True:
+            part = s.recv(4096)
+            if not part:
+                break
+            answer += part
+        assert time.monotonic() - start < 8 and not answer.startswith(b"HTTP/1.1 200")
+    with connect_from("127.0.0.1", strict_server) as s:  # headers that never end, sent quickly
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        try:
+            for i in range(200):
+                s.sendall(f"X-Filler-{i}: {'y' * 1000}\r\n".encode())
+        except OSError:
+            pass
+        try:
+            answer = s.recv(100)
+        except OSError:
+            answer = b""
+        assert not answer.startswith(b"HTTP/1.1 200")
 
 
 def test_many_silent_sockets_from_one_address_leave_others_served(strict_server):

@@ -223,7 +223,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = Config(home, Path(args.data) if args.data else None, secure_cookies=args.secure_cookies,
                     idle_timeout=args.idle_minutes * 60)
     _log(f"portal on http://{args.host}:{args.port}/ over {home} (stop with Ctrl-C)")
-    serve(config, args.host, args.port, args.forwarded_allow_ips, args.workers)
+    serve(config, args.host, args.port, args.forwarded_allow_ips, args.workers, args.header_timeout,
+          args.max_connections_per_address, args.body_timeout)
     return 0
 
 
@@ -409,6 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idle-minutes", type=int, default=30, help="a session ends after this long idle (default 30)")
     p.add_argument("--workers", type=int, default=1, help="server processes (default 1); each reads the snapshot "
                                                            "and shares the portal's database")
+    p.add_argument("--header-timeout", type=float, default=10.0,
+                   help="seconds a client has to send a request's headers (default 10); a slower one is cut off")
+    p.add_argument("--body-timeout", type=float, default=15.0,
+                   help="seconds a request's body may stop arriving before the connection is cut (default 15)")
+    p.add_argument("--max-connections-per-address", type=int, default=32,
+                   help="connections at once from one client address (default 32; the proxies of "
+                        "--forwarded-allow-ips are exempt)")
 
     p = add("users", cmd_users, "Manage portal users: add, list, disable, enable, set a password.")
     users = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -3,7 +3,8 @@
 Passwords are hashed with argon2id. After ``MAX_FAILURES`` failed sign-ins for one account
 (an e-mail address, whether or not a user has it) within ``WINDOW`` seconds, further attempts
 are refused without looking at the password until the oldest of those failures is
-``WINDOW`` seconds old. A session is a random token in a cookie; only its SHA-256 is stored.
+``WINDOW`` seconds old. Those refusals are cheap and leave one entry in the audit log per lock,
+whose detail counts them, not one entry each. A session is a random token in a cookie; only its SHA-256 is stored.
 It ends after ``IDLE`` seconds without a request, after ``LIFETIME`` seconds in all, at
 sign-out, or when its user is disabled.
 """
@@ -71,10 +72,12 @@ def _user(row) -> User:
 
 
 def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise AccountError(f"a password may have at most {MAX_PASSWORD} characters")
+    if len(password.strip()) < MIN_PASSWORD:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters, not counting spaces at its ends")
+    if len(set(password.strip())) < 4:
+        raise AccountError("a password needs at least 4 different characters")
 
 
 def add_user(home: Path, email: str, role: str, password: str, party_id: str | None = None,
@@ -142,12 +145,71 @@ class LockedOut(Exception):
         self.retry_after = retry_after
 
 
-def _locked_for(con, email: str, now: float) -> int:
+def _lock_end(con, email: str, now: float) -> float | None:
+    """When the account's lock ends, or None when it is not locked."""
     rows = con.execute("SELECT at FROM login_failures WHERE email = ? AND at > ? ORDER BY at DESC LIMIT ?",
                        [email, now - WINDOW, MAX_FAILURES]).fetchall()
     if len(rows) < MAX_FAILURES:
-        return 0
-    return max(1, int(rows[-1]["at"] + WINDOW - now) + 1)
+        return None
+    return rows[-1]["at"] + WINDOW
+
+
+def _locked_for(con, email: str, now: float) -> int:
+    end = _lock_end(con, email, now)
+    return 0 if end is None else max(1, int(end - now) + 1)
+
+
+class _Refusals:
+    """Sign-ins refused while an account is locked: one audit entry per account and lock (the
+    time it ends), its detail counting the refusals. One thread at a time writes an account's
+    entry; refusals meanwhile are counted and written by that thread after its write, so
+    a burst costs a few writes, not one each, and no refusal goes uncounted."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.entries: dict[tuple, dict] = {}
+
+    def refused(self, home: Path, email: str, until: int, address: str | None) -> None:
+        key = (str(home), email)
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry["until"] != until:
+                entry = self.entries[key] = {"until": until, "count": 0, "written": 0, "row": None, "busy": False,
+                                             "addresses": set()}
+                if len(self.entries) > 10_000:  # locks long over
+                    for k in [k for k, e in self.entries.items() if e["until"] < time.time() and not e["busy"]][:5000]:
+                        del self.entries[k]
+            entry["count"] += 1
+            if address and len(entry["addresses"]) < 20:
+                entry["addresses"].add(address)
+            if entry["busy"]:
+                return
+            entry["busy"] = True
+        try:
+            while True:
+                with self.lock:
+                    count, row, addresses = entry["count"], entry["row"], sorted(entry["addresses"])
+                detail = (f"locked out after repeated failures: {count} attempt{'s' if count != 1 else ''} refused "
+                          f"until {time.strftime('%H:%M:%S', time.gmtime(until))} UTC"
+                          + (f" (from {', '.join(addresses)})" if len(addresses) > 1 else ""))
+                with connect(home) as con:
+                    if row is None:
+                        audit(con, email, None, "sign-in refused", email, detail, address)
+                        row = con.execute("SELECT last_insert_rowid()").fetchone()[0]
+                    else:
+                        con.execute("UPDATE audit SET detail = ? WHERE id = ?", [detail, row])
+                with self.lock:
+                    entry["row"], entry["written"] = row, count
+                    if entry["count"] == count:
+                        entry["busy"] = False
+                        return
+        except BaseException:
+            with self.lock:
+                entry["busy"] = False
+            raise
+
+
+_refusals = _Refusals()
 
 
 def authenticate(home: Path, email: str, password: str, address: str | None = None) -> Session | None:
@@ -155,17 +217,19 @@ def authenticate(home: Path, email: str, password: str, address: str | None = No
     failure). ``LockedOut`` when the account has too many recent failures."""
     email = normal_email(email)[:320]
     now = time.time()
-    with connect(home) as con:
-        wait = _locked_for(con, email, now)
-        if wait:
-            audit(con, email, None, "sign-in refused", email, "locked out after repeated failures", address)
-        else:
-            # the attempt counts as a failure until its password is found right, so that sign-ins
-            # sent side by side (threads, server processes) cannot try more than the limit between them
-            con.execute("INSERT INTO login_failures (email, at) VALUES (?, ?)", [email, now])
-        row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
-    if wait:
-        raise LockedOut(wait)
+    with connect(home, write=False) as con:  # a locked account is refused without the write lock
+        end = _lock_end(con, email, now)
+    if end is None:
+        with connect(home) as con:
+            end = _lock_end(con, email, now)
+            if end is None:
+                # the attempt counts as a failure until its password is found right, so that sign-ins
+                # sent side by side (threads, server processes) cannot try more than the limit between them
+                con.execute("INSERT INTO login_failures (email, at) VALUES (?, ?)", [email, now])
+            row = con.execute("SELECT * FROM users WHERE email = ?", [email]).fetchone()
+    if end is not None:
+        _refusals.refused(home, email, int(end), address)
+        raise LockedOut(max(1, int(end - now) + 1))
     # the hash is checked outside the transaction: it takes a tenth of a second on purpose
     ok = False
     try:

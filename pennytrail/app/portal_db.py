@@ -231,8 +231,17 @@ def record(home: Path, actor: str, role: str | None, action: str, subject: str |
     write(home, AUDIT_INSERT, [now_text(), actor, role, action, subject, detail, address])
 
 
+# what an admin may read of an entry beyond who did what and when: the entries of accounts,
+# sign-ins, downloads and sign-offs. The others (searches, workers, cases, exceptions) may name a
+# worker or a sum of money, which admins do not see.
+ADMIN_READABLE = ("user added", "user disabled", "user enabled", "password set", "sign-in refused",
+                  "sign-in failed", "signed in", "signed out", "download", "sign-off", "sign-off revoked")
+
+
 def audit_log(home: Path, limit: int = 500, offset: int = 0, actor: str | None = None,
-              action: str | None = None) -> list[dict]:
+              action: str | None = None, viewer_role: str | None = None) -> list[dict]:
+    """The newest entries first. For an admin (``viewer_role``), an entry's subject and detail
+    are left out unless its action is in ``ADMIN_READABLE`` (``withheld`` says so)."""
     where, params = [], []
     if actor:
         where.append("actor = ?")
@@ -240,7 +249,15 @@ def audit_log(home: Path, limit: int = 500, offset: int = 0, actor: str | None =
     if action:
         where.append("action = ?")
         params.append(action)
-    sql = ("SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
+    if viewer_role == "admin":
+        marks = ", ".join("?" * len(ADMIN_READABLE))
+        columns = (f"id, at, actor, role, action, address, action NOT IN ({marks}) AS withheld, "
+                   f"CASE WHEN action IN ({marks}) THEN subject END AS subject, "
+                   f"CASE WHEN action IN ({marks}) THEN detail END AS detail")
+        params = [*ADMIN_READABLE, *ADMIN_READABLE, *ADMIN_READABLE, *params]
+    else:
+        columns = "*, 0 AS withheld"
+    sql = (f"SELECT {columns} FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY id DESC LIMIT ? OFFSET ?")
     with connect(home, write=False) as con:
         return [dict(r) for r in con.execute(sql, [*params, limit, offset]).fetchall()]

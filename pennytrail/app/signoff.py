@@ -6,7 +6,8 @@ seconds for the warehouse, then says it is busy (``snapshots.Busy``) so the pers
 When ``seen_digest`` is given (the digest of the figures the person was shown), the month's
 tables must still have that digest, or nothing is recorded (``Changed``): a sign-off covers the
 figures that were read. After it is recorded, a new snapshot is published so that the portal
-shows it.
+shows it. Each sign-off and revocation is in the portal's audit log, wherever it was made (the
+portal's page records its own entry, with the signed-in user and address).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from pennytrail.core import homelock, publish, signoff
 from pennytrail.core.warehouse import connect
 
-from . import snapshots
+from . import portal_db, snapshots
 
 SignoffRefused = signoff.SignoffRefused
 
@@ -45,8 +46,15 @@ def _writing(home: Path, wait: float):
     return snapshots.open_for_writing(Path(home), max(0.0, wait - (time.monotonic() - start)))
 
 
-def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> dict:
-    """Record the sign-off of ``month`` by ``signed_by``: what was recorded (digest, open exceptions)."""
+def _audit(home: Path, actor: str, action: str, month: str, detail: str) -> None:
+    with portal_db.connect(home) as con:
+        portal_db.audit(con, actor, None, action, f"month {month}", detail + "; from the command line")
+
+
+def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0,
+         audit: bool = True) -> dict:
+    """Record the sign-off of ``month`` by ``signed_by``: what was recorded (digest, open exceptions).
+    ``audit``: also write the audit log's entry (the portal writes its own)."""
     con = _writing(home, wait)
     try:
         if seen_digest is not None:
@@ -58,12 +66,14 @@ def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None,
         snapshots.publish(Path(home), con)
     finally:
         con.close()
+    if audit:
+        _audit(Path(home), signed_by, "sign-off", month, f"digest {done['digest']}")
     return done
 
 
 def sign_off(home: Path, month: str, signed_by: str, seen_digest: str | None = None, wait: float = 5.0) -> str:
     """Record the sign-off of ``month`` by ``signed_by``; the digest signed."""
-    return sign(home, month, signed_by, seen_digest, wait)["digest"]
+    return sign(home, month, signed_by, seen_digest, wait, audit=False)["digest"]
 
 
 def revoke(home: Path, month: str, revoked_by: str, reason: str, wait: float = 5.0) -> dict:
@@ -74,6 +84,7 @@ def revoke(home: Path, month: str, revoked_by: str, reason: str, wait: float = 5
         snapshots.publish(Path(home), con)
     finally:
         con.close()
+    _audit(Path(home), revoked_by, "sign-off revoked", month, f"reason: {reason}")
     return done
 
 

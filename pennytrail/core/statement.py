@@ -94,6 +94,20 @@ def _depth(doc: object) -> int:
     return deepest
 
 
+# an amount is a BIGINT of cents: a number of more digits is not one
+MAX_DIGITS = 19
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise StatementError(f"a number of {len(text.lstrip('-')):,} digits: statements hold integers of at most "
+                             f"{MAX_DIGITS}")
+    return int(text)
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def parse(data: bytes) -> tuple[dict, dict]:
     """(statement, signature) from a statement file's bytes, or StatementError."""
     try:
@@ -102,13 +116,16 @@ def parse(data: bytes) -> tuple[dict, dict]:
         raise StatementError(f"not UTF-8 text (byte {e.start})") from None
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_no_float,
-                         parse_constant=_no_constant)
+                         parse_constant=_no_constant, parse_int=_bounded_int)
     except json.JSONDecodeError as e:
         raise StatementError(f"not JSON: {e.msg} at line {e.lineno}, column {e.colno}") from None
     except RecursionError:
         raise StatementError(f"nested more than {MAX_DEPTH} levels deep: not a statement") from None
     if _depth(doc) > MAX_DEPTH:
         raise StatementError(f"nested more than {MAX_DEPTH} levels deep: not a statement")
+    if "\\u" in text and _LONE_SURROGATE.search(json.dumps(doc, ensure_ascii=False)):
+        # an escaped half of a UTF-16 pair on its own is no character: no text holds it
+        raise StatementError("holds an escaped lone surrogate (\\ud800 to \\udfff), which is not text")
     if not isinstance(doc, dict) or set(doc) != {"statement", "signature"}:
         extra = sorted(set(doc) - {"statement", "signature"}) if isinstance(doc, dict) else []
         raise StatementError("a statement file holds exactly `statement` and `signature`"
@@ -136,6 +153,12 @@ def verify(data: bytes, trusted: dict[str, Callable[[bytes, bytes], bool]],
         statement, signature = parse(data)
     except StatementError as e:
         return [Check("statement file", False, str(e))]
+    return check(statement, signature, trusted, companion)
+
+
+def check(statement: dict, signature: dict, trusted: dict[str, Callable[[bytes, bytes], bool]],
+          companion: Callable[[str], bytes | None]) -> list[Check]:
+    """``verify`` of a statement already parsed (``parse``), so that a caller parses it once."""
     out = [Check("statement file", True, "well-formed: no duplicate or unsigned members")]
     if signature["algorithm"] != ALGORITHM:
         out.append(Check("algorithm", False, f"the file says {signature['algorithm']!r}; only {ALGORITHM} is accepted"))

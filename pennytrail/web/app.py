@@ -9,11 +9,14 @@ warehouse, never from the warehouse a close may be writing.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hmac
 import logging
 import os
 import secrets
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -28,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pennytrail.app import accounts, portal_db, snapshots
+from pennytrail.app import accounts, portal_db, snapshots, verification
 
 log = logging.getLogger("pennytrail.portal")
 
@@ -37,7 +40,11 @@ PUBLIC = "public"
 ROLES = accounts.ROLES
 SESSION_COOKIE = "pt_session"
 NONCE_COOKIE = "pt_nonce"
-MAX_BODY = 40 * 1024 * 1024  # an upload to /verify: a statement, its PDF and CSV
+# request bodies, counted as they stream in (chunked or not) and refused past the limit
+MAX_BODY = verification.MAX_STATEMENT + 2 * verification.MAX_FILE + 64 * 1024  # /verify: a statement, PDF, CSV
+MAX_FORM = 256 * 1024  # any other form: fields of at most a few thousand characters
+BODY_LIMITS = {"/verify": MAX_BODY}
+MAX_ID = 2 ** 63 - 1  # a case's or a user's number beyond it names nothing
 
 STAFF = ("monitor", "accountant")
 
@@ -55,7 +62,7 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/confirmations"): ("buyer", "accountant"),
     ("GET", "/confirmations/{buyer_id}/{name}"): ("buyer", "accountant"),
     ("GET", "/workers"): STAFF,
-    ("GET", "/workers/{grower_id}/{worker_id}"): STAFF,
+    ("GET", "/workers/{grower_id}/{worker_id:path}"): STAFF,
     ("GET", "/growers/{grower_id}"): STAFF,
     ("GET", "/invoices/{buyer_id}/{invoice_id:path}"): STAFF,
     ("GET", "/cases"): ("monitor",),
@@ -80,11 +87,11 @@ NO_CSRF = {("POST", "/verify")}
 
 # pages that may take long (a trace, a workbook, a sign-off and its publication, an upload, a
 # password hash): more threads each, as they mostly wait outside the interpreter
-SLOW = {("POST", "/login"), ("POST", "/verify"), ("GET", "/workers/{grower_id}/{worker_id}"),
+SLOW = {("POST", "/login"), ("GET", "/workers/{grower_id}/{worker_id:path}"),
         ("GET", "/growers/{grower_id}"), ("GET", "/invoices/{buyer_id}/{invoice_id:path}"),
         ("GET", "/months/{month}/close.xlsx"), ("POST", "/months/{month}/signoff"),
         ("POST", "/months/{month}/exceptions"), ("GET", "/confirmations/{buyer_id}/{name}")}
-QUICK_THREADS = 2  # per route
+QUICK_THREADS = 2  # per route (also /verify: a statement's parse is Python, and bounded)
 SLOW_THREADS = 8
 
 
@@ -98,12 +105,26 @@ class Config:
     signoff_wait: float = 5.0
 
 
+_open_snapshots: "weakref.WeakSet[Published]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_snapshots() -> None:
+    for published in list(_open_snapshots):
+        published.close(wait=10.0)
+
+
 class Published:
     """The newest published snapshot, opened read-only once and reopened when a newer one is
     published; ``cache`` holds what was computed from it (a snapshot never changes).
 
     A request looks at the pointer file's inode (a publication replaces the file, so a new
-    snapshot means a new inode) and reuses its thread's cursor of the snapshot it has open."""
+    snapshot means a new inode) and reuses its thread's cursor of the snapshot it has open.
+
+    ``close()`` waits for the warming thread and closes every cursor and connection; the server
+    calls it when it stops, and it runs at the interpreter's exit for any instance left open:
+    a DuckDB connection still open, or in use by a thread, while the interpreter finalises can
+    abort the process after all its work is done."""
 
     def __init__(self, home: Path):
         self.home = home
@@ -116,6 +137,31 @@ class Published:
         self.cache: dict = {}
         self.key_locks: dict = {}
         self.cache_lock = threading.Lock()
+        self._cursors: list[tuple] = []  # (connection, a thread's cursor of it)
+        self._warming: threading.Thread | None = None
+        self.closed = False
+        _open_snapshots.add(self)
+
+    def close(self, wait: float = 30.0) -> None:
+        with self._lock:
+            self.closed = True
+            warming = self._warming
+        if warming is not None and warming is not threading.current_thread():
+            warming.join(wait)
+        with self._lock:
+            for _, c in self._cursors:
+                try:
+                    c.close()
+                except duckdb.Error:
+                    pass
+            for c in [*self._previous, self._con]:
+                if c is not None:
+                    try:
+                        c.close()
+                    except duckdb.Error:
+                        pass
+            self._cursors, self._previous, self._con, self.name, self._stamp = [], [], None, None, None
+            self._local = threading.local()
 
     def _pointer_stamp(self) -> tuple | None:
         try:
@@ -125,6 +171,8 @@ class Published:
         return st.st_ino, st.st_mtime_ns, st.st_size
 
     def cursor(self) -> duckdb.DuckDBPyConnection | None:
+        if self.closed:
+            return None
         stamp = self._pointer_stamp()
         if stamp is None or stamp != self._stamp or self._con is None:
             path = snapshots.current(self.home)
@@ -137,15 +185,23 @@ class Published:
                         if self._con is not None:
                             self._previous.append(self._con)
                         while len(self._previous) > 2:  # requests still reading an older one finish first
-                            self._previous.pop(0).close()
+                            old = self._previous.pop(0)
+                            self._cursors = [c for c in self._cursors if c[0] is not old]
+                            old.close()
                         self._con, self.name, self.cache, self.key_locks = con, path.name, {}, {}
                         if self.warm is not None:
-                            threading.Thread(target=self.warm, args=(self,), daemon=True).start()
+                            self._warming = threading.Thread(target=self.warm, args=(self,), daemon=True,
+                                                             name="portal-warm")
+                            self._warming.start()
             self._stamp = stamp
         con, name = self._con, self.name
         mine = getattr(self._local, "cursor", None)
         if mine is None or mine[0] is not con:
-            mine = self._local.cursor = (con, con.cursor())
+            with self._lock:
+                if self.closed or con is None:
+                    return None
+                mine = self._local.cursor = (con, con.cursor())
+                self._cursors.append(mine)
         return mine[1]
 
     warm: Callable | None = None  # called in a thread of its own when a new snapshot is opened
@@ -226,9 +282,15 @@ SECURITY_HEADERS = {
 }
 
 
+class BodyTooLarge(Exception):
+    """A request's body went past its limit while it was being received."""
+
+
 class Headers:
-    """Security headers on every response, an upper bound on request bodies, and a generic
-    error page for anything unexpected (the details go to the log)."""
+    """Security headers on every response, an upper bound on request bodies (declared or not:
+    the bytes are counted as they arrive, and the first past the limit ends the request with
+    413 before it is handed to anything that stores it), and a generic error page for anything
+    unexpected (the details go to the log)."""
 
     def __init__(self, app, config: Config, render: Callable):
         self.app, self.config, self.render = app, config, render
@@ -241,12 +303,27 @@ class Headers:
             (scope.get("client") or ("",))[0] in self.config.trusted_proxies
             and dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"").lower() == b"https")
         started = False
+        limit = BODY_LIMITS.get(scope.get("path"), MAX_FORM)
+        received = 0
+        too_large = False
+
+        async def counted_receive():
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    raise BodyTooLarge()
+            return message
 
         async def send_with_headers(message):
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                if too_large:  # the rest of the body is not read: the connection ends with the response
+                    headers = [(k, v) for k, v in headers if k.lower() != b"connection"] + [(b"connection", b"close")]
                 names = {k.lower() for k, _ in headers}
                 for k, v in SECURITY_HEADERS.items():
                     if k.lower().encode() not in names:
@@ -261,14 +338,18 @@ class Headers:
         for k, v in scope.get("headers") or []:
             if k == b"content-length":
                 try:
-                    too_big = int(v) > MAX_BODY
+                    too_big = int(v) > limit
                 except ValueError:
                     too_big = True
                 if too_big:
+                    too_large = True
                     await self.render_error(scope, receive, send_with_headers, 413, "That upload is too large.")
                     return
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, counted_receive, send_with_headers)
+        except BodyTooLarge:
+            if not started:
+                await self.render_error(scope, receive, send_with_headers, 413, "That upload is too large.")
         except Exception:
             incident = secrets.token_hex(4)
             log.exception("incident %s: %s %s", incident, scope.get("method"), scope.get("path"))
@@ -354,6 +435,8 @@ def create_app(config: Config) -> Starlette:
 
         def handle(ctx: Ctx, request: Request) -> Response:
             try:
+                if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
+                    raise HTTPException(404)
                 response = handler(ctx, helpers, **request.path_params)
             except HTTPException as e:
                 response = error(ctx, e.status_code, e.detail if e.detail not in (None, "") else None)
@@ -385,6 +468,8 @@ def create_app(config: Config) -> Starlette:
                 return refused
             try:
                 ctx.form = await request.form(max_files=4, max_fields=200, max_part_size=1024 * 1024)
+            except BodyTooLarge:
+                return error(ctx, 413)
             except Exception:
                 return error(ctx, 400, "The form could not be read.")
             try:
@@ -423,8 +508,16 @@ def create_app(config: Config) -> Starlette:
         return error(ctx, 500, f"Something went wrong on our side (incident {incident}). It has been logged; "
                                "please try again.")
 
-    app = Starlette(routes=route_list,
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await anyio.to_thread.run_sync(published.close)
+
+    app = Starlette(routes=route_list, lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found, Exception: server_error})
+    # no redirect to the same path with or without its last slash: Starlette builds it from the
+    # Host header, which a visitor chooses
+    app.router.redirect_slashes = False
     app.state.config = config
     app.state.published = published
     wrapped = Headers(app, config, render)

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, verification
+from pennytrail.app import confirmations as issued
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
 from reports import trace
@@ -56,6 +57,14 @@ def cell(value, kind: str = "text") -> str:
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+def offset_param(ctx, name: str = "offset") -> int:
+    """A non-negative page offset from the query; anything else, or past 2^62, is 0 or the end."""
+    text = ctx.request.query_params.get(name, "0").strip()
+    if not text.isdigit() or not text.isascii():
+        return 0
+    return int(text) if len(text) < 19 else 2 ** 62
 
 
 def _month(value: str) -> str:
@@ -150,8 +159,12 @@ def verify(ctx, h) -> Response:
                       message="Choose the statement (the .json file) to verify.")
     if fingerprint is None:
         raise HTTPException(503, "The program has no confirmation key yet.")
+    def latest(buyer: str, month: str) -> int | None:
+        have = issued.versions(issued.buyer_folder(ctx.config.home, buyer), month)
+        return have[-1] if have else None
+
     result = verification.verify_upload(uploads["statement"], {k: v for k, v in uploads.items() if k != "statement"},
-                                        path)
+                                        path, latest)
     return h.page(ctx, "verify.html", fingerprint=fingerprint, result=result)
 
 
@@ -216,7 +229,20 @@ def _worker_entry(ctx, grower_id: str, worker_id: str):
     return con, e
 
 
+def _path_ids(ctx, grower_id: str, worker_id: str) -> tuple[str, str]:
+    """The grower's and the worker's id as the link gave them: the path's segments decoded one
+    by one, so that an id holding ``/`` (sent as %2F) is read whole."""
+    raw = ctx.request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        parts = raw.decode("latin-1").split("/")
+        if len(parts) < 4 or parts[1] != "workers":
+            raise HTTPException(404)
+        return unquote(parts[2]), unquote("/".join(parts[3:]))
+    return grower_id, worker_id
+
+
 def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
+    grower_id, worker_id = _path_ids(ctx, grower_id, worker_id)
     con, entry = _worker_entry(ctx, grower_id, worker_id)
     # the directory found the worker and the names on its stubs: the trace starts from there
     notes, tables = trace.trace_found(con, [(grower_id, worker_id)], f"worker id {worker_id}",
@@ -346,11 +372,13 @@ def month_page(ctx, h, month: str, status: int = 200, message: str | None = None
     con, view = _month_view(ctx, month)
     code = ctx.request.query_params.get("code") or None
     party = ctx.request.query_params.get("party") or None
-    try:
-        offset = max(0, int(ctx.request.query_params.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = offset_param(ctx)
     total, page = _queue(ctx.published, con, month, h).page(code, party, 200, offset)
+    with_workers = sum(1 for e in page if e.get("worker_id"))
+    if with_workers:  # workers' ids and amounts unpaid are personal data: who saw them is logged
+        ctx.audit("view exceptions", f"month {month}",
+                  f"{with_workers} of workers shown" + (f", code {code}" if code else "")
+                  + (f", party {party}" if party else "") + (f", from {offset + 1}" if offset else ""))
     states = casework.exception_states(ctx.config.home, month)
     for e in page:
         e["note"] = states.get(e["key"])
@@ -358,7 +386,15 @@ def month_page(ctx, h, month: str, status: int = 200, message: str | None = None
     for s in states.values():
         counts[s["state"]] += 1
     return h.page(ctx, "month.html", status, view=view, exceptions=page, total=total, offset=offset, code=code,
-                  party=party, counts=counts, message=message or ctx.request.query_params.get("done"))
+                  party=party, counts=counts, message=message or _done(ctx, view))
+
+
+def _done(ctx, view) -> str | None:
+    """What a redirect after an action says it did: a known word only, and only if it is so."""
+    done = ctx.request.query_params.get("done")
+    if done == "signed" and view.state == "signed":
+        return "signed"
+    return None
 
 
 def close_workbook(ctx, h, month: str) -> Response:
@@ -422,13 +458,10 @@ def month_exception(ctx, h, month: str) -> Response:
 
 
 def audit(ctx, h) -> Response:
-    try:
-        offset = max(0, int(ctx.request.query_params.get("offset", "0")))
-    except ValueError:
-        offset = 0
+    offset = offset_param(ctx)
     actor = ctx.request.query_params.get("actor") or None
     action = ctx.request.query_params.get("action") or None
-    entries = portal_db.audit_log(ctx.config.home, 200, offset, actor, action)
+    entries = portal_db.audit_log(ctx.config.home, 200, offset, actor, action, viewer_role=ctx.user.role)
     return h.page(ctx, "audit.html", entries=entries, offset=offset, actor=actor, action=action)
 
 
@@ -498,7 +531,7 @@ HANDLERS = [
     ("GET", "/confirmations", confirmations),
     ("GET", "/confirmations/{buyer_id}/{name}", confirmation_file),
     ("GET", "/workers", workers),
-    ("GET", "/workers/{grower_id}/{worker_id}", worker),
+    ("GET", "/workers/{grower_id}/{worker_id:path}", worker),
     ("GET", "/growers/{grower_id}", grower),
     ("GET", "/invoices/{buyer_id}/{invoice_id:path}", invoice),
     ("GET", "/cases", cases),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pennytrail.app import snapshots
 
+from . import guard
 from .app import Config, create_app
 
 log = logging.getLogger("pennytrail.portal")
@@ -44,24 +45,33 @@ def from_environment():
     """The app of a worker process (``--workers`` above 1): its configuration from the environment."""
     raw = json.loads(os.environ[ENVIRONMENT])
     log_to_file(Path(raw["home"]))
+    guard.configure(raw["header_timeout"], raw["idle_timeout_body"], raw["per_address"],
+                    tuple(raw["trusted_proxies"]))
     return create_app(Config(Path(raw["home"]), Path(raw["data"]) if raw["data"] else None, raw["secure_cookies"],
                              raw["idle_timeout"], tuple(raw["trusted_proxies"]), raw["signoff_wait"]))
 
 
-def serve(config: Config, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1", workers: int = 1) -> None:
+def serve(config: Config, host: str, port: int, forwarded_allow_ips: str = "127.0.0.1", workers: int = 1,
+          header_timeout: float = 10.0, per_address: int = 32, idle_timeout: float = 15.0) -> None:
+    """Serve until stopped. Connections are bounded (``guard``): a request's headers complete
+    within ``header_timeout`` seconds, a body never idle for ``idle_timeout``, at most
+    ``per_address`` connections from one client address (trusted proxies apart)."""
     import uvicorn
 
     log_to_file(Path(config.home))
     log.info(prepare(Path(config.home)))
     config.trusted_proxies = tuple(ip.strip() for ip in forwarded_allow_ips.split(",") if ip.strip())
+    guard.configure(header_timeout, idle_timeout, per_address, config.trusted_proxies)
     options = dict(host=host, port=port, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips,
                    server_header=False, log_level="info", access_log=True, timeout_keep_alive=5,
-                   limit_concurrency=400)
+                   limit_concurrency=400, http="pennytrail.web.guard:HttpProtocol",
+                   h11_max_incomplete_event_size=guard.HttpProtocol.max_header_bytes)
     if workers <= 1:
         uvicorn.run(create_app(config), **options)
         return
     os.environ[ENVIRONMENT] = json.dumps({
         "home": str(Path(config.home).resolve()), "data": str(config.data) if config.data else None,
         "secure_cookies": config.secure_cookies, "idle_timeout": config.idle_timeout,
-        "trusted_proxies": list(config.trusted_proxies), "signoff_wait": config.signoff_wait})
+        "trusted_proxies": list(config.trusted_proxies), "signoff_wait": config.signoff_wait,
+        "header_timeout": header_timeout, "idle_timeout_body": idle_timeout, "per_address": per_address})
     uvicorn.run("pennytrail.web.server:from_environment", factory=True, workers=workers, **options)

@@ -3,6 +3,7 @@ a snapshot published and one user per role (their passwords as ``make demo`` pri
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import socket
@@ -24,8 +25,12 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     from pennytrail.core.warehouse import connect
     from pennytrail.app import confirmations, keys
 
+    from pennytrail.app import close
+
     home = tmp_path_factory.mktemp("portal") / "home"
     shutil.copytree(closed_demo, home, ignore=shutil.ignore_patterns("dagster"))
+    add_look_alikes(home / "data")
+    close(home / "data", home, None, progress=lambda m: None)
     keys.create(home)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         pairs = con.execute("SELECT DISTINCT buyer_id, month FROM invoice_audit ORDER BY 1, 2").fetchall()
@@ -36,6 +41,33 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     passwords = {email: password for _, email, password, _ in users}
     assert len(passwords) == 4, users
     return home, {role: passwords[f"{role}@example.org"] for role in ROLES}
+
+
+CASE_BUYER = "b01"  # a buyer whose id differs from the demo buyer B01's only in case
+SLASH_WORKER = "T001-R/7"  # a worker whose id holds a slash
+
+
+def add_look_alikes(data: Path) -> None:
+    """Add to the demo's files what the portal must keep apart or reach: a buyer ``b01`` beside
+    ``B01`` (its own invoice of January) and a worker whose id holds ``/``."""
+    parties = data / "reference" / "parties.csv"
+    rows = list(csv.reader(parties.open(encoding="utf-8", newline="")))
+    b01 = next(r for r in rows if r[0] == "B01")
+    with parties.open("a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow([CASE_BUYER, b01[1], b01[2] + " (lower case)", *b01[3:]])
+    changes = [("sales/T001", "sales/T001", {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b"}),
+               ("purchases/B01", f"purchases/{CASE_BUYER}", {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b"}),
+               ("payroll/T001", "payroll/T001", {"worker_id": SLASH_WORKER, "worker_name": "Rosa Barra Inclinada"})]
+    for source_folder, target_folder, change in changes:
+        source = data / "inbox" / source_folder / "2026-01.csv"
+        rows = list(csv.reader(source.open(encoding="utf-8", newline="")))
+        row = dict(zip(rows[0], rows[1]))
+        for name, value in change.items():
+            row[name] = value(row[name]) if callable(value) else value
+        target = data / "inbox" / target_folder
+        target.mkdir(parents=True, exist_ok=True)
+        with (target / "2026-01-look-alike.csv").open("w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows([rows[0], [row[c] for c in rows[0]]])
 
 
 def unsigned(home: Path, month: str) -> None:

@@ -69,9 +69,18 @@ def test_buyer_signs_in_downloads_a_pdf_and_its_statement_and_verifies_it(browse
     statement = tmp_path / "statement.json"
     got.value.save_as(statement)
     assert json.loads(statement.read_text())["statement"]["buyer_id"] == "B01"
+    with page.expect_download() as got:
+        page.locator("a.file", has_text="CSV").first.click()
+    csv = tmp_path / "confirmation.csv"
+    got.value.save_as(csv)
     page.click("nav >> text=Verify")
     page.set_input_files("input[name=statement]", str(statement))
     page.set_input_files("input[name=pdf]", str(pdf))
+    page.click("form[action='/verify'] button[type=submit]")
+    assert "was not checked" in page.locator(".result h2").inner_text()  # the CSV was not uploaded
+    page.set_input_files("input[name=statement]", str(statement))
+    page.set_input_files("input[name=pdf]", str(pdf))
+    page.set_input_files("input[name=csv]", str(csv))
     page.click("form[action='/verify'] button[type=submit]")
     assert page.locator(".result h2").inner_text() == "Verified"
     assert page.locator(".result li.fail").count() == 0

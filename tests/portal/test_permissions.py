@@ -42,6 +42,11 @@ TABLE = [
      {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.csv", None,
      {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    # a buyer b01 is another party than B01: the buyer B01 gets 404 for its files
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{lower}/{m_lower}.pdf", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{lower}/{m_lower}.json", None,
+     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/..%2F..%2Fkeys%2Fx.pdf", None,
      {w: MISSING for w in WHO}),  # the decoded path matches no route
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/..%5C..%5Ckeys/{m}.pdf", None,
@@ -49,8 +54,9 @@ TABLE = [
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/1999-01.pdf", None,
      {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": MISSING, "admin": FORBIDDEN}),
     ("GET", "/workers", "/workers?q={w}", None, {**ANON_GET, **STAFF_ONLY}),
-    ("GET", "/workers/{grower_id}/{worker_id}", "/workers/{g}/{w}", None, {**ANON_GET, **STAFF_ONLY}),
-    ("GET", "/workers/{grower_id}/{worker_id}", "/workers/{g}/NO-SUCH-WORKER", None,
+    ("GET", "/workers/{grower_id}/{worker_id:path}", "/workers/{g}/{w}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/workers/{grower_id}/{worker_id:path}", "/workers/T001/{slashed}", None, {**ANON_GET, **STAFF_ONLY}),
+    ("GET", "/workers/{grower_id}/{worker_id:path}", "/workers/{g}/NO-SUCH-WORKER", None,
      {**ANON_GET, **STAFF_ONLY, "monitor": MISSING, "accountant": MISSING}),
     ("GET", "/growers/{grower_id}", "/growers/{g}?month={m}", None, {**ANON_GET, **STAFF_ONLY}),
     ("GET", "/invoices/{buyer_id}/{invoice_id:path}", "/invoices/{b}/{inv}", None, {**ANON_GET, **STAFF_ONLY}),
@@ -59,6 +65,8 @@ TABLE = [
      {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "monitor": SEE_OTHER}),
     ("GET", "/cases/{case_id:int}", "/cases/{case}", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": OK}),
     ("GET", "/cases/{case_id:int}", "/cases/999999", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": MISSING}),
+    ("GET", "/cases/{case_id:int}", "/cases/99999999999999999999", None,
      {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "monitor": MISSING}),
     ("POST", "/cases/{case_id:int}/notes", "/cases/{case}/notes", {"note": "called back"},
      {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "monitor": SEE_OTHER}),
@@ -114,14 +122,20 @@ def values(portal_home):
                     "(SELECT month FROM invoice_audit WHERE buyer_id = ?) AND month NOT IN "
                     "(SELECT month FROM signoffs)", [b, other]).fetchone()[0]
     inv = con.execute("SELECT min(invoice_id) FROM invoice_audit WHERE buyer_id = ?", [b]).fetchone()[0]
+    m_lower = con.execute("SELECT min(month) FROM invoice_audit WHERE buyer_id = 'b01'").fetchone()[0]
     x = con.execute("SELECT level, code, party_id, reference, worker_id FROM exceptions WHERE month = ? LIMIT 1",
                     [m]).fetchone()
     con.close()
     xkey = casework.exception_key(dict(zip(casework.EXCEPTION_KEY, x)))
     case = casework.open_case(home, g, w, {p.isoformat(): ("OK", 0)}, "setup@example.org", "monitor")
     spare = accounts.add_user(home, "spare@example.org", "monitor", "spare account password").id
+    from urllib.parse import quote
+
+    from .conftest import CASE_BUYER, SLASH_WORKER
+
     return {"g": g, "w": w, "p": p.isoformat(), "b": b, "other": other, "m": m, "inv": inv, "xkey": xkey,
-            "case": case, "spare": spare}
+            "case": case, "spare": spare, "lower": CASE_BUYER, "m_lower": m_lower,
+            "slashed": quote(SLASH_WORKER, safe="")}
 
 
 @pytest.fixture(scope="module")

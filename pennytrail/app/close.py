@@ -43,6 +43,7 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
     fingerprint = changes.fingerprint(data, months)
     if changes.unchanged(last, fingerprint):
         snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
+        _confirm(home, progress)  # a key made since, or a confirmation lost, is issued now
         return CloseResult([], True, time.perf_counter() - start, snapshot)
     from .contracts import Contracts
 
@@ -67,7 +68,17 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
     # a close reports success only when the warehouse file itself holds its result
     verify_written(db, CLOSE_TOKEN, token)
     seconds = time.perf_counter() - start
-    return CloseResult(done, False, seconds, _publish(home, progress))
+    result = CloseResult(done, False, seconds, _publish(home, progress))
+    _confirm(home, progress)
+    return result
+
+
+def _confirm(home: Path, progress: Progress) -> None:
+    """Issue a new version of every buyer's confirmation whose figures the published snapshot
+    changed (nil statements included), so that buyers find them without anyone's help."""
+    from . import confirmations
+
+    progress(confirmations.issue_from_snapshot(home).text())
 
 
 def _publish(home: Path, progress: Progress) -> Path | None:

@@ -6,7 +6,8 @@ seconds for the warehouse, then says it is busy (``snapshots.Busy``) so the pers
 When ``seen_digest`` is given (the digest of the figures the person was shown), the month's
 tables must still have that digest, or nothing is recorded (``Changed``): a sign-off covers the
 figures that were read. After it is recorded, a new snapshot is published so that the portal
-shows it.
+shows it, and the month's confirmations are issued again to every buyer (the month's sign-off
+state is on them); a revocation does the same.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from pennytrail.core import homelock, publish, signoff
 from pennytrail.core.warehouse import connect
 
-from . import snapshots
+from . import confirmations, snapshots
 
 SignoffRefused = signoff.SignoffRefused
 
@@ -56,6 +57,7 @@ def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None,
                               "new figures): read the month again, then sign off")
         done = signoff.sign_off(con, month, signed_by)
         snapshots.publish(Path(home), con)
+        done["confirmations"] = confirmations.issue_quietly(con, Path(home), [month])
     finally:
         con.close()
     return done
@@ -72,6 +74,7 @@ def revoke(home: Path, month: str, revoked_by: str, reason: str, wait: float = 5
     try:
         done = signoff.revoke(con, month, revoked_by, reason)
         snapshots.publish(Path(home), con)
+        done["confirmations"] = confirmations.issue_quietly(con, Path(home), [month])
     finally:
         con.close()
     return done

@@ -30,11 +30,11 @@ CSV_COLUMNS = [
     "paid_on_cents", "held_cents", "grower_id", "grower_name", "commodity", "quantity", "unit", "unit_in_words",
     "owed_to_grower_cents", "received_by_grower_cents", "line_no", "seller_id", "handshake", "seller_confirmed",
     "volume_confirmed_by_seller", "period_start", "period_end",
-    "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "on_stubs_cents",
-    "in_words", "payment_id",
+    "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "in_words",
+    "payment_id",
     "paid_date", "payee_id", "payee_name", "amount_cents", "invoice_month",
 ]
-WORKER_FIGURES = ("workers_eligible", "workers_paid", "pct_funded_on_stubs", "on_stubs_cents")
+WORKER_FIGURES = ("workers_eligible", "workers_paid", "pct_funded_on_stubs")
 
 
 def csv_bytes(statement: dict) -> bytes:
@@ -256,10 +256,9 @@ def _count(pool: dict, key: str) -> str:
 def _on_stubs(pool: dict) -> str:
     if not pool["pool_closed"]:
         return "-"
-    if pool["on_stubs_cents"] is None:
-        return "withheld"
-    return f"{dollars(pool['on_stubs_cents'])}" + (f" ({pool['pct_funded_on_stubs']}%)"
-                                                   if pool["pct_funded_on_stubs"] is not None else "")
+    if pool["workers_paid"] == 0:
+        return f"{dollars(0)}" + (f" ({pool['pct_funded_on_stubs']}%)" if pool["pct_funded_on_stubs"] else "")
+    return "withheld" if pool["pct_funded_on_stubs"] is None else f"{pool['pct_funded_on_stubs']}%"
 
 
 def _quantity(text: str) -> str:

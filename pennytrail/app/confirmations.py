@@ -194,7 +194,7 @@ def pool_words(pool: dict) -> str:
                else f"{eligible} workers were eligible, fewer than {privacy.MIN_WORKERS} paid" if eligible is not None
                else f"Fewer than {privacy.MIN_WORKERS} workers were eligible")
     if pool["pct_funded_on_stubs"] is not None:
-        return f"{counted}; {dollars(pool['on_stubs_cents'])} ({pool['pct_funded_on_stubs']}%) reached pay stubs."
+        return f"{counted}; {pool['pct_funded_on_stubs']}% of the funded premium reached pay stubs."
     return f"{counted}; what reached pay stubs is {pool['workers_note'] or privacy.WITHHELD}."
 
 
@@ -284,8 +284,7 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str, disclosed: "
             fig = disclosed.pool_figures(key, pool, pay.get(key, []))
             row.update({"period_end": pool["period_end"].isoformat(), "funded_cents": pool["funded_cents"],
                         "workers_eligible": fig.workers_eligible, "workers_paid": fig.workers_paid,
-                        "pct_funded_on_stubs": fig.pct_funded_on_stubs, "on_stubs_cents": fig.on_stubs_cents,
-                        "workers_note": fig.note})
+                        "pct_funded_on_stubs": fig.pct_funded_on_stubs, "workers_note": fig.note})
         row["in_words"] = pool_words(row)
         shown_pools.append(row)
     payments = _rows(con, """
@@ -349,7 +348,7 @@ FIELD_WORDS = {
     "volume_confirmed_by_seller": "whether the seller confirmed the volume", "seller_id": "seller", "grower_id": "grower",
     "commodity": "product", "unit": "unit", "period_end": "end of the pay period", "pool_closed": "pay period closed",
     "funded_cents": "funded to the pool", "workers_eligible": "eligible workers", "workers_paid": "workers paid premium",
-    "pct_funded_on_stubs": "share of the funded premium on pay stubs", "on_stubs_cents": "premium on pay stubs",
+    "pct_funded_on_stubs": "share of the funded premium on pay stubs",
     "paid_date": "date paid", "invoice_month": "month of the invoice", "payee_name": "paid to",
     "amount_cents": "amount", "paid_this_month_cents": "premium payments you made in the month",
     "buyer_name": "your name in the program's records", "currency": "currency",
@@ -357,7 +356,7 @@ FIELD_WORDS = {
 # members whose change another member already says in words, or that only restate one
 SAID_ELSEWHERE = {"what_happened", "in_words", "workers_note", "handshake", "seller_confirmed", "unit_in_words",
                   "payee_id", "intermediary_name", "grower_name", "format", "buyer_id", "month", "kind"}
-WORKER_FIGURES = {"workers_eligible", "workers_paid", "pct_funded_on_stubs", "on_stubs_cents"}
+WORKER_FIGURES = {"workers_eligible", "workers_paid", "pct_funded_on_stubs"}
 
 
 def _value_words(field: str, value: object) -> str:
@@ -425,13 +424,13 @@ def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
 
 # --- what was shown before ---------------------------------------------------------------------
 
-LEDGER = ".disclosed.json"
+LEDGER = ".disclosed-pools"  # JSON; not named *.json, which is a statement
 
 
 class Disclosures:
     """The states of each pool whose worker figures were shown in any buyer's statement of the
     home (``privacy.pool_state``: digests, no id or amount in clear), kept in
-    ``HOME/confirmations/.disclosed.json`` (readable by its owner only), so that no two shown
+    ``HOME/confirmations/.disclosed-pools`` (readable by its owner only), so that no two shown
     states of a pool differ by the pay of fewer than ``privacy.MIN_WORKERS`` workers.
     ``Disclosures(None)`` remembers nothing (figures read without issuing)."""
 
@@ -452,7 +451,7 @@ class Disclosures:
         fig = privacy.pool_figures(audit["eligible_workers"], audit["workers_paid"], audit["funded_cents"],
                                    audit["distributed_cents"], audit["with_amounts"],
                                    privacy.changed_workers(state, self.shown.get(key, [])))
-        if fig.on_stubs_cents is not None:
+        if fig.pct_funded_on_stubs is not None:
             self.pending.append((key, state))
         return fig
 

@@ -7,21 +7,21 @@ of a pool's funded premium reached pay stubs) are shown per pool, the smallest g
 has:
 
 - **Nobody paid.** When no worker of the pool holds any premium amount (none paid, none paid
-  without work, nothing clawed back), the pool shows its eligible workers however few, "paid 0"
-  and $0.00 on pay stubs: no worker's pay is private when it is nothing, and a pool in which no
-  eligible worker was paid is the employer's failure, which the buyer must see.
-- **1 to 4 paid.** What reached pay stubs is the pay of those few workers: the share, the amount
-  and the exact count are withheld. The number of eligible workers is shown when at least
+  without work, nothing clawed back), the pool shows its eligible workers however few, "paid
+  0" and 0.0% ($0.00) on pay stubs: no worker's pay is private when it is nothing, and a pool
+  in which no eligible worker was paid is the employer's failure, which the buyer must see.
+- **1 to 4 paid.** What reached pay stubs is the pay of those few workers: the share and the
+  exact count are withheld. The number of eligible workers is shown when at least
   ``MIN_WORKERS`` are eligible (a count, not pay).
-- **5 or more paid.** Eligible workers, workers paid and the share (and amount) of the funded
-  premium on pay stubs are shown, unless the pay behind them differs from figures shown before
-  for the same pool by fewer than ``MIN_WORKERS`` workers (below).
+- **5 or more paid.** Eligible workers, workers paid and the share of the funded premium on pay
+  stubs (to 0.1%, never the exact amount) are shown, unless the pay behind them differs from
+  figures shown before for the same pool by fewer than ``MIN_WORKERS`` workers (below).
 - **Across versions and buyers.** Two shown states of one pool (two versions of a statement, or
   two buyers' statements issued at different closes) differ by what the workers whose pay
-  changed were paid. So a pool's share and amount are shown only when, against *every* state of
-  that pool shown before to anyone, either no worker's pay differs or at least ``MIN_WORKERS``
-  workers' pay does (``changed_workers``); otherwise they are withheld, with words saying why,
-  until the difference reaches ``MIN_WORKERS`` workers or goes back to none.
+  changed were paid. So a pool's share is shown only when, against *every* state of that pool
+  shown before to anyone, either no worker's pay differs or at least ``MIN_WORKERS`` workers'
+  pay does (``changed_workers``); otherwise it is withheld, with words saying why, until the
+  difference reaches ``MIN_WORKERS`` workers or goes back to none.
 
 Worker-derived figures are never totalled over pools: a total minus the pools shown would
 reveal a withheld one. Figures that are the grower's (premium owed to it, received, retained,
@@ -49,7 +49,6 @@ class PoolFigures:
     workers_eligible: int | None
     workers_paid: int | None
     pct_funded_on_stubs: str | None  # one decimal place, e.g. "98.5"
-    on_stubs_cents: int | None = None  # funded premium that reached pay stubs
     note: str | None = None  # in words: nobody paid, or why a figure is withheld
 
 
@@ -72,12 +71,12 @@ def pool_figures(eligible: int, paid_workers: int, funded_cents: int, distribute
     with_amounts = paid_workers if with_amounts is None else with_amounts
     shown_eligible = eligible if eligible >= MIN_WORKERS else None
     if with_amounts == 0 and distributed_cents == 0:
-        return PoolFigures(eligible, 0, pct(0, funded_cents), 0, NOBODY_PAID)
+        return PoolFigures(eligible, 0, pct(0, funded_cents), NOBODY_PAID)
     if paid_workers < MIN_WORKERS:
-        return PoolFigures(shown_eligible, None, None, None, FEW_PAID)
+        return PoolFigures(shown_eligible, None, None, FEW_PAID)
     if 0 < changed_workers < MIN_WORKERS:
-        return PoolFigures(shown_eligible, paid_workers, None, None, SMALL_CHANGE)
-    return PoolFigures(shown_eligible, paid_workers, pct(distributed_cents, funded_cents), distributed_cents, None)
+        return PoolFigures(shown_eligible, paid_workers, None, SMALL_CHANGE)
+    return PoolFigures(shown_eligible, paid_workers, pct(distributed_cents, funded_cents), None)
 
 
 # --- states of a pool shown before -------------------------------------------------------------

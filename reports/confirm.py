@@ -26,7 +26,8 @@ from .render import csv_text
 CSV_COLUMNS = [
     "record", "month", "buyer_id", "version", "invoice_id", "invoice_status", "what_happened", "owed_cents",
     "billed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
-    "received_by_growers_cents", "misdirected_cents", "paid_by_others_cents", "intermediary_id", "intermediary_name", "received_cents",
+    "received_by_growers_cents", "misdirected_cents", "paid_by_others_cents", "intermediary_id", "intermediary_name",
+    "received_cents",
     "paid_on_cents", "held_cents", "grower_id", "grower_name", "commodity", "quantity", "unit", "unit_in_words",
     "owed_to_grower_cents", "received_by_grower_cents", "line_no", "seller_id", "handshake", "seller_confirmed",
     "volume_confirmed_by_seller", "period_start", "period_end",

@@ -148,7 +148,8 @@ def _invoice_words(inv: dict) -> str:
     """What happened to an invoice's premium, in sentences a compliance officer reads: every
     difference between what the buyer paid and what the growers received is named."""
     owed, paid, held = inv["owed_cents"], inv["paid_by_buyer_cents"], inv["held_by_intermediaries_cents"]
-    others, misdirected, received = inv["paid_by_others_cents"], inv["misdirected_cents"], inv["received_by_growers_cents"]
+    others, misdirected = inv["paid_by_others_cents"], inv["misdirected_cents"]
+    received = inv["received_by_growers_cents"]
     parts = []
     billed = inv["billed_cents"]
     if paid == owed:
@@ -159,7 +160,8 @@ def _invoice_words(inv: dict) -> str:
         parts.append(f"overpaid by {dollars(paid - owed)}")
     if billed is not None and billed != owed:
         parts.append(f"the seller billed {dollars(billed)}, {dollars(abs(owed - billed))} "
-                     f"{'less' if billed < owed else 'more'} than the rate card gives (you owe what the rate card gives)")
+                     f"{'less' if billed < owed else 'more'} than the rate card gives "
+                     "(you owe what the rate card gives)")
     if held > 0:
         parts.append(f"{dollars(held)} is held by an intermediary and has not reached the growers")
     elif held < 0:
@@ -332,7 +334,8 @@ SECTIONS = {
                        lambda r: f"Invoice {r['invoice_id']}, intermediary {r['intermediary_name']} "
                                  f"({r['intermediary_id']})"),
     "grower_lines": (("invoice_id", "grower_id", "commodity", "unit"),
-                     lambda r: f"Invoice {r['invoice_id']}, {r['commodity']} from {r['grower_name']} ({r['grower_id']})"),
+                     lambda r: f"Invoice {r['invoice_id']}, {r['commodity']} from {r['grower_name']} "
+                               f"({r['grower_id']})"),
     "invoice_lines": (("invoice_id", "line_no"), lambda r: f"Invoice {r['invoice_id']}, line {r['line_no']}"),
     "pools": (("grower_id", "period_start"),
               lambda r: f"Pool of {r['grower_name']} ({r['grower_id']}) for the pay period from {r['period_start']}"),
@@ -344,10 +347,13 @@ FIELD_WORDS = {
     "received_by_growers_cents": "received by the growers",
     "misdirected_cents": "paid to parties that grew nothing on it", "paid_by_others_cents": "paid by other parties",
     "received_cents": "received", "paid_on_cents": "passed on to growers", "held_cents": "held",
-    "quantity": "volume", "owed_to_grower_cents": "owed to the grower", "received_by_grower_cents": "received by the grower",
-    "volume_confirmed_by_seller": "whether the seller confirmed the volume", "seller_id": "seller", "grower_id": "grower",
+    "quantity": "volume", "owed_to_grower_cents": "owed to the grower",
+    "received_by_grower_cents": "received by the grower",
+    "volume_confirmed_by_seller": "whether the seller confirmed the volume", "seller_id": "seller",
+    "grower_id": "grower",
     "commodity": "product", "unit": "unit", "period_end": "end of the pay period", "pool_closed": "pay period closed",
-    "funded_cents": "funded to the pool", "workers_eligible": "eligible workers", "workers_paid": "workers paid premium",
+    "funded_cents": "funded to the pool", "workers_eligible": "eligible workers",
+    "workers_paid": "workers paid premium",
     "pct_funded_on_stubs": "share of the funded premium on pay stubs",
     "paid_date": "date paid", "invoice_month": "month of the invoice", "payee_name": "paid to",
     "amount_cents": "amount", "paid_this_month_cents": "premium payments you made in the month",
@@ -587,7 +593,8 @@ def issue_published(con: duckdb.DuckDBPyConnection, home: Path, months: list[str
     figures changed: what the close, a sign-off and a revocation call. Without the signing key
     nothing is issued, and the round says so."""
     if not keys.key_paths(Path(home))[0].exists():
-        return Round([], 0, f"the program has no signing key (make it once with `pennytrail keys create --home {home}`)")
+        return Round([], 0, "the program has no signing key (make it once with "
+                            f"`pennytrail keys create --home {home}`)")
     done = published_months(con)
     new, unchanged = [], 0
     for month in done if months is None else [m for m in months if m in done]:

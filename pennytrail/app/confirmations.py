@@ -8,13 +8,19 @@ figures and a signed JSON statement that names the SHA-256 of both.
   ``invoice_grower_audit``, ``invoice_line_audit``, ``pass_through_audit``, ``payment_audit``,
   and the published pools the invoices fed); a month that has not been closed cannot be
   confirmed.
-- The same figures are issued once: when the latest version's figures equal today's, nothing is
-  written and the files stay byte for byte as they were. A changed figure (a correction, a
-  restatement, a sign-off) issues version N+1, which names the version it supersedes and what
-  changed; the earlier versions stay.
+- Every close issues them from the snapshot it published, for every buyer of every published
+  month (``issue_from_snapshot``); a sign-off and a revocation issue the month's
+  (``issue_quietly``). The same figures are issued once: when the latest version's figures equal
+  today's, nothing is written and the files stay byte for byte as they were. A changed figure (a
+  correction, a restatement, a sign-off) issues version N+1, which names the version it
+  supersedes and says in words what changed (``changes``); the earlier versions stay.
 - A buyer that paid premium in a month in which it has no invoice gets a nil statement: no
   invoice, and the payments it made.
-- Worker figures follow ``core.privacy``: per pool, withheld below the threshold, and never a
+- Every difference between what the buyer paid and what the growers received is said in words
+  (``_invoice_words``), another payer never named.
+- Worker figures follow ``core.privacy``: per pool, a pool in which nobody was paid said so,
+  what reached pay stubs withheld where fewer than 5 workers were paid or where it changed for
+  fewer than 5 workers since any state of the pool shown before (``Disclosures``), and never a
   total over pools.
 """
 

@@ -18,7 +18,7 @@ import io
 from pathlib import Path
 
 from pennytrail.core.money import dollars
-from pennytrail.core.privacy import MIN_WORKERS
+from pennytrail.core.privacy import FEW_PAID, MIN_WORKERS
 from pennytrail.core.statement import STATUS_WORDS, short
 
 from .render import csv_text
@@ -250,8 +250,7 @@ def _count(pool: dict, key: str) -> str:
     value = pool[key]
     if value is not None:
         return str(value)
-    return f"fewer than {MIN_WORKERS}" if key == "workers_eligible" or pool["workers_note"] and \
-        pool["workers_note"].startswith(f"withheld: fewer than {MIN_WORKERS} workers were paid") else "withheld"
+    return f"fewer than {MIN_WORKERS}" if key == "workers_eligible" or pool["workers_note"] == FEW_PAID else "withheld"
 
 
 def _on_stubs(pool: dict) -> str:

@@ -197,10 +197,12 @@ def pool_words(pool: dict) -> str:
             return "No worker was eligible: none of the funded premium reached a pay stub."
         return (f"Paid 0 of {eligible} eligible worker{'s' if eligible != 1 else ''}: {dollars(0)} of the funded "
                 "premium reached pay stubs.")
-    counted = (f"{paid} of {eligible} eligible workers were paid" if paid is not None and eligible is not None
-               else f"{paid} workers were paid" if paid is not None
-               else f"{eligible} workers were eligible, fewer than {privacy.MIN_WORKERS} paid" if eligible is not None
-               else f"Fewer than {privacy.MIN_WORKERS} workers were eligible")
+    few = privacy.MIN_WORKERS
+    if paid is None:  # 1 to 4 paid
+        who = (f"{eligible} eligible workers, fewer than {few} paid" if eligible is not None
+               else f"Fewer than {few} workers eligible and paid")
+        return f"{who}: what reached pay stubs is withheld, as it would be their pay."
+    counted = f"{paid} of {eligible if eligible is not None else f'fewer than {few}'} eligible workers were paid"
     if pool["pct_funded_on_stubs"] is not None:
         return f"{counted}; {pool['pct_funded_on_stubs']}% of the funded premium reached pay stubs."
     return f"{counted}; what reached pay stubs is {pool['workers_note'] or privacy.WITHHELD}."

@@ -251,3 +251,10 @@ def test_a_new_close_with_nothing_new_issues_nothing(program, tmp_path):
     assert result.unchanged
     assert sorted(p.name for p in (home / "confirmations").rglob("confirmation-*")) == before
     assert any(line.startswith("buyers' confirmations:") and "none issued" in line for line in said), said
+    # a buyer's folder lost (or a key made after the close): the next close issues what is missing
+    b2 = party_folder(home / "confirmations", "B2")
+    shutil.move(b2, tmp_path / "b2")
+    said.clear()
+    assert close(home / "data", home, None, progress=said.append).unchanged
+    assert "buyers' confirmations: 1 new version(s) issued, 1 unchanged" in said
+    assert _statement(home / "confirmations", "B2")["version"] == 1

@@ -43,7 +43,7 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
     fingerprint = changes.fingerprint(data, months)
     if changes.unchanged(last, fingerprint):
         snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
-        _confirm(home, progress)  # a key made since, or a confirmation lost, is issued now
+        _confirm(home, progress, missing_only=True)  # those a key made since, or a loss, left missing
         return CloseResult([], True, time.perf_counter() - start, snapshot)
     from .contracts import Contracts
 
@@ -73,12 +73,13 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
     return result
 
 
-def _confirm(home: Path, progress: Progress) -> None:
+def _confirm(home: Path, progress: Progress, missing_only: bool = False) -> None:
     """Issue a new version of every buyer's confirmation whose figures the published snapshot
-    changed (nil statements included), so that buyers find them without anyone's help."""
+    changed (nil statements included), so that buyers find them without anyone's help;
+    ``missing_only``: only those of which no version exists."""
     from . import confirmations
 
-    progress(confirmations.issue_from_snapshot(home).text())
+    progress(confirmations.issue_from_snapshot(home, missing_only).text())
 
 
 def _publish(home: Path, progress: Progress) -> Path | None:

@@ -151,7 +151,7 @@ def pdf_bytes(statement: dict) -> bytes:
     if s["supersedes"]:
         para(f"This version replaces version {s['supersedes']['version']} ({s['supersedes']['file']}), which "
              "stays on file. What changed:", style="B")
-        for line in s["changes"] or ["the month's sign-off state"]:
+        for line in s["changes"]:
             para(f"• {line}", 8)
     t = s["totals"]
     if s["kind"] == "nil":

@@ -433,6 +433,8 @@ def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
                     lines[-1] += f" ({new[k]['workers_note']})"
                 out += lines
     out += _differences("Totals of the month", before.get("totals") or {}, after.get("totals") or {})
+    if not out:  # only words that say the same figures (a newer release of the program)
+        out.append("No figure changed: only the words that explain them did.")
     return out[:limit] + ([f"… and {len(out) - limit} more changes."] if len(out) > limit else [])
 
 

@@ -201,8 +201,7 @@ def test_no_withheld_pay_follows_from_any_amount_or_difference(program):
 def test_a_sign_off_and_a_revocation_each_issue_a_version_in_words(program):
     signed = _statement(program["signed"], "B1")
     assert signed["version"] == 2 and signed["month_status"] == "signed"
-    assert signed["changes"] == ["The month's close is now signed off by the program's accountant (it was not yet "
-                                 "signed off by the program's accountant)."]
+    assert signed["changes"] == ["The month's close is now signed off by the program's accountant."]
     revoked = _statement(program["revoked"], "B1")
     assert revoked["version"] == 3
     assert revoked["changes"] == ["The month's sign-off was revoked: the month is not signed off now."]

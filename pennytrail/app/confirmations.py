@@ -334,7 +334,10 @@ def figures_sha256(content: dict) -> str:
 
 # what changed between two versions, in words -------------------------------------------------
 
-STATUS_WORDS = st.STATUS_WORDS
+STATUS_CHANGE = {"signed": "The month's close is now signed off by the program's accountant.",
+                 "needs re-sign-off": "The month's figures changed since they were signed off; a new sign-off is "
+                                      "awaited.",
+                 "open": "The month's close is not signed off."}
 # the sections of a statement: their name in words, how an item is told apart, how it is named
 SECTIONS = {
     "invoices": (("invoice_id",), lambda r: f"Invoice {r['invoice_id']}"),
@@ -410,8 +413,8 @@ def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
     if before.get("month_status") in ("signed", "needs re-sign-off") and after.get("month_status") == "open":
         out.append("The month's sign-off was revoked: the month is not signed off now.")
     elif before.get("month_status") != after.get("month_status"):
-        out.append(f"The month's close is now {STATUS_WORDS.get(after.get('month_status'), after.get('month_status'))}"
-                   f" (it was {STATUS_WORDS.get(before.get('month_status'), before.get('month_status'))}).")
+        status = after.get("month_status")
+        out.append(STATUS_CHANGE.get(status, f"The month's close is now {status}."))
     elif before.get("month_signed_at") != after.get("month_signed_at") and after.get("month_signed_at"):
         out.append(f"The month was signed off again, at {after['month_signed_at'].replace('T', ' ').rstrip('Z')} UTC.")
     if before.get("kind") != after.get("kind"):

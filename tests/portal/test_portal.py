@@ -461,5 +461,5 @@ def test_a_sign_off_in_the_portal_issues_the_months_confirmations_anew(portal_ap
     assert after.version == before + 1
     s = json.loads(after.statement.read_text())["statement"]
     assert s["month_status"] == "signed"
-    assert s["changes"][0].startswith("The month's close is now signed off by the program's accountant")
+    assert s["changes"][0] == "The month's close is now signed off by the program's accountant."
     assert not any("month_status" in line for line in s["changes"])

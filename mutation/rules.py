@@ -36,6 +36,7 @@ SIGNOFF = "pennytrail/core/signoff.py"
 
 # the fast tests: the hand-written boundary program (one close), the properties and the splits
 RULE_TESTS = ["tests/test_boundaries.py", "tests/test_properties.py", "tests/test_allocation.py", "tests/test_money.py"]
+PRIVACY_TESTS = ("tests/test_privacy.py", "tests/test_boundaries.py")
 CHECK_TESTS = ["tests/test_reconcile_direct.py", "tests/test_conservation.py", "tests/test_definitions.py"]
 
 
@@ -371,20 +372,25 @@ MUTANTS = [
            "a conservation check that does not block publication", tests=tuple(CHECK_TESTS)),
     # -- buyers' confirmations ----------------------------------------------------------------------
     Mutant("no-withholding", PRIVACY, "shown_eligible = eligible if eligible >= MIN_WORKERS else None",
-           "shown_eligible = eligible", "the count of eligible workers shown for pools of fewer than 5 workers"),
+           "shown_eligible = eligible", "the count of eligible workers shown for pools of fewer than 5 workers",
+           tests=PRIVACY_TESTS),
     Mutant("no-withholding-of-paid", PRIVACY, "    if paid_workers < MIN_WORKERS:\n", "    if False:\n",
-           "the paid workers and the share on stubs shown for pools of fewer than 5 paid workers"),
+           "the paid workers and the share on stubs shown for pools of fewer than 5 paid workers",
+           tests=PRIVACY_TESTS),
     Mutant("withholding-at-five", PRIVACY, "shown_eligible = eligible if eligible >= MIN_WORKERS else None",
            "shown_eligible = eligible if eligible > MIN_WORKERS else None",
-           "worker figures withheld for exactly 5 workers"),
+           "worker figures withheld for exactly 5 workers",
+           tests=PRIVACY_TESTS),
     Mutant("nobody-paid-hidden", PRIVACY, "    if with_amounts == 0 and distributed_cents == 0:\n",
-           "    if False:\n", "a pool in which nobody was paid is withheld instead of shown"),
+           "    if False:\n", "a pool in which nobody was paid is withheld instead of shown",
+           tests=PRIVACY_TESTS),
     Mutant("nobody-paid-despite-amounts", PRIVACY, "    if with_amounts == 0 and distributed_cents == 0:\n",
            "    if paid_workers == 0:\n",
-           "a pool whose only amount was paid without work (or clawed back) is shown as nobody paid"),
+           "a pool whose only amount was paid without work (or clawed back) is shown as nobody paid",
+           tests=PRIVACY_TESTS),
     Mutant("versions-differ-by-one-worker", PRIVACY, "    if 0 < changed_workers < MIN_WORKERS:\n",
            "    if False:\n", "a share shown again after fewer than 5 workers' pay changed",
-           tests=("tests/test_privacy.py", "tests/test_disclosure.py")),
+           tests=("tests/test_privacy.py",)),
     Mutant("versions-compared-with-the-last-only", PRIVACY,
            "for s in shown_before) if 0 < n < MIN_WORKERS]",
            "for s in list(shown_before)[-1:]) if 0 < n < MIN_WORKERS]",

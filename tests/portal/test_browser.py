@@ -105,6 +105,9 @@ def test_buyer_downloads_every_confirmation_and_verifies_it_offline_as_the_readm
     page = context.new_page()
     sign_in(page, portal_server, "buyer", passwords["buyer"])
     page.click("nav >> text=Confirmations")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=str(home / "screenshot-confirmations.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
     folder = tmp_path / "Downloads"
     folder.mkdir()
 

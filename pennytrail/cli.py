@@ -137,6 +137,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         done = app.revoke_sign_off(home, args.month, args.by, args.reason)
         print(f"{args.month}: the sign-off by {done['signed_by']} of {done['signed_at']:%Y-%m-%d %H:%M} UTC is "
               f"revoked by {done['revoked_by']}: {done['reason']}. The month is open again.")
+        print(done["confirmations"].text())
         return 0
     done = app.sign_off(home, args.month, args.by)
     print(f"{args.month} signed off by {done['signed_by']}; digest {done['digest']}")
@@ -145,6 +146,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
               + "; ".join(f"{c} {n} ({dollars(a)})" for c, n, a in done["exceptions"]))
     else:
         print("recorded with no open exception")
+    print(done["confirmations"].text())
     return 0
 
 

@@ -18,25 +18,24 @@ import io
 from pathlib import Path
 
 from pennytrail.core.money import dollars
-from pennytrail.core.privacy import MIN_WORKERS, WITHHELD
-from pennytrail.core.statement import short
+from pennytrail.core.privacy import FEW_PAID, MIN_WORKERS
+from pennytrail.core.statement import STATUS_WORDS, short
 
 from .render import csv_text
 
 CSV_COLUMNS = [
     "record", "month", "buyer_id", "version", "invoice_id", "invoice_status", "what_happened", "owed_cents",
     "billed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
-    "received_by_growers_cents", "misdirected_cents", "intermediary_id", "intermediary_name", "received_cents",
+    "received_by_growers_cents", "misdirected_cents", "paid_by_others_cents", "intermediary_id", "intermediary_name",
+    "received_cents",
     "paid_on_cents", "held_cents", "grower_id", "grower_name", "commodity", "quantity", "unit", "unit_in_words",
     "owed_to_grower_cents", "received_by_grower_cents", "line_no", "seller_id", "handshake", "seller_confirmed",
     "volume_confirmed_by_seller", "period_start", "period_end",
-    "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "payment_id",
+    "pool_closed", "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "in_words",
+    "payment_id",
     "paid_date", "payee_id", "payee_name", "amount_cents", "invoice_month",
 ]
 WORKER_FIGURES = ("workers_eligible", "workers_paid", "pct_funded_on_stubs")
-STATUS_WORDS = {"open": "not yet signed off by the program's accountant",
-                "signed": "signed off by the program's accountant",
-                "needs re-sign-off": "changed since it was signed off; a new sign-off is awaited"}
 
 
 def csv_bytes(statement: dict) -> bytes:
@@ -54,7 +53,7 @@ def csv_bytes(statement: dict) -> bytes:
             if record == "invoice":
                 values["invoice_status"] = row["status"]
             if record == "pool" and row.get("pool_closed"):
-                values.update({k: WITHHELD for k in WORKER_FIGURES if row.get(k) is None})
+                values.update({k: "withheld" for k in WORKER_FIGURES if row.get(k) is None})
             if record == "line":
                 values["seller_confirmed"] = "yes" if row["seller_confirmed"] else "no"
             if "pool_closed" in values:
@@ -152,7 +151,7 @@ def pdf_bytes(statement: dict) -> bytes:
     if s["supersedes"]:
         para(f"This version replaces version {s['supersedes']['version']} ({s['supersedes']['file']}), which "
              "stays on file. What changed:", style="B")
-        for line in s["changes"] or ["the month's sign-off state"]:
+        for line in s["changes"]:
             para(f"• {line}", 8)
     t = s["totals"]
     if s["kind"] == "nil":
@@ -163,11 +162,12 @@ def pdf_bytes(statement: dict) -> bytes:
     else:
         heading("In short")
         para(f"For your {len(s['invoices'])} invoice(s) of {s['month']} you owed {dollars(t['owed_cents'])} of "
-             f"premium and paid {dollars(t['paid_by_buyer_cents'])}. Of what was paid, "
-             f"{dollars(t['received_by_growers_cents'])} reached the growers, "
-             f"{dollars(t['held_by_intermediaries_cents'])} is held by intermediaries"
-             + (f" and {dollars(t['misdirected_cents'])} went to parties that grew nothing on the invoice"
-                if t["misdirected_cents"] else "") + ".")
+             f"premium and paid {dollars(t['paid_by_buyer_cents'])}"
+             + (f" ({dollars(t['balance_cents'])} still owed)." if t["balance_cents"] > 0 else
+                f" ({dollars(-t['balance_cents'])} more than owed)." if t["balance_cents"] < 0 else " (all of it).")
+             + f" The growers received {dollars(t['received_by_growers_cents'])} on these invoices:")
+        for line in reconciliation(t):
+            para(f"    {line}", 9)
         heading("Your invoices")
         table(["Invoice", "Owed", "Billed", "Paid by you", "Still owed", "What happened to the premium"],
               [34, 26, 26, 26, 26, 116],
@@ -193,13 +193,12 @@ def pdf_bytes(statement: dict) -> bytes:
                for x in s["invoice_lines"]], set())
         heading("Distribution to workers, per pay period (whole pools: other buyers' premium is included)")
         table(["Grower", "Pay period", "Funded to the pool", "Eligible workers", "Workers paid premium",
-               "Funded premium on pay stubs"], [74, 44, 32, 30, 34, 40],
+               "Reached pay stubs", "In words"], [50, 36, 26, 20, 22, 26, 74],
               [[f"{p['grower_name']} ({p['grower_id']})",
                 f"{p['period_start']} to {p['period_end']}" if p["pool_closed"] else f"from {p['period_start']}",
                 dollars(p["funded_cents"]) if p["pool_closed"] else "not closed yet",
-                _count(p, "workers_eligible"), _count(p, "workers_paid"),
-                (f"{p['pct_funded_on_stubs']}%" if p["pct_funded_on_stubs"] is not None else "withheld")
-                if p["pool_closed"] else "-"] for p in s["pools"]], {2, 3, 4, 5})
+                _count(p, "workers_eligible"), _count(p, "workers_paid"), _on_stubs(p), p["in_words"]]
+               for p in s["pools"]], {2, 3, 4, 5})
     heading("Premium payments you made in the month")
     table(["Payment", "Paid on", "Invoice", "Invoice month", "Paid to", "Amount"], [40, 24, 34, 26, 90, 30],
           [[f"{x['payment_id']}/{x['line_no']}", x["paid_date"], x["invoice_id"],
@@ -207,22 +206,59 @@ def pdf_bytes(statement: dict) -> bytes:
             f"{x['payee_name']} ({x['payee_id']})" if x["payee_id"] else x["payee_name"],
             dollars(x["amount_cents"])] for x in s["payments_made_this_month"]], {5})
     heading("How to read this")
-    para(f"Worker figures are for whole pools (a grower's pay period) and are withheld where fewer than "
-         f"{MIN_WORKERS} workers are counted, so that no one worker's pay can be read from them. No worker's "
-         "name, id or crew is in this document. \"Funded\" is what reached the grower less the share the program "
-         "lets it keep. The figures are those published for the month; a later correction issues a new version.",
-         8, "I")
-    para(f"The signed statement confirmation-{s['month']}-v{s['version']}.json holds the same "
-         "figures; check it with `pennytrail verify FILE --public-key KEY`, using the program's public key "
-         f"from a source you trust. {key_line}.", 8, "I")
+    para(f"Worker figures are for whole pools (a grower's pay period). A pool in which no eligible worker was "
+         f"paid says so. What reached pay stubs is withheld where fewer than {MIN_WORKERS} workers were paid, and "
+         f"where it changed for fewer than {MIN_WORKERS} workers since it was last shown (in an earlier version or "
+         "another buyer's statement), so that no one worker's pay can be read from these figures or from their "
+         "differences. No worker's name, id or crew is in this document. \"Funded\" is what reached the grower "
+         "less the share the program lets it keep. The figures are those published for the month; a later "
+         "correction, sign-off or revocation issues a new version.", 8, "I")
+    para(f"The signed statement confirmation-{s['month']}-v{s['version']}.json holds the same figures and names "
+         "this PDF and the CSV. With the three files in one folder, check them with `pennytrail verify "
+         f"confirmation-{s['month']}-v{s['version']}.json --public-key confirmation.pub.pem`, using the program's "
+         f"public key from a source you trust. {key_line}.", 8, "I")
     return bytes(pdf.output())
+
+
+def reconciliation(totals: dict) -> list[str]:
+    """From what the buyer paid to what the growers received, line by line: every difference
+    named (what intermediaries hold, what went to parties that grew nothing on the invoice, what
+    other parties paid on it), and a line for any the published figures do not attribute."""
+    t = totals
+    lines = [f"{dollars(t['paid_by_buyer_cents'])} paid by you"]
+    if t["held_by_intermediaries_cents"] > 0:
+        lines.append(f"− {dollars(t['held_by_intermediaries_cents'])} held by intermediaries")
+    elif t["held_by_intermediaries_cents"] < 0:
+        lines.append(f"+ {dollars(-t['held_by_intermediaries_cents'])} passed on by intermediaries beyond what "
+                     "they received for these invoices")
+    if t["misdirected_cents"]:
+        lines.append(f"− {dollars(t['misdirected_cents'])} paid to parties that grew nothing on the invoice")
+    if t["paid_by_others_cents"]:
+        lines.append(f"+ {dollars(t['paid_by_others_cents'])} paid on your invoices by another party (not you)")
+    rest = t["received_by_growers_cents"] - (t["paid_by_buyer_cents"] - t["held_by_intermediaries_cents"]
+                                             - t["misdirected_cents"] + t["paid_by_others_cents"])
+    if rest:
+        lines.append(f"{'+' if rest > 0 else '−'} {dollars(abs(rest))} that the published figures do not "
+                     "attribute to a payer")
+    lines.append(f"= {dollars(t['received_by_growers_cents'])} received by the growers")
+    return lines
 
 
 def _count(pool: dict, key: str) -> str:
     if not pool["pool_closed"]:
         return "-"
     value = pool[key]
-    return f"fewer than {MIN_WORKERS}" if value is None else str(value)
+    if value is not None:
+        return str(value)
+    return f"fewer than {MIN_WORKERS}" if key == "workers_eligible" or pool["workers_note"] == FEW_PAID else "withheld"
+
+
+def _on_stubs(pool: dict) -> str:
+    if not pool["pool_closed"]:
+        return "-"
+    if pool["workers_paid"] == 0:
+        return f"{dollars(0)}" + (f" ({pool['pct_funded_on_stubs']}%)" if pool["pct_funded_on_stubs"] else "")
+    return "withheld" if pool["pct_funded_on_stubs"] is None else f"{pool['pct_funded_on_stubs']}%"
 
 
 def _quantity(text: str) -> str:

@@ -397,10 +397,16 @@ def test_confirmation__worker_figures_withheld_below_five_workers(confirmation):
     for pool in statement["pools"]:
         pools.setdefault(pool["grower_id"], []).append(pool)
     assert {"G1", "G2", "G4", "G5", "GV"} <= set(pools)
-    for g in ("G1", "G2", "G4", "GV"):  # pools of 1, 2 and 4 workers
+    for g in ("G1", "G2", "G4", "GV"):  # pools of 1, 2 and 4 workers, paid
         for pool in pools[g]:
+            if pool["period_start"] == "2026-01-12" and g == "G1":
+                continue
             assert not isinstance(pool.get("workers_eligible"), int), g
             assert pool.get("workers_paid") is None and pool.get("pct_funded_on_stubs") is None, g
+    # G1's second pool has nobody on the payroll: nobody was paid, and the statement says so
+    empty = next(p for p in pools["G1"] if p["period_start"] == "2026-01-12")
+    assert (empty["workers_eligible"], empty["workers_paid"], empty["pct_funded_on_stubs"]) == (0, 0, "0.0")
+    assert empty["in_words"] == "No worker was eligible: none of the funded premium reached a pay stub."
     assert any(p.get("workers_eligible") == 5 and p.get("workers_paid") == 5 for p in pools["G5"])
     # G6: five eligible, four paid: the count of eligible workers is shown, what was paid is not
     assert [(p["workers_eligible"], p["workers_paid"], p["pct_funded_on_stubs"]) for p in pools["G6"]] == [
@@ -423,7 +429,7 @@ def test_confirmation__what_the_buyer_owed_paid_and_where_it_went_invoice_by_inv
     # invoices that nobody reported (PX1, PX2/1), not PX2/2, paid in February, nor PX3, paid on B1's
     assert statement["totals"] == {"owed_cents": 4628, "paid_by_buyer_cents": 4528, "balance_cents": 100,
                                    "held_by_intermediaries_cents": 0, "received_by_growers_cents": 4521,
-                                   "misdirected_cents": 7, "paid_this_month_cents": 4533}
+                                   "misdirected_cents": 7, "paid_by_others_cents": 0, "paid_this_month_cents": 4533}
     assert "PX3" not in {p["payment_id"] for p in statement["payments_made_this_month"]}
     funded = {(p["grower_id"], p["period_start"]): p["funded_cents"] for p in statement["pools"]}
     assert funded[("GW", "2026-01-05")] == 831 and funded[("G1", "2026-01-12")] == 10

@@ -181,8 +181,8 @@ def test_statement_says_what_was_paid_held_and_received_in_plain_words(scenario)
     s = next(s for s, _ in _statements(scenario) if s["buyer_id"] == "B1" and s["month"] == "2026-01")
     inv = {i["invoice_id"]: i for i in s["invoices"]}
     assert inv["I-G6"]["status"] == "OK" and inv["I-G6"]["held_by_intermediaries_cents"] == 1000
-    assert "$10.00 of it is held by an intermediary" in inv["I-G6"]["what_happened"]
-    assert inv["I-G1"]["what_happened"] == "Paid in full; all of it reached the growers."
+    assert "$10.00 is held by an intermediary and has not reached the growers" in inv["I-G6"]["what_happened"]
+    assert inv["I-G1"]["what_happened"] == "Paid in full; all of what you paid reached the growers."
     assert s["intermediaries"] == [{"invoice_id": "I-G6", "intermediary_id": "R1", "intermediary_name": "Repacker",
                                     "received_cents": 6000, "paid_on_cents": 5000, "held_cents": 1000}]
     t = s["totals"]
@@ -225,7 +225,9 @@ def test_same_figures_issue_nothing_new_and_a_change_issues_a_superseding_versio
     assert s["issued_at"] == "2026-02-03T09:30:15Z"
     v1 = folder / "confirmation-2026-01-v1.json"
     assert s["supersedes"] == {"version": 1, "file": v1.name, "sha256": hashlib.sha256(v1.read_bytes()).hexdigest()}
-    assert any("I-G1" in c and "paid_by_buyer_cents" in c for c in s["changes"])
+    assert s["changes"] == ["Invoice I-G1: paid by you $10.00 → $9.99; still owed $0.00 → $0.01.",
+                            "Totals of the month: paid by you $130.00 → $129.99; still owed $0.00 → $0.01."]
+    assert not any("_cents" in c or "_" in c.replace("I-G1", "") for c in s["changes"]), s["changes"]
     assert v1.read_bytes() == before[v1.name]  # the old version stays as it was
     checks, notes = confirmations.verify_file(v1, keys.load_public_keys(
         keys.key_paths(home)[1].read_bytes(), "key"))

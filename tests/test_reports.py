@@ -304,6 +304,8 @@ def _buyer_files(home: Path) -> dict[str, list[Path]]:
     """Each buyer's issued files, by buyer id (read from the statements: folders are not ids)."""
     out: dict[str, list[Path]] = {}
     for d in (home / "confirmations").iterdir():
+        if not d.is_dir():  # the lock and the states of pools shown (docs/decisions.md)
+            continue
         files = sorted(p for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
         buyer = json.loads(next(p for p in files if p.suffix == ".json").read_text())["statement"]["buyer_id"]
         out[buyer] = files
@@ -368,6 +370,7 @@ ALLOWED_KEYS = {
     "funded_cents", "workers_eligible", "workers_paid", "pct_funded_on_stubs", "payment_id", "line_no",
     "paid_date", "invoice_month", "payee_id", "payee_name", "amount_cents", "paid_this_month_cents",
     "pdf", "csv", "name", "sha256", "invoice_lines", "seller_id", "handshake", "seller_confirmed",
+    "paid_by_others_cents", "workers_note", "in_words",
 }
 
 

@@ -12,7 +12,9 @@ Close and demo (``pennytrail.app.close``)
     ``close(data, home, months=None, progress) -> CloseResult`` (``months``, ``unchanged``,
     ``seconds``, ``snapshot``): ingest, reconcile, check and publish, then publish the snapshot
     the portal reads; nothing runs when nothing that decides a figure changed since the last
-    completed close (``pennytrail.app.changes``).
+    completed close (``pennytrail.app.changes``). Either way it then issues, from the snapshot,
+    every buyer's confirmation whose figures changed (``confirmations.issue_from_snapshot``); a
+    sign-off and a revocation issue the month's.
     ``demo(home, seed=1, progress) -> DemoResult``: generate the demo program, make the signing
     key (once), ``close`` it, write every month's reports, make one portal user per role (once).
 Summary, months and sign-off (``summary``, ``months``, ``close``)

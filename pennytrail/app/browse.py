@@ -122,10 +122,17 @@ def buyers(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def buyer_months(con: duckdb.DuckDBPyConnection, buyer: str) -> list[dict]:
-    """The published months in which the buyer has invoices, with what it owed and paid."""
-    return rows(con, "SELECT month, count(*) AS invoices, sum(owed_cents) AS owed_cents, "
-                     "sum(paid_by_buyer_cents) AS paid_cents, sum(balance_cents) AS balance_cents "
-                     "FROM invoice_audit WHERE buyer_id = ? GROUP BY 1 ORDER BY 1 DESC", [buyer])
+    """The published months in which the buyer has invoices, or made premium payments without
+    one (a nil statement: ``invoices`` 0), with what it owed and paid on its invoices."""
+    return rows(con, """
+        WITH paid AS (SELECT DISTINCT month FROM payment_audit
+                      WHERE payer_id = $b AND buyer_id = $b AND payer_type = 'buyer'),
+        inv AS (SELECT month, count(*) AS invoices, sum(owed_cents) AS owed_cents,
+                       sum(paid_by_buyer_cents) AS paid_cents, sum(balance_cents) AS balance_cents
+                FROM invoice_audit WHERE buyer_id = $b GROUP BY 1)
+        SELECT month, coalesce(invoices, 0) AS invoices, coalesce(owed_cents, 0)::BIGINT AS owed_cents,
+               coalesce(paid_cents, 0)::BIGINT AS paid_cents, coalesce(balance_cents, 0)::BIGINT AS balance_cents
+        FROM inv FULL JOIN paid USING (month) ORDER BY 1 DESC""", {"b": buyer})
 
 
 def confirmation_files(home: Path) -> dict[tuple[str, str, str], Path]:

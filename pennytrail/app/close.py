@@ -52,6 +52,7 @@ def _close(data: Path, home: Path, months: list[str] | None, progress: Progress,
     fingerprint = changes.fingerprint(data, months)
     if changes.unchanged(last, fingerprint):
         snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
+        _confirm(home, progress, missing_only=True)  # those a key made since, or a loss, left missing
         return CloseResult([], True, time.perf_counter() - start, snapshot)
     from .contracts import Contracts
 
@@ -75,15 +76,26 @@ def _close(data: Path, home: Path, months: list[str] | None, progress: Progress,
     # a close reports success only when the warehouse file itself holds its result
     verify_written(db, CLOSE_TOKEN, token)
     snapshot = _publish(home, progress)
-    # "nothing new" is recorded last: a close that fails before (the snapshot on a full disk, a
-    # crash) leaves the last fingerprint, so the next close runs and publishes; so does a close
-    # that found a file changing while it read it, which the next close reads
+    _confirm(home, progress)
+    # "nothing new" is recorded last: a close that fails before (the snapshot on a full disk, the
+    # buyers' confirmations, a crash) leaves the last fingerprint, so the next close runs and
+    # publishes; so does a close that found a file changing while it read it, which the next close
+    # reads
     if snapshot is not None and not ingest.changed_files:
         changes.record(home, fingerprint)
     elif ingest.changed_files:
         progress(f"{len(set(ingest.changed_files))} file(s) changed while they were read: the next close reads them")
     seconds = time.perf_counter() - start
     return CloseResult(done, False, seconds, snapshot)
+
+
+def _confirm(home: Path, progress: Progress, missing_only: bool = False) -> None:
+    """Issue a new version of every buyer's confirmation whose figures the published snapshot
+    changed (nil statements included), so that buyers find them without anyone's help;
+    ``missing_only``: only those of which no version exists."""
+    from . import confirmations
+
+    progress(confirmations.issue_from_snapshot(home, missing_only).text())
 
 
 def _publish(home: Path, progress: Progress) -> Path | None:

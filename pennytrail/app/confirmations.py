@@ -8,13 +8,19 @@ figures and a signed JSON statement that names the SHA-256 of both.
   ``invoice_grower_audit``, ``invoice_line_audit``, ``pass_through_audit``, ``payment_audit``,
   and the published pools the invoices fed); a month that has not been closed cannot be
   confirmed.
-- The same figures are issued once: when the latest version's figures equal today's, nothing is
-  written and the files stay byte for byte as they were. A changed figure (a correction, a
-  restatement, a sign-off) issues version N+1, which names the version it supersedes and what
-  changed; the earlier versions stay.
+- Every close issues them from the snapshot it published, for every buyer of every published
+  month (``issue_from_snapshot``); a sign-off and a revocation issue the month's
+  (``issue_quietly``). The same figures are issued once: when the latest version's figures equal
+  today's, nothing is written and the files stay byte for byte as they were. A changed figure (a
+  correction, a restatement, a sign-off) issues version N+1, which names the version it
+  supersedes and says in words what changed (``changes``); the earlier versions stay.
 - A buyer that paid premium in a month in which it has no invoice gets a nil statement: no
   invoice, and the payments it made.
-- Worker figures follow ``core.privacy``: per pool, withheld below the threshold, and never a
+- Every difference between what the buyer paid and what the growers received is said in words
+  (``_invoice_words``), another payer never named.
+- Worker figures follow ``core.privacy``: per pool, a pool in which nobody was paid said so,
+  what reached pay stubs withheld where fewer than 5 workers were paid or where it changed for
+  fewer than 5 workers since any state of the pool shown before (``Disclosures``), and never a
   total over pools.
 """
 
@@ -25,6 +31,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,29 +151,66 @@ def _invoice_lines(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> li
 
 
 def _invoice_words(inv: dict) -> str:
-    """What happened to an invoice's premium, in a sentence a compliance officer reads."""
+    """What happened to an invoice's premium, in sentences a compliance officer reads: every
+    difference between what the buyer paid and what the growers received is named."""
     owed, paid, held = inv["owed_cents"], inv["paid_by_buyer_cents"], inv["held_by_intermediaries_cents"]
+    others, misdirected = inv["paid_by_others_cents"], inv["misdirected_cents"]
+    received = inv["received_by_growers_cents"]
     parts = []
+    billed = inv["billed_cents"]
     if paid == owed:
         parts.append("paid in full")
     elif paid < owed:
-        parts.append(f"underpaid: {dollars(owed - paid)} of the {dollars(owed)} owed has not been paid")
+        parts.append(f"underpaid: {dollars(owed - paid)} of the {dollars(owed)} owed has not been paid by you")
     else:
         parts.append(f"overpaid by {dollars(paid - owed)}")
+    if billed is not None and billed != owed:
+        parts.append(f"the seller billed {dollars(billed)}, {dollars(abs(owed - billed))} "
+                     f"{'less' if billed < owed else 'more'} than the rate card gives "
+                     "(you owe what the rate card gives)")
     if held > 0:
-        parts.append(f"{dollars(held)} of it is held by an intermediary and has not reached the grower")
+        parts.append(f"{dollars(held)} is held by an intermediary and has not reached the growers")
     elif held < 0:
         parts.append(f"intermediaries passed on {dollars(-held)} more than they received for it")
-    if inv["misdirected_cents"]:
-        parts.append(f"{dollars(inv['misdirected_cents'])} was paid to parties that grew nothing on it")
-    if paid > 0 and held <= 0 and not inv["misdirected_cents"] and inv["received_by_growers_cents"] >= paid:
-        parts.append("all of it reached the growers")
+    if misdirected:
+        parts.append(f"{dollars(misdirected)} was paid to parties that grew nothing on it")
+    if others:
+        parts.append(f"another party (not you) paid {dollars(others)} on it")
+    if received == paid and not (held or misdirected or others):
+        parts.append("all of what you paid reached the growers" if paid else "the growers received nothing")
+    else:
+        parts.append(f"the growers received {dollars(received)}")
+    unexplained = received - (paid - held - misdirected + others)
+    if unexplained:
+        parts.append(f"{dollars(abs(unexplained))} of it the published figures do not attribute to a payer")
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."
 
 
-def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
-    """The statement's figures for one buyer and month, from the published tables."""
+def pool_words(pool: dict) -> str:
+    """What became of a pool's funded premium, in a sentence; says what is withheld and why."""
+    if not pool["pool_closed"]:
+        return "The pool's pay period is not closed yet."
+    eligible, paid = pool["workers_eligible"], pool["workers_paid"]
+    if paid == 0:
+        if not eligible:
+            return "No worker was eligible: none of the funded premium reached a pay stub."
+        return (f"Paid 0 of {eligible} eligible worker{'s' if eligible != 1 else ''}: {dollars(0)} of the funded "
+                "premium reached pay stubs.")
+    few = privacy.MIN_WORKERS
+    if paid is None:  # 1 to 4 paid
+        who = (f"{eligible} eligible workers, fewer than {few} paid" if eligible is not None
+               else f"Fewer than {few} workers eligible and paid")
+        return f"{who}: what reached pay stubs is withheld, as it would be their pay."
+    counted = f"{paid} of {eligible if eligible is not None else f'fewer than {few}'} eligible workers were paid"
+    if pool["pct_funded_on_stubs"] is not None:
+        return f"{counted}; {pool['pct_funded_on_stubs']}% of the funded premium reached pay stubs."
+    return f"{counted}; what reached pay stubs is {pool['workers_note'] or privacy.WITHHELD}."
+
+
+def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str, disclosed: "Disclosures | None" = None) -> dict:
+    """The statement's figures for one buyer and month, from the published tables. ``disclosed``:
+    the states of pools shown before (``Disclosures``); none when not given."""
     party = con.execute("SELECT name FROM ref_parties WHERE party_id = ? AND party_type = 'buyer'", [buyer]).fetchone()
     if party is None:
         raise NotConfirmable(f"no buyer {buyer!r} in parties.csv")
@@ -184,7 +228,10 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
                coalesce((SELECT sum(amount_cents) FROM payment_audit a WHERE a.buyer_id = i.buyer_id
                          AND a.invoice_id = i.invoice_id
                          AND (a.payee_type = 'buyer' OR (a.payee_type = 'grower' AND NOT a.payee_on_invoice))),
-                        0)::BIGINT AS misdirected_cents
+                        0)::BIGINT AS misdirected_cents,
+               coalesce((SELECT sum(amount_cents) FROM payment_audit a WHERE a.buyer_id = i.buyer_id
+                         AND a.invoice_id = i.invoice_id AND a.payer_id <> a.buyer_id
+                         AND a.payer_type <> 'intermediary'), 0)::BIGINT AS paid_by_others_cents
         FROM invoice_audit i WHERE i.buyer_id = $b AND i.month = $m ORDER BY i.invoice_id""", p)
     for inv in invoices:
         inv["what_happened"] = _invoice_words(inv)
@@ -217,28 +264,38 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
             SELECT DISTINCT grower_id, work_period_start AS period_start FROM invoice_line_audit
             WHERE buyer_id = $b AND month = $m),
         paid AS (
-            SELECT a.grower_id, a.period_start, count(*) FILTER (WHERE a.paid_cents > 0) AS workers_paid
-            FROM worker_audit a JOIN fed USING (grower_id, period_start)
-            WHERE a.status <> 'PAID_WITHOUT_WORK' GROUP BY ALL)
+            SELECT a.grower_id, a.period_start,
+                   count(*) FILTER (WHERE a.paid_cents > 0 AND a.status <> 'PAID_WITHOUT_WORK') AS workers_paid,
+                   count(*) FILTER (WHERE a.paid_cents <> 0) AS with_amounts
+            FROM worker_audit a JOIN fed USING (grower_id, period_start) GROUP BY ALL)
         SELECT f.grower_id, coalesce(g.name, f.grower_id) AS grower_name, f.period_start, pa.period_end,
                pa.month AS pool_month, pa.funded_cents, pa.distributed_cents, pa.eligible_workers,
-               coalesce(pd.workers_paid, 0) AS workers_paid
+               coalesce(pd.workers_paid, 0) AS workers_paid, coalesce(pd.with_amounts, 0) AS with_amounts
         FROM fed f
         LEFT JOIN pool_audit pa USING (grower_id, period_start)
         LEFT JOIN paid pd USING (grower_id, period_start)
         LEFT JOIN ref_parties g ON g.party_id = f.grower_id
         ORDER BY f.grower_id, f.period_start""", p)
+    pay: dict[tuple, list] = {}
+    for grower, start, worker, cents in con.execute("""
+            SELECT a.grower_id, a.period_start, a.worker_id, a.paid_cents FROM worker_audit a
+            JOIN (SELECT DISTINCT grower_id, work_period_start AS period_start FROM invoice_line_audit
+                  WHERE buyer_id = $b AND month = $m) USING (grower_id, period_start)
+            WHERE a.paid_cents <> 0""", p).fetchall():
+        pay.setdefault((grower, start.isoformat()), []).append((worker, cents))
+    disclosed = disclosed if disclosed is not None else Disclosures(None)
     shown_pools = []
     for pool in pools:
         closed_pool = pool["pool_month"] is not None
         row = {"grower_id": pool["grower_id"], "grower_name": pool["grower_name"],
                "period_start": pool["period_start"].isoformat(), "pool_closed": closed_pool}
         if closed_pool:
-            fig = privacy.pool_figures(pool["eligible_workers"], pool["workers_paid"], pool["funded_cents"],
-                                       pool["distributed_cents"])
+            key = (pool["grower_id"], row["period_start"])
+            fig = disclosed.pool_figures(key, pool, pay.get(key, []))
             row.update({"period_end": pool["period_end"].isoformat(), "funded_cents": pool["funded_cents"],
                         "workers_eligible": fig.workers_eligible, "workers_paid": fig.workers_paid,
-                        "pct_funded_on_stubs": fig.pct_funded_on_stubs})
+                        "pct_funded_on_stubs": fig.pct_funded_on_stubs, "workers_note": fig.note})
+        row["in_words"] = pool_words(row)
         shown_pools.append(row)
     payments = _rows(con, """
         SELECT payment_id, line_no, paid_date, invoice_id, invoice_month,
@@ -257,7 +314,7 @@ def figures(con: duckdb.DuckDBPyConnection, buyer: str, month: str) -> dict:
     signed = latest_signoff(con, month)
     totals = {k: sum(i[k] for i in invoices) for k in (
         "owed_cents", "paid_by_buyer_cents", "balance_cents", "held_by_intermediaries_cents",
-        "received_by_growers_cents", "misdirected_cents")}
+        "received_by_growers_cents", "misdirected_cents", "paid_by_others_cents")}
     totals["paid_this_month_cents"] = sum(x["amount_cents"] for x in payments)
     return {
         "format": st.FORMAT, "kind": "invoices" if invoices else "nil",
@@ -275,38 +332,163 @@ def figures_sha256(content: dict) -> str:
     return hashlib.sha256(st.canonical({k: v for k, v in content.items() if k not in ISSUE_MEMBERS})).hexdigest()
 
 
-def _flatten(doc: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(doc, dict):
-        out = {}
-        for k, v in doc.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
-        return out
-    if isinstance(doc, list):
-        out = {}
-        for i, v in enumerate(doc):
-            key = v.get("invoice_id") or v.get("payment_id") if isinstance(v, dict) else None
-            label = f"{key}" if key else str(i)
-            if isinstance(v, dict) and v.get("grower_id"):
-                label += f"/{v['grower_id']}"
-            if isinstance(v, dict) and v.get("period_start"):
-                label += f"/{v['period_start']}"
-            out.update(_flatten(v, f"{prefix}[{label}]"))
-        return out
-    return {prefix: doc}
+# what changed between two versions, in words -------------------------------------------------
+
+STATUS_CHANGE = {"signed": "The month's close is now signed off by the program's accountant.",
+                 "needs re-sign-off": "The month's figures changed since they were signed off; a new sign-off is "
+                                      "awaited.",
+                 "open": "The month's close is not signed off."}
+# the sections of a statement: their name in words, how an item is told apart, how it is named
+SECTIONS = {
+    "invoices": (("invoice_id",), lambda r: f"Invoice {r['invoice_id']}"),
+    "intermediaries": (("invoice_id", "intermediary_id"),
+                       lambda r: f"Invoice {r['invoice_id']}, intermediary {r['intermediary_name']} "
+                                 f"({r['intermediary_id']})"),
+    "grower_lines": (("invoice_id", "grower_id", "commodity", "unit"),
+                     lambda r: f"Invoice {r['invoice_id']}, {r['commodity']} from {r['grower_name']} "
+                               f"({r['grower_id']})"),
+    "invoice_lines": (("invoice_id", "line_no"), lambda r: f"Invoice {r['invoice_id']}, line {r['line_no']}"),
+    "pools": (("grower_id", "period_start"),
+              lambda r: f"Pool of {r['grower_name']} ({r['grower_id']}) for the pay period from {r['period_start']}"),
+    "payments_made_this_month": (("payment_id", "line_no"), lambda r: f"Your payment {r['payment_id']}/{r['line_no']}"),
+}
+FIELD_WORDS = {
+    "owed_cents": "premium owed", "billed_cents": "premium billed", "paid_by_buyer_cents": "paid by you",
+    "balance_cents": "still owed", "status": "status", "held_by_intermediaries_cents": "held by intermediaries",
+    "received_by_growers_cents": "received by the growers",
+    "misdirected_cents": "paid to parties that grew nothing on it", "paid_by_others_cents": "paid by other parties",
+    "received_cents": "received", "paid_on_cents": "passed on to growers", "held_cents": "held",
+    "quantity": "volume", "owed_to_grower_cents": "owed to the grower",
+    "received_by_grower_cents": "received by the grower",
+    "volume_confirmed_by_seller": "whether the seller confirmed the volume", "seller_id": "seller",
+    "grower_id": "grower",
+    "commodity": "product", "unit": "unit", "period_end": "end of the pay period", "pool_closed": "pay period closed",
+    "funded_cents": "funded to the pool", "workers_eligible": "eligible workers",
+    "workers_paid": "workers paid premium",
+    "pct_funded_on_stubs": "share of the funded premium on pay stubs",
+    "paid_date": "date paid", "invoice_month": "month of the invoice", "payee_name": "paid to",
+    "amount_cents": "amount", "paid_this_month_cents": "premium payments you made in the month",
+    "buyer_name": "your name in the program's records", "currency": "currency",
+}
+# members whose change another member already says in words, or that only restate one
+SAID_ELSEWHERE = {"what_happened", "in_words", "workers_note", "handshake", "seller_confirmed", "unit_in_words",
+                  "payee_id", "intermediary_name", "grower_name", "format", "buyer_id", "month", "kind"}
+WORKER_FIGURES = {"workers_eligible", "workers_paid", "pct_funded_on_stubs"}
+
+
+def _value_words(field: str, value: object) -> str:
+    if value is None:
+        return "withheld" if field in WORKER_FIGURES else "none"
+    if field.endswith("_cents") and isinstance(value, int):
+        return dollars(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field == "pct_funded_on_stubs":
+        return f"{value}%"
+    return str(value)
+
+
+def _differences(label: str, before: dict, after: dict) -> list[str]:
+    said = []
+    for field in [k for k in after if k in FIELD_WORDS] + [k for k in before if k in FIELD_WORDS and k not in after]:
+        if field in SAID_ELSEWHERE or before.get(field) == after.get(field):
+            continue
+        said.append(f"{FIELD_WORDS[field]} {_value_words(field, before.get(field))} → "
+                    f"{_value_words(field, after.get(field))}")
+    return [f"{label}: {'; '.join(said)}."] if said else []
+
+
+def _summary(section: str, row: dict) -> str:
+    if section == "pools":
+        return row.get("in_words") or ""
+    shown = [f"{FIELD_WORDS[k]} {_value_words(k, v)}" for k, v in row.items()
+             if k in FIELD_WORDS and k not in SAID_ELSEWHERE and k.endswith("_cents")]
+    return "; ".join(shown)
 
 
 def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
-    """What differs between two statements' figures, one line each (at most ``limit``)."""
-    a = _flatten({k: v for k, v in before.items() if k not in ISSUE_MEMBERS})
-    b = _flatten({k: v for k, v in after.items() if k not in ISSUE_MEMBERS})
+    """What differs between two statements' figures, in sentences (at most ``limit``): no
+    member name of the statement, every amount in dollars, worker figures as shown."""
     out = []
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            def shown(v, k=key):
-                return dollars(v) if k.endswith("_cents") and isinstance(v, int) else ("none" if v is None else str(v))
-            out.append(f"{key}: {shown(a.get(key)) if key in a else '(not there)'} → "
-                       f"{shown(b.get(key)) if key in b else '(not there)'}")
-    return out[:limit] + ([f"… and {len(out) - limit} more"] if len(out) > limit else [])
+    if before.get("month_status") in ("signed", "needs re-sign-off") and after.get("month_status") == "open":
+        out.append("The month's sign-off was revoked: the month is not signed off now.")
+    elif before.get("month_status") != after.get("month_status"):
+        status = after.get("month_status")
+        out.append(STATUS_CHANGE.get(status, f"The month's close is now {status}."))
+    elif before.get("month_signed_at") != after.get("month_signed_at") and after.get("month_signed_at"):
+        out.append(f"The month was signed off again, at {after['month_signed_at'].replace('T', ' ').rstrip('Z')} UTC.")
+    if before.get("kind") != after.get("kind"):
+        out.append("The month now has invoices of yours." if after.get("kind") == "invoices"
+                   else "No invoice of yours is in the month any longer: this is a statement of your payments only.")
+    out += _differences("Your details", before, {k: after.get(k) for k in ("buyer_name", "currency")})
+    for section, (key, name) in SECTIONS.items():
+        old = {tuple(r.get(k) for k in key): r for r in before.get(section) or []}
+        new = {tuple(r.get(k) for k in key): r for r in after.get(section) or []}
+        for k in sorted(set(old) | set(new), key=lambda t: tuple("" if v is None else str(v) for v in t)):
+            if k not in old:
+                out.append(f"New: {name(new[k])}" + (f" ({_summary(section, new[k])})" if _summary(section, new[k])
+                                                     else "") + ".")
+            elif k not in new:
+                out.append(f"No longer on the statement: {name(old[k])}.")
+            else:
+                lines = _differences(name(new[k]), old[k], new[k])
+                if lines and section == "pools" and new[k].get("workers_note") and not old[k].get("workers_note"):
+                    lines[-1] += f" ({new[k]['workers_note']})"
+                out += lines
+    out += _differences("Totals of the month", before.get("totals") or {}, after.get("totals") or {})
+    if not out:  # only words that say the same figures (a newer release of the program)
+        out.append("No figure changed: only the words that explain them did.")
+    return out[:limit] + ([f"… and {len(out) - limit} more changes."] if len(out) > limit else [])
+
+
+# --- what was shown before ---------------------------------------------------------------------
+
+LEDGER = ".disclosed-pools"  # JSON; not named *.json, which is a statement
+
+
+class Disclosures:
+    """The states of each pool whose worker figures were shown in any buyer's statement of the
+    home (``privacy.pool_state``: digests, no id or amount in clear), kept in
+    ``HOME/confirmations/.disclosed-pools`` (readable by its owner only), so that no two shown
+    states of a pool differ by the pay of fewer than ``privacy.MIN_WORKERS`` workers.
+    ``Disclosures(None)`` remembers nothing (figures read without issuing)."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.shown: dict[str, list[dict]] = {}
+        if path is not None and path.is_file():
+            self.shown = json.loads(path.read_text(encoding="utf-8"))
+        self.pending: list[tuple[str, dict]] = []
+
+    @staticmethod
+    def _key(pool: tuple[str, str]) -> str:
+        return hashlib.sha256("\x00".join(pool).encode()).hexdigest()[:32]
+
+    def pool_figures(self, pool: tuple[str, str], audit: dict, pay: list[tuple[str, int]]) -> privacy.PoolFigures:
+        """The figures of a pool a buyer may read now (``privacy.pool_figures``) against what was shown."""
+        key, state = self._key(pool), privacy.pool_state(pay)
+        fig = privacy.pool_figures(audit["eligible_workers"], audit["workers_paid"], audit["funded_cents"],
+                                   audit["distributed_cents"], audit["with_amounts"],
+                                   privacy.changed_workers(state, self.shown.get(key, [])))
+        if fig.pct_funded_on_stubs is not None:
+            self.pending.append((key, state))
+        return fig
+
+    def record(self) -> None:
+        """Remember the states whose figures the statement just issued shows."""
+        if self.path is None or not self.pending:
+            return
+        for key, state in self.pending:
+            if state not in self.shown.setdefault(key, []):
+                self.shown[key].append(state)
+        self.pending = []
+        data = json.dumps(self.shown, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        tmp = self.path.with_name(self.path.name + ".partial")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.path)
 
 
 # --- issuing -----------------------------------------------------------------------------------
@@ -349,41 +531,45 @@ def issue(con: duckdb.DuckDBPyConnection, home: Path, buyer: str, month: str,
     """Issue the buyer's confirmation of ``month`` if its figures are new; return the latest version."""
     from reports.confirm import csv_bytes, pdf_bytes  # the writers: loaded when a statement is made
 
-    content = figures(con, buyer, month)
     signing = keys.load_signing_key(home)
     fp = keys.fingerprint_of(signing.public_key())
     folder = buyer_folder(home, buyer)
-    digest = figures_sha256(content)
-    with _locked(folder):
-        have = versions(folder, month)
-        previous = None
-        if have:
-            prev_path = folder / f"{stem(month, have[-1])}.json"
-            previous, _ = st.parse(prev_path.read_bytes())
-            if previous.get("figures_sha256") == digest:
-                s = stem(month, have[-1])
-                return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", prev_path, False)
-        version = (have[-1] + 1) if have else 1
-        issued = utc_seconds(now)
-        s = stem(month, version)
-        statement = {**content, "version": version, "figures_sha256": digest, "key_fingerprint": fp,
-                     "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "supersedes": None if previous is None else {
-                         "version": previous["version"], "file": f"{stem(month, previous['version'])}.json",
-                         "sha256": hashlib.sha256(prev_path.read_bytes()).hexdigest()},
-                     "changes": [] if previous is None else changes(previous, content)}
-        pdf = pdf_bytes(statement)
-        csv = csv_bytes(statement)
-        statement["files"] = {"pdf": {"name": f"{s}.pdf", "sha256": hashlib.sha256(pdf).hexdigest()},
-                              "csv": {"name": f"{s}.csv", "sha256": hashlib.sha256(csv).hexdigest()}}
-        signature = {"algorithm": st.ALGORITHM, "key_fingerprint": fp,
-                     "value": base64.b64encode(signing.sign(st.canonical(statement))).decode("ascii")}
-        doc = json.dumps({"statement": statement, "signature": signature}, indent=2, ensure_ascii=False,
-                         sort_keys=True) + "\n"
-        _write(folder / f"{s}.pdf", pdf)
-        _write(folder / f"{s}.csv", csv)
-        _write(folder / f"{s}.json", doc.encode("utf-8"))  # last: a version exists once its statement does
-        return Issued(folder, version, folder / f"{s}.pdf", folder / f"{s}.csv", folder / f"{s}.json", True)
+    root = home / "confirmations"
+    with _locked(root):  # one issuer at a time reads and adds to what was shown
+        disclosed = Disclosures(root / LEDGER)
+        content = figures(con, buyer, month, disclosed)
+        digest = figures_sha256(content)
+        disclosed.record()
+        with _locked(folder):
+            have = versions(folder, month)
+            previous = None
+            if have:
+                prev_path = folder / f"{stem(month, have[-1])}.json"
+                previous, _ = st.parse(prev_path.read_bytes())
+                if previous.get("figures_sha256") == digest:
+                    s = stem(month, have[-1])
+                    return Issued(folder, have[-1], folder / f"{s}.pdf", folder / f"{s}.csv", prev_path, False)
+            version = (have[-1] + 1) if have else 1
+            issued = utc_seconds(now)
+            s = stem(month, version)
+            statement = {**content, "version": version, "figures_sha256": digest, "key_fingerprint": fp,
+                         "issued_at": issued.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                         "supersedes": None if previous is None else {
+                             "version": previous["version"], "file": f"{stem(month, previous['version'])}.json",
+                             "sha256": hashlib.sha256(prev_path.read_bytes()).hexdigest()},
+                         "changes": [] if previous is None else changes(previous, content)}
+            pdf = pdf_bytes(statement)
+            csv = csv_bytes(statement)
+            statement["files"] = {"pdf": {"name": f"{s}.pdf", "sha256": hashlib.sha256(pdf).hexdigest()},
+                                  "csv": {"name": f"{s}.csv", "sha256": hashlib.sha256(csv).hexdigest()}}
+            signature = {"algorithm": st.ALGORITHM, "key_fingerprint": fp,
+                         "value": base64.b64encode(signing.sign(st.canonical(statement))).decode("ascii")}
+            doc = json.dumps({"statement": statement, "signature": signature}, indent=2, ensure_ascii=False,
+                             sort_keys=True) + "\n"
+            _write(folder / f"{s}.pdf", pdf)
+            _write(folder / f"{s}.csv", csv)
+            _write(folder / f"{s}.json", doc.encode("utf-8"))  # last: a version exists once its statement does
+            return Issued(folder, version, folder / f"{s}.pdf", folder / f"{s}.csv", folder / f"{s}.json", True)
 
 
 def buyers_of_month(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
@@ -396,6 +582,68 @@ def buyers_of_month(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
 
 def issue_month(con: duckdb.DuckDBPyConnection, home: Path, month: str) -> dict[str, Issued]:
     return {b: issue(con, home, b, month) for b in buyers_of_month(con, month)}
+
+
+@dataclass
+class Round:
+    """What one round of issuing did: new versions by (buyer, month), how many were unchanged,
+    and, when nothing could be issued, why (one line)."""
+    new: list[tuple[str, str, int]]
+    unchanged: int
+    skipped: str | None = None
+
+    def text(self) -> str:
+        if self.skipped:
+            return f"buyers' confirmations not issued: {self.skipped}"
+        if not self.new:
+            return f"buyers' confirmations: {self.unchanged} unchanged, none issued"
+        return (f"buyers' confirmations: {len(self.new)} new version(s) issued"
+                + (f", {self.unchanged} unchanged" if self.unchanged else ""))
+
+
+def issue_published(con: duckdb.DuckDBPyConnection, home: Path, months: list[str] | None = None,
+                    missing_only: bool = False) -> Round:
+    """Issue every buyer's confirmation of each published month (``months``: those only) whose
+    figures changed: what the close, a sign-off and a revocation call. ``missing_only``: only
+    those of which no version exists (a close that found nothing new: nothing changed, but a key
+    may have been made since). Without the signing key nothing is issued, and the round says so."""
+    if not keys.key_paths(Path(home))[0].exists():
+        return Round([], 0, "the program has no signing key (make it once with "
+                            f"`pennytrail keys create --home {home}`)")
+    done = published_months(con)
+    new, unchanged = [], 0
+    for month in done if months is None else [m for m in months if m in done]:
+        for buyer in buyers_of_month(con, month):
+            if missing_only and latest(Path(home), buyer, month) is not None:
+                unchanged += 1
+                continue
+            issued = issue(con, Path(home), buyer, month)
+            if issued.new:
+                new.append((buyer, month, issued.version))
+            else:
+                unchanged += 1
+    return Round(new, unchanged)
+
+
+def issue_quietly(con: duckdb.DuckDBPyConnection, home: Path, months: list[str] | None = None,
+                  missing_only: bool = False) -> Round:
+    """``issue_published``, where a key or a file that cannot be read is a line in the round, not
+    a failure: the close or sign-off that calls it has completed."""
+    try:
+        return issue_published(con, home, months, missing_only)
+    except (keys.KeyProblem, NotConfirmable, st.StatementError, OSError) as e:
+        return Round([], 0, str(e).strip("'\""))
+
+
+def issue_from_snapshot(home: Path, missing_only: bool = False) -> Round:
+    """``issue_quietly`` over the snapshot the portal reads (what a close calls once it published)."""
+    from .snapshots import current
+
+    snapshot = current(Path(home))
+    if snapshot is None:
+        return Round([], 0, "nothing is published yet")
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        return issue_quietly(con, Path(home), None, missing_only)
 
 
 def latest(home: Path, buyer: str, month: str) -> Issued | None:

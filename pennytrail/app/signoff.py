@@ -6,8 +6,10 @@ seconds for the warehouse, then says it is busy (``snapshots.Busy``) so the pers
 When ``seen_digest`` is given (the digest of the figures the person was shown), the month's
 tables must still have that digest, or nothing is recorded (``Changed``): a sign-off covers the
 figures that were read. After it is recorded, a new snapshot is published so that the portal
-shows it. Each sign-off and revocation is in the portal's audit log, wherever it was made (the
-portal's page records its own entry, with the signed-in user and address).
+shows it, and the month's confirmations are issued again to every buyer (the month's sign-off
+state is on them); a revocation does the same. Each sign-off and revocation is in the portal's
+audit log, wherever it was made (the portal's page records its own entry, with the signed-in
+user and address).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from pennytrail.core import homelock, publish, signoff
 from pennytrail.core.warehouse import connect
 
-from . import portal_db, snapshots
+from . import confirmations, portal_db, snapshots
 
 SignoffRefused = signoff.SignoffRefused
 
@@ -64,6 +66,7 @@ def sign(home: Path, month: str, signed_by: str, seen_digest: str | None = None,
                               "new figures): read the month again, then sign off")
         done = signoff.sign_off(con, month, signed_by)
         snapshots.publish(Path(home), con)
+        done["confirmations"] = confirmations.issue_quietly(con, Path(home), [month])
     finally:
         con.close()
     if audit:
@@ -82,6 +85,7 @@ def revoke(home: Path, month: str, revoked_by: str, reason: str, wait: float = 5
     try:
         done = signoff.revoke(con, month, revoked_by, reason)
         snapshots.publish(Path(home), con)
+        done["confirmations"] = confirmations.issue_quietly(con, Path(home), [month])
     finally:
         con.close()
     _audit(Path(home), revoked_by, "sign-off revoked", month, f"reason: {reason}")

@@ -30,6 +30,10 @@ FORMAT = "pennytrail-confirmation/2"
 ALGORITHM = "Ed25519"
 FILE_NAME = re.compile(r"^confirmation-[0-9]{4}-[0-9]{2}-v[0-9]{1,6}\.(pdf|csv|json)$")
 SIGNATURE_MEMBERS = {"algorithm", "key_fingerprint", "value"}
+# a month's sign-off state (``month_status``) as a statement says it
+STATUS_WORDS = {"open": "not yet signed off by the program's accountant",
+                "signed": "signed off by the program's accountant",
+                "needs re-sign-off": "changed since it was signed off; a new sign-off is awaited"}
 
 
 class StatementError(ValueError):

@@ -186,7 +186,9 @@ def confirmations(ctx, h) -> Response:
     for buyer in sorted(scope if scope is not None else names):
         for m in browse.buyer_months(con, buyer):
             exts = [e for e in ("pdf", "csv", "json") if (buyer, m["month"], e) in files]
-            shown.append({**m, "buyer_id": buyer, "buyer_name": names.get(buyer, buyer), "files": exts})
+            statement = files.get((buyer, m["month"], "json"))
+            shown.append({**m, "buyer_id": buyer, "buyer_name": names.get(buyer, buyer), "files": exts,
+                          "statement_name": statement.name if statement else None})
     return h.page(ctx, "confirmations.html", rows=shown)
 
 
@@ -201,7 +203,8 @@ def confirmation_file(ctx, h, buyer_id: str, name: str) -> Response:
         raise HTTPException(404)
     ctx.audit("download", f"confirmation {buyer_id} {month}", ext)
     kinds = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8", "json": "application/json"}
-    return FileResponse(path, media_type=kinds[ext], filename=f"confirmation-{buyer_id}-{month}.{ext}")
+    # saved under the name the signed statement gives it, so that `pennytrail verify` finds the files it names
+    return FileResponse(path, media_type=kinds[ext], filename=path.name)
 
 
 # --- monitors and accountants ------------------------------------------------------------------

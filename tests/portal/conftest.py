@@ -1,5 +1,5 @@
-"""The portal's tests share one home: the demo closed once, its buyers' confirmations written,
-a snapshot published and one user per role (their passwords as ``make demo`` prints them)."""
+"""The portal's tests share one home: the demo closed once, a snapshot published, its buyers'
+confirmations issued from it as a close issues them, and one user per role (their passwords as ``make demo`` prints them)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ ROLES = ("accountant", "monitor", "buyer", "admin")
 def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     from pennytrail.app import snapshots
     from pennytrail.app.close import demo_users
-    from pennytrail.core.warehouse import connect
     from pennytrail.app import confirmations, keys
 
     from pennytrail.app import close
@@ -32,11 +31,10 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     add_look_alikes(home / "data")
     close(home / "data", home, None, progress=lambda m: None)
     keys.create(home)
-    with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        pairs = con.execute("SELECT DISTINCT buyer_id, month FROM invoice_audit ORDER BY 1, 2").fetchall()
-        for buyer, month in pairs:
-            confirmations.issue(con, home, buyer, month)
     snapshots.publish(home)
+    # what a close does once it published (the close of `closed_demo` had no key to sign with)
+    issued = confirmations.issue_from_snapshot(home)
+    assert issued.new and not issued.skipped, issued
     users = demo_users(home)
     passwords = {email: password for _, email, password, _ in users}
     assert len(passwords) == 4, users

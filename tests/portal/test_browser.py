@@ -7,7 +7,10 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -87,6 +90,59 @@ def test_buyer_signs_in_downloads_a_pdf_and_its_statement_and_verifies_it(browse
     assert page.locator(".result li.pass", has_text="signature").count() == 1
     assert page.locator(".result li.pass", has_text=".pdf").count() == 1
     page.screenshot(path=str(home / "screenshot-verify.png"), full_page=True)
+    context.close()
+
+
+def _pennytrail() -> list[str]:
+    """The `pennytrail` command of this environment, as the README runs it."""
+    script = Path(sys.executable).with_name("pennytrail")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "pennytrail.cli"]
+
+
+def test_buyer_downloads_every_confirmation_and_verifies_it_offline_as_the_readme_says(
+        browser, portal_server, portal_home, tmp_path):
+    """Every file of every month on /confirmations, and the program's key, saved under the name
+    the browser is given, then `pennytrail verify FILE --public-key KEY` in that folder."""
+    from pennytrail.app.confirmations import buyers_of_month
+    from pennytrail.core.publish import published_months
+
+    home, passwords = portal_home
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    expected = {m for m in published_months(con) if "B01" in buyers_of_month(con, m)}
+    con.close()
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, portal_server, "buyer", passwords["buyer"])
+    page.click("nav >> text=Confirmations")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.screenshot(path=str(home / "screenshot-confirmations.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    folder = tmp_path / "Downloads"
+    folder.mkdir()
+
+    def download(link) -> Path:
+        with page.expect_download() as got:
+            link.click()
+        saved = folder / got.value.suggested_filename
+        got.value.save_as(saved)
+        return saved
+
+    key = download(page.locator("main a[href='/keys/confirmation.pub.pem']").first)
+    assert key.name == "confirmation.pub.pem"
+    links = page.locator("a.file")
+    saved = [download(links.nth(i)) for i in range(links.count())]
+    statements = [p for p in saved if p.suffix == ".json"]
+    assert {json.loads(p.read_text())["statement"]["month"] for p in statements} == expected
+    assert len(saved) == 3 * len(expected) and len(set(saved)) == len(saved)
+    for p in saved:
+        assert re.fullmatch(r"confirmation-[0-9]{4}-[0-9]{2}-v[0-9]+\.(pdf|csv|json)", p.name), p.name
+    command = page.locator("main code").first.inner_text().split()
+    assert command[0] == "pennytrail" and command[1] == "verify" and command[-2:] == ["--public-key", key.name]
+    for statement in statements:
+        done = subprocess.run([*_pennytrail(), "verify", statement.name, "--public-key", key.name], cwd=folder,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout.rstrip().endswith("verified"), done.stdout + done.stderr
+        assert [line.split()[0] for line in done.stdout.splitlines()[:-1]] == ["ok"] * 5  # file, key, signature, PDF, CSV
     context.close()
 
 

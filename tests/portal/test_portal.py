@@ -3,6 +3,7 @@ traces, buyers' files and verification, cases, sign-off, and serving beside a ru
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -415,3 +416,50 @@ def test_a_case_is_remedied_when_a_correction_is_closed(portal_home, tmp_path):
     html = c.get(case_url).text
     assert 'class="badge ok remedied"' in html
     assert "correction-premium.csv" in html  # the correction is in the audit of the period
+
+
+def test_confirmations_list_nil_statements_and_download_under_their_signed_names(portal_app, portal_home):
+    from pennytrail.app.confirmations import buyers_of_month
+    from pennytrail.core.publish import published_months
+
+    home, passwords = portal_home
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    expected = {(b, m) for m in published_months(con) for b in buyers_of_month(con, m)}
+    nil = {(b, m) for b, m in expected
+           if not con.execute("SELECT count(*) FROM invoice_audit WHERE buyer_id = ? AND month = ?", [b, m]).fetchone()[0]}
+    con.close()
+    assert nil  # the demo has a buyer that only paid in a month
+    c = sign_in(portal_app, "accountant", passwords["accountant"])
+    page = c.get("/confirmations").text
+    listed = set(re.findall(r'href="/confirmations/([^/"]+)/([0-9]{4}-[0-9]{2})\.json"', page))
+    assert listed == expected  # every buyer with figures in a published month, nil statements included
+    for buyer, month in sorted(nil):
+        r = c.get(f"/confirmations/{buyer}/{month}.json")
+        assert r.status_code == 200 and r.json()["statement"]["kind"] == "nil"
+    assert "nil statement" in page
+    for ext in ("pdf", "csv", "json"):
+        r = c.get(f"/confirmations/B01/2026-02.{ext}")
+        name = re.search(r'filename="([^"]+)"', r.headers["content-disposition"])[1]
+        assert re.fullmatch(rf"confirmation-2026-02-v[0-9]+\.{ext}", name), name
+        if ext == "json":
+            assert {f["name"] for f in r.json()["statement"]["files"].values()} == {
+                name[:-4] + "pdf", name[:-4] + "csv"}
+
+
+def test_a_sign_off_in_the_portal_issues_the_months_confirmations_anew(portal_app, portal_home):
+    from pennytrail.app.confirmations import latest
+
+    home, passwords = portal_home
+    unsigned(home, "2026-03")
+    before = latest(home, "B01", "2026-03").version
+    c = sign_in(portal_app, "accountant", passwords["accountant"])
+    page = c.get("/months/2026-03").text
+    digest = re.search(r'name="digest" value="([^"]*)"', page)
+    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, **({"digest": digest[1]} if digest else {})})
+    assert r.status_code == 303, r.text[:300]
+    after = latest(home, "B01", "2026-03")
+    assert after.version == before + 1
+    s = json.loads(after.statement.read_text())["statement"]
+    assert s["month_status"] == "signed"
+    assert s["changes"][0] == "The month's close is now signed off by the program's accountant."
+    assert not any("month_status" in line for line in s["changes"])

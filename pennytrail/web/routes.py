@@ -367,12 +367,15 @@ def close_workbook(ctx, h, month: str) -> Response:
     con, view = _month_view(ctx, month)
     folder = ctx.config.home / snapshots.FOLDER / "workbooks"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{ctx.published.name}-close-{month}.xlsx"
+    # the exception queue's notes are in the workbook: a new note makes a new file
+    states = casework.exception_states(ctx.config.home, month)
+    queued = max([0] + [int(s["id"]) for s in states.values()])
+    path = folder / f"{ctx.published.name}-close-{month}-q{queued}.xlsx"
     with _file_lock(path):
         if not path.exists():
             tmp = Path(tempfile.mkstemp(dir=folder, suffix=".xlsx.partial")[1])
             try:
-                close_report(con, month, tmp)
+                close_report(con, month, tmp, queue=lambda e: states.get(casework.exception_key(e)))
                 tmp.replace(path)
             finally:
                 tmp.unlink(missing_ok=True)

@@ -132,7 +132,7 @@ def waterfall(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple]:
         ("Less: retained by growers (the program's retention)", -v["retained"], v["retained_n"],
          "pools with a retention", POOLS),
         ("= Funded to worker pools", v["funded"], None, "", POOLS),
-        ("Less: undistributed, funded but not on pay stubs (negative: paid beyond the funded shares)",
+        ("Less: Undistributed, funded but not on pay stubs (negative: paid beyond the funded shares)",
          -v["undistributed"], v["undistributed_n"], "pools not fully distributed", POOLS),
         ("= Distributed to workers (eligible workers' pay stubs)", v["distributed"], v["distributed_n"],
          "workers paid", POOLS),

@@ -136,6 +136,11 @@ def all_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
                      "LEFT JOIN ref_parties p ON p.party_id = e.party_id WHERE e.month = ?", [month])
 
 
+def party_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every party's name by its id (reference data)."""
+    return dict(con.execute("SELECT party_id, name FROM ref_parties ORDER BY 1").fetchall())
+
+
 def buyers(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT party_id, name FROM ref_parties WHERE party_type = 'buyer' ORDER BY 1").fetchall())
 
@@ -197,10 +202,16 @@ def id_key(text: str) -> str:
 
 
 def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
-    """Every (grower, worker) on a payroll row, with the names on their stubs and those names' match keys."""
-    got = con.execute("""
-        SELECT grower_id, worker_id, list(DISTINCT worker_name ORDER BY worker_name) FILTER (WHERE worker_name IS NOT NULL)
-        FROM payroll_rows WHERE grower_id IS NOT NULL AND worker_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    """Every (grower, worker) with a published pay period, with the names on their stubs in the
+    files published and those names' match keys."""
+    from reports.trace import published_rows_sql
+
+    got = con.execute(f"""
+        SELECT a.grower_id, a.worker_id,
+               list(DISTINCT r.worker_name ORDER BY r.worker_name) FILTER (WHERE r.worker_name IS NOT NULL)
+        FROM (SELECT DISTINCT grower_id, worker_id FROM worker_audit) a
+        LEFT JOIN ({published_rows_sql(con)}) r ON r.grower_id = a.grower_id AND r.worker_id = a.worker_id
+        GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
     keys: dict[str, str] = {}
     out = []
     for g, w, names in got:

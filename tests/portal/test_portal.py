@@ -298,12 +298,15 @@ def test_month_page_waterfall_and_signoff_records_the_signed_in_user(portal_app,
                  "Distributed to workers", "Undistributed"):
         assert step in html
     digest = re.search(r'name="digest" value="([0-9a-f]{64})"', html).group(1)
-    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest, "by": "Somebody Else"})
+    unconfirmed = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest})
+    assert unconfirmed.status_code == 400 and "open exception" in unconfirmed.text  # it asks first
+    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest, "by": "Somebody Else",
+                                                "confirm": "yes"})
     assert r.status_code == 303
     signed = one_row(home, "SELECT signed_by, digest FROM signoffs WHERE month = '2026-03' ORDER BY signed_at DESC")
     assert signed == ("accountant@example.org", digest)
     assert "accountant@example.org" in c.get("/months/2026-03").text
-    stale = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": "0" * 64})
+    stale = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": "0" * 64, "confirm": "yes"})
     assert stale.status_code == 409 and "changed" in stale.text
 
 
@@ -336,13 +339,13 @@ def test_portal_serves_while_another_process_holds_the_warehouse(portal_home, tm
         m = sign_in(app, "monitor", passwords["monitor"])
         assert m.get("/workers", params={"q": "a"}).status_code == 200
         start = time.monotonic()
-        r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf})
+        r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf, "confirm": "yes"})
         assert r.status_code == 503 and "Try again" in r.text
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
         holder.wait()
-    r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf})
+    r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf, "confirm": "yes"})
     assert r.status_code == 303
 
 

@@ -452,3 +452,34 @@ def test_statements_say_whether_each_sellers_report_confirmed_the_volume(home):
                     assert line["handshake"] == published.get(f"{buyer}/{line['invoice_id']}/{line['line_no']}")
                     seen.add(line["handshake"])
     assert "CONFIRMED" in seen and seen - {"CONFIRMED"}
+
+
+def test_a_month_signed_again_after_a_restatement_says_so_and_nothing_stale(home, tmp_path):
+    """After the restated month is signed off again, neither the workbook nor the portal's page
+    still says it needs a new sign-off."""
+    from pennytrail.app import browse
+    from reports.close import close_report
+
+    again = tmp_path / "home"
+    shutil.copytree(home, again, ignore=shutil.ignore_patterns("dagster", "published"))
+    done = cli("signoff", "--home", str(again), "--month", "2026-01", "--by", "B. Accountant")
+    assert done.returncode == 0, done.stderr
+    with con_of(again) as con:
+        close_report(con, "2026-01", tmp_path / "close.xlsx")
+        view = browse.month_view(con, "2026-01")
+    lines = [r[0] for r in _sheet_rows(tmp_path / "close.xlsx", "Summary") if r[0]]
+    assert any(s.startswith("Sign-off: signed (signed by B. Accountant") for s in lines)
+    assert not any("needs a new sign-off" in s for s in lines)
+    assert any("The sign-off in force covers them" in s for s in lines)
+    assert view.state == "signed" and view.restated > 0
+
+
+def test_summary_and_months_list_the_same_months(home):
+    from pennytrail.app import list_months, summary
+
+    listed = [m.month for m in list_months(home)]
+    text = summary(home).text()
+    assert listed == [m.month for m in summary(home).months] and len(listed) >= 3
+    for m in listed:
+        assert f"  {m}: " in text
+    assert "Exception amounts: positive = money short" in text

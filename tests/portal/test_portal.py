@@ -418,3 +418,14 @@ def test_a_case_is_remedied_when_a_correction_is_closed(portal_home, tmp_path):
     html = c.get(case_url).text
     assert 'class="badge ok remedied"' in html
     assert "correction-premium.csv" in html  # the correction is in the audit of the period
+
+
+def test_the_portal_speaks_in_its_own_words_not_the_commands(portal_app, portal_home):
+    """An account the admin's form cannot add is refused in the form's words, not a command's options."""
+    home, passwords = portal_home
+    c = sign_in(portal_app, "admin", passwords["admin"])
+    for party, role in (("", "buyer"), ("B01", "monitor")):
+        r = c.post("/admin/users", data={"csrf_token": c.csrf, "email": f"x-{role}@example.org", "role": role,
+                                         "party_id": party, "password": "a good long password"})
+        assert r.status_code == 400 and "Not added: a" in r.text and "party id" in r.text
+        assert "--" not in r.text.split("Not added:", 1)[1].split("<", 1)[0]

@@ -258,7 +258,7 @@ def cmd_users(args: argparse.Namespace) -> int:
             accounts.set_password(home, args.email, sys.stdin.readline().rstrip("\r\n"))
             print(f"password of {args.email.strip().lower()} set; its sessions are ended")
     except accounts.AccountError as e:
-        raise app.UserError(str(e)) from None
+        raise app.UserError(str(e) + (f" ({e.option})" if e.option else "")) from None
     return 0
 
 

@@ -11,12 +11,12 @@ from .xlsx import Column
 M = "money"
 
 SHEET: tuple[str, list[Column], str] = ("Handshake", [
-    Column("buyer_id", "Buyer", width=10), Column("invoice_id", "Invoice", width=16),
-    Column("line_no", "Line", width=6), Column("seller_id", "Seller", width=10),
-    Column("buyer_quantity", "Buyer's quantity", "decimal", 14), Column("buyer_unit", "Buyer's unit", width=11),
-    Column("seller_quantity", "Seller's quantity", "decimal", 14), Column("seller_unit", "Seller's unit", width=11),
-    Column("buyer_owed", "Owed (buyer's report)", M, 14), Column("seller_owed", "Owed (seller's report)", M, 14),
-    Column("status", "Status", width=18), Column("detail", "What differs", width=90),
+    Column("buyer_id", "Buyer", width=7), Column("invoice_id", "Invoice", width=13),
+    Column("line_no", "Line", width=5), Column("seller_id", "Seller", width=8),
+    Column("buyer_quantity", "Buyer's quantity", "decimal", 11), Column("buyer_unit", "Buyer's unit", width=9),
+    Column("seller_quantity", "Seller's quantity", "decimal", 11), Column("seller_unit", "Seller's unit", width=9),
+    Column("buyer_owed", "Owed (buyer's report)", M, 13), Column("seller_owed", "Owed (seller's report)", M, 13),
+    Column("status", "Status", width=18), Column("detail", "What differs", width=40),
 ], """
 SELECT h.buyer_id, h.invoice_id, h.line_no, h.seller_id, h.buyer_quantity, h.buyer_unit, h.seller_quantity,
        h.seller_unit, h.buyer_owed_cents, h.seller_owed_cents, h.status,

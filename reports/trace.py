@@ -27,8 +27,10 @@ from collections import Counter
 
 import duckdb
 
+import data_contracts
+
 from pennytrail.core.money import dollars
-from pennytrail.core.publish import published_months
+from pennytrail.core.publish import published_months, published_through
 
 from .render import Table
 from .xlsx import Column
@@ -118,25 +120,44 @@ WORKER_COLUMNS = [
 ]
 
 
+def published_names_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of the published workers' names: (grower_id, worker_id, worker_name) of every payroll
+    row of a worker with a published audit row, from the files published (``published_rows_sql``)."""
+    return (f"SELECT r.grower_id, r.worker_id, r.worker_name FROM ({published_rows_sql(con)}) r "
+            "SEMI JOIN worker_audit a ON a.grower_id = r.grower_id AND a.worker_id = r.worker_id")
+
+
+def published_rows_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """SQL of the payroll rows of the files any published month was made from (every file, for a
+    warehouse whose months were published before this was recorded)."""
+    through = published_through(con)
+    if not through:
+        return "SELECT * FROM payroll_rows"
+    return f"SELECT * FROM payroll_rows WHERE file_seq <= {max(through.values())}"
+
+
 def find_workers(con: duckdb.DuckDBPyConnection, worker_id: str | None, name: str | None,
                  grower: str | None) -> tuple[list[tuple[str, str]], str]:
-    """(grower, worker id) pairs for an id or a name, and how they were found. An id that no
-    payroll row has is tried as a name: a complaint may give a name where an id was asked for."""
+    """(grower, worker id) pairs for an id or a name, and how they were found, from what was
+    published: a worker with a published pay period, found by id or by a name on the payroll
+    rows of the files published. An id that no published worker has is tried as a name: a
+    complaint may give a name where an id was asked for."""
     g = "AND grower_id = $g" if grower else ""
     params: dict = {"g": grower} if grower else {}
     if worker_id is not None:
-        found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE worker_id = $w {g} "
+        found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM worker_audit WHERE worker_id = $w {g} "
                             f"ORDER BY 1, 2", {**params, "w": worker_id}).fetchall()
         if found:
             return found, f"worker id {worker_id}"
         name = name if name is not None else worker_id
     norm = "lower(regexp_replace(trim(strip_accents({})), '\\s+', ' ', 'g'))"
     params["n"] = name
-    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE {norm.format('worker_name')} "
+    names = published_names_sql(con)
+    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM ({names}) WHERE {norm.format('worker_name')} "
                         f"= {norm.format('$n')} {g} ORDER BY 1, 2", params).fetchall()
     if found:
         return found, f"name {name!r}"
-    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM payroll_rows WHERE contains("
+    found = con.execute(f"SELECT DISTINCT grower_id, worker_id FROM ({names}) WHERE contains("
                         f"{norm.format('worker_name')}, {norm.format('$n')}) {g} ORDER BY 1, 2", params).fetchall()
     if not found and worker_id is not None:
         return found, f"id or name {worker_id!r}"
@@ -150,10 +171,24 @@ def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, n
     if not who:
         raise NotFound(f"no worker with {how}" + (f" at grower {grower}" if grower else "")
                        + " in any payroll file")
-    names = {(g, w): [r[0] for r in con.execute("SELECT DISTINCT worker_name FROM payroll_rows WHERE grower_id = ? "
+    published = published_rows_sql(con)
+    names = {(g, w): [r[0] for r in con.execute(f"SELECT DISTINCT worker_name FROM ({published}) WHERE grower_id = ? "
                                                 "AND worker_id = ? AND worker_name IS NOT NULL ORDER BY 1",
                                                 [g, w]).fetchall()] for g, w in who}
     return trace_found(con, who, how, names, date_from, date_to)
+
+
+FOREVER = 2**62  # a month published before its last file was recorded: every file
+PAYROLL_KEY = ", ".join(f"r.{c}" for c in data_contracts.load("payroll")["key"])
+# the worker's payroll rows as each of its published months saw them: of the files up to the
+# month's last one when it was published, the latest version of each row
+PUBLISHED_PAYROLL = """
+    SELECT m.month, r.period_start, r.premium_period_start, r.premium_paid_cents, r.file, r.sheet, r.row_number
+    FROM payroll_rows r
+    JOIN (SELECT unnest($months) AS month, unnest($through) AS through) m ON r.file_seq <= m.through
+    WHERE r.grower_id = $g AND r.worker_id = $w
+    QUALIFY row_number() OVER (PARTITION BY m.month, {key} ORDER BY r.file_seq DESC) = 1
+    ORDER BY r.file, r.row_number"""
 
 
 def _by_period(found: list[tuple]) -> dict:
@@ -177,9 +212,10 @@ def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how:
     sources = Table("Source rows", SOURCE_COLUMNS)
     stops_cache: dict[tuple, list[str]] = {}
     pools: dict[str, tuple[dict, dict]] = {}
+    through = published_through(con)
     for g, w in who:
         rows = _rows(con, """
-            SELECT a.grower_id, a.worker_id, a.period_start, a.period_end, p.funded_cents AS pool_funded_cents,
+            SELECT a.month, a.grower_id, a.worker_id, a.period_start, a.period_end, p.funded_cents AS pool_funded_cents,
                    a.basis_value, a.entitled_cents, a.funded_cents, a.paid_cents, a.variance_cents,
                    a.upstream_shortfall_cents, a.status, a.late, a.overdue
             FROM worker_audit a LEFT JOIN pool_audit p USING (grower_id, period_start)
@@ -188,14 +224,13 @@ def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how:
             ORDER BY a.period_start""", {"g": g, "w": w, "f": date_from, "t": date_to})
         if not rows:
             continue
-        payroll = con.execute("SELECT period_start, premium_period_start, premium_paid_cents, file, sheet, row_number "
-                              "FROM payroll WHERE grower_id = $g AND worker_id = $w ORDER BY file, row_number",
-                              {"g": g, "w": w}).fetchall()
         basis, paid = {}, {}
-        for p, pp, cents, *source in payroll:
-            basis.setdefault(p, []).append(tuple(source))
+        for month, p, pp, cents, *source in con.execute(PUBLISHED_PAYROLL.format(key=PAYROLL_KEY), {
+                "g": g, "w": w, "months": sorted({r["month"] for r in rows}),
+                "through": [through.get(m, FOREVER) for m in sorted({r["month"] for r in rows})]}).fetchall():
+            basis.setdefault((month, p), []).append(tuple(source))
             if cents is not None and cents != 0 and pp is not None:
-                paid.setdefault(pp, []).append(tuple(source))
+                paid.setdefault((month, pp), []).append(tuple(source))
         if g not in pools:
             pools[g] = (
                 _by_period(con.execute("SELECT period_start, file, sheet, row_number FROM pool_source_audit "
@@ -209,9 +244,11 @@ def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how:
             p = row["period_start"]
             ref = f"{g}/{w}/{p}"
             src = [{"ref": ref, "figure": figure, "kind": kind, "file": f, "sheet": s, "row": r}
-                   for figure, kind, found in (("basis", "payroll", basis), ("paid", "payroll", paid),
-                                               ("entitled", "purchases", lines), ("funded", "payments", payments))
-                   for f, s, r in found.get(p, [])]
+                   for figure, kind, found, at in (("basis", "payroll", basis, (row["month"], p)),
+                                                   ("paid", "payroll", paid, (row["month"], p)),
+                                                   ("entitled", "purchases", lines, p),
+                                                   ("funded", "payments", payments, p))
+                   for f, s, r in found.get(at, [])]
             stopped = []
             if row["upstream_shortfall_cents"] > 0:
                 if (g, p) not in stops_cache:
@@ -227,6 +264,7 @@ def trace_found(con: duckdb.DuckDBPyConnection, who: list[tuple[str, str]], how:
                 stopped.append("reached the pay stub" if row["paid_cents"] > 0 else "nothing was owed")
             row["stopped_at"] = "; ".join(stopped)
             row["sources"] = _source_text(src)
+            del row["month"]
             main.rows.append(row)
             sources.rows += src
     closed = published_months(con)

@@ -14,7 +14,13 @@ audit fits in memory. Every column has a kind that sets its cell format:
 - ``int``, ``decimal``, ``date``, ``pct`` (a fraction shown as a percentage).
 
 Every sheet prints on pages as wide as the paper (landscape when its columns are wider than a
-portrait page), with its header row repeated on every page. A sheet never passes Excel's
+portrait page), with its header row repeated on every page. Text wraps within its column's set
+width (a cell never spills over the next one, nor past the last column), so a sheet's print
+scale is set by its column widths alone, which add up to at most ``PRINT_WIDTH`` so that a
+page prints at a readable size. Every row whose text wraps says its height (LibreOffice
+does not fit a row to its text when it reads a file), worked out from the widths of DejaVu
+Sans, which is wider than Calibri. A detail
+sheet ends with a total row (``Sheet.total``): its rows counted and its money columns summed. A sheet never passes Excel's
 1,048,576 rows: the rows after the limit go on to a sheet of the same columns named
 ``Title (2)``, and so on, whose first line says so. The same content gives the same bytes (the
 file's dates are fixed), so a workbook written again over unchanged figures is unchanged.
@@ -23,6 +29,7 @@ file's dates are fixed), so a workbook written again over unchanged figures is u
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import tempfile
@@ -47,6 +54,9 @@ FORMATS = {
     "date": "yyyy-mm-dd",
     "pct": "0.0%",
 }
+TOP = Alignment(vertical="top")
+WRAP = Alignment(wrap_text=True, vertical="top")
+TOTAL_FONT = Font(bold=True)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 TITLE_FONT = Font(bold=True, size=14)
@@ -75,6 +85,53 @@ def money_text(cents: int) -> str:
     return f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}"
 
 
+LINE_HEIGHT = 13  # points: a line of 10-point text
+
+
+@functools.lru_cache(maxsize=1)
+def _advances() -> dict[str, float]:
+    """Each character's width in DejaVu Sans (the type LibreOffice prints a workbook in when
+    Calibri is absent; wider than Calibri), in column-width units: a column's width is counted
+    in digits, and a digit is 0.636 em wide."""
+    from fontTools.ttLib import TTFont
+
+    from .confirm import font_files
+
+    font = TTFont(str(font_files()[""]), lazy=True)
+    em = font["head"].unitsPerEm
+    digit = font["hmtx"][font.getBestCmap()[ord("0")]][0]
+    out = {chr(code): font["hmtx"][glyph][0] / digit for code, glyph in font.getBestCmap().items() if code < 0x3000}
+    font.close()
+    return out if em else {}
+
+
+def text_width(text: str) -> float:
+    """How many column-width units ``text`` takes (a character the font lacks counts as 1.2)."""
+    widths = _advances()
+    return sum(widths.get(c, 1.2) for c in text)
+
+
+def wrapped_lines(text: str, width: int) -> int:
+    """How many lines ``text`` takes when wrapped at spaces within a column ``width`` units
+    wide (a word longer than a line is broken)."""
+    room = max(1.0, width - 1.0)  # a cell's padding
+    space = text_width(" ")
+    lines = 0
+    for part in text.split("\n"):
+        lines += 1
+        at = 0.0
+        for word in part.split(" "):
+            n = text_width(word)
+            if at and at + space + n > room:
+                lines += 1
+                at = 0.0
+            while n > room:  # a long word fills lines of its own
+                lines += 1
+                n -= room
+            at += (space if at else 0) + n
+    return lines
+
+
 def cents_to_dollars(cents: int) -> Decimal:
     return Decimal(money_text(cents))
 
@@ -83,6 +140,8 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 EXCEL_MAX_ROWS = 1_048_576
 FIXED_TIME = dt.datetime(2000, 1, 1)  # the file's creation date: the same content gives the same bytes
 PORTRAIT_WIDTH = 95  # column widths (characters) that fit a portrait page; wider sheets print landscape
+PRINT_WIDTH = 160  # the most column widths a sheet's columns may add up to: a landscape page then prints
+                   # at 70% or more, its 10-point type at 7 points or more
 STREAM_AFTER = 1_000  # data rows written cell by cell by openpyxl; later rows are streamed (see Sheet)
 
 
@@ -108,7 +167,9 @@ class Sheet:
         self._letters = [get_column_letter(i) for i in range(1, len(self.columns) + 1)]
         self._stream = None
         self._styles: dict[str, int] = {}
-        widths = []
+        self._sums = [0 if col.kind == "money" else None for col in self.columns]
+        self._totalled = 0  # the total row, written after the data rows (outside the filter)
+        widths = self._widths = []
         for i, col in enumerate(self.columns, start=1):
             width = col.width or max(10, min(60, len(col.header) + 2))
             widths.append(width)
@@ -116,17 +177,24 @@ class Sheet:
         self.header_row = len(lines) + (1 if lines else 0) + 1
         self._print_setup(sum(widths))
         self.ws.freeze_panes = f"A{self.header_row + 1}"  # before the first row: the view is written with it
+        across = sum(widths)
+        last = get_column_letter(max(1, len(self.columns)))
         for i, line in enumerate(lines):
+            # a line spans the sheet's columns and wraps within them, never past the last one
             cell = self._text(line)
             if i == 0:
                 cell.font = TITLE_FONT
+            else:
+                self.ws.row_dimensions[i + 1].height = LINE_HEIGHT * wrapped_lines(str(line), across) + 2
             self.ws.append([cell])
+            if len(self.columns) > 1:
+                self.ws.merged_cells.add(f"A{i + 1}:{last}{i + 1}")
         if lines:
             self.ws.append([])
         header = []
         # a header wraps to as many lines as its longest header needs in its column
-        lines_needed = max([1] + [-(-len(c.header) // max(1, w - 1)) for c, w in zip(self.columns, widths)])
-        self.ws.row_dimensions[self.header_row].height = 15 * min(lines_needed, 4)
+        lines_needed = max([1] + [wrapped_lines(c.header, w - 1) for c, w in zip(self.columns, widths)])
+        self.ws.row_dimensions[self.header_row].height = LINE_HEIGHT * lines_needed + 2
         for col in self.columns:
             cell = self._text(col.header)
             cell.font, cell.fill = HEADER_FONT, HEADER_FILL
@@ -138,6 +206,9 @@ class Sheet:
         ws = self.ws
         ws.page_setup.orientation = "landscape" if width > PORTRAIT_WIDTH else "portrait"
         ws.page_setup.paperSize = "1"  # Letter
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
+        ws.page_margins.header = ws.page_margins.footer = 0.3
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -148,6 +219,7 @@ class Sheet:
     def _text(self, value: object) -> WriteOnlyCell:
         cell = WriteOnlyCell(self.ws, value=safe_text(value))
         cell.data_type = "s"  # never a formula, whatever the text starts with
+        cell.alignment = WRAP
         return cell
 
     def _cell(self, kind: str, value: object) -> WriteOnlyCell | None:
@@ -164,10 +236,14 @@ class Sheet:
         cell = WriteOnlyCell(self.ws, value=value)
         if kind in FORMATS:
             cell.number_format = FORMATS[kind]
+        cell.alignment = TOP
         return cell
 
     def append(self, row: Sequence[object]) -> None:
         self.rows += 1
+        for i, v in enumerate(row):
+            if self._sums[i] is not None and v is not None:
+                self._sums[i] += int(v)
         if self._next is not None:
             self._next.append(row)
             return
@@ -180,16 +256,35 @@ class Sheet:
             self._next.append(row)
             return
         if self._here < STREAM_AFTER:
+            height = self._height(row)
+            if height:
+                self.ws.row_dimensions[self.header_row + self._here + 1].height = height
             self.ws.append([self._cell(col.kind, v) for col, v in zip(self.columns, row)])
         else:
             self._stream_row(row)
         self._here += 1
 
+    def _height(self, row: Sequence[object]) -> float | None:
+        """The height (points) of a row whose text wraps to more than one line in its column, as
+        its longest cell needs; None for a row of one line. LibreOffice does not fit a row it
+        reads to its text, so the row says it."""
+        lines = 1
+        for col, width, v in zip(self.columns, self._widths, row):
+            if v is not None and col.kind in ("text", "bool"):
+                text = str(v)
+                if len(text) * 1.6 >= width - 1 or not text.isascii() or "\n" in text:  # no ASCII is wider than 1.6
+                    lines = max(lines, wrapped_lines(text, width))
+        return None if lines == 1 else LINE_HEIGHT * lines + 2
+
     def _style(self, kind: str) -> int:
         """The workbook's style id for a cell of ``kind`` (registered in the workbook if new)."""
         if kind not in self._styles:
             proto = WriteOnlyCell(self.ws)
-            proto.number_format = FORMATS[kind]
+            if kind == "text":
+                proto.alignment = WRAP
+            else:
+                proto.number_format = FORMATS[kind]
+                proto.alignment = TOP
             self._styles[kind] = proto.style_id
         return self._styles[kind]
 
@@ -197,7 +292,8 @@ class Sheet:
         if self._stream is None:
             self._stream = tempfile.TemporaryFile("w+", encoding="utf-8")
         r = self.header_row + self._here + 1
-        out = [f'<row r="{r}">']
+        height = self._height(row)
+        out = [f'<row r="{r}" ht="{height}" customHeight="1">' if height else f'<row r="{r}">']
         for letter, col, v in zip(self._letters, self.columns, row):
             if v is None:
                 continue
@@ -205,7 +301,7 @@ class Sheet:
             if kind == "bool":
                 kind, v = "text", "yes" if v else "no"
             if kind == "text":
-                out.append(f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">'
+                out.append(f'<c r="{letter}{r}" s="{self._style("text")}" t="inlineStr"><is><t xml:space="preserve">'
                            f'{escape(safe_text(v))}</t></is></c>')
             else:
                 if kind == "money":
@@ -221,6 +317,47 @@ class Sheet:
     def extend(self, rows: Iterable[Sequence[object]]) -> None:
         for row in rows:
             self.append(row)
+
+    def total(self, label: str = "Total") -> None:
+        """End the sheet (its last continuation) with a bold row: ``label`` and the number of rows
+        in the first column, the sum of each money column under it."""
+        if self._next is not None:
+            self._next._sums = self._sums
+            self._next.total(label)
+            return
+        cells = []
+        for i, (col, s) in enumerate(zip(self.columns, self._sums)):
+            if i == 0:
+                cell = self._text(f"{label} ({self.rows:,} row{'s' if self.rows != 1 else ''})")
+            elif s is not None:
+                cell = self._cell("money", s)
+            else:
+                cell = None
+            if cell is not None:
+                cell.font = TOTAL_FONT
+            cells.append(cell)
+        height = self._height([cells[0].value] if cells and cells[0] is not None else [])
+        if self._here < STREAM_AFTER and self._stream is None:
+            if height:
+                self.ws.row_dimensions[self.header_row + self._here + 1].height = height
+            self.ws.append(cells)
+        else:  # after streamed rows: the same XML, bold, at the end of the stream
+            if self._stream is None:
+                self._stream = tempfile.TemporaryFile("w+", encoding="utf-8")
+            r = self.header_row + self._here + 1
+            out = [f'<row r="{r}" ht="{height}" customHeight="1">' if height else f'<row r="{r}">']
+            for letter, cell in zip(self._letters, cells):
+                if cell is None:
+                    continue
+                if cell.data_type == "s":
+                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="inlineStr"><is><t xml:space="preserve">'
+                               f'{escape(str(cell.value))}</t></is></c>')
+                else:
+                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="n"><v>{money_text(int(cell.value * 100))}'
+                               f'</v></c>')
+            out.append("</row>")
+            self._stream.write("".join(out))
+        self._totalled = 1
 
     def finish(self) -> None:
         last = get_column_letter(max(1, len(self.columns)))

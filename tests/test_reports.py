@@ -89,9 +89,12 @@ def test_close_workbook_has_every_sheet_and_reloads_to_the_same_cents(home):
                               "worker_audit WHERE month = '2026-02' ORDER BY grower_id, period_start, worker_id"
                               ).fetchall()
         owed = con.execute("SELECT sum(owed_cents) FROM invoice_audit WHERE month = '2026-02'").fetchone()[0]
-    got = [(r[0], r[3].date(), *map(_cents, (r[5], r[6], r[7], r[8], r[9]))) for r in _sheet_rows(path, "Pools")[1:]]
+    pool_rows = _sheet_rows(path, "Pools")
+    got = [(r[0], r[3].date(), *map(_cents, (r[5], r[6], r[7], r[8], r[9]))) for r in pool_rows[1:-1]]
     assert got == pools
-    got = [(r[2], *map(_cents, (r[4], r[5], r[6], r[7]))) for r in _sheet_rows(path, "Workers")[1:]]
+    assert pool_rows[-1][0] == f"Total ({len(pools)} rows)"  # the detail sheet ends with its totals
+    assert _cents(pool_rows[-1][5]) == sum(p[2] for p in pools) and _cents(pool_rows[-1][8]) == sum(p[5] for p in pools)
+    got = [(r[3], *map(_cents, (r[5], r[6], r[7], r[8]))) for r in _sheet_rows(path, "Workers")[1:-1]]
     assert got == workers
     summary = {r[0]: r[1] for r in _sheet_rows(path, "Summary") if r[1] is not None}
     assert _cents(summary["Owed by buyers (rate card)"]) == owed
@@ -174,12 +177,15 @@ def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream
     assert done.returncode == 0 and (tmp_path / "lo/close.xlsx").exists(), done.stderr
     # what LibreOffice read and wrote back holds the same rows and cents
     rows = _sheet_rows(tmp_path / "lo/close.xlsx", "Workers")[1:]
-    assert len(rows) == workers[0] and sum(_cents(r[6]) for r in rows) == workers[1]
+    assert len(rows) == workers[0] + 1 and sum(_cents(r[7]) for r in rows[:-1]) == workers[1]
+    assert _cents(rows[-1][7]) == workers[1]  # the total row
     assert _sheet_rows(tmp_path / "lo/close.xlsx", "Summary")[0][0] == "Premium close for 2026-01"
 
 
 def test_late_correction_shows_in_the_next_close_report(home):
     rows = _sheet_rows(home / "reports/close-2026-01.xlsx", "Restatements")
+    assert rows[-1][0].startswith("Total (")
+    rows = rows[:-1]
     assert len(rows) > 1 and all("2026-01-late.csv" in r[6] for r in rows[1:])
     assert {r[2] for r in rows[1:]} >= {"paid", "status"}
     money = [r for r in rows[1:] if r[2] == "paid"]
@@ -187,7 +193,7 @@ def test_late_correction_shows_in_the_next_close_report(home):
     summary = [r[0] for r in _sheet_rows(home / "reports/close-2026-01.xlsx", "Summary")]
     assert any(s and s.startswith("Sign-off: needs re-sign-off") for s in summary)
     assert any(s and "needs a new sign-off" in s for s in summary)
-    assert len(_sheet_rows(home / "reports/close-2026-01.xlsx", "Sign-offs")) == 2
+    assert len(_sheet_rows(home / "reports/close-2026-01.xlsx", "Sign-offs")) == 3  # header, sign-off, total
 
 
 def test_report_close_command(home, tmp_path):
@@ -449,3 +455,34 @@ def test_statements_say_whether_each_sellers_report_confirmed_the_volume(home):
                     assert line["handshake"] == published.get(f"{buyer}/{line['invoice_id']}/{line['line_no']}")
                     seen.add(line["handshake"])
     assert "CONFIRMED" in seen and seen - {"CONFIRMED"}
+
+
+def test_a_month_signed_again_after_a_restatement_says_so_and_nothing_stale(home, tmp_path):
+    """After the restated month is signed off again, neither the workbook nor the portal's page
+    still says it needs a new sign-off."""
+    from pennytrail.app import browse
+    from reports.close import close_report
+
+    again = tmp_path / "home"
+    shutil.copytree(home, again, ignore=shutil.ignore_patterns("dagster", "published"))
+    done = cli("signoff", "--home", str(again), "--month", "2026-01", "--by", "B. Accountant")
+    assert done.returncode == 0, done.stderr
+    with con_of(again) as con:
+        close_report(con, "2026-01", tmp_path / "close.xlsx")
+        view = browse.month_view(con, "2026-01")
+    lines = [r[0] for r in _sheet_rows(tmp_path / "close.xlsx", "Summary") if r[0]]
+    assert any(s.startswith("Sign-off: signed (signed by B. Accountant") for s in lines)
+    assert not any("needs a new sign-off" in s for s in lines)
+    assert any("The sign-off in force covers them" in s for s in lines)
+    assert view.state == "signed" and view.restated > 0
+
+
+def test_summary_and_months_list_the_same_months(home):
+    from pennytrail.app import list_months, summary
+
+    listed = [m.month for m in list_months(home)]
+    text = summary(home).text()
+    assert listed == [m.month for m in summary(home).months] and len(listed) >= 3
+    for m in listed:
+        assert f"  {m}: " in text
+    assert "Exception amounts: positive = money short" in text

@@ -4,10 +4,12 @@ and a month not closed yet shows nothing."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -44,7 +46,8 @@ def same_pools(after: dict, before: dict) -> dict:
 @pytest.fixture(scope="module")
 def closed(demo_data, tmp_path_factory):
     """The demo with February published alone; the traces then; a correction of a February
-    invoice line ingested by closing March only; the traces after."""
+    invoice line and one of a worker's February payroll row, ingested by closing March only; the
+    traces after."""
     home = tmp_path_factory.mktemp("traces-published")
     data = home / "data"
     shutil.copytree(demo_data, data)
@@ -65,6 +68,15 @@ def closed(demo_data, tmp_path_factory):
     header = (data / "inbox/purchases/B01/2026-02.csv").read_text(encoding="utf-8").splitlines()[0]
     (data / "inbox/purchases/B01/2026-02-fix.csv").write_text(
         header + "\nB01,T001-260202,1,2026-02-03,,T001,T001,tomatoes,2299,box_25lb,574.75\n", encoding="utf-8")
+    # and the grower re-sends the worker's first February row with more units
+    with (data / "inbox/payroll/T001/2026-02.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    row = next(r for r in rows if r["worker_id"] == worker)
+    row["units"] = str(Decimal(row["units"]) + 50)
+    with (data / "inbox/payroll/T001/2026-02-fix.csv").open("w", encoding="utf-8", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=list(rows[0]))
+        out.writeheader()
+        out.writerow(row)
     close(data, home, ["2026-03"])
     after = {"grower": trace_grower(home, "T001", "2026-02"), "invoice": trace_invoice(home, *INVOICE),
              "worker": trace_worker(home, worker, grower="T001")}
@@ -77,6 +89,7 @@ def test_the_correction_is_in_the_working_tables_but_not_published(closed):
         q = "SELECT owed_cents FROM {} WHERE buyer_id = ? AND invoice_id = ?"
         assert con.execute(q.format("w_invoice_audit"), INVOICE).fetchone() != \
             con.execute(q.format("invoice_audit"), INVOICE).fetchone()
+        assert con.execute("SELECT count(*) FROM payroll WHERE file LIKE '%2026-02-fix.csv'").fetchone()[0] == 1
         assert con.execute("SELECT file FROM w_lines WHERE buyer_id = ? AND invoice_id = ? AND line_no = '1'",
                            INVOICE).fetchone()[0].endswith("2026-02-fix.csv")
         assert con.execute("SELECT DISTINCT month FROM pool_audit ORDER BY 1").fetchall() == [("2026-02",), ("2026-03",)]

@@ -43,7 +43,12 @@ _checking = threading.BoundedSemaphore(2)
 
 
 class AccountError(ValueError):
-    """A user asked for cannot be made or changed (one line for the user)."""
+    """A user asked for cannot be made or changed (one line for the user, in words that fit the
+    portal's form and the command alike); ``option``: the command's option it concerns, if any."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,12 @@ def add_user(home: Path, email: str, role: str, password: str, party_id: str | N
         raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if role == "buyer":
         if not party_id or not party_id.strip():
-            raise AccountError("a buyer's account needs --party BUYER_ID")
+            raise AccountError("a buyer's account needs the party id of its buyer", "--party BUYER_ID")
         party_id = party_id.strip()
         if buyers is not None and party_id not in buyers:
             raise AccountError(f"no buyer {party_id!r} in the reference parties")
     elif party_id:
-        raise AccountError(f"--party is for buyers' accounts only, not for the role {role}")
+        raise AccountError(f"a party id is for buyers' accounts only, not for the role {role}", "--party")
     check_password(password)
     with connect(home) as con:
         if con.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():

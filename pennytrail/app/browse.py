@@ -17,7 +17,8 @@ from typing import Callable
 import duckdb
 
 from pennytrail.core import conservation
-from pennytrail.core.publish import digest, latest_signoff, month_status
+from pennytrail.core.exception_sign import shown_sql
+from pennytrail.core.publish import digest, latest_signoff, month_status, published_months
 from reports.close import waterfall
 
 from .confirmations import buyer_of_folder, versions, stem
@@ -31,22 +32,34 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
 
 
 def months(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Every published month with its totals and sign-off state."""
-    out = rows(con, """
-        WITH m AS (SELECT month FROM pool_audit UNION SELECT month FROM invoice_audit),
-        i AS (SELECT month, sum(owed_cents) AS owed_cents, sum(paid_by_buyer_cents) AS paid_cents,
+    """Every month the snapshot knows (the one list of ``months.months_with_data``, which
+    ``pennytrail months`` and ``summary`` print too), newest first, with its totals and state."""
+    from .months import months_with_data
+
+    figures = {r["month"]: r for r in rows(con, """
+        WITH i AS (SELECT month, sum(owed_cents) AS owed_cents, sum(paid_by_buyer_cents) AS paid_cents,
                      count(*) AS invoices FROM invoice_audit GROUP BY 1),
         p AS (SELECT month, sum(entitled_cents) AS entitled_cents, sum(funded_cents) AS funded_cents,
                      sum(distributed_cents) AS distributed_cents, count(*) AS pools FROM pool_audit GROUP BY 1),
-        e AS (SELECT month, count(*) AS exceptions FROM exceptions GROUP BY 1)
+        e AS (SELECT month, count(*) AS exceptions FROM exceptions GROUP BY 1),
+        pay AS (SELECT month, count(*) AS payment_lines FROM payment_audit GROUP BY 1),
+        m AS (SELECT month FROM i UNION SELECT month FROM p UNION SELECT month FROM e UNION SELECT month FROM pay)
         SELECT m.month, coalesce(invoices, 0) AS invoices, coalesce(pools, 0) AS pools,
                coalesce(owed_cents, 0) AS owed_cents, coalesce(paid_cents, 0) AS paid_cents,
                coalesce(entitled_cents, 0) AS entitled_cents, coalesce(funded_cents, 0) AS funded_cents,
-               coalesce(distributed_cents, 0) AS distributed_cents, coalesce(exceptions, 0) AS exceptions
+               coalesce(distributed_cents, 0) AS distributed_cents, coalesce(exceptions, 0) AS exceptions,
+               coalesce(payment_lines, 0) AS payment_lines
         FROM m LEFT JOIN i USING (month) LEFT JOIN p USING (month) LEFT JOIN e USING (month)
-        WHERE m.month IS NOT NULL ORDER BY m.month DESC""")
-    for m in out:
-        m["state"] = month_status(con, m["month"])
+        LEFT JOIN pay USING (month)""")}
+    closed = set(published_months(con))
+    out = []
+    for month in reversed(months_with_data(con)):
+        row = dict(figures.get(month) or {"month": month, "invoices": 0, "pools": 0, "owed_cents": 0, "paid_cents": 0,
+                                          "entitled_cents": 0, "funded_cents": 0, "distributed_cents": 0,
+                                          "exceptions": 0, "payment_lines": 0})
+        row["closed"] = month in closed
+        row["state"] = month_status(con, month) if row["closed"] else "not closed"
+        out.append(row)
     return out
 
 
@@ -61,6 +74,8 @@ class MonthView:
     by_code: list[dict]
     by_party: list[dict]
     restated: int
+    payment_lines: int = 0   # payment lines paid in the month (on invoices of any month)
+    payments_cents: int = 0
 
 
 def conservation_checks(con: duckdb.DuckDBPyConnection) -> list:
@@ -70,21 +85,23 @@ def conservation_checks(con: duckdb.DuckDBPyConnection) -> list:
 def month_view(con: duckdb.DuckDBPyConnection, month: str, checks: list | None = None) -> MonthView | None:
     """The month's waterfall (with the conservation checks that make it add up), its
     exceptions counted by code and by party, and its sign-off state; None if not published."""
-    n = con.execute("SELECT (SELECT count(*) FROM invoice_audit WHERE month = $m) + "
-                    "(SELECT count(*) FROM pool_audit WHERE month = $m)", {"m": month}).fetchone()[0]
-    if not n:
+    if month not in published_months(con):
         return None
     steps = [{"step": i, "label": label, "cents": cents or 0, "count": c, "counted": counted, "basis": basis}
              for i, (label, cents, c, counted, basis) in enumerate(waterfall(con, month), start=1)]
     checks = conservation_checks(con) if checks is None else checks
-    by_code = rows(con, "SELECT level, code, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
+    by_code = rows(con, f"SELECT level, code, count(*) AS n, sum({shown_sql()}) AS amount_cents FROM exceptions "
                         "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
-    by_party = rows(con, "SELECT level, party_id, count(*) AS n, sum(amount_cents) AS amount_cents FROM exceptions "
-                         "WHERE month = ? GROUP BY 1, 2 ORDER BY 3 DESC, 2", [month])
+    by_party = rows(con, f"SELECT e.level, e.party_id, any_value(p.name) AS party_name, count(*) AS n, "
+                         f"sum({shown_sql('e.code', 'e.amount_cents')}) AS amount_cents FROM exceptions e "
+                         "LEFT JOIN ref_parties p ON p.party_id = e.party_id "
+                         "WHERE e.month = ? GROUP BY 1, 2 ORDER BY 4 DESC, 2", [month])
     restated = con.execute("SELECT count(*) FROM restatements WHERE month = ?", [month]).fetchone()[0]
+    payments = con.execute("SELECT count(*), coalesce(sum(amount_cents), 0) FROM payment_audit WHERE month = ?",
+                           [month]).fetchone()
     d = digest(con, month)
     return MonthView(month, month_status(con, month, d), d, latest_signoff(con, month), steps, checks,
-                     by_code, by_party, restated)
+                     by_code, by_party, restated, payments[0], int(payments[1]))
 
 
 class MonthExceptions:
@@ -113,8 +130,15 @@ class MonthExceptions:
 
 
 def all_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[dict]:
-    return rows(con, "SELECT level, code, party_id, reference, worker_id, amount_cents, detail FROM exceptions "
-                     "WHERE month = ?", [month])
+    """The month's exceptions, each amount signed as ``exception_sign`` shows it, each party with its name."""
+    return rows(con, f"SELECT e.level, e.code, e.party_id, p.name AS party_name, e.reference, e.worker_id, "
+                     f"{shown_sql('e.code', 'e.amount_cents')} AS amount_cents, e.detail FROM exceptions e "
+                     "LEFT JOIN ref_parties p ON p.party_id = e.party_id WHERE e.month = ?", [month])
+
+
+def party_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every party's name by its id (reference data)."""
+    return dict(con.execute("SELECT party_id, name FROM ref_parties ORDER BY 1").fetchall())
 
 
 def buyers(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -185,10 +209,16 @@ def id_key(text: str) -> str:
 
 
 def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
-    """Every (grower, worker) on a payroll row, with the names on their stubs and those names' match keys."""
-    got = con.execute("""
-        SELECT grower_id, worker_id, list(DISTINCT worker_name ORDER BY worker_name) FILTER (WHERE worker_name IS NOT NULL)
-        FROM payroll_rows WHERE grower_id IS NOT NULL AND worker_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    """Every (grower, worker) with a published pay period, with the names on their stubs in the
+    files published and those names' match keys."""
+    from reports.trace import published_rows_sql
+
+    got = con.execute(f"""
+        SELECT a.grower_id, a.worker_id,
+               list(DISTINCT r.worker_name ORDER BY r.worker_name) FILTER (WHERE r.worker_name IS NOT NULL)
+        FROM (SELECT DISTINCT grower_id, worker_id FROM worker_audit) a
+        LEFT JOIN ({published_rows_sql(con)}) r ON r.grower_id = a.grower_id AND r.worker_id = a.worker_id
+        GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
     keys: dict[str, str] = {}
     out = []
     for g, w, names in got:

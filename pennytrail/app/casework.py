@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Callable
 
 from .portal_db import audit, connect, now_text
+from .portal_db import path as portal_path
 
 MAX_NOTE = 4000
 EXCEPTION_KEY = ("level", "code", "party_id", "reference", "worker_id")
@@ -123,6 +125,13 @@ def note_exception(home: Path, month: str, key: str, state: str, note: str, by: 
         con.execute("INSERT INTO exception_notes (month, exception_key, state, note, author, at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [month, key, state, note, by, now_text()])
         audit(con, by, role, f"exception {state}", f"month {month}", f"{label}: {note}")
+
+
+def queue_states(home: Path, month: str) -> Callable[[dict], dict | None]:
+    """The month's exception queue as the close workbook reads it: an exception → its newest
+    note (state, note, author, at), or None while it is open. A home without a portal has none."""
+    states = exception_states(home, month) if portal_path(home).is_file() else {}
+    return lambda e: states.get(exception_key(e))
 
 
 def exception_states(home: Path, month: str) -> dict[str, dict]:

@@ -27,7 +27,9 @@ def write_month_reports(con: duckdb.DuckDBPyConnection, home: Path, month: str) 
     when its figures changed)."""
     from reports.close import close_report
 
+    from .casework import queue_states
+
     path = close_workbook_path(home, month)
-    done = MonthReports(path, close_report(con, month, path))
+    done = MonthReports(path, close_report(con, month, path, queue=queue_states(home, month)))
     done.confirmations = confirmations.issue_month(con, home, month)
     return done

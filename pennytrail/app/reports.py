@@ -18,6 +18,7 @@ def close_workbook(home: Path, month: str, out: Path | None = None,
     rows written per sheet."""
     from reports.close import close_report
 
+    from . import casework
     from .month_reports import close_workbook_path
 
     need_month(month)
@@ -25,7 +26,7 @@ def close_workbook(home: Path, month: str, out: Path | None = None,
     out = out or close_workbook_path(home, month)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         try:
-            return out, close_report(con, month, out, progress=progress)
+            return out, close_report(con, month, out, progress=progress, queue=casework.queue_states(home, month))
         except LookupError as e:
             raise UserError(str(e)) from None
 

@@ -7,8 +7,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.exception_sign import LEGEND, shown_sql
 from ..core.money import dollars
-from ..core.publish import latest_signoff, month_status
+from ..core.publish import latest_signoff, month_status, published_months
 from ..core.warehouse import connect
 
 
@@ -21,23 +22,32 @@ class MonthState:
     funded_cents: int
     distributed_cents: int
     invoices: int
-    status: str                        # open, signed or needs re-sign-off
+    status: str                        # not closed, open, signed or needs re-sign-off
     signed_by: str | None = None       # the latest sign-off, if any
     signed_at: dt.datetime | None = None
 
 
 def month_figures(home: Path) -> list[MonthState]:
-    """Every month published in the warehouse (one with pools or invoices), oldest first."""
+    """Every month the warehouse knows, oldest first: the one list ``pennytrail months``, the
+    portal's /months and the close workbooks share (``months.months_with_data``), with its pools'
+    figures and its state (``not closed`` for a month with data that no close published yet)."""
+    from .months import months_with_data
+
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
-        rows = con.execute("""
+        closed = set(published_months(con))
+        figures = {r[0]: r[1:] for r in con.execute("""
             WITH p AS (SELECT month, count(*) AS n, sum(entitled_cents) AS e, sum(funded_cents) AS f,
                               sum(distributed_cents) AS d FROM pool_audit GROUP BY 1),
                  i AS (SELECT month, count(*) AS n FROM invoice_audit GROUP BY 1)
             SELECT coalesce(p.month, i.month), coalesce(p.n, 0), coalesce(p.e, 0), coalesce(p.f, 0),
                    coalesce(p.d, 0), coalesce(i.n, 0)
-            FROM p FULL JOIN i USING (month) ORDER BY 1""").fetchall()
+            FROM p FULL JOIN i USING (month)""").fetchall()}
         out = []
-        for month, n, e, f, d, invoices in rows:
+        for month in months_with_data(con):
+            n, e, f, d, invoices = figures.get(month, (0, 0, 0, 0, 0))
+            if month not in closed:
+                out.append(MonthState(month, 0, 0, 0, 0, 0, "not closed"))
+                continue
             last = latest_signoff(con, month)
             out.append(MonthState(month, n, int(e), int(f), int(d), invoices, month_status(con, month),
                                   last[0] if last else None, last[1] if last else None))
@@ -79,10 +89,12 @@ class Summary:
                     f"{sum(m[i] for m in files):,} {w}" for i, w in ((3, "accepted"), (4, "quarantined"), (5, "skipped"))))
                 out += [f"    {f}: {r:,} read, {a:,} accepted, {q_:,} quarantined, {k:,} skipped"
                         for _, f, r, a, q_, k in files]
-        out.append("months (pools, entitled, funded, distributed, sign-off):")
+        out.append("months (invoices, pools, entitled, funded, distributed, sign-off):")
         for m in self.months:
-            if m.pools:
-                out.append(f"  {m.month}: {m.pools} pools, {dollars(m.entitled_cents)} entitled, "
+            if m.status == "not closed":
+                out.append(f"  {m.month}: not closed (run `pennytrail close --month {m.month}` to publish it)")
+            else:
+                out.append(f"  {m.month}: {m.invoices} invoices, {m.pools} pools, {dollars(m.entitled_cents)} entitled, "
                            f"{dollars(m.funded_cents)} funded, {dollars(m.distributed_cents)} distributed, {m.status}")
         out.append(f"workers audited: {self.worker_rows:,} rows for {self.workers:,} workers ("
                    + ", ".join(f"{s} {n}" for s, n in self.worker_statuses) + ")")
@@ -92,9 +104,19 @@ class Summary:
                    + (", ".join(f"{s} {n:,}" for s, n in self.handshake) or "none"))
         out.append("exceptions by code: "
                    + (", ".join(f"{c} {n} ({dollars(a)})" for c, n, a in self.exceptions) or "none"))
+        if self.exceptions:
+            out.append(LEGEND)
         out.append(f"warehouse: {self.warehouse}")
-        out.append(f"Dagster runs: {self.warehouse.parent / 'dagster'} (see them with `make ui`)")
+        out.append(f"Dagster runs: {self.warehouse.parent / 'dagster'} (see them with {ui_command(self.warehouse.parent)})")
         return "\n".join(out)
+
+
+def ui_command(home: Path) -> str:
+    """How to open the Dagster UI over ``home``: `make ui` serves only the checkout's .pennytrail."""
+    home = Path(home)
+    if home.name == ".pennytrail" and (home.parent / "Makefile").is_file():
+        return f"`make ui` in {home.parent}" if home.parent.resolve() != Path.cwd().resolve() else "`make ui`"
+    return f"`.venv/bin/python -m pipelines.ui --home {home}`"
 
 
 def summary(home: Path) -> Summary:
@@ -109,7 +131,7 @@ def summary(home: Path) -> Summary:
         qcodes = q("SELECT code, count(*) FROM quarantine GROUP BY 1 ORDER BY 2 DESC, 1")
         workers = q("SELECT count(*), count(DISTINCT worker_id) FROM worker_audit")[0]
         statuses = q("SELECT status, count(*) FROM worker_audit GROUP BY 1 ORDER BY 2 DESC")
-        excs = q("SELECT code, count(*), sum(amount_cents) FROM exceptions GROUP BY 1 ORDER BY 2 DESC, 1")
+        excs = q(f"SELECT code, count(*), sum({shown_sql()}) FROM exceptions GROUP BY 1 ORDER BY 2 DESC, 1")
         overdue = q("SELECT count(*), count(DISTINCT grower_id) FROM worker_audit WHERE overdue")[0]
         as_of = as_of_date(con)
         handshake = q("SELECT status, count(*) FROM volume_handshake GROUP BY 1 ORDER BY 2 DESC, 1")

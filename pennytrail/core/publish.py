@@ -19,7 +19,7 @@ import duckdb
 import data_contracts
 
 from . import faults
-from .warehouse import transaction
+from .warehouse import set_meta, transaction
 
 # a month as every table, partition key and command writes it: YYYY-MM
 MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -65,6 +65,17 @@ def digest(con: duckdb.DuckDBPyConnection, month: str) -> str:
                                  f"CAST(t AS VARCHAR)), '')) FROM (SELECT ({cols}) AS t FROM {table} "
                                  f"WHERE month = ?)", [table, month]).fetchone()[0])
     return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
+PUBLISHED_THROUGH = "published_through_seq:"
+
+
+def published_through(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each published month's last file (its ``ingest_log`` seq) when it was published: its
+    figures were made from that file and those before it. A month published before this was
+    recorded has none."""
+    return {k[len(PUBLISHED_THROUGH):]: int(v) for k, v in con.execute(
+        "SELECT key, value FROM meta WHERE starts_with(key, ?)", [PUBLISHED_THROUGH]).fetchall()}
 
 
 def published_months(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -129,6 +140,9 @@ def publish_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[st
             for month, n in con.execute(f"SELECT month, count(*) FROM {table} WHERE list_contains(?, month) "
                                         "GROUP BY month", [months]).fetchall():
                 counts[month][table] = n
+        last = con.execute("SELECT coalesce(max(seq), 0) FROM ingest_log").fetchone()[0]
+        for month in months:  # the files the month's figures were made from: a trace shows no later one
+            set_meta(con, PUBLISHED_THROUGH + month, str(last))
         faults.point("publish.written")
     faults.point("publish.committed")
     return counts

@@ -18,6 +18,7 @@ import unicodedata
 
 import duckdb
 
+from .exception_sign import shown_sql
 from .money import dollars
 from .publish import digest, latest_signoff, published_months
 from .warehouse import utc_seconds
@@ -45,8 +46,9 @@ def check_text(what: str, text: str, limit: int) -> str:
 
 
 def open_exceptions(con: duckdb.DuckDBPyConnection, month: str) -> list[tuple[str, int, int]]:
-    """The month's published exceptions by code: (code, count, Σ amount_cents)."""
-    return con.execute("SELECT code, count(*), coalesce(sum(amount_cents), 0)::BIGINT FROM exceptions "
+    """The month's published exceptions by code: (code, count, Σ amount in cents, signed as
+    ``exception_sign`` shows it: short positive, paid beyond negative)."""
+    return con.execute(f"SELECT code, count(*), coalesce(sum({shown_sql()}), 0)::BIGINT FROM exceptions "
                        "WHERE month = ? GROUP BY code ORDER BY count(*) DESC, code", [month]).fetchall()
 
 

@@ -20,6 +20,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 
 from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, verification
 from pennytrail.app import confirmations as issued
+from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
 from reports import trace
@@ -33,8 +34,26 @@ class Helpers:
     macros: Callable  # a template's name → its macros
 
 
+# a status's meaning, for its colour: good, warning or failure (anything else is neutral)
+GOOD = {"OK", "CONFIRMED", "signed", "resolved", "closed", "remedied", "holds", "active"}
+WARNING = {"open", "acknowledged", "UNCONFIRMED", "needs re-sign-off", "not closed", "OVERPAID", "BUYER_OVERPAID",
+           "PAID_WITHOUT_WORK", "BILLED_MISMATCH", "disabled"}
+FAILURE = {"UNPAID", "UNDERPAID", "BUYER_UNDERPAID", "VOLUME_MISMATCH", "MISSING_PURCHASE", "MISSING_SALE",
+           "PASS_THROUGH_SHORTFALL", "UNKNOWN_INVOICE", "PAYEE_NOT_ON_INVOICE", "UNEXPECTED_PAYER",
+           "UNEXPECTED_PAYEE", "POOL_WITHOUT_WORKERS", "fails", "revoked"}
+# columns that hold a party's id: shown with the party's name beside it
+PARTY_COLUMNS = {"buyer_id", "grower_id", "seller_id", "intermediary_id", "payer_id", "payee_id", "party_id"}
+
+
+def tone(status: object) -> str:
+    s = str(status or "")
+    return "ok" if s in GOOD else "warn" if s in WARNING else "bad" if s in FAILURE else ""
+
+
 def add_filters(env) -> None:
     env.filters["dollars"] = lambda c: "" if c is None else dollars(int(c))
+    env.filters["tone"] = tone
+    env.globals["PARTY_COLUMNS"] = PARTY_COLUMNS
     env.filters["num"] = lambda v: "" if v is None else (f"{v:,}" if isinstance(v, int) else str(v))
     env.filters["cell"] = cell
     env.filters["q"] = lambda v: quote(str(v), safe="")
@@ -209,6 +228,12 @@ def confirmation_file(ctx, h, buyer_id: str, name: str) -> Response:
 
 # --- monitors and accountants ------------------------------------------------------------------
 
+def _names(ctx) -> dict[str, str]:
+    """Every party's name by its id, once per snapshot: pages show a name beside each code."""
+    con = ctx.db()
+    return ctx.published.cached("party names", lambda: browse.party_names(con))
+
+
 def _directory(ctx) -> tuple:
     con = ctx.db()
     return con, ctx.published.cached("directory", lambda: browse.WorkerIndex(browse.worker_directory(con)))
@@ -221,7 +246,7 @@ def workers(ctx, h) -> Response:
         con, directory = _directory(ctx)
         found = directory.search(q)
         ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
-    return h.page(ctx, "workers.html", q=q, found=found)
+    return h.page(ctx, "workers.html", q=q, found=found, names=_names(ctx) if found else {})
 
 
 def _worker_entry(ctx, grower_id: str, worker_id: str):
@@ -254,7 +279,7 @@ def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
     open_cases = [c for c in casework.list_cases(ctx.config.home)
                   if c["grower_id"] == grower_id and c["worker_id"] == worker_id]
     return h.page(ctx, "worker.html", entry=entry, notes=notes, periods=tables[0], sources=tables[1],
-                  cases=open_cases)
+                  cases=open_cases, names=_names(ctx))
 
 
 def grower(ctx, h, grower_id: str) -> Response:
@@ -269,7 +294,8 @@ def grower(ctx, h, grower_id: str) -> Response:
     except trace.NotFound as e:
         raise HTTPException(404, str(e)) from None
     ctx.audit("view grower", f"grower {grower_id}", f"month {month}: pools and workers")
-    return h.page(ctx, "grower.html", grower_id=grower_id, month=month, months=months, notes=notes, tables=tables)
+    return h.page(ctx, "grower.html", grower_id=grower_id, month=month, months=months, notes=notes, tables=tables,
+                  names=_names(ctx))
 
 
 def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
@@ -278,13 +304,14 @@ def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
         notes, tables = trace.trace_invoice(con, buyer_id, invoice_id)
     except trace.NotFound:
         raise HTTPException(404) from None
-    return h.page(ctx, "invoice.html", buyer_id=buyer_id, invoice_id=invoice_id, notes=notes, tables=tables)
+    return h.page(ctx, "invoice.html", buyer_id=buyer_id, invoice_id=invoice_id, notes=notes, tables=tables,
+                  names=_names(ctx))
 
 
 # --- cases -----------------------------------------------------------------------------------
 
 def cases(ctx, h) -> Response:
-    return h.page(ctx, "cases.html", cases=casework.list_cases(ctx.config.home))
+    return h.page(ctx, "cases.html", cases=casework.list_cases(ctx.config.home), names=_names(ctx))
 
 
 def open_case(ctx, h) -> Response:
@@ -314,7 +341,7 @@ def case(ctx, h, case_id: int) -> Response:
     now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
     periods = [p["period_start"] for p in found["periods"]]
     ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
-    return h.page(ctx, "case.html", case=found, now=now,
+    return h.page(ctx, "case.html", case=found, now=now, names=_names(ctx),
                   remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
                   history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
                   restatements=browse.restatements_for(con, found["grower_id"], found["worker_id"]))
@@ -342,7 +369,8 @@ def case_close(ctx, h, case_id: int) -> Response:
 
 def months(ctx, h) -> Response:
     con = ctx.db()
-    return h.page(ctx, "months.html", months=ctx.published.cached("months", lambda: browse.months(con)))
+    return h.page(ctx, "months.html", months=ctx.published.cached("months", lambda: browse.months(con)),
+                  legend=LEGEND)
 
 
 def _month_view(ctx, month: str):
@@ -389,7 +417,8 @@ def month_page(ctx, h, month: str, status: int = 200, message: str | None = None
     for s in states.values():
         counts[s["state"]] += 1
     return h.page(ctx, "month.html", status, view=view, exceptions=page, total=total, offset=offset, code=code,
-                  party=party, counts=counts, message=message or _done(ctx, view))
+                  party=party, counts=counts, message=message or _done(ctx, view),
+                  legend=LEGEND, names=_names(ctx), all_exceptions=sum(r["n"] for r in view.by_code))
 
 
 def _done(ctx, view) -> str | None:
@@ -406,12 +435,15 @@ def close_workbook(ctx, h, month: str) -> Response:
     con, view = _month_view(ctx, month)
     folder = ctx.config.home / snapshots.FOLDER / "workbooks"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{ctx.published.name}-close-{month}.xlsx"
+    # the exception queue's notes are in the workbook: a new note makes a new file
+    states = casework.exception_states(ctx.config.home, month)
+    queued = max([0] + [int(s["id"]) for s in states.values()])
+    path = folder / f"{ctx.published.name}-close-{month}-q{queued}.xlsx"
     with _file_lock(path):
         if not path.exists():
             tmp = Path(tempfile.mkstemp(dir=folder, suffix=".xlsx.partial")[1])
             try:
-                close_report(con, month, tmp)
+                close_report(con, month, tmp, queue=lambda e: states.get(casework.exception_key(e)))
                 tmp.replace(path)
             finally:
                 tmp.unlink(missing_ok=True)
@@ -430,6 +462,10 @@ def _file_lock(path: Path) -> threading.Lock:
 def month_signoff(ctx, h, month: str) -> Response:
     con, view = _month_view(ctx, month)
     seen = ctx.field("digest", 100) or view.digest
+    open_now = sum(r["n"] for r in view.by_code)
+    if open_now and ctx.field("confirm", 10) != "yes":
+        return month_page(ctx, h, month, 400, f"Not signed off: the month has {open_now} open exception(s). Read them "
+                                              "below, then tick the box that you sign off with them open.")
     try:
         d = signoff.sign_off(ctx.config.home, month, ctx.user.email, seen, wait=ctx.config.signoff_wait)
     except snapshots.Busy:

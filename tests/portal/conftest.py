@@ -4,6 +4,7 @@ confirmations issued from it as a close issues them, and one user per role (thei
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import socket
@@ -139,3 +140,32 @@ def portal_server(portal_home):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium (Debian's, driven by Playwright) for every browser test of the session.
+    Under CI a missing Chromium fails them."""
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("Chromium is not installed (apt-get install chromium): the browser tests cannot run")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
+        yield b
+        b.close()

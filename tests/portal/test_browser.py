@@ -1,5 +1,6 @@
 """Three journeys in a real browser (Chromium driven by Playwright) against a real uvicorn
-server: a buyer, a monitor and an accountant. Under CI a missing Chromium fails them."""
+server: a buyer, a monitor and an accountant; and every page of every role at 1366×768, which
+must fit the window. Under CI a missing Chromium fails them (the browser is conftest's)."""
 
 from __future__ import annotations
 
@@ -13,37 +14,11 @@ import unicodedata
 from pathlib import Path
 
 import duckdb
-import pytest
+import openpyxl
 
 from pennytrail.app import portal_db, snapshots
 
 from .conftest import unsigned
-
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser():
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("Chromium is not installed (apt-get install chromium): the browser tests cannot run")
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    from playwright import sync_api
-
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def sign_in(page, base: str, role: str, password: str) -> None:
@@ -187,7 +162,12 @@ def test_accountant_signs_off_a_month(browser, portal_server, portal_home):
     page.click("a[href='/months/2026-01']")
     assert page.locator("h1").inner_text().startswith("2026-01")
     page.screenshot(path=str(home / "screenshot-month.png"), full_page=True)
-    page.click("form[action='/months/2026-01/signoff'] button")
+    form = page.locator("form[action='/months/2026-01/signoff']")
+    assert form.locator("ul.open-exceptions li").count() >= 1  # the open exceptions, before it signs
+    form.locator("button").click()  # not yet: the box that says they were read is not ticked
+    assert page.url.endswith("/months/2026-01")
+    form.locator("input[name=confirm]").check()
+    form.locator("button").click()
     page.wait_for_url(re.compile(r".*/months/2026-01\?done=signed$"))
     assert page.locator(".alert.good").count() == 1
     assert "accountant@example.org" in page.locator(".lead").first.inner_text()
@@ -198,3 +178,143 @@ def test_accountant_signs_off_a_month(browser, portal_server, portal_home):
     con.close()
     assert who == "accountant@example.org"
     page.close()
+
+
+# --- every page of every role fits a 1366×768 window --------------------------------------------
+
+WIDTH, HEIGHT = 1366, 768
+
+# what a page must not do: be wider than the window, hold a table wider than its box (its
+# columns cut off or behind a scroll bar), or put a button or a link styled as one outside the
+# window or outside the box it is in
+FITS = """() => {
+  const out = [];
+  const W = window.innerWidth;
+  const doc = document.documentElement;
+  if (doc.scrollWidth > W) out.push(`the page is ${doc.scrollWidth}px wide in a ${W}px window`);
+  for (const box of document.querySelectorAll('.scroll')) {
+    if (box.closest('details:not([open])')) continue;
+    if (box.scrollWidth > box.clientWidth + 1)
+      out.push(`a table is ${box.scrollWidth}px wide in a ${box.clientWidth}px box: ${box.innerText.slice(0, 60)}`);
+  }
+  for (const b of document.querySelectorAll('button, a.button, input[type=submit]')) {
+    if (b.closest('details:not([open])')) continue;
+    const r = b.getBoundingClientRect();
+    if (r.width === 0) continue;
+    if (r.left < 0 || r.right > W) out.push(`button "${b.innerText}" is outside the window (${r.left}-${r.right})`);
+    const box = b.closest('.scroll');
+    if (box) {
+      const c = box.getBoundingClientRect();
+      if (r.right > c.right + 1) out.push(`button "${b.innerText}" is outside its box`);
+    }
+  }
+  return out;
+}"""
+
+
+def pages_of(home) -> dict[str, list[str]]:
+    """Every page each role reaches over the demo, with the ids of real rows."""
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    q = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    g, w = q("SELECT grower_id, worker_id FROM worker_audit GROUP BY ALL ORDER BY count(*) FILTER "
+             "(WHERE status <> 'OK') DESC, count(*) DESC, 1, 2 LIMIT 1")
+    grower = q("SELECT grower_id FROM pool_source_audit GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
+    b, inv = q("SELECT buyer_id, invoice_id FROM invoice_line_audit GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1")
+    months = [r[0] for r in con.execute("SELECT DISTINCT month FROM payment_audit ORDER BY 1").fetchall()]
+    code = q("SELECT code FROM exceptions WHERE month = '2026-03' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
+    con.close()
+    staff = ["/", f"/workers?q={w[:3]}", f"/workers/{g}/{w}", f"/growers/{grower}",
+             *[f"/growers/{grower}?month={m}" for m in months[:-1]], f"/invoices/{b}/{inv}", "/verify"]
+    return {
+        "anonymous": ["/login", "/verify", "/months/2099-01"],
+        "buyer": ["/", "/confirmations", "/verify", "/months"],
+        "monitor": [*staff, "/cases"],
+        "accountant": [*staff, "/months", *[f"/months/{m}" for m in months], f"/months/2026-03?code={code}",
+                       "/confirmations", "/audit", "/months/2099-01"],
+        "admin": ["/", "/admin/users", "/audit", "/verify"],
+    }
+
+
+def test_every_page_of_every_role_fits_a_1366_window(browser, portal_server, portal_home):
+    home, passwords = portal_home
+    shots = Path(os.environ.get("PENNYTRAIL_SCREENSHOTS") or home / "screenshots")  # to look at them
+    shots.mkdir(parents=True, exist_ok=True)
+    wanted = pages_of(home)
+    misfits = []
+    for role, paths in wanted.items():
+        context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT})
+        page = context.new_page()
+        if role != "anonymous":
+            sign_in(page, portal_server, role, passwords[role])
+        if role == "monitor":  # a case of its own, with a note, to see its page too
+            page.goto(portal_server + paths[2])
+            page.fill("textarea[name=note]", "Called: the premium is not on the stub. " * 8)
+            page.click("form[action='/cases'] button[type=submit]")
+            page.wait_for_url(re.compile(r".*/cases/[0-9]+$"))
+            paths = [*paths, page.url.removeprefix(portal_server)]
+        if role == "accountant":  # a long note in the queue, after which its Save button must still show
+            page.goto(portal_server + "/months/2026-02")
+            form = page.locator("form.queue-note").first
+            form.locator("input[name=note]").fill("Asked the buyer for the difference; it answers by Friday. " * 5)
+            form.locator("button").click()
+            page.wait_for_load_state()
+            paths = [*paths, "/months/2026-02"]
+        for n, path in enumerate(paths):
+            page.goto(portal_server + path)
+            for d in page.locator("details").all()[:3]:  # the folded detail opens and still fits
+                d.locator("summary").click()
+            name = f"{role}-{n:02d}-{re.sub(r'[^A-Za-z0-9]+', '_', path).strip('_') or 'home'}.png"
+            page.screenshot(path=str(shots / name), full_page=True)
+            misfits += [f"{role} {path}: {m}" for m in page.evaluate(FITS)]
+        context.close()
+    assert not misfits, "\n".join(misfits)
+
+
+def test_month_pages_list_the_same_months_as_the_command_and_the_workbooks(browser, portal_server, portal_home,
+                                                                          tmp_path):
+    """``pennytrail months``, ``summary``, the workbooks (the demo writes one for every closed
+    month) and the portal's /months list the same months, a month of payments only (2026-04)
+    too, and each month's page answers with a waterfall that adds up on the page."""
+    from pennytrail.app import close_workbook, list_months, summary
+    from pennytrail.core.publish import published_months
+    from pennytrail.core.warehouse import connect
+
+    home, passwords = portal_home
+    cli = [m.month for m in list_months(home)]
+    assert "2026-04" in cli and cli == [m.month for m in summary(home).months]
+    with connect(home / "pennytrail.duckdb", read_only=True) as con:
+        assert published_months(con) == cli  # the months `demo` writes a workbook for
+    for m in cli:
+        book, _ = close_workbook(home, m, tmp_path / f"close-{m}.xlsx")
+        assert openpyxl.load_workbook(book, read_only=True)["Summary"]["A1"].value == f"Premium close for {m}"
+    page = browser.new_page()
+    sign_in(page, portal_server, "accountant", passwords["accountant"])
+    page.goto(portal_server + "/months")
+    shown = page.locator("table.months tbody tr td:first-child").all_inner_texts()
+    assert sorted(shown) == cli
+    for m in cli:
+        assert page.goto(portal_server + f"/months/{m}").status == 200, m
+        assert page.locator("h1").inner_text().startswith(m)
+        assert_waterfall_adds_up(page)
+    page.close()
+
+
+def assert_waterfall_adds_up(page) -> None:
+    """On the page as shown: every = line is the sum of the lines above it since the last one,
+    Memo lines apart, from the dollars printed in each row."""
+    rows = page.locator("table.waterfall tbody tr").all()
+    total, subtotals = None, 0
+    for row in rows:
+        label = row.locator("td").nth(0).inner_text().strip()
+        text = row.locator("td").nth(1).inner_text().strip()
+        cents = int(re.sub(r"[^0-9]", "", text)) * (-1 if text.startswith("-") else 1)
+        if label.startswith("Memo"):
+            continue
+        if total is None:
+            total = cents
+        elif label.startswith("="):
+            assert cents == total, f"{label}: {text}, but the lines above it make {total / 100:,.2f}"
+            subtotals += 1
+        else:
+            total += cents
+    assert subtotals >= 4, "the waterfall has its subtotals"

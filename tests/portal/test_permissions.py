@@ -78,7 +78,7 @@ TABLE = [
      {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": MISSING}),
     ("GET", "/months/{month}/close.xlsx", "/months/{m}/close.xlsx", None,
      {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
-    ("POST", "/months/{month}/signoff", "/months/{m}/signoff", {},
+    ("POST", "/months/{month}/signoff", "/months/{m}/signoff", {"confirm": "yes"},
      {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "accountant": SEE_OTHER}),
     ("POST", "/months/{month}/exceptions", "/months/{m}/exceptions",
      {"key": "{xkey}", "state": "acknowledged", "note": "looking into it"},

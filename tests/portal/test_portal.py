@@ -299,12 +299,15 @@ def test_month_page_waterfall_and_signoff_records_the_signed_in_user(portal_app,
                  "Distributed to workers", "Undistributed"):
         assert step in html
     digest = re.search(r'name="digest" value="([0-9a-f]{64})"', html).group(1)
-    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest, "by": "Somebody Else"})
+    unconfirmed = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest})
+    assert unconfirmed.status_code == 400 and "open exception" in unconfirmed.text  # it asks first
+    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": digest, "by": "Somebody Else",
+                                                "confirm": "yes"})
     assert r.status_code == 303
     signed = one_row(home, "SELECT signed_by, digest FROM signoffs WHERE month = '2026-03' ORDER BY signed_at DESC")
     assert signed == ("accountant@example.org", digest)
     assert "accountant@example.org" in c.get("/months/2026-03").text
-    stale = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": "0" * 64})
+    stale = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "digest": "0" * 64, "confirm": "yes"})
     assert stale.status_code == 409 and "changed" in stale.text
 
 
@@ -337,13 +340,13 @@ def test_portal_serves_while_another_process_holds_the_warehouse(portal_home, tm
         m = sign_in(app, "monitor", passwords["monitor"])
         assert m.get("/workers", params={"q": "a"}).status_code == 200
         start = time.monotonic()
-        r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf})
+        r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf, "confirm": "yes"})
         assert r.status_code == 503 and "Try again" in r.text
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
         holder.wait()
-    r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf})
+    r = c.post("/months/2026-01/signoff", data={"csrf_token": c.csrf, "confirm": "yes"})
     assert r.status_code == 303
 
 
@@ -463,3 +466,14 @@ def test_a_sign_off_in_the_portal_issues_the_months_confirmations_anew(portal_ap
     assert s["month_status"] == "signed"
     assert s["changes"][0] == "The month's close is now signed off by the program's accountant."
     assert not any("month_status" in line for line in s["changes"])
+
+
+def test_the_portal_speaks_in_its_own_words_not_the_commands(portal_app, portal_home):
+    """An account the admin's form cannot add is refused in the form's words, not a command's options."""
+    home, passwords = portal_home
+    c = sign_in(portal_app, "admin", passwords["admin"])
+    for party, role in (("", "buyer"), ("B01", "monitor")):
+        r = c.post("/admin/users", data={"csrf_token": c.csrf, "email": f"x-{role}@example.org", "role": role,
+                                         "party_id": party, "password": "a good long password"})
+        assert r.status_code == 400 and "Not added: a" in r.text and "party id" in r.text
+        assert "--" not in r.text.split("Not added:", 1)[1].split("<", 1)[0]

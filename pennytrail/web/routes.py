@@ -255,7 +255,9 @@ def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
 # --- cases -----------------------------------------------------------------------------------
 
 def cases(ctx, h) -> Response:
-    return h.page(ctx, "cases.html", cases=casework.list_cases(ctx.config.home))
+    from pennytrail.app import complaints  # the workers' own complaints first
+
+    return h.page(ctx, "cases.html", cases=complaints.cases_for_monitors(ctx.config.home))
 
 
 def open_case(ctx, h) -> Response:
@@ -285,7 +287,9 @@ def case(ctx, h, case_id: int) -> Response:
     now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
     periods = [p["period_start"] for p in found["periods"]]
     ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
-    return h.page(ctx, "case.html", case=found, now=now,
+    from pennytrail.app import complaints
+
+    return h.page(ctx, "case.html", case=found, now=now, complaint=complaints.of_case(ctx.config.home, case_id),
                   remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
                   history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
                   restatements=browse.restatements_for(con, found["grower_id"], found["worker_id"]))

@@ -108,10 +108,7 @@ def code_post(ctx, h) -> Response:
     code = codes.typed(ctx.field("code", 100))
     found = codes.find(ctx.db(), code) if code else None
     if found is None:
-        complaints.wrong_code(ctx.config.home, ctx.address)
-        wait = complaints.refused_for(ctx.config.home, ctx.address)
-        if wait:
-            return _too_many(ctx, h, words, wait)
+        complaints.wrong_code(ctx.config.home, ctx.address)  # from the next try on, counted against the limit
         return _page(ctx, h, "worker_code.html", words, 404,
                      message=words.gettext("That code does not work. Check it on your statement and try again."),
                      csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))
@@ -129,10 +126,7 @@ def _worker(ctx, h, code_text: str):
     found = codes.find(ctx.db(), code) if code else None
     if found is None:
         complaints.wrong_code(ctx.config.home, ctx.address)
-        wait = complaints.refused_for(ctx.config.home, ctx.address)
         words = Words(_lang(ctx, "es"))
-        if wait:
-            return None, _too_many(ctx, h, words, wait)
         return None, _page(ctx, h, "worker_code.html", words, 404,
                            message=words.gettext("That code does not work. Check it on your statement and try again."),
                            csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))

@@ -79,8 +79,10 @@ def _languages() -> list[tuple[str, str]]:
 
 
 def _page(ctx, h, name: str, words: Words, status: int = 200, **context) -> Response:
+    # the language the visitor chose with the switch, if they did (the page is otherwise in the worker's own)
+    chosen = ctx.request.query_params.get("lang") or (ctx.field("lang", 10) if ctx.form is not None else "")
     response = h.page(ctx, name, status, _=words.gettext, lang=words.code, languages=_languages(), w=words,
-                      **context)
+                      chosen=chosen if chosen in available() else None, **context)
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 

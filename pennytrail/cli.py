@@ -91,6 +91,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"buyers' confirmations in {home / 'confirmations'}")
     if done.key_created:
         _log(f"created the signing key for confirmations (fingerprint {done.key_created})")
+    from .app import statements
+
+    sample = statements.demo_sample(home)
+    if sample is not None:
+        pdf, grower, worker, code = sample
+        print(f"\nworkers' statements of {grower} (each on pages of its own, to hand out with the paychecks): {pdf}")
+        print(f"a worker's page: http://127.0.0.1:8000/s (after `make serve`), with the statement code of {worker}: "
+              f"{code}")
     print("\nportal users (`make serve`, then http://127.0.0.1:8000/login):")
     for role, email, password, party in done.users:
         if password is None:

@@ -296,3 +296,23 @@ def statements_pdf(home: Path, grower_id: str, month: str, out: Path | None = No
     path = Path(out) if out else party_folder(Path(home) / "statements", grower_id) / f"statements-{month}.pdf"
     write_pdf([s for s in found if s is not None], path, url)
     return path, len(found)
+
+
+def demo_sample(home: Path, url: str = "http://127.0.0.1:8000") -> tuple[Path, str, str, str] | None:
+    """For the demo: the statements PDF of the grower and month with the most audited workers, and
+    one worker's code to try the worker's page with (one told in Haitian Creole, when there is
+    one): (PDF, grower, worker, code as printed); None before any close."""
+    with _read(home) as con:
+        top = con.execute("SELECT grower_id, month FROM worker_audit GROUP BY ALL "
+                          "ORDER BY count(*) DESC, grower_id, month LIMIT 1").fetchone()
+        if top is None:
+            return None
+        grower_id, month = top
+        worker = con.execute("""
+            SELECT c.worker_id, c.code FROM statement_codes c WHERE c.grower_id = ? AND c.revoked_at IS NULL
+              AND c.worker_id IN (SELECT worker_id FROM worker_audit WHERE grower_id = ? AND month = ?)
+            ORDER BY c.language = 'ht' DESC, c.worker_id LIMIT 1""", [grower_id, grower_id, month]).fetchone()
+    if worker is None:
+        return None
+    path, _ = statements_pdf(home, grower_id, month, None, url)
+    return path, grower_id, worker[0], codes_core.shown(worker[1])

@@ -20,6 +20,7 @@ WINDOW = 15 * 60      # seconds: wrong codes counted over this long, and how lon
 MAX_WRONG = 10        # wrong codes from one client address within WINDOW; then 429 for WINDOW
 MAX_MESSAGE = 2000
 MAX_PHONE = 40
+MAX_PER_DAY = 5       # complaints one worker may send within 24 hours (a monitor reads each)
 WORKER_ROLE = "worker"
 
 DDL = """
@@ -98,6 +99,15 @@ def open_complaint(home: Path, grower_id: str, worker_id: str, periods: dict[str
         raise ComplaintError("long")
     if phone is not None and (not PHONE.fullmatch(phone) or sum(c.isdigit() for c in phone) < 7):
         raise ComplaintError("phone")
+    import datetime as dt
+
+    since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    with portal_db.connect(home, write=False) as con:
+        recent = con.execute("SELECT count(*) FROM worker_complaints w JOIN cases c ON c.id = w.case_id "
+                             "WHERE c.grower_id = ? AND c.worker_id = ? AND w.received_at >= ?",
+                             [grower_id, worker_id, since]).fetchone()[0]
+    if recent >= MAX_PER_DAY:
+        raise ComplaintError("many")
     who = actor(grower_id, worker_id)
     case_id = casework.open_case(home, grower_id, worker_id, periods, who, WORKER_ROLE, message)
     with portal_db.connect(home) as con:

@@ -203,8 +203,16 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        found = directory.search(q)
-        ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
+        from pennytrail.core import codes as statement_codes
+
+        code = statement_codes.typed(q)  # a worker calling the complaint line reads out their statement code
+        if code is not None:
+            who = statement_codes.find(con, code)
+            found = [e for e in [directory.entry(who[0], who[1]) if who else None] if e is not None]
+            ctx.audit("search workers", None, f"by statement code: {len(found)} found")  # never the code itself
+        else:
+            found = directory.search(q)
+            ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
     return h.page(ctx, "workers.html", q=q, found=found)
 
 

@@ -20,11 +20,15 @@ from pennytrail.core import codes
 from pennytrail.locale import Words, available
 
 CODE_IN_PATH = re.compile(r"/s/[^/\s?#\"']+")
+# a code anywhere else (a search for it, say): five groups of four of its symbols, with or without
+# dashes, spaces or their URL encodings, in any case
+CODE_ANYWHERE = re.compile(r"(?<![0-9A-Za-z])[2-9A-HJKMNP-Za-hjkmnp-z]{4}(?:(?:-|\+|%20|%2D| )?"
+                           r"[2-9A-HJKMNP-Za-hjkmnp-z]{4}){4}(?![0-9A-Za-z])")
 
 
 def redact(text: str) -> str:
-    """``text`` with any code in a /s/ path replaced by an ellipsis."""
-    return CODE_IN_PATH.sub("/s/…", text)
+    """``text`` with any code in a /s/ path, or anything shaped like a code, replaced by an ellipsis."""
+    return CODE_ANYWHERE.sub("…", CODE_IN_PATH.sub("/s/…", text))
 
 
 class RedactCodes(logging.Filter):
@@ -91,7 +95,8 @@ def _too_many(ctx, h, words: Words, wait: int) -> Response:
     _ = words.gettext
     response = _page(ctx, h, "worker_code.html", words, 429,
                      message=_("Too many wrong codes from this connection. Try again in {minutes} minutes.",
-                               minutes=wait // 60 + 1), csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))
+                               minutes=wait // 60 + 1),
+                     csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -162,12 +167,13 @@ def worker_page(ctx, h, code: str, status: int = 200, problem: str | None = None
                for s in found for p in s.periods]
     return _page(ctx, h, "worker_page.html", words, status, statements=shown, first=first, code=codes.shown(bare),
                  complaints=sent, periods=periods, problem=problem,
-                 sent_ref=ctx.request.query_params.get("sent"),
+                 sent_ref=next((c["reference"] for c in sent
+                                if c["reference"] == ctx.request.query_params.get("sent")), None),  # their own only
                  complaint_line=statements.complaint(first, words) if first else None,
                  csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))
 
 
-PROBLEMS = {"periods", "message", "long", "phone"}
+PROBLEMS = {"periods", "message", "long", "phone", "many"}
 
 
 def complaint_post(ctx, h, code: str) -> Response:
@@ -188,7 +194,7 @@ def complaint_post(ctx, h, code: str) -> Response:
                                             lang, ctx.field("phone", 100), ctx.address)
     except complaints.ComplaintError as e:
         ctx.request.scope["query_string"] = f"lang={lang}".encode()
-        return worker_page(ctx, h, code, 400, problem=str(e))
+        return worker_page(ctx, h, code, 429 if str(e) == "many" else 400, problem=str(e))
     return RedirectResponse(f"/s/{codes.shown(bare)}?lang={lang}&sent={complaints.reference(case_id)}#complaint",
                             status_code=303)
 

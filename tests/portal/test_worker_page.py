@@ -26,9 +26,9 @@ def worker(portal_home):
     try:
         g, w, code, lang = con.execute("""
             SELECT c.grower_id, c.worker_id, c.code, c.language FROM statement_codes c
-            WHERE c.revoked_at IS NULL AND c.language = 'ht' AND EXISTS (SELECT 1 FROM worker_audit a
-              WHERE a.grower_id = c.grower_id AND a.worker_id = c.worker_id AND a.status = 'OK')
-            ORDER BY 1, 2 LIMIT 1""").fetchone()
+            WHERE c.revoked_at IS NULL AND c.language = 'ht' AND NOT EXISTS (SELECT 1 FROM worker_audit a
+              WHERE a.grower_id = c.grower_id AND a.worker_id = c.worker_id AND a.status <> 'OK')
+            ORDER BY 1 DESC, 2 LIMIT 1""").fetchone()  # not a worker another test of the home complains for
         names = dict(con.execute("""SELECT worker_id, max(worker_name) FROM payroll WHERE grower_id = ?
                                     GROUP BY 1""", [g]).fetchall())
     finally:
@@ -150,3 +150,39 @@ def test_a_buyers_files_hold_no_code_and_no_worker_language(portal_home):
             data = " ".join(p.extract_text() for p in PdfReader(str(path)).pages).encode()
         assert not [c for c in all_codes if c.encode() in data or codes.shown(c).encode() in data], path
         assert b"complaint" not in data.lower() and b"language" not in data.lower(), path
+
+
+def test_a_monitor_finds_a_worker_by_the_code_read_out_on_the_complaint_line(portal_app, portal_home, worker):
+    home, passwords = portal_home
+    monitor = sign_in(portal_app, "monitor", passwords["monitor"])
+    spoken = " ".join(codes.shown(worker["code"]).lower().split("-"))
+    page = monitor.get("/workers", params={"q": spoken})
+    assert page.status_code == 200 and f"/workers/{worker['g']}/{worker['w']}" in page.text
+    assert "1 found" in page.text
+    last = portal_db.audit_log(home, 1, actor="monitor@example.org", action="search workers")[0]
+    assert last["detail"] == "by statement code: 1 found" and worker["code"] not in str(last)
+    assert "0 found" in monitor.get("/workers", params={"q": "".join(reversed(worker["code"]))}).text
+
+
+def test_a_case_number_shown_is_one_of_the_workers_own(portal_app, worker):
+    page = client(portal_app, "10.0.0.5").get(f"/s/{codes.shown(worker['code'])}?sent=99999&lang=en")
+    assert page.status_code == 200 and "Your case number is" not in page.text and "99999" not in page.text
+
+
+def test_a_worker_may_send_a_few_complaints_a_day(portal_app, portal_home):
+    home, _ = portal_home
+    con = duckdb.connect(str(snapshots.current(home)), read_only=True)
+    try:
+        g, w, code, p = con.execute("""
+            SELECT c.grower_id, c.worker_id, c.code, min(a.period_start) FROM statement_codes c
+            JOIN worker_audit a ON a.grower_id = c.grower_id AND a.worker_id = c.worker_id
+            WHERE c.revoked_at IS NULL AND c.language = 'es' GROUP BY ALL ORDER BY 1 DESC, 2 DESC LIMIT 1""").fetchone()
+    finally:
+        con.close()
+    c = client(portal_app, "10.0.0.6")
+    url = "/s/" + codes.shown(code)
+    token = csrf_of(c.get(url).text)
+    statuses = [c.post(url + "/complaint", data={"periods": p.isoformat(), "message": f"message {i}",
+                                                 "csrf_token": token, "lang": "en"}).status_code
+                for i in range(complaints.MAX_PER_DAY + 1)]
+    assert statuses == [303] * complaints.MAX_PER_DAY + [429]

@@ -9,6 +9,7 @@ Sans (``reports.confirm.font_files``), so names and words in any Latin script pr
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import tempfile
@@ -48,6 +49,9 @@ def write_pdf(statements: list[Statement], path: Path, url: str) -> Path:
     pdf = FPDF(orientation="P", format="Letter")
     for style, font in font_files().items():
         pdf.add_font(FONT, style, str(font))
+    if statements:  # the bytes depend on the content only: written again over the same figures, no change
+        month = statements[0].month
+        pdf.set_creation_date(dt.datetime(int(month[:4]), int(month[5:7]), 1, tzinfo=dt.timezone.utc))
     pdf.set_title("Premium statements")
     pdf.set_author("pennytrail")
     pdf.set_creator("pennytrail")

@@ -5,7 +5,9 @@ import warnings
 
 import dagster as dg
 
+from pennytrail.core import codes
 from pennytrail.core.money import dollars
+from pennytrail.core.warehouse import utc_seconds
 from pennytrail.app.contracts import Contracts
 from pennytrail.core.publish import MONTHLY, month_status, publish_months
 from pipelines.partitions import month_of, monthly
@@ -50,6 +52,7 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
                                          f"{', '.join(todo)}: nothing published",
                              metadata={t: str(results[t].metadata()) for t in failed})
         counts = publish_months(con, todo) if todo else {}
+        issued = codes.issue_after_close(con, utc_seconds())  # every worker of the audit has a statement code
         totals = con.execute("""
             SELECT (SELECT coalesce(sum(owed_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),
                    (SELECT coalesce(sum(paid_by_buyer_cents), 0) FROM invoice_audit WHERE list_contains($m, month)),
@@ -57,7 +60,7 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
                    (SELECT coalesce(sum(distributed_cents), 0) FROM pool_audit WHERE list_contains($m, month)),
                    (SELECT coalesce(sum(undistributed_cents), 0) FROM pool_audit WHERE list_contains($m, month))""",
                              {"m": months}).fetchone()
-        codes = dict(con.execute("SELECT code, count(*) FROM exceptions WHERE list_contains(?, month) "
+        by_code = dict(con.execute("SELECT code, count(*) FROM exceptions WHERE list_contains(?, month) "
                                  "GROUP BY 1 ORDER BY 1", [months]).fetchall())
         status = {m: month_status(con, m) for m in months}
     written = {t: sum(c[t] for c in counts.values()) for t in [*MONTHLY, "restatements"]}
@@ -68,7 +71,8 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
         "owed by buyers": dollars(totals[0]), "paid by buyers": dollars(totals[1]),
         "funded to pools": dollars(totals[2]),
         "distributed to workers": dollars(totals[3]), "undistributed": dollars(totals[4]),
-        "exceptions by code": codes,
+        "exceptions by code": by_code,
+        "statement codes issued": issued,
         "output contracts passed": f"{sum(r.passed for r in results.values())} of {len(results)}" if results
         else "not run: nothing changed",
         "output contracts started ahead": "yes" if ahead and results else "no",

@@ -134,6 +134,8 @@ def input_expectations(kind: str, parties: dict[str, str], units: set[str]) -> l
             out.append(_expect("not_match_regex", col, regex=NEGATIVE_REGEX))
         elif t == "unit":
             out.append(_expect("be_in_set", col, value_set=sorted(units)))
+        elif t == "language":
+            out.append(_expect("match_regex", col, regex=r"^[A-Za-z]{2,3}$"))
         if "party" in spec:
             allowed = sorted(p for p, ptype in parties.items() if ptype in spec["party"])
             out.append(_expect("be_in_set", col, value_set=allowed))

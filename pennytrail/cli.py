@@ -44,6 +44,8 @@ EXAMPLES = {
     "months": "pennytrail months --home .pennytrail",
     "preview": "pennytrail preview --data .pennytrail/data .pennytrail/data/inbox/payroll/T002/2026-01.csv",
     "mappings": "pennytrail mappings --data .pennytrail/data",
+    "statements": "pennytrail statements --home .pennytrail --grower T001 --month 2026-02",
+    "codes": "pennytrail codes --home .pennytrail --grower T001",
 }
 UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log
 
@@ -91,6 +93,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"buyers' confirmations in {home / 'confirmations'}")
     if done.key_created:
         _log(f"created the signing key for confirmations (fingerprint {done.key_created})")
+    from .app import statements
+
+    sample = statements.demo_sample(home)
+    if sample is not None:
+        pdf, grower, worker, code = sample
+        print(f"\nworkers' statements of {grower} (each on pages of its own, to hand out with the paychecks): {pdf}")
+        print(f"a worker's page: http://127.0.0.1:8000/s (after `make serve`), with the statement code of {worker}: "
+              f"{code}")
     print("\nportal users (`make serve`, then http://127.0.0.1:8000/login):")
     for role, email, password, party in done.users:
         if password is None:
@@ -200,6 +210,36 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     _log(f"version {done.version} " + ("issued" if done.new else "already issued with these figures: unchanged"))
     for path in (done.pdf, done.csv, done.statement):
         print(path)
+    return 0
+
+
+def cmd_statements(args: argparse.Namespace) -> int:
+    from .app import statements
+
+    path, count = statements.statements_pdf(Path(args.home), args.grower, args.month,
+                                            Path(args.out) if args.out else None, args.url)
+    _log(f"{count} worker statement{'s' if count != 1 else ''} of {args.grower} for {args.month}")
+    print(path)
+    return 0
+
+
+def cmd_codes(args: argparse.Namespace) -> int:
+    import csv
+
+    from reports.render import csv_text
+
+    from .app import statements
+
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    if args.reissue:
+        code = statements.reissue_code(Path(args.home), args.grower, args.reissue)
+        _log(f"a new statement code for {args.reissue} at {args.grower}: the old one no longer works")
+        out.writerow(["worker_id", "code"])
+        out.writerow([args.reissue, code])
+        return 0
+    out.writerow(["worker_id", "worker_name", "code", "language"])
+    for row in statements.list_codes(Path(args.home), args.grower):
+        out.writerow(["" if v is None else csv_text(v) for v in row])  # a name is never a formula
     return 0
 
 
@@ -345,6 +385,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", required=True, help="YYYY-MM")
     p.add_argument("--out", help="where to write the workbook (default HOME/reports/close-MONTH.xlsx)")
 
+    p = add("statements", cmd_statements, "Write one PDF of a grower's workers' statements for a month, to hand out "
+                                          "with the paychecks.")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
+    p.add_argument("--grower", required=True, help="the grower's party id")
+    p.add_argument("--month", required=True, help="YYYY-MM")
+    p.add_argument("--out", help="where to write the PDF (default HOME/statements/<grower folder>/statements-MONTH.pdf)")
+    p.add_argument("--url", default="http://127.0.0.1:8000",
+                   help="the portal's address, for each worker's QR code (default http://127.0.0.1:8000)")
+
+    p = add("codes", cmd_codes, "List a grower's workers' statement codes (CSV), or reissue one worker's code.")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
+    p.add_argument("--grower", required=True, help="the grower's party id")
+    p.add_argument("--reissue", metavar="WORKER", help="give this worker a new code (a lost statement); the old one "
+                                                       "stops working")
+
     p = add("trace", cmd_trace, "Follow premium from a worker, a grower or an invoice to the source rows.")
 
     def trace_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
@@ -448,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
 # How each command uses the home: "write" commands hold it (one at a time); "none" ones do not
 # touch the warehouse (the portal reads published snapshots, beside a running close); every other
 # command with a --home reads the warehouse, and is told to wait while a close holds it.
-HOME_ACCESS = {"close": "write", "demo": "write", "signoff": "write", "serve": "none", "users": "none"}
+HOME_ACCESS = {"close": "write", "demo": "write", "signoff": "write", "serve": "none", "users": "none",
+               "codes": "write"}
 LOG = Path("logs") / "pennytrail.log"
 
 

@@ -44,6 +44,8 @@ from . import sender_formats
 D = dt.date
 PAYROLL_COLUMNS = ["grower_id", "worker_id", "period_start", "premium_period_start", "worker_name", "crew_id",
                    "period_end", "pay_date", "hours", "units", "gross_wages", "premium_paid"]
+# payroll's optional column of the worker's language (ISO 639), written after crew_id
+LANGUAGE_COLUMN = "language"
 PURCHASE_COLUMNS = ["buyer_id", "invoice_id", "line_no", "ship_date", "harvest_date", "seller_id", "grower_id",
                     "commodity", "quantity", "unit", "premium_billed"]
 SALES_COLUMNS = ["buyer_id", "invoice_id", "line_no", "seller_id", "ship_date", "grower_id", "commodity", "quantity",
@@ -203,10 +205,15 @@ class Generator:
         ref = self.out / "reference"
         ref.mkdir(parents=True, exist_ok=True)
         anchor = self.scale.start.isoformat()
+        # the tomato program tells its workers in Spanish unless payroll says otherwise; the dairy
+        # program names no language (so Spanish too, by the rule's default)
         _write_csv(ref / "programs.csv", ["program_id", "name", "currency", "allocation_basis", "grower_retention_pct",
-                                          "distribution_deadline_days", "period_days", "period_anchor"], [
-            ["FFP", "Fair Food tomatoes", "USD", "units", TOMATO["retention"], TOMATO["deadline"], 7, anchor],
-            ["MWD", "Dairy with dignity", "USD", "hours", DAIRY["retention"], DAIRY["deadline"], 14, anchor]])
+                                          "distribution_deadline_days", "period_days", "period_anchor", "language",
+                                          "complaint_line"], [
+            ["FFP", "Fair Food tomatoes", "USD", "units", TOMATO["retention"], TOMATO["deadline"], 7, anchor, "es",
+             "+1 239 555 0134"],
+            ["MWD", "Dairy with dignity", "USD", "hours", DAIRY["retention"], DAIRY["deadline"], 14, anchor, "",
+             "+1 802 555 0188"]])
         parties = [["B01", "buyer", "Quickbite Restaurants", ""], ["B02", "buyer", "Fresh Basket Grocers", ""],
                    ["B03", "buyer", "Creamline Ice Cream", ""], ["B04", "buyer", "Campus Food Service", ""],
                    ["R01", "intermediary", "Gulf Coast Repacking", ""]]
@@ -492,6 +499,8 @@ class Generator:
                 "period_end": end.isoformat(), "pay_date": pay_date.isoformat(),
                 "hours": [_milli_text(h) for h in hours], "units": [_milli_text(u) for u in units],
                 "gross_wages": [_cents_text(int(c)) for c in wages], "premium_paid": [_cents_text(int(c)) for c in paid],
+                # some workers read Haitian Creole or English best; the rest are told in the program's language
+                LANGUAGE_COLUMN: ["ht" if w % 6 == 0 else "en" if w % 9 == 1 else "" for w in ids],
             })
             extra = late_rows.pop(p, [])
             if extra:
@@ -567,7 +576,9 @@ class Generator:
         self.as_of = max(self.as_of, dt.date.fromisoformat(all_rows["pay_date"].max()))
         month = all_rows["period_start"].str.slice(0, 7)
         for m, part in all_rows.groupby(month, sort=True):
-            part = part[PAYROLL_COLUMNS].reset_index(drop=True)
+            at = PAYROLL_COLUMNS.index("crew_id") + 1
+            cols = PAYROLL_COLUMNS[:at] + [LANGUAGE_COLUMN] + PAYROLL_COLUMNS[at:]
+            part = part[cols].fillna("").reset_index(drop=True)
             shape = self.senders.get(g)
             if shape:  # the grower's own export layout, read through its profile
                 sender_formats.write(shape, folder / f"{m}.{sender_formats.EXTENSION[shape]}",
@@ -575,7 +586,7 @@ class Generator:
             elif tomato:
                 part.to_csv(folder / f"{m}.csv", index=False, lineterminator="\n")
             else:
-                _write_xlsx(folder / f"{m}.xlsx", PAYROLL_COLUMNS, part.values.tolist())
+                _write_xlsx(folder / f"{m}.xlsx", cols, part.values.tolist())
 
     def _write_purchases_and_payments(self) -> None:
         by_file: dict[str, list[list]] = defaultdict(list)

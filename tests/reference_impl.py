@@ -28,9 +28,10 @@ REQUIRED = {
     "sales": ["buyer_id", "invoice_id", "line_no", "seller_id", "ship_date", "grower_id", "commodity", "quantity",
               "unit"],
 }
-OPTIONAL_COLUMNS = {"purchases": ["harvest_date", "premium_billed"], "payments": [], "payroll": ["crew_id"],
+OPTIONAL_COLUMNS = {"purchases": ["harvest_date", "premium_billed"], "payments": [], "payroll": ["crew_id", "language"],
                     "sales": []}
-BLANK_OK = {"harvest_date", "premium_billed", "premium_period_start", "worker_name", "crew_id", "hours", "units",
+BLANK_OK = {"harvest_date", "premium_billed", "premium_period_start", "worker_name", "crew_id", "language", "hours",
+            "units",
             "gross_wages", "premium_paid"}
 DATES = {"ship_date", "harvest_date", "paid_date", "period_start", "premium_period_start", "period_end", "pay_date"}
 NUMBERS = {"quantity", "hours", "units"}

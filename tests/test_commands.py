@@ -103,8 +103,8 @@ def examples() -> list[str]:
 # the order a person would take them in: the data is there, then closed, signed, reported,
 # traced and confirmed, the confirmation verified, portal users managed; generating new data
 # comes last
-ORDER = ["demo", "close", "summary", "preview", "mappings", "months", "signoff", "report", "trace", "keys", "confirm", "verify", "users",
-         "serve", "generate"]
+ORDER = ["demo", "close", "summary", "preview", "mappings", "months", "signoff", "report", "trace", "statements", "codes",
+         "keys", "confirm", "verify", "users", "serve", "generate"]
 USERS = ["add", "list", "disable", "enable", "password"]
 
 

@@ -26,7 +26,9 @@ def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path)
     shutil.copytree(closed_demo, home)
     data = home / "data"
     # one cent more premium on a T001 stub, and a T003 purchase line with more boxes (its pools move)
-    first = (data / "inbox/payroll/T001/2026-01.csv").read_text(encoding="utf-8").splitlines()[1].split(",")
+    lines = (data / "inbox/payroll/T001/2026-01.csv").read_text(encoding="utf-8").splitlines()
+    row = dict(zip(lines[0].split(","), lines[1].split(",")))
+    first = [row[c] for c in PAYROLL_HEADER.split(",")]  # the generator's optional language column left out
     assert first[:3] == ["T001", "T001-00000", "2026-01-05"]
     cents = round(float(first[-1]) * 100) + 1
     first[-1] = f"{cents // 100}.{cents % 100:02d}"

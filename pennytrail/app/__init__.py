@@ -33,6 +33,11 @@ Reports, confirmations and keys (``pennytrail.app.reports``, over ``confirmation
     ``version``, ``new``); ``verify(statement, public_key=None, trust_list=None) -> (checks,
     notes)``; ``create_key(home)``, ``show_key(home)``, ``trust_key(public_key, trust_list)``;
     ``write_month_reports(data, home) -> months``.
+Workers' statements (``pennytrail.app.statements``, ``complaints``)
+    ``statements_pdf(home, grower, month, out=None, url) -> (path, count)``; ``list_codes(home,
+    grower)``; ``reissue_code(home, grower, worker) -> code``; ``worker_statement(con, grower,
+    worker, month) -> Statement`` and its words (``blocks``, ``totals``, ``complaint``); the
+    worker's page's limit on wrong codes and complaints into the monitors' cases (``complaints``).
 Contracts (``pennytrail.app.contracts``)
     ``Contracts``: the data contract process of a close or a Dagster run, handed to the assets
     as the `contracts` resource.

@@ -134,9 +134,11 @@ def hash_files(paths: list[Path], root: Path | None = None) -> list[str | FilePr
 def write_reference(con: duckdb.DuckDBPyConnection, ref: Reference) -> None:
     """Replace the ref_* tables with ``ref``, in one transaction."""
     programs = pd.DataFrame([(p.program_id, p.name, p.currency, p.allocation_basis, str(p.retention_pct),
-                              p.deadline_days, p.period_days, p.period_anchor) for p in ref.programs.values()],
+                              p.deadline_days, p.period_days, p.period_anchor, p.language, p.complaint_line)
+                             for p in ref.programs.values()],
                             columns=["program_id", "name", "currency", "allocation_basis", "grower_retention_pct",
-                                     "distribution_deadline_days", "period_days", "period_anchor"])
+                                     "distribution_deadline_days", "period_days", "period_anchor", "language",
+                                     "complaint_line"])
     parties = pd.DataFrame([(k, *v) for k, v in ref.parties.items()],
                            columns=["party_id", "party_type", "name", "program_id"])
     rates = pd.DataFrame([(r.program_id, r.commodity, str(r.rate), r.rate_unit, r.effective_from, r.effective_to)

@@ -15,6 +15,8 @@ from pathlib import Path
 import re
 
 from .ids import id_problem
+from .languages import normal as normal_language
+from .languages import problem as language_problem
 from .money import MAX_DEADLINE_DAYS, MAX_FACTOR, MAX_RATE, NumberError, parse_decimal
 from .reading import FileProblem, read_table
 
@@ -27,6 +29,9 @@ FILES = {
     "rates": ["program_id", "commodity", "rate", "rate_unit", "effective_from", "effective_to"],
     "units": ["unit", "base_unit", "factor"],
 }
+# columns a file may leave out (blank when it does)
+OPTIONAL = {"programs": ["language", "complaint_line"]}
+PHONE = re.compile(r"\+?[0-9][0-9 ().\-]{5,38}[0-9]")
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class Program:
     deadline_days: int
     period_days: int
     period_anchor: dt.date
+    language: str | None = None        # ISO 639 code workers are told in by default (docs/rules.md)
+    complaint_line: str | None = None  # the phone number printed on workers' statements
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,9 @@ def load_reference(data_dir: Path) -> Reference:
             problems.append(Problem(rel, 1, ", ".join(missing), "required column missing from the header"))
             continue
         records = table.frame.to_dict("records")
+        for r in records:
+            for col in OPTIONAL.get(name, []):
+                r.setdefault(col, "")
         rows[name] = list(zip((int(n) for n in table.row_numbers), records))
         for n, r in rows[name]:
             for col in ID_COLUMNS[name]:
@@ -178,13 +188,20 @@ def load_reference(data_dir: Path) -> Reference:
                 anchor = _date(r["period_anchor"])
             except ValueError:
                 raise ValueError("period_anchor", f"expected a date YYYY-MM-DD, got {r['period_anchor']!r}") from None
+            if r["language"] and language_problem(r["language"]):
+                raise ValueError("language", f"{language_problem(r['language'])}, or blank")
+            line = r["complaint_line"]
+            if line and (not PHONE.fullmatch(line) or sum(ch.isdigit() for ch in line) < 7):
+                raise ValueError("complaint_line", f"expected a phone number such as +1 239 555 0134 (digits, "
+                                 f"spaces, + - ( ) and dots), or blank, got {line[:40]!r}")
             if pid in ref.programs:
                 raise ValueError("program_id", f"{pid!r} is listed twice")
         except ValueError as e:
             bad("programs", n, e.args[0], e.args[1])
             continue
         ref.programs[pid] = Program(pid, r["name"], r["currency"], r["allocation_basis"], pct,
-                                    int(r["distribution_deadline_days"]), int(r["period_days"]), anchor)
+                                    int(r["distribution_deadline_days"]), int(r["period_days"]), anchor,
+                                    normal_language(r["language"]) or None, r["complaint_line"] or None)
 
     for n, r in rows["parties"]:
         pid, ptype, prog = r["party_id"], r["party_type"], r["program_id"] or None

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import data_contracts
 
 from .ids import NOT_PLAIN_RE, id_problem
+from .languages import problem as language_problem
 from .money import (AMOUNT_DP, MAX_AMOUNT_CENTS, MAX_NUMBER, NUMERAL, QUANTITY_DP, dollars,
                     bounded_numeral_regex, numeral_regex, round_half_up)
 from .reading import RawTable, text_column
@@ -151,6 +152,21 @@ def bad_id(b: Batch) -> None:
         flagged[odd] = [problems[x] is not None for x in v[odd].astype(object)]
         b.flag(flagged, "BAD_ID", lambda where, col=col, v=v, problems=problems: [
             f"{col}: {_q(x)} {problems[x]}" for x in v.iloc[where].astype(object)])
+
+
+def bad_language(b: Batch) -> None:
+    """An optional language (payroll's ``language``) is blank or an ISO 639 code (``languages``);
+    a column holds few distinct values, each looked at once."""
+    for col in b.of_type("language"):
+        v = b.text[col]
+        given = _b(v != "")
+        if not given.any():
+            continue
+        problems = {x: language_problem(x) for x in pd.unique(v[given].astype(object))}
+        flagged = given.copy()
+        flagged[given] = [problems[x] is not None for x in v[given].astype(object)]
+        b.flag(flagged, "BAD_LANGUAGE", lambda where, col=col, v=v, problems=problems: [
+            f"{col}: {problems[x]}, or blank" for x in v.iloc[where].astype(object)])
 
 
 def bad_date(b: Batch) -> None:
@@ -438,6 +454,7 @@ def duplicate_key(b: Batch) -> None:
 CHECKS: list[Check] = [
     missing_field,
     bad_id,
+    bad_language,
     bad_date,
     bad_number,
     bad_amount,

@@ -25,7 +25,8 @@ SQL_TYPES = {
     "month": "VARCHAR", "text": "VARCHAR", "json": "VARCHAR", "date": "DATE", "cents": "BIGINT",
     "bigint": "BIGINT", "decimal": "DECIMAL(18,3)", "boolean": "BOOLEAN", "timestamp": "TIMESTAMP",
 }
-INPUT_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "unit": "VARCHAR", "date": "DATE", "number": "DECIMAL(18,3)"}
+INPUT_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "unit": "VARCHAR", "date": "DATE", "number": "DECIMAL(18,3)",
+               "language": "VARCHAR"}
 HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": "payroll_rows", "sales": "sales_rows"}
 MEMORY_LIMIT = "3GB"  # DuckDB's memory for a writing connection; PENNYTRAIL_DUCKDB_MEMORY overrides it
 EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
@@ -87,6 +88,8 @@ def history_select(kind: str, source: str) -> str:
             cols.append(f"CAST(CAST({text(name, c)} AS DECIMAL(18,2)) * 100 AS BIGINT) AS {name}_cents")
         elif c["type"] == "number":
             cols.append(f"CAST({text(name, c)} AS DECIMAL(18,3)) AS {name}")
+        elif c["type"] == "language":  # an ISO 639 code, held in lower case
+            cols.append(f"lower({text(name, c)}) AS {name}")
         elif c["type"] == "date":
             value = f"CAST({text(name, c)} AS DATE)"
             if c.get("blank_means"):  # a blank date that means another column's date
@@ -121,7 +124,9 @@ def current_view(kind: str) -> str:
 REFERENCE_DDL = """
 CREATE TABLE IF NOT EXISTS ref_programs (program_id VARCHAR, name VARCHAR, currency VARCHAR,
     allocation_basis VARCHAR, grower_retention_pct DECIMAL(5,2), distribution_deadline_days INTEGER,
-    period_days INTEGER, period_anchor DATE);
+    period_days INTEGER, period_anchor DATE, language VARCHAR, complaint_line VARCHAR);
+ALTER TABLE ref_programs ADD COLUMN IF NOT EXISTS language VARCHAR;
+ALTER TABLE ref_programs ADD COLUMN IF NOT EXISTS complaint_line VARCHAR;
 CREATE TABLE IF NOT EXISTS ref_parties (party_id VARCHAR, party_type VARCHAR, name VARCHAR, program_id VARCHAR);
 CREATE TABLE IF NOT EXISTS ref_rates (program_id VARCHAR, commodity VARCHAR, rate DECIMAL(18,6),
     rate_unit VARCHAR, effective_from DATE, effective_to DATE);
@@ -131,12 +136,18 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    from .codes import DDL as CODES_DDL
+
     con.execute(REFERENCE_DDL)
-    for kind in data_contracts.INPUT_KINDS:
-        con.execute(history_ddl(kind))
-        con.execute(current_view(kind))
+    con.execute(CODES_DDL)
     have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
                            "WHERE table_schema = 'main'").fetchall())
+    for kind in data_contracts.INPUT_KINDS:
+        con.execute(history_ddl(kind))
+        for name, c in data_contracts.load(kind)["columns"].items():  # an optional column a later contract added
+            if c["type"] != "amount" and (HISTORY[kind], name) not in have and any(t == HISTORY[kind] for t, _ in have):
+                con.execute(f"ALTER TABLE {HISTORY[kind]} ADD COLUMN {name} {INPUT_TYPES[c['type']]}")
+        con.execute(current_view(kind))
     for table in data_contracts.OUTPUT_TABLES:
         con.execute(output_ddl(table))
         for name, c in data_contracts.load(table)["columns"].items():

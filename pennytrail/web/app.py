@@ -80,6 +80,11 @@ ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/admin/users"): ("admin",),
     ("POST", "/admin/users/{user_id:int}/disable"): ("admin",),
     ("POST", "/admin/users/{user_id:int}/enable"): ("admin",),
+    # the worker's page: no account, the statement code is the key (web/worker_pages.py)
+    ("GET", "/s"): (PUBLIC,),
+    ("POST", "/s"): (PUBLIC,),
+    ("GET", "/s/{code}"): (PUBLIC,),
+    ("POST", "/s/{code}/complaint"): (PUBLIC,),
 }
 
 # forms that change nothing and may be posted without a token
@@ -376,7 +381,7 @@ ERROR_TEXT = {
 
 
 def create_app(config: Config) -> Starlette:
-    from . import routes
+    from . import routes, worker_pages
 
     config.home = Path(config.home)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -493,7 +498,7 @@ def create_app(config: Config) -> Starlette:
         return hmac.compare_digest(sent, accounts.anonymous_csrf(config.home, ctx.nonce))
 
     route_list = []
-    for method, path, handler in routes.HANDLERS:
+    for method, path, handler in routes.HANDLERS + worker_pages.HANDLERS:
         route_list.append(Route(path, guarded(method, path, handler), methods=[method]))
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -244,8 +244,16 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        found = directory.search(q)
-        ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
+        from pennytrail.core import codes as statement_codes
+
+        code = statement_codes.typed(q)  # a worker calling the complaint line reads out their statement code
+        if code is not None:
+            who = statement_codes.find(con, code)
+            found = [e for e in [directory.entry(who[0], who[1]) if who else None] if e is not None]
+            ctx.audit("search workers", None, f"by statement code: {len(found)} found")  # never the code itself
+        else:
+            found = directory.search(q)
+            ctx.audit("search workers", None, f"query {q!r}: {len(found)} found")
     return h.page(ctx, "workers.html", q=q, found=found, names=_names(ctx) if found else {})
 
 
@@ -311,7 +319,10 @@ def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
 # --- cases -----------------------------------------------------------------------------------
 
 def cases(ctx, h) -> Response:
-    return h.page(ctx, "cases.html", cases=casework.list_cases(ctx.config.home), names=_names(ctx))
+    from pennytrail.app import complaints  # the workers' own complaints first
+
+    return h.page(ctx, "cases.html", cases=complaints.cases_for_monitors(ctx.config.home),
+                  names=_names(ctx))
 
 
 def open_case(ctx, h) -> Response:
@@ -341,7 +352,9 @@ def case(ctx, h, case_id: int) -> Response:
     now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
     periods = [p["period_start"] for p in found["periods"]]
     ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
-    return h.page(ctx, "case.html", case=found, now=now, names=_names(ctx),
+    from pennytrail.app import complaints
+
+    return h.page(ctx, "case.html", case=found, now=now, names=_names(ctx), complaint=complaints.of_case(ctx.config.home, case_id),
                   remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
                   history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
                   restatements=browse.restatements_for(con, found["grower_id"], found["worker_id"]))

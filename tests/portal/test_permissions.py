@@ -92,6 +92,13 @@ TABLE = [
      {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "admin": SEE_OTHER}),
     ("POST", "/admin/users/{user_id:int}/enable", "/admin/users/{spare}/enable", {},
      {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "admin": SEE_OTHER}),
+    # the worker's page: anyone with a working code, signed in or not, and nobody without one
+    ("GET", "/s", "/s", None, {w: OK for w in WHO}),
+    ("POST", "/s", "/s", {"code": "{code_typed}"}, {w: SEE_OTHER for w in WHO}),
+    ("GET", "/s/{code}", "/s/{code}", None, {w: OK for w in WHO}),
+    ("GET", "/s/{code}", "/s/{wrong_code}", None, {w: MISSING for w in WHO}),
+    ("POST", "/s/{code}/complaint", "/s/{code}/complaint", {"periods": "{p}", "message": "no bonus on my stub"},
+     {w: SEE_OTHER for w in WHO}),
     ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
 ]
 CASES = [(who, method, url, form, expected[who], route)
@@ -123,6 +130,8 @@ def values(portal_home):
                     "(SELECT month FROM signoffs)", [b, other]).fetchone()[0]
     inv = con.execute("SELECT min(invoice_id) FROM invoice_audit WHERE buyer_id = ?", [b]).fetchone()[0]
     m_lower = con.execute("SELECT min(month) FROM invoice_audit WHERE buyer_id = 'b01'").fetchone()[0]
+    code = con.execute("SELECT code FROM statement_codes WHERE grower_id = ? AND worker_id = ? AND revoked_at IS NULL",
+                       [g, w]).fetchone()[0]
     x = con.execute("SELECT level, code, party_id, reference, worker_id FROM exceptions WHERE month = ? LIMIT 1",
                     [m]).fetchone()
     con.close()
@@ -131,11 +140,14 @@ def values(portal_home):
     spare = accounts.add_user(home, "spare@example.org", "monitor", "spare account password").id
     from urllib.parse import quote
 
+    from pennytrail.core.codes import shown
+
     from .conftest import CASE_BUYER, SLASH_WORKER
 
     return {"g": g, "w": w, "p": p.isoformat(), "b": b, "other": other, "m": m, "inv": inv, "xkey": xkey,
             "case": case, "spare": spare, "lower": CASE_BUYER, "m_lower": m_lower,
-            "slashed": quote(SLASH_WORKER, safe="")}
+            "slashed": quote(SLASH_WORKER, safe=""), "code": shown(code), "code_typed": code.lower(),
+            "wrong_code": shown("".join(reversed(code)))}
 
 
 @pytest.fixture(scope="module")
@@ -169,9 +181,12 @@ def test_access(who, method, url, form, expected, route, values, clients, portal
         elif route == "/login":
             from .conftest import csrf_of
             data["csrf_token"] = csrf_of(client.get("/login").text)
+        elif route in ("/s", "/s/{code}/complaint"):  # a worker has no session: the page's own token
+            from .conftest import csrf_of
+            data["csrf_token"] = csrf_of(client.get("/s").text)
         r = client.post(fill(url), data=data)
     assert r.status_code == expected, r.text[:400]
-    if expected == SEE_OTHER and who == ANON:
+    if expected == SEE_OTHER and who == ANON and not route.startswith("/s"):
         assert r.headers["location"] == "/login"
 
 

@@ -326,7 +326,7 @@ def read_mapped(path: Path, profile: Profile) -> MappedFile:
                     v = filled.get(col, v)
                 filled[col] = v
             t = _text(v)
-            if col in profile.values and t in profile.values[col] and not isinstance(v, (dt.date, float, int)):
+            if col in profile.values and t in profile.values[col]:
                 v = t = profile.values[col][t]
             if col in date_cols:
                 if isinstance(v, dt.datetime):

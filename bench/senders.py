@@ -67,12 +67,15 @@ def close(tree: Path, data_dir: Path) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", required=True, type=Path, help="source tree of the close before mapping profiles")
+    ap.add_argument("--now", type=Path, default=ROOT, help="source tree of this close (default this one; a copy "
+                    "outside the project folder runs with the same working folder conditions as --before)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only-plain", action="store_true", help="leave out the close with a third of payroll mapped")
     args = ap.parse_args()
     plain = data("plain", {})
     mapped = data("third-mapped", third_of_payroll())
-    runs = [("before, no mapped files", args.before, plain), ("now, no mapped files", ROOT, plain),
-            ("now, a third of payroll mapped", ROOT, mapped)]
+    runs = [("before, no mapped files", args.before, plain), ("now, no mapped files", args.now, plain),
+            ("now, a third of payroll mapped", args.now, mapped)][:2 if args.only_plain else 3]
     times: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     for r in range(args.rounds):
         for name, tree, d in (runs if r % 2 == 0 else runs[::-1]):

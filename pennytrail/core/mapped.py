@@ -62,6 +62,12 @@ class MappedFile:
     def rows(self) -> int:
         return len(self.row_numbers)
 
+    @property
+    def unread_set(self) -> set[str]:
+        if not hasattr(self, "_unread_set"):
+            self._unread_set = set(self.unread)
+        return self._unread_set
+
     def as_raw_table(self, keep: np.ndarray | None = None) -> RawTable:
         table, rows = self.table, self.row_numbers
         if keep is not None:
@@ -70,7 +76,7 @@ class MappedFile:
 
 
 def _text(v: object) -> str:
-    return _cell_text(v).strip(TRIMMED)
+    return v.strip(TRIMMED) if isinstance(v, str) else _cell_text(v).strip(TRIMMED)
 
 
 def _decode(data: bytes, profile: Profile) -> str:
@@ -295,6 +301,18 @@ def read_mapped(path: Path, profile: Profile, root: Path | None = None, sha256: 
     date_cols = {c for c, s in contract.items() if s["type"] == "date"}
 
     numbers: dict[tuple[str, bool], str | None] = {}
+    counted: dict[tuple[str, str], list[str]] = {}  # (pay code, amount/hours/units) -> the columns it adds to
+    known: dict[tuple[str, str], bool] = {}
+
+    def targets_of(code: str, what: str) -> list[str]:
+        if (code, what) not in counted:
+            counted[(code, what)] = earn.columns_of(code, what)
+        return counted[(code, what)]
+
+    def listed_of(code: str, what: str) -> bool:
+        if (code, what) not in known:
+            known[(code, what)] = earn.listed(code, what)
+        return known[(code, what)]
     dates: dict[tuple[str, str], str] = {}
 
     def read_number(v: object, col_or_what: str, amount: bool, shown_header: str, col: str):
@@ -317,23 +335,25 @@ def read_mapped(path: Path, profile: Profile, root: Path | None = None, sha256: 
         row = grid[r - 1]
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
-        if _blank(row):
+        texts = [_text(v) for v in row]  # each cell trimmed once
+        if not any(texts):
             continue
-        rule = next((rule for rule, c in skip_at if rule.matches(_text(row[c]))), None)
+        rule = next((rule for rule, c in skip_at if rule.matches(texts[c])), None)
         if rule is not None:
             skipped_rows.append((r, rule.describe()))
             continue
-        raw = {keys[c]: _text(v) for c, v in enumerate(row) if keys[c] and (_text(v) or shown[c])}
+        raw = {keys[c]: t for c, t in enumerate(texts) if t or shown[c]}
         unit: dict[str, str] = {}
         err: dict = {}
         for col, c in where.items():
             v = row[c]
+            t = texts[c]
             if col in profile.fill_down:
-                if _text(v) == "":
+                if t == "":
                     v = filled.get(col, v)
+                    t = _text(v)
                 filled[col] = v
-            t = _text(v)
-            if col in profile.values and t in profile.values[col] and not isinstance(v, (dt.date, float, int)):
+            if col in profile.values and t in profile.values[col]:
                 v = t = profile.values[col][t]
             if col in date_cols:
                 if isinstance(v, dt.datetime):
@@ -363,17 +383,17 @@ def read_mapped(path: Path, profile: Profile, root: Path | None = None, sha256: 
             sums: dict[str, Decimal] = {}
             if earn.shape == "pairs":
                 for what, cc, vc, ch, vh in pair_at:
-                    code, v = _text(row[cc]), row[vc]
+                    code, v = texts[cc], row[vc]
                     amount = what == "amount"
-                    if _text(v) == "":
+                    if texts[vc] == "":
                         continue
                     if code == "":
                         col = next((c for c in earn.codes if ("amount" if c in ("premium_paid", "gross_wages") else c) == what), what)
                         err.setdefault(col, ("MISSING_FIELD", f'"{ch}" (pay code) is blank beside "{_text(v)}" in '
                                                               f'"{vh}": a pay code is required'))
                         continue
-                    targets = earn.columns_of(code, what)
-                    if not earn.listed(code, what):
+                    targets = targets_of(code, what)
+                    if not listed_of(code, what):
                         unmapped[code] += 1
                     if not targets:
                         continue
@@ -389,16 +409,16 @@ def read_mapped(path: Path, profile: Profile, root: Path | None = None, sha256: 
                             else:
                                 sums[col] = sums.get(col, Decimal(0)) + Decimal(n)
             else:
-                code = _text(row[line_at["code"]])
+                code = texts[line_at["code"]]
                 if code == "":
                     err.setdefault("premium_paid", ("MISSING_FIELD", f'"{shown[line_at["code"]]}" (pay code) is blank: '
                                                                      "each line needs its pay code"))
-                elif not any(earn.listed(code, w) for w in line_at if w != "code"):
+                elif not any(listed_of(code, w) for w in line_at if w != "code"):
                     unmapped[code] += 1
                 for what in (w for w in line_at if w != "code"):
                     if not code:
                         break
-                    for col in earn.columns_of(code, what):
+                    for col in targets_of(code, what):
                         n, e = read_number(row[line_at[what]], what, what == "amount", shown[line_at[what]], col)
                         if e:
                             err.setdefault(col, e)
@@ -476,7 +496,7 @@ def check_mapped(mf: MappedFile, kind: str, ref: Reference, sender: str | None =
     earn_cols = list(mf.profile.earnings.codes)
     out_rows, out_units = [], []
     for members in groups.values():
-        if any(not pd.isna(code[i]) for i in members):
+        if any(code[i] is not None for i in members):
             continue
         first = {c: columns[c][members[0]] for c in mf.header}
         for col in earn_cols:
@@ -493,10 +513,10 @@ def check_mapped(mf: MappedFile, kind: str, ref: Reference, sender: str | None =
             code[members[0]] = again.code[j]
             message[members[0]] = sender_words(again.message[j], mf.header_of)
     for members in groups.values():
-        bad = [i for i in members if not pd.isna(code[i]) and code[i] != "SIBLING_REJECTED"]
+        bad = [i for i in members if code[i] is not None and code[i] != "SIBLING_REJECTED"]
         if bad:
             for i in members:
-                if pd.isna(code[i]):
+                if code[i] is None:
                     code[i] = "SIBLING_REJECTED"
                     message[i] = (f"row {rows[bad[0]]}, a line of the same pay period, was quarantined "
                                   f"({code[bad[0]]}: {message[bad[0]]}); a pay period is accepted whole or not "
@@ -515,7 +535,8 @@ def _key_names(kind: str) -> list[str]:
 def _accepted_raw(mf: MappedFile, i: int, lines: list[int] | None = None) -> str | None:
     """An accepted row's raw record: the sender's values no profile key reads (as a §3 row's raw
     record holds its extra columns), and the rows of a lines key."""
-    record = {h: v for h, v in mf.raw[i].items() if h in mf.unread and v != ""}
+    unread = mf.unread_set
+    record = {h: v for h, v in mf.raw[i].items() if v != "" and h in unread}
     if lines and len(lines) > 1:
         record["rows"] = ", ".join(map(str, lines))
     return json.dumps(record, ensure_ascii=False) if record else None

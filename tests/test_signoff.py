@@ -76,7 +76,7 @@ def test_a_month_not_closed_cannot_be_signed_off_and_the_closed_ones_are_named(d
 def test_a_sign_off_records_the_month_the_signer_the_time_the_digest_and_the_open_exceptions(data_dir):
     signed_january(data_dir, signed=False)
     with connect(data_dir.parent / "wh.duckdb") as con:
-        excs = [("PAID_WITHOUT_WORK", 1, 1), ("UNKNOWN_INVOICE", 1, 1)]
+        excs = [("PAID_WITHOUT_WORK", 1, -1), ("UNKNOWN_INVOICE", 1, 1)]  # paid beyond is negative when shown
         assert open_exceptions(con, "2026-01") == excs and open_exceptions(con, "2026-02") == []
         done = sign_off(con, "2026-01", " Ana Cruz ", now=dt.datetime(2026, 2, 3, 10, 30, 15, 500, tzinfo=CET))
         digest = done.pop("digest")
@@ -85,7 +85,7 @@ def test_a_sign_off_records_the_month_the_signer_the_time_the_digest_and_the_ope
                         "open_exceptions": 2, "exceptions": excs}
         assert history(con, "2026-01") == [{
             "signed_by": "Ana Cruz", "signed_at": dt.datetime(2026, 2, 3, 9, 30, 15), "digest": digest,
-            "open_exceptions": 2, "exceptions_summary": "PAID_WITHOUT_WORK 1 ($0.01); UNKNOWN_INVOICE 1 ($0.01)",
+            "open_exceptions": 2, "exceptions_summary": "PAID_WITHOUT_WORK 1 (-$0.01); UNKNOWN_INVOICE 1 ($0.01)",
             "revoked_at": None, "revoked_by": None, "revoke_reason": None}]
         with pytest.raises(SignoffRefused) as e:
             sign_off(con, "2026-01", "Bo")

@@ -270,6 +270,17 @@ def test_every_page_of_every_role_fits_a_1366_window(browser, portal_server, por
     assert not misfits, "\n".join(misfits)
 
 
+def test_the_fit_check_finds_a_page_that_does_not_fit(browser):
+    page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+    page.set_content('<div class="scroll" style="overflow-x:auto;width:300px"><table><tr><td style="white-space:'
+                     'nowrap">' + "wide " * 100 + '</td></tr></table></div><button style="margin-left:1500px">Save'
+                     '</button>')
+    found = page.evaluate(FITS)
+    page.close()
+    assert any("wide in a 1366px window" in f for f in found), found
+    assert any("px box" in f for f in found) and any('"Save" is outside the window' in f for f in found), found
+
+
 def test_month_pages_list_the_same_months_as_the_command_and_the_workbooks(browser, portal_server, portal_home,
                                                                           tmp_path):
     """``pennytrail months``, ``summary``, the workbooks (the demo writes one for every closed

@@ -64,9 +64,13 @@ def test_a_new_snapshot_gets_a_new_index(portal_home, tmp_path):
     try:
         g, p, end = con.execute("SELECT grower_id, period_start, period_end FROM payroll_rows "
                                 "ORDER BY 1, 2 LIMIT 1").fetchone()
+        # a worker the new snapshot publishes: a payroll row of a published file, and an audited period
+        seq = con.execute("SELECT max(file_seq) FROM payroll_rows").fetchone()[0]
         con.execute("INSERT INTO payroll_rows (file_seq, file, row_number, grower_id, worker_id, worker_name, "
-                    "period_start, premium_period_start, period_end) VALUES (999999, 'added.csv', 2, ?, "
-                    "'NEW-WORKER-1', 'Renée  Lestrange', ?, ?, ?)", [g, p, p, end])
+                    "period_start, premium_period_start, period_end) VALUES (?, 'added.csv', 2, ?, "
+                    "'NEW-WORKER-1', 'Renée  Lestrange', ?, ?, ?)", [seq, g, p, p, end])
+        con.execute("INSERT INTO worker_audit SELECT * REPLACE ('NEW-WORKER-1' AS worker_id) FROM worker_audit "
+                    "WHERE grower_id = ? AND period_start = ? LIMIT 1", [g, p])
         snapshots.publish(home, con)
     finally:
         con.close()

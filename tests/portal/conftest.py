@@ -54,19 +54,25 @@ def add_look_alikes(data: Path) -> None:
     b01 = next(r for r in rows if r[0] == "B01")
     with parties.open("a", encoding="utf-8", newline="") as f:
         csv.writer(f).writerow([CASE_BUYER, b01[1], b01[2] + " (lower case)", *b01[3:]])
-    changes = [("sales/T001", "sales/T001", {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b"}),
-               ("purchases/B01", f"purchases/{CASE_BUYER}", {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b"}),
-               ("payroll/T001", "payroll/T001", {"worker_id": SLASH_WORKER, "worker_name": "Rosa Barra Inclinada"})]
-    for source_folder, target_folder, change in changes:
+    # B01 sends its purchases in its own export layout: b01's line is its seller T001's first sale
+    # to B01, reported by both sides in §3's layout
+    purchase = ["buyer_id", "invoice_id", "line_no", "ship_date", "harvest_date", "seller_id", "grower_id",
+                "commodity", "quantity", "unit", "premium_billed"]
+    changes = [("sales/T001", "sales/T001", None, {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b"}),
+               ("sales/T001", f"purchases/{CASE_BUYER}", purchase,
+                {"buyer_id": CASE_BUYER, "invoice_id": lambda v: v + "-b", "harvest_date": "", "premium_billed": ""}),
+               ("payroll/T001", "payroll/T001", None, {"worker_id": SLASH_WORKER, "worker_name": "Rosa Barra Inclinada"})]
+    for source_folder, target_folder, header, change in changes:
         source = data / "inbox" / source_folder / "2026-01.csv"
         rows = list(csv.reader(source.open(encoding="utf-8", newline="")))
-        row = dict(zip(rows[0], rows[1]))
+        row = dict(zip(rows[0], next(r for r in rows[1:] if "buyer_id" not in rows[0] or r[0] == "B01")))
         for name, value in change.items():
             row[name] = value(row[name]) if callable(value) else value
+        header = header or rows[0]
         target = data / "inbox" / target_folder
         target.mkdir(parents=True, exist_ok=True)
         with (target / "2026-01-look-alike.csv").open("w", encoding="utf-8", newline="") as f:
-            csv.writer(f).writerows([rows[0], [row[c] for c in rows[0]]])
+            csv.writer(f).writerows([header, [row[c] for c in header]])
 
 
 def unsigned(home: Path, month: str) -> None:

@@ -24,8 +24,8 @@ def test_late_correction_to_a_signed_month_is_a_restatement(closed_demo, tmp_pat
     with connect(home / "pennytrail.duckdb") as con:
         sign_off(con, "2026-01", "A. Accountant")
         assert month_status(con, "2026-01") == "signed"
-    # T002 reports a worker's premium that was missing: a later file corrects one payroll row
-    src = sorted((data / "inbox/payroll/T002").glob("2026-01.csv"))[0]
+    # T001 reports a worker's premium that was missing: a later file corrects one payroll row
+    src = sorted((data / "inbox/payroll/T001").glob("2026-01.csv"))[0]
     header, first = src.read_text().splitlines()[:2]
     cols = first.split(",")
     cols[-1] = "0.00"
@@ -87,7 +87,7 @@ def test_a_close_with_nothing_new_does_no_work_and_a_new_file_does(closed_demo, 
     assert again.returncode == 0 and "nothing new since the last close" in again.stderr
     assert len(dg.DagsterInstance.from_config(str(home / "dagster")).get_runs()) == runs  # no run needed
     assert snapshot(home) == before
-    src = sorted((data / "inbox/payroll/T002").glob("2026-01.csv"))[0]
+    src = sorted((data / "inbox/payroll/T001").glob("2026-01.csv"))[0]
     header, first = src.read_text().splitlines()[:2]
     (src.parent / "2026-01-late.csv").write_text(header + "\n" + first.rsplit(",", 1)[0] + ",0.00\n")
     third = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

@@ -432,8 +432,9 @@ def changes(before: dict, after: dict, limit: int = 50) -> list[str]:
                 out.append(f"No longer on the statement: {name(old[k])}.")
             else:
                 lines = _differences(name(new[k]), old[k], new[k])
-                if lines and section == "pools" and new[k].get("workers_note") and not old[k].get("workers_note"):
-                    lines[-1] += f" ({new[k]['workers_note']})"
+                note = new[k].get("workers_note")
+                if lines and section == "pools" and note and note != old[k].get("workers_note"):
+                    lines[-1] = f"{lines[-1][:-1]} ({note.removeprefix('withheld: ')})."
                 out += lines
     out += _differences("Totals of the month", before.get("totals") or {}, after.get("totals") or {})
     if not out:  # only words that say the same figures (a newer release of the program)

@@ -40,8 +40,9 @@ def home(demo_data, tmp_path_factory) -> Path:
     data = home / "data"
     shutil.copytree(demo_data, data)
     header = (data / "inbox/payroll/T001/2026-01.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert ",crew_id,language,period_end," in header
     rows = [f'T001,"{w.replace(chr(34), chr(34) * 2)}",2026-01-05,,"=HYPERLINK(""http://x.invalid"",""n"")",'
-            f"T001-C01,2026-01-11,2026-01-16,40,100,90.00,0.00" for w in FORMULA_IDS]
+            f"T001-C01,,2026-01-11,2026-01-16,40,100,90.00,0.00" for w in FORMULA_IDS]  # language blank
     (data / "inbox/payroll/T001/2026-01-extra.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     close(data, home, None, progress=lambda m: None)
     assert cli("keys", "create", "--home", str(home)).returncode == 0

@@ -33,7 +33,8 @@ def test_incremental_reconciliation_equals_a_full_rebuild(closed_demo, tmp_path)
     cents = round(float(first[-1]) * 100) + 1
     first[-1] = f"{cents // 100}.{cents % 100:02d}"
     (data / "inbox/payroll/T001/2026-01-fix.csv").write_text(PAYROLL_HEADER + "\n" + ",".join(first) + "\n")
-    (data / "inbox/purchases/B01/2026-01-fix.csv").write_text(
+    (data / "inbox/purchases/B01/fixes/2026-01-fix.csv").parent.mkdir()
+    (data / "inbox/purchases/B01/fixes/2026-01-fix.csv").write_text(
         PURCHASE_HEADER + "\nB01,T003-260105,1,2026-01-06,,T003,T003,tomatoes,2300,box_25lb,575.00\n")
     # the seller's side of that line, in pounds, and a sales line shipped later than anything else:
     # the as-of date moves, and the kept growers' rows are judged overdue against it

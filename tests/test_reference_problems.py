@@ -143,10 +143,10 @@ def test_the_problems_of_reading_each_file_are_all_reported(data_dir):
 def test_a_file_that_cannot_be_read_at_all_is_named_with_what_to_do(data_dir, monkeypatch):
     from pennytrail.core import reference
 
-    def fails(path):
+    def fails(path, *args):
         if path.name == "rates.csv":
             raise OSError("disk")
-        return read(path)
+        return read(path, *args)
     read = reference.read_table
     monkeypatch.setattr(reference, "read_table", fails)
     (data_dir / "reference/units.csv").unlink()

@@ -49,10 +49,10 @@ def home(demo_data, tmp_path_factory) -> Path:
     signed = cli("signoff", "--home", str(home), "--month", "2026-01", "--by", "A. Accountant")
     assert signed.returncode == 0, signed.stderr
     # a late payroll file zeroes one worker's premium in the signed month
-    src = (data / "inbox/payroll/T002/2026-01.csv").read_text(encoding="utf-8").splitlines()
+    src = (data / "inbox/payroll/T001/2026-01.csv").read_text(encoding="utf-8").splitlines()
     cols = src[1].split(",")
     cols[-1] = "0.00"
-    (data / "inbox/payroll/T002/2026-01-late.csv").write_text(src[0] + "\n" + ",".join(cols) + "\n")
+    (data / "inbox/payroll/T001/2026-01-late.csv").write_text(src[0] + "\n" + ",".join(cols) + "\n")
     close(data, home, None, progress=lambda m: None)
     from pennytrail.app import write_month_reports
 

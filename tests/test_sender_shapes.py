@@ -42,8 +42,10 @@ def run(d: Path) -> dict:
     assert not problems, problems
     with connect(d.parent / f"{d.name}.duckdb") as con:
         ingest(con, d, ref, progress=lambda m: None)
-        out = {k: sorted(map(repr, con.execute(f"SELECT * EXCLUDE (file_seq, file, sheet, row_number, raw) FROM {t}")
-                                  .fetchall())) for k, t in (("payroll", "payroll_rows"), ("purchases", "purchase_rows"))}
+        # the §3 columns each shape carries (a worker's language is no export's column here)
+        out = {k: sorted(map(repr, con.execute(f"SELECT * EXCLUDE (file_seq, file, sheet, row_number, raw{extra}) "
+                                               f"FROM {t}").fetchall()))
+               for k, t, extra in (("payroll", "payroll_rows", ", language"), ("purchases", "purchase_rows", ""))}
         out["quarantine"] = con.execute("SELECT file, sheet, row_number, code, message, raw FROM quarantine "
                                         "ORDER BY file, row_number").fetchall()
         out["log"] = con.execute("SELECT file, status, rows_read, rows_accepted, rows_quarantined, rows_skipped, "

@@ -65,8 +65,10 @@ def closed(demo_data, tmp_path_factory):
         unpublished[what] = str(e.value)
     unpublished["cli"] = cli("trace", "--home", str(home), "grower", "T001", "--month", "2026-03")
     # the buyer re-sends line 1 of a February invoice with 100 boxes more
-    header = (data / "inbox/purchases/B01/2026-02.csv").read_text(encoding="utf-8").splitlines()[0]
-    (data / "inbox/purchases/B01/2026-02-fix.csv").write_text(
+    # (B01 exports its own layout; a correction typed in §3's layout sits beside it, which its profile does not read)
+    header = "buyer_id,invoice_id,line_no,ship_date,harvest_date,seller_id,grower_id,commodity,quantity,unit,premium_billed"
+    (data / "inbox/purchases/B01/fixes").mkdir()
+    (data / "inbox/purchases/B01/fixes/2026-02-fix.csv").write_text(
         header + "\nB01,T001-260202,1,2026-02-03,,T001,T001,tomatoes,2299,box_25lb,574.75\n", encoding="utf-8")
     # and the grower re-sends the worker's first February row with more units
     with (data / "inbox/payroll/T001/2026-02.csv").open(encoding="utf-8", newline="") as f:

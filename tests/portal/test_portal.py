@@ -458,7 +458,8 @@ def test_a_sign_off_in_the_portal_issues_the_months_confirmations_anew(portal_ap
     c = sign_in(portal_app, "accountant", passwords["accountant"])
     page = c.get("/months/2026-03").text
     digest = re.search(r'name="digest" value="([^"]*)"', page)
-    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, **({"digest": digest[1]} if digest else {})})
+    r = c.post("/months/2026-03/signoff", data={"csrf_token": c.csrf, "confirm": "yes",
+                                                 **({"digest": digest[1]} if digest else {})})
     assert r.status_code == 303, r.text[:300]
     after = latest(home, "B01", "2026-03")
     assert after.version == before + 1

@@ -13,7 +13,7 @@ import duckdb
 from pennytrail.app import snapshots
 from pennytrail.core import codes
 
-from .test_browser import browser, sign_in  # noqa: F401 (the module's Chromium)
+from .test_browser import sign_in  # a page signed in; the session's Chromium is the conftest's browser
 
 PHONE = {"width": 360, "height": 640}
 
@@ -23,7 +23,7 @@ def _fits(page) -> bool:
 
 
 def test_a_worker_on_a_phone_reads_their_statement_and_complains_and_a_monitor_finds_it(
-        browser, portal_server, portal_home, tmp_path):  # noqa: F811
+        browser, portal_server, portal_home, tmp_path):
     home, passwords = portal_home
     con = duckdb.connect(str(snapshots.current(home)), read_only=True)
     try:

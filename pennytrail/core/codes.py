@@ -18,6 +18,7 @@ import re
 import secrets
 
 import duckdb
+import pyarrow as pa
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, no 1/I/L
 GROUPS, GROUP = 5, 4
@@ -96,9 +97,14 @@ def issue(con: duckdb.DuckDBPyConnection, now: dt.datetime, languages_sql: str) 
             code = new_code()
         taken.add(code)
         rows.append((grower_id, worker_id, code, now))
-    if rows:
-        con.executemany("INSERT INTO statement_codes (grower_id, worker_id, code, issued_at, issued_by) "
-                        "VALUES (?, ?, ?, ?, 'close')", rows)
+    if rows:  # one insert of a table: a program issues up to a code per payroll row at its first close
+        con.register("_new_codes", pa.table({name: [r[i] for r in rows] for i, name in
+                                             enumerate(("grower_id", "worker_id", "code", "issued_at"))}))
+        try:
+            con.execute("INSERT INTO statement_codes (grower_id, worker_id, code, issued_at, issued_by) "
+                        "SELECT grower_id, worker_id, code, issued_at, 'close' FROM _new_codes")
+        finally:
+            con.unregister("_new_codes")
     con.execute(f"""
         UPDATE statement_codes c SET language = l.language FROM ({languages_sql}) l
         WHERE c.grower_id = l.grower_id AND c.worker_id = l.worker_id AND c.revoked_at IS NULL

@@ -67,7 +67,10 @@ def run_asgi(app, method: str, path: str, headers: list, chunks, limit_chunks: i
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "path": path,
              "raw_path": path.encode(), "root_path": "", "scheme": "http", "query_string": b"",
              "headers": headers, "client": ("127.0.0.9", 5555), "server": ("127.0.0.1", 80)}
-    asyncio.run(app(scope, receive, send))
+    # in a thread of its own: a browser test of the same session may hold an event loop running in this one
+    runner = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
+    runner.start()
+    runner.join(120)
     return status[0], pulled
 
 

@@ -13,7 +13,6 @@ message names. ``load_mapped`` writes the outcome to the warehouse.
 from __future__ import annotations
 
 import csv
-import hashlib
 import datetime as dt
 import io
 import json
@@ -29,10 +28,10 @@ import pyarrow as pa
 
 import data_contracts
 
-from . import infiles, screening
+from . import screening
 from .mapping import EXAMPLE_DAY, Profile, norm
 from .money import NUMERAL
-from .reading import TRIMMED, FileProblem, RawTable, _cell_text
+from .reading import TRIMMED, FileProblem, RawTable, _cell_text, read_hashed
 from .reference import Reference
 from .validate import CHECKS, Checked, duplicate_key, validate_many
 from .warehouse import HISTORY, history_select
@@ -102,11 +101,7 @@ def read_grid(path: Path, profile: Profile, root: Path | None = None,
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise FileProblem("WRONG_FORMAT", f"only .csv and .xlsx files are read, not {path.suffix or 'a file without an ending'}")
-    with infiles.open_regular(path, root) as (fd, st):
-        screening.screen_size(suffix, st.st_size)
-        data = infiles.read_regular(fd, st, path.name)
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise infiles.changed_while_read(path.name)
+    data = read_hashed(path, root, sha256)
     if suffix == ".xlsx":
         return _read_sheet(data, profile)
     text = _decode(data, profile)

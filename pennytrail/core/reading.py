@@ -61,6 +61,18 @@ def text_column(tables: list[pa.Table], name: str, missing: str | None) -> pa.Ch
     return pa.chunked_array(chunks, pa.string())
 
 
+def read_hashed(path: Path, root: Path | None = None, sha256: str | None = None) -> bytes:
+    """Every byte of the file at ``path``, read once, after its size is checked: only a regular
+    file reached without a symbolic link (under ``root``, when given). With ``sha256``, the bytes
+    must be the ones hashed (``FILE_CHANGED`` otherwise)."""
+    with infiles.open_regular(path, root) as (fd, st):
+        screening.screen_size(path.suffix.lower(), st.st_size)
+        data = infiles.read_regular(fd, st, path.name)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise infiles.changed_while_read(path.name)
+    return data
+
+
 def read_table(path: Path, root: Path | None = None, sha256: str | None = None) -> RawTable:
     """The file as a table of text; ``FileProblem`` when it cannot be one. Only a regular file
     reached without a symbolic link (under ``root``, when given) is opened, and it is read once:
@@ -71,11 +83,7 @@ def read_table(path: Path, root: Path | None = None, sha256: str | None = None) 
     if suffix not in (".csv", ".xlsx"):
         raise FileProblem("WRONG_FORMAT", f"only .csv and .xlsx files are read, not {suffix or 'a file without an ending'}: "
                                           "save the table as CSV UTF-8 or Excel Workbook (.xlsx) and send it again")
-    with infiles.open_regular(path, root) as (fd, st):
-        screening.screen_size(suffix, st.st_size)
-        data = infiles.read_regular(fd, st, path.name)
-    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
-        raise infiles.changed_while_read(path.name)
+    data = read_hashed(path, root, sha256)
     if suffix == ".csv":
         screen_csv(data, len(data))
         return _read_csv(data)

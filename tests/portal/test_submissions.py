@@ -286,6 +286,8 @@ def test_roles_send_their_own_kinds_and_accounts_name_a_party_of_their_type(tmp_
     with pytest.raises(accounts.AccountError, match="needs the party id"):
         accounts.add_user(tmp_path, "i@example.org", "intermediary", PASSWORD, None, parties=parties)
     assert accounts.add_user(tmp_path, "i@example.org", "intermediary", PASSWORD, "R01", parties=parties).party_id == "R01"
+    assert submissions.shown_name("../..\\a\x00b\nc\u202e.csv") == "abc.csv"
+    assert submissions.shown_name(None) == "(no name)"
     for unsafe in ("..", "a/b", "B 01", ""):
         with pytest.raises(submissions.SubmissionError):
             submissions.stored_folder(tmp_path, "payroll", unsafe)

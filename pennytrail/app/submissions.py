@@ -316,10 +316,10 @@ def submit(home: Path, data: Path, token: str, party_id: str, role: str, by: str
     target = folder / f"{stamp}-{sha[:16]}{meta['ending']}"
     rel = target.relative_to(data).as_posix()
     with connect(home) as con:
-        cur = con.execute("INSERT OR IGNORE INTO submissions (party_id, kind, stored_path, original_name, sha256, size, "
-                    "periods, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [party_id, kind, rel, meta["original_name"], sha, meta["size"], json.dumps(meta["periods"]), by,
-                     now_text()])
+        cur = con.execute("INSERT OR IGNORE INTO submissions (party_id, kind, stored_path, original_name, sha256, "
+                          "size, periods, submitted_by, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                          [party_id, kind, rel, meta["original_name"], sha, meta["size"], json.dumps(meta["periods"]),
+                           by, now_text()])
         row = con.execute("SELECT * FROM submissions WHERE party_id = ? AND kind = ? AND sha256 = ?",
                           [party_id, kind, sha]).fetchone()
         fresh = cur.rowcount == 1

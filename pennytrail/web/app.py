@@ -3,8 +3,8 @@
 ``create_app(Config(home))`` builds it; ``pennytrail serve`` runs it with uvicorn. It is built
 from one route table (``pages()``: each module's ``PAGES``, see ``table.py``), which says of every
 route who may reach it, whether its form needs a CSRF token, how many threads it gets, how large
-a body it takes and whose data a visitor sees; nothing else is served. Pages are rendered on the server and work without JavaScript; no page
-carries a script. What the portal shows comes from the newest published snapshot of the
+a body it takes and whose data a visitor sees; nothing else is served. Pages are rendered on
+the server and work without JavaScript; no page carries a script. What the portal shows comes from the newest published snapshot of the
 warehouse, never from the warehouse a close may be writing.
 """
 

@@ -287,7 +287,8 @@ def test_a_page_that_allows_no_role_is_refused_to_everyone(portal_home, monkeypa
     from pennytrail.web import routes
 
     home, passwords = portal_home
-    monkeypatch.setattr(routes, "PAGES", routes.PAGES + [Page("GET", "/secret", lambda ctx, h: PlainTextResponse("x"), ())])
+    secret = Page("GET", "/secret", lambda ctx, h: PlainTextResponse("x"), ())
+    monkeypatch.setattr(routes, "PAGES", routes.PAGES + [secret])
     app = create_app(Config(home))
     for role in ROLES:
         assert sign_in(app, role, passwords[role]).get("/secret").status_code == 403

@@ -112,7 +112,8 @@ def test_a_file_named_to_climb_out_is_stored_under_the_programs_name_in_the_send
 def test_another_growers_rows_are_wrong_sender_in_the_preview_and_as_a_close_reads_the_stored_file(sender_home):
     home, app = sender_home
     c = client(app, "grower@t001.example.org")
-    r = upload(c, "payroll", "payroll.csv", payroll_csv("T003", rows=1) + payroll_csv("T001", rows=1).split(b"\n", 1)[1])
+    mixed = payroll_csv("T003", rows=1) + payroll_csv("T001", rows=1).split(b"\n", 1)[1]
+    r = upload(c, "payroll", "payroll.csv", mixed)
     assert r.status_code == 200
     assert "WRONG_SENDER" in r.text and "1 row(s) would be accepted, 1 quarantined" in r.text
     r = submit(c, token_of(r.text))
@@ -129,7 +130,8 @@ def test_an_xlsx_bomb_is_rejected_whole_in_the_preview(sender_home, tmp_path):
     sheet = hostile.sheet_xml([PAYROLL, ["T001"] * len(PAYROLL)])
     bomb = hostile.streamed_sheet(tmp_path / "b.xlsx", sheet.split("</sheetData>")[0], b"<!-- -->" * 16, 200_000,
                                   "</sheetData></worksheet>")
-    far = hostile.workbook(tmp_path / "far.xlsx", hostile.sheet_xml([PAYROLL], extra_cells=hostile.cell("XFD1048576", "x")))
+    far = hostile.workbook(tmp_path / "far.xlsx",
+                           hostile.sheet_xml([PAYROLL], extra_cells=hostile.cell("XFD1048576", "x")))
     for path in (bomb, far):
         r = c.post("/submissions", data={"kind": "payroll", "csrf_token": c.csrf},
                    files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
@@ -191,7 +193,8 @@ def test_the_same_file_sent_twice_at_once_is_stored_once(sender_home):
         t.join(60)
     assert len(receipts) == 6 and len({r.id for r in receipts}) == 1
     assert sorted(r.duplicate for r in receipts) == [False] + [True] * 5
-    stored = [p for p in (data / "inbox" / "payroll" / "senders" / "T001").iterdir() if receipts[0].sha256[:16] in p.name]
+    folder = data / "inbox" / "payroll" / "senders" / "T001"
+    stored = [p for p in folder.iterdir() if receipts[0].sha256[:16] in p.name]
     assert len(stored) == 1 and stored[0].read_bytes() == body
     # and through the portal: the answer names the first receipt, nothing is written
     c = client(app, "grower@t001.example.org")
@@ -285,7 +288,8 @@ def test_roles_send_their_own_kinds_and_accounts_name_a_party_of_their_type(tmp_
         accounts.add_user(tmp_path, "g@example.org", "grower", PASSWORD, "B01", parties=parties)
     with pytest.raises(accounts.AccountError, match="needs the party id"):
         accounts.add_user(tmp_path, "i@example.org", "intermediary", PASSWORD, None, parties=parties)
-    assert accounts.add_user(tmp_path, "i@example.org", "intermediary", PASSWORD, "R01", parties=parties).party_id == "R01"
+    added = accounts.add_user(tmp_path, "i@example.org", "intermediary", PASSWORD, "R01", parties=parties)
+    assert added.party_id == "R01"
     assert submissions.shown_name("../..\\a\x00b\nc\u202e.csv") == "abc.csv"
     assert submissions.shown_name(None) == "(no name)"
     for unsafe in ("..", "a/b", "B 01", ""):

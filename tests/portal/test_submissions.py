@@ -11,11 +11,11 @@ import shutil
 import threading
 from pathlib import Path
 
+import duckdb
 import pytest
 from starlette.testclient import TestClient
 
 from pennytrail.app import accounts, portal_db, submissions
-from pennytrail.app.senders import preview
 from pennytrail.web.app import Config, create_app
 from pennytrail.web.submission_pages import UPLOAD_BODY
 
@@ -109,7 +109,9 @@ def test_a_file_named_to_climb_out_is_stored_under_the_programs_name_in_the_send
     assert not [p for p in written if p.startswith("portal/staging/")]  # nothing staged is left once submitted
 
 
-def test_another_growers_rows_are_wrong_sender_in_the_preview_and_as_a_close_reads_the_stored_file(sender_home):
+def test_another_growers_rows_are_wrong_sender_in_the_preview_and_after_the_close(sender_home):
+    from pennytrail.app import close
+
     home, app = sender_home
     c = client(app, "grower@t001.example.org")
     mixed = payroll_csv("T003", rows=1) + payroll_csv("T001", rows=1).split(b"\n", 1)[1]
@@ -118,10 +120,14 @@ def test_another_growers_rows_are_wrong_sender_in_the_preview_and_as_a_close_rea
     assert "WRONG_SENDER" in r.text and "1 row(s) would be accepted, 1 quarantined" in r.text
     r = submit(c, token_of(r.text))
     stored = submissions.receipt(home, int(r.headers["location"].rsplit("/", 1)[1]), "T001").stored_path
-    # what a close makes of it where it is stored (the same rules, the same sender: SPEC §3c)
-    seen = preview(home / "data", home / "data" / stored)
-    assert [q["code"] for q in seen.quarantined] == ["WRONG_SENDER"] and seen.quarantined[0]["row"] == 2
-    assert "T003" in seen.quarantined[0]["message"]
+    # the close reads it where it is stored, as the file of its sender (SPEC §3c)
+    close(home / "data", home, None, progress=lambda m: None)
+    con = duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True)
+    found = con.execute("SELECT row_number, code, message FROM quarantine WHERE file = ?", [stored]).fetchall()
+    accepted = con.execute("SELECT grower_id FROM payroll WHERE file = ?", [stored]).fetchall()
+    con.close()
+    assert [(n, code) for n, code, _ in found] == [(2, "WRONG_SENDER")] and "T003" in found[0][2]
+    assert accepted == [("T001",)]
 
 
 def test_an_xlsx_bomb_is_rejected_whole_in_the_preview(sender_home, tmp_path):

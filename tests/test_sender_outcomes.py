@@ -192,10 +192,11 @@ def test_the_growers_pools_are_its_own_by_month(con):
 def test_workers_to_pay_are_the_growers_unpaid_underpaid_overpaid_and_overdue(con):
     got = grower_view.to_pay(con, "G1")
     assert [(r["worker_id"], r["status"], r["to_pay_cents"]) for r in got] == [
-        ("W1", "UNPAID", 4500), ("W2", "OVERPAID", -3500), ("W4", "UNDERPAID", 150)]
+        ("W1", "UNPAID", 4500), ("W4", "UNDERPAID", 150), ("W2", "OVERPAID", -3500)]
     assert got[0]["worker_name"] == "=Rosa Díaz"  # the latest stub's name
     assert got[0]["action"] == "pay $45.00 (overdue since 2026-02-22)"
-    assert got[1]["action"] == "paid $35.00 beyond the share: nothing to pay"
+    assert got[1]["action"] == "pay $1.50"
+    assert got[2]["action"] == "paid $35.00 beyond the share: nothing to pay"
     assert "Other Grower" not in repr(got) and "X1" not in repr(got)
     assert [r["worker_id"] for r in grower_view.to_pay(con, "G2")] == ["X1"]
 
@@ -205,7 +206,7 @@ def test_the_list_to_pay_downloads_as_csv_and_workbook(con, tmp_path):
     rows = list(csv.reader(io.StringIO(grower_view.to_pay_csv(got))))
     assert rows[0][:6] == ["Month", "Period start", "Period end", "Worker id", "Worker name", "Status"]
     assert rows[1][3:5] == ["W1", "'=Rosa Díaz"] and rows[1][8:11] == ["45.00", "0.00", "45.00"]
-    assert rows[2][10] == "-35.00"  # an amount, not text: paid beyond the share
+    assert rows[3][10] == "-35.00"  # an amount, not text: paid beyond the share
     path = grower_view.to_pay_xlsx(got, tmp_path / "to-pay.xlsx", "G1", "Grower One")
     ws = openpyxl.load_workbook(path).active
     cells = [c for row in ws.iter_rows() for c in row if c.value == "=Rosa Díaz"]

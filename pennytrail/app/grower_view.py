@@ -66,7 +66,8 @@ def pools_by_month(con: duckdb.DuckDBPyConnection, grower: str) -> list[dict]:
 
 
 def to_pay(con: duckdb.DuckDBPyConnection, grower: str) -> list[dict]:
-    """The grower's workers to pay, by work period and worker: each with its name on the latest
+    """The grower's workers to pay (those with an amount to pay first, overdue ones first among
+    them; then those paid beyond their share), by work period and worker: each with its name on the latest
     published pay stub, its status, whether it is overdue (and since which due date), its funded
     share, what was paid, and ``to_pay_cents`` (funded share − paid; negative: paid beyond the
     share)."""
@@ -80,7 +81,7 @@ def to_pay(con: duckdb.DuckDBPyConnection, grower: str) -> list[dict]:
         LEFT JOIN pool_audit p ON p.grower_id = a.grower_id AND p.period_start = a.period_start
         LEFT JOIN names n ON n.worker_id = a.worker_id
         WHERE a.grower_id = $g AND (a.status IN ('UNPAID', 'UNDERPAID', 'OVERPAID') OR a.overdue)
-        ORDER BY a.period_start, a.worker_id""", {"g": grower})
+        ORDER BY a.funded_cents - a.paid_cents <= 0, a.overdue DESC, a.period_start, a.worker_id""", {"g": grower})
     for r in got:
         r["action"] = action(r)
     return got

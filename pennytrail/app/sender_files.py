@@ -22,6 +22,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
 import duckdb
@@ -151,6 +152,24 @@ def sender_files(con: duckdb.DuckDBPyConnection | None, party: str,
     read.reverse()
     waiting.sort(key=lambda f: str(f.submission.get("submitted_at") or ""), reverse=True)
     return waiting + read
+
+
+def receipts(home: Path, party: str) -> list[dict]:
+    """The party's receipts of the portal's uploads (the portal database's ``submissions``), each
+    with ``file``: the stored file's path relative to the data folder (from its ``inbox/``)."""
+    from . import portal_db
+
+    with portal_db.connect(home, write=False) as con:
+        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'submissions'").fetchone() is None:
+            return []
+        got = con.execute("SELECT id, stored_path, sha256, original_name, submitted_at FROM submissions "
+                          "WHERE party_id = ? ORDER BY id", [party]).fetchall()
+    out = []
+    for sid, stored, sha, original, at in got:
+        parts = Path(str(stored)).as_posix().split("/")
+        rel = "/".join(parts[parts.index("inbox"):]) if "inbox" in parts else ""
+        out.append({"id": sid, "file": rel, "sha256": sha, "original_name": original, "submitted_at": at})
+    return out
 
 
 def sender_file(con: duckdb.DuckDBPyConnection | None, party: str, wanted: str,

@@ -142,7 +142,7 @@ def sender_files(con: duckdb.DuckDBPyConnection | None, party: str,
         if not rel or not sha or sender_of(rel) != party:
             continue
         fid = file_id(rel, sha)
-        receipt = {k: s.get(k) for k in ("id", "original_name", "submitted_at")}
+        receipt = {k: s.get(k) for k in ("id", "reference", "original_name", "submitted_at")}
         if fid in found:
             found[fid].submission = receipt
         else:
@@ -156,7 +156,8 @@ def sender_files(con: duckdb.DuckDBPyConnection | None, party: str,
 
 def receipts(home: Path, party: str) -> list[dict]:
     """The party's receipts of the portal's uploads (the portal database's ``submissions``), each
-    with ``file``: the stored file's path relative to the data folder (from its ``inbox/``)."""
+    with ``file``: the stored file's path relative to the data folder (from its ``inbox/``), and
+    its ``reference`` as the receipt shows it (``S-000012``)."""
     from . import portal_db
 
     with portal_db.connect(home, write=False) as con:
@@ -168,7 +169,8 @@ def receipts(home: Path, party: str) -> list[dict]:
     for sid, stored, sha, original, at in got:
         parts = Path(str(stored)).as_posix().split("/")
         rel = "/".join(parts[parts.index("inbox"):]) if "inbox" in parts else ""
-        out.append({"id": sid, "file": rel, "sha256": sha, "original_name": original, "submitted_at": at})
+        out.append({"id": sid, "reference": f"S-{sid:06d}", "file": rel, "sha256": sha, "original_name": original,
+                    "submitted_at": at})
     return out
 
 

@@ -4,6 +4,8 @@ confirmations issued from it as a close issues them, and one user per role (thei
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import os
 import re
 import shutil
@@ -108,13 +110,23 @@ SENDER_ROWS = [
 ]
 
 
+def _sender_bytes() -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(SENDER_ROWS)
+    return out.getvalue().encode("utf-8")
+
+
+# the file's id in the portal (its path and its bytes' SHA-256: pennytrail.app.sender_files.file_id)
+SENDER_FILE_ID = "f" + hashlib.sha256(f"{SENDER_FILE}\n{hashlib.sha256(_sender_bytes()).hexdigest()}".encode()
+                                      ).hexdigest()[:24]
+
+
 def add_sender_file(data: Path) -> None:
     """A payroll file grower T001 sent from its own folder, read through a profile of its own layout."""
     (data / "reference" / "mappings" / "t001-time-clock.yaml").write_text(SENDER_PROFILE, encoding="utf-8")
     path = data / SENDER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        csv.writer(f).writerows(SENDER_ROWS)
+    path.write_bytes(_sender_bytes())
 
 
 def unsigned(home: Path, month: str) -> None:

@@ -11,7 +11,7 @@ from pennytrail.app import casework, snapshots
 from pennytrail.web.app import Config, create_app, pages
 from pennytrail.web.table import Page
 
-from .conftest import ROLES, sign_in
+from .conftest import ROLES, SENDER_FILE_ID, sign_in
 
 ANON = "anonymous"
 WHO = (ANON, *ROLES)
@@ -22,6 +22,11 @@ OK, SEE_OTHER, FORBIDDEN, MISSING = 200, 303, 403, 404
 ANON_GET = {ANON: SEE_OTHER}
 ANON_POST = {ANON: FORBIDDEN}
 STAFF_ONLY = {"buyer": FORBIDDEN, "monitor": OK, "accountant": OK, "admin": FORBIDDEN}
+SENDERS_ONLY = {"accountant": FORBIDDEN, "monitor": FORBIDDEN, "admin": FORBIDDEN, "buyer": OK, "grower": OK,
+                "intermediary": OK}
+NOT_THEIRS = {"buyer": MISSING, "grower": MISSING, "intermediary": MISSING}  # another party's file, or none
+GROWER_ONLY = {"accountant": FORBIDDEN, "monitor": FORBIDDEN, "admin": FORBIDDEN, "buyer": FORBIDDEN, "grower": OK,
+               "intermediary": FORBIDDEN}
 TABLE = [
     ("GET", "/healthz", "/healthz", None, {w: OK for w in WHO}),
     ("GET", "/static/{name}", "/static/portal.css", None, {w: OK for w in WHO}),
@@ -101,6 +106,19 @@ TABLE = [
     ("GET", "/s/{code}", "/s/{wrong_code}", None, {w: MISSING for w in WHO}),
     ("POST", "/s/{code}/complaint", "/s/{code}/complaint", {"periods": "{p}", "message": "no bonus on my stub"},
      {w: SEE_OTHER for w in WHO}),
+    # a sender's own files (web/sender_pages.py): grower T001's file is no other party's to see
+    ("GET", "/files", "/files", None, {**ANON_GET, **SENDERS_ONLY}),
+    ("GET", "/files/{file_id}", f"/files/{SENDER_FILE_ID}", None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}", "/files/999999999999", None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}", "/files/f" + "0" * 24, None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}/rejected.csv", f"/files/{SENDER_FILE_ID}/rejected.csv", None,
+     {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}/rejected.csv", "/files/..%2F..%2Fportal/rejected.csv", None,
+     {w: MISSING for w in WHO}),  # the decoded path matches no route
+    # the grower's own page: its party's pools and workers, for growers only
+    ("GET", "/grower", "/grower", None, {**ANON_GET, **GROWER_ONLY}),
+    ("GET", "/grower/to-pay.csv", "/grower/to-pay.csv", None, {**ANON_GET, **GROWER_ONLY}),
+    ("GET", "/grower/to-pay.xlsx", "/grower/to-pay.xlsx", None, {**ANON_GET, **GROWER_ONLY}),
     ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
 ]
 CASES = [(who, method, url, form, expected[who], route)

@@ -36,7 +36,7 @@ def test_a_grower_opens_its_file_after_a_close_and_downloads_the_row_set_aside(b
     context = browser.new_context(accept_downloads=True, viewport={"width": 1366, "height": 768})
     page = context.new_page()
     _sign_in(page, portal_server)
-    page.click("nav >> text=Your files")
+    page.click("nav >> text=Outcomes")
     row = page.locator("table.files tbody tr", has_text="20260105-hours.csv")
     assert row.locator("td[data-label=Accepted]").inner_text() == "2"
     assert row.locator("td[data-label='Set aside']").inner_text() == "1"

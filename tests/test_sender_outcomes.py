@@ -211,3 +211,23 @@ def test_the_list_to_pay_downloads_as_csv_and_workbook(con, tmp_path):
     ws = openpyxl.load_workbook(path).active
     cells = [c for row in ws.iter_rows() for c in row if c.value == "=Rosa Díaz"]
     assert cells and all(c.data_type == "s" for c in cells)
+
+
+def test_receipts_are_the_partys_own_uploads_with_their_stored_path(con, tmp_path):
+    from pennytrail.app import portal_db
+
+    home = tmp_path / "home"
+    with portal_db.connect(home) as db:
+        for sid, party, stored, sha in [(3, "G1", T1, "b" * 64), (4, "G2", G2_FILE, "d" * 64),
+                                        (5, "G1", "inbox/payroll/senders/G1/20260310-0002.csv", "9" * 64)]:
+            db.execute("INSERT INTO submissions (id, party_id, kind, stored_path, original_name, sha256, size, "
+                       "submitted_by, submitted_at) VALUES (?, ?, 'payroll', ?, ?, ?, 10, 'clerk', ?)",
+                       [sid, party, stored, f"upload {sid}.csv", sha, f"2026-03-0{sid} 09:00:00 UTC"])
+    got = sender_files.receipts(home, "G1")
+    assert [(r["id"], r["reference"], r["file"]) for r in got] == [
+        (3, "S-000003", T1), (5, "S-000005", "inbox/payroll/senders/G1/20260310-0002.csv")]
+    files = sender_files.sender_files(con, "G1", got)
+    assert files[0].status == sender_files.WAITING and files[0].name == "upload 5.csv"
+    assert ids(files)[T1].submission["reference"] == "S-000003"
+    assert sender_files.file_detail(con, "G1", "4", got) is None  # G2's receipt number names nothing for G1
+    assert sender_files.file_detail(con, "G1", "3", got).file.file == T1

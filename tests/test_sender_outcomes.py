@@ -231,3 +231,27 @@ def test_receipts_are_the_partys_own_uploads_with_their_stored_path(con, tmp_pat
     assert ids(files)[T1].submission["reference"] == "S-000003"
     assert sender_files.file_detail(con, "G1", "4", got) is None  # G2's receipt number names nothing for G1
     assert sender_files.file_detail(con, "G1", "3", got).file.file == T1
+
+
+def test_the_payables_command_writes_the_growers_list(con, tmp_path, capsys):
+    """`pennytrail payables` reads the published snapshot: one line and exit 1 before a close
+    published one, or for a party that is no grower."""
+    import shutil
+
+    from pennytrail.app import snapshots
+    from pennytrail.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir()
+    assert main(["payables", "--home", str(home), "--grower", "G1"]) == 1
+    assert "nothing is published" in capsys.readouterr().err
+    shutil.copy(tmp_path / "w.duckdb", home / "pennytrail.duckdb")
+    snapshots.publish(home)
+    assert main(["payables", "--home", str(home), "--grower", "G1"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == grower_view.to_pay_csv(grower_view.to_pay(con, "G1"))
+    assert main(["payables", "--home", str(home), "--grower", "G3"]) == 1
+    assert "no grower 'G3'" in capsys.readouterr().err
+    assert main(["payables", "--home", str(home), "--grower", "G2", "--out", str(tmp_path / "g2.xlsx")]) == 0
+    ws = openpyxl.load_workbook(tmp_path / "g2.xlsx").active
+    assert "X1" in [c.value for row in ws.iter_rows() for c in row]

@@ -50,7 +50,8 @@ Senders' own pages (``sender_files``, ``grower_view``), each function taking the
     portal's receipt), ``file_detail(con, party, file_id, submissions) -> FileDetail | None`` (every
     row set aside, with the sender's row, column and message), ``rejected_csv(detail)``;
     ``grower_view.pools_by_month(con, grower)``, ``to_pay(con, grower)``, ``to_pay_csv(rows)``,
-    ``to_pay_xlsx(rows, path, grower, name)``.
+    ``to_pay_xlsx(rows, path, grower, name)``; ``write_payables(home, grower, out=None)`` (what
+    `pennytrail payables` prints or writes, from the published snapshot).
 """
 
 from .close import CloseResult, DemoResult, close, demo, revoke_sign_off, sign_off

@@ -140,3 +140,32 @@ def to_pay_xlsx(rows: list[dict], path: Path, grower: str, name: str | None) -> 
     """The list as a workbook (money as dollars, text cells never formulas)."""
     note = f"Workers to pay of grower {grower}" + (f" ({name})" if name else "")
     return to_xlsx([to_pay_table(rows)], Path(path), [note])
+
+
+def write_payables(home: Path, grower: str, out: Path | None = None) -> tuple[str | Path, int]:
+    """The grower's workers to pay from the newest published snapshot of ``home``: the CSV text
+    (``out`` None), or the file ``out`` written (an ``.xlsx`` name: a workbook; any other: CSV),
+    and how many rows. A ``UserError`` when nothing is published or ``grower`` is no grower."""
+    import duckdb
+
+    from . import snapshots
+    from .errors import UserError
+
+    path = snapshots.current(Path(home))
+    if path is None:
+        raise UserError(f"nothing is published in {home} yet: run `pennytrail close --data DIR --home {home}` first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        name = grower_name(con, grower)
+        if name is None:
+            raise UserError(f"no grower {grower!r} in the published reference parties")
+        rows = to_pay(con, grower)
+    finally:
+        con.close()
+    if out is None:
+        return to_pay_csv(rows), len(rows)
+    out = Path(out)
+    if out.suffix.lower() == ".xlsx":
+        return to_pay_xlsx(rows, out, grower, name), len(rows)
+    out.write_text(to_pay_csv(rows), encoding="utf-8-sig", newline="")
+    return out, len(rows)

@@ -11,6 +11,8 @@ import json
 import duckdb
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pennytrail.app import grower_view, sender_files
 from pennytrail.core.warehouse import connect
@@ -255,3 +257,21 @@ def test_the_payables_command_writes_the_growers_list(con, tmp_path, capsys):
     assert main(["payables", "--home", str(home), "--grower", "G2", "--out", str(tmp_path / "g2.xlsx")]) == 0
     ws = openpyxl.load_workbook(tmp_path / "g2.xlsx").active
     assert "X1" in [c.value for row in ws.iter_rows() for c in row]
+
+
+@given(st.lists(st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=12), max_size=5), min_size=1,
+                max_size=4))
+def test_rejected_rows_round_trip_with_every_formula_neutralised(records):
+    """Whatever a sender's rows hold, the CSV read back gives each value under its own header,
+    every value that a spreadsheet would run as a formula with a leading apostrophe, and no cell
+    that starts a formula."""
+    rows = [sender_files.Rejected(None, i + 2, "BAD_DATE", None, "=bad", raw) for i, raw in enumerate(records)]
+    detail = sender_files.FileDetail(sender_files.SenderFile("f" + "0" * 24, T1, "payroll", "b" * 64, "loaded"), rows)
+    back = list(csv.reader(io.StringIO(sender_files.rejected_csv(detail), newline="")))
+    headers = list(dict.fromkeys(k for raw in records for k in raw))
+    shown = lambda v: "'" + v if v.startswith(("=", "+", "-", "@", "\t", "\r")) else v  # noqa: E731
+    assert back[0] == [shown(h) for h in headers] + ["Rejected: row", "Rejected: code", "Rejected: reason"]
+    assert len(back) == len(records) + 1
+    for i, (raw, line) in enumerate(zip(records, back[1:])):
+        assert line == [shown(raw.get(h, "")) for h in headers] + [str(i + 2), "BAD_DATE", "'=bad"]
+        assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in line)

@@ -17,7 +17,6 @@ from pennytrail.app.sender_files import file_id
 from .conftest import SENDER, SENDER_FILE, sign_in_as
 
 OTHER_GROWER = "T003"
-PASSWORD = "a grower's long password"
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,7 @@ EXAMPLES = {
     "mappings": "pennytrail mappings --data .pennytrail/data",
     "statements": "pennytrail statements --home .pennytrail --grower T001 --month 2026-02",
     "codes": "pennytrail codes --home .pennytrail --grower T001",
+    "payables": "pennytrail payables --home .pennytrail --grower T001",
 }
 UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log
 
@@ -223,6 +224,18 @@ def cmd_statements(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_payables(args: argparse.Namespace) -> int:
+    from .app import grower_view
+
+    written, count = grower_view.write_payables(Path(args.home), args.grower, Path(args.out) if args.out else None)
+    _log(f"{count} worker period{'s' if count != 1 else ''} of {args.grower} to pay, from the published close")
+    if isinstance(written, str):
+        sys.stdout.write(written)
+    else:
+        print(written)
+    return 0
+
+
 def cmd_codes(args: argparse.Namespace) -> int:
     import csv
 
@@ -393,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write the PDF (default HOME/statements/<grower folder>/statements-MONTH.pdf)")
     p.add_argument("--url", default="http://127.0.0.1:8000",
                    help="the portal's address, for each worker's QR code (default http://127.0.0.1:8000)")
+
+    p = add("payables", cmd_payables, "List a grower's workers still to pay (unpaid, underpaid, overpaid or "
+                                      "overdue), with the amount for each, as the grower's page shows them (CSV).")
+    p.add_argument("--home", required=True, help="home folder of the warehouse")
+    p.add_argument("--grower", required=True, help="the grower's party id")
+    p.add_argument("--out", help="write to this file instead of printing (.xlsx: an Excel workbook; else CSV)")
 
     p = add("codes", cmd_codes, "List a grower's workers' statement codes (CSV), or reissue one worker's code.")
     p.add_argument("--home", required=True, help="home folder of the warehouse")

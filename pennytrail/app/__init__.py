@@ -45,6 +45,13 @@ The portal's own (``accounts``, ``browse``, ``casework``, ``portal_db``, ``snaps
 ``signoff``, ``verification``)
     users, sessions and cases in the portal's database; the published snapshots of the
     warehouse the portal reads (a close and a sign-off publish one); what the portal shows.
+Senders' own pages (``sender_files``, ``grower_view``), each function taking the sender's party id
+    ``sender_files.sender_files(con, party, submissions) -> [SenderFile]`` (status, counts, the
+    portal's receipt), ``file_detail(con, party, file_id, submissions) -> FileDetail | None`` (every
+    row set aside, with the sender's row, column and message), ``rejected_csv(detail)``;
+    ``grower_view.pools_by_month(con, grower)``, ``to_pay(con, grower)``, ``to_pay_csv(rows)``,
+    ``to_pay_xlsx(rows, path, grower, name)``; ``write_payables(home, grower, out=None)`` (what
+    `pennytrail payables` prints or writes, from the published snapshot).
 """
 
 from .close import CloseResult, DemoResult, close, demo, revoke_sign_off, sign_off

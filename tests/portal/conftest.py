@@ -4,6 +4,8 @@ confirmations issued from it as a close issues them, and one user per role (thei
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import os
 import re
 import shutil
@@ -30,6 +32,7 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     home = tmp_path_factory.mktemp("portal") / "home"
     shutil.copytree(closed_demo, home, ignore=shutil.ignore_patterns("dagster"))
     add_look_alikes(home / "data")
+    add_sender_file(home / "data")
     close(home / "data", home, None, progress=lambda m: None)
     keys.create(home)
     snapshots.publish(home)
@@ -75,6 +78,57 @@ def add_look_alikes(data: Path) -> None:
             csv.writer(f).writerows([header, [row[c] for c in header]])
 
 
+SENDER = "T001"  # a grower that sends a file of its own, in its own layout, from its own folder (SPEC §3c)
+SENDER_FILE = f"inbox/payroll/senders/{SENDER}/20260105-hours.csv"
+SENDER_PROFILE = """\
+# Grower T001's time-clock export, as it sends it from its own folder.
+kind: payroll
+files: "senders/T001/*.csv"
+columns:
+  grower_id: Farm
+  worker_id: Worker No
+  worker_name: Worker Name
+  period_start: Week Start
+  period_end: Week End
+  pay_date: Paid On
+  hours: Hours
+  units: Pieces
+  gross_wages: Wages
+  premium_paid: Premium
+formats:
+  period_start: "%m/%d/%Y"
+  period_end: "%m/%d/%Y"
+  pay_date: "%m/%d/%Y"
+"""
+# two rows accepted and one quarantined (its "Paid On" is day-first), of a pay period before any
+# purchase (no pool, no premium): the published figures stay those of the demo
+SENDER_ROWS = [
+    ["Farm", "Worker No", "Worker Name", "Week Start", "Week End", "Paid On", "Hours", "Pieces", "Wages", "Premium"],
+    ["T001", "T001-90001", "Ana Reloj", "12/29/2025", "01/04/2026", "01/02/2026", "10", "20", "100.00", "0.00"],
+    ["T001", "T001-90002", "Luis Reloj", "12/29/2025", "01/04/2026", "01/02/2026", "8", "16", "80.00", "0.00"],
+    ["T001", "T001-90003", "=Marta Reloj", "12/29/2025", "01/04/2026", "13/02/2026", "9", "18", "90.00", "0.00"],
+]
+
+
+def _sender_bytes() -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(SENDER_ROWS)
+    return out.getvalue().encode("utf-8")
+
+
+# the file's id in the portal (its path and its bytes' SHA-256: pennytrail.app.sender_files.file_id)
+SENDER_FILE_ID = "f" + hashlib.sha256(f"{SENDER_FILE}\n{hashlib.sha256(_sender_bytes()).hexdigest()}".encode()
+                                      ).hexdigest()[:24]
+
+
+def add_sender_file(data: Path) -> None:
+    """A payroll file grower T001 sent from its own folder, read through a profile of its own layout."""
+    (data / "reference" / "mappings" / "t001-time-clock.yaml").write_text(SENDER_PROFILE, encoding="utf-8")
+    path = data / SENDER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_sender_bytes())
+
+
 def unsigned(home: Path, month: str) -> None:
     """Revoke ``month``'s sign-off if another test of the shared home left it signed, and publish
     the snapshot the portal reads, so that a test can sign it off again."""
@@ -108,6 +162,23 @@ def sign_in(app, role: str, password: str):
     token = csrf_of(c.get("/login").text)
     r = c.post("/login", data={"email": f"{role}@example.org", "password": password, "csrf_token": token})
     assert r.status_code == 303 and r.headers["location"] == "/", r.text[:500]
+    c.csrf = csrf_of(c.get("/").text)
+    return c
+
+
+def sign_in_as(app, home: Path, email: str, role: str, party: str | None = None,
+               password: str = "a sender's long password"):
+    """A test client signed in as ``email`` (made with ``role`` and ``party`` the first time)."""
+    from starlette.testclient import TestClient
+
+    from pennytrail.app import accounts
+
+    if email not in {u.email for u in accounts.list_users(home)}:
+        accounts.add_user(home, email, role, password, party, by="test")
+    c = TestClient(app, follow_redirects=False)
+    token = csrf_of(c.get("/login").text)
+    r = c.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.text[:500]
     c.csrf = csrf_of(c.get("/").text)
     return c
 

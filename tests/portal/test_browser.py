@@ -228,8 +228,8 @@ def pages_of(home) -> dict[str, list[str]]:
     return {
         "anonymous": ["/login", "/verify", "/months/2099-01"],
         "buyer": ["/", "/confirmations", "/verify", "/months", "/submissions"],
-        "grower": ["/", "/submissions", "/verify"],
-        "intermediary": ["/", "/submissions"],
+        "grower": ["/", "/submissions", "/verify", "/files", "/grower"],
+        "intermediary": ["/", "/submissions", "/files"],
         "monitor": [*staff, "/cases"],
         "accountant": [*staff, "/months", *[f"/months/{m}" for m in months], f"/months/2026-03?code={code}",
                        "/confirmations", "/audit", "/months/2099-01"],

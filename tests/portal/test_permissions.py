@@ -15,7 +15,7 @@ from pennytrail.app import casework, snapshots, submissions
 from pennytrail.web.app import Config, create_app, pages
 from pennytrail.web.table import Page
 
-from .conftest import ROLES, sign_in
+from .conftest import ROLES, SENDER_FILE_ID, sign_in
 
 ANON = "anonymous"
 WHO = (ANON, *ROLES)
@@ -29,6 +29,9 @@ SENDERS = ("buyer", "grower", "intermediary")
 STAFF_ONLY = {**{r: FORBIDDEN for r in ROLES}, "monitor": OK, "accountant": OK}
 # the pages of a buyer's and an accountant's only
 BUYERS = {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "buyer": OK, "accountant": OK}
+SENDERS_ONLY = {**{r: FORBIDDEN for r in ROLES}, **{r: OK for r in SENDERS}}
+NOT_THEIRS = {r: MISSING for r in SENDERS}  # another party's file, or none
+GROWER_ONLY = {**{r: FORBIDDEN for r in ROLES}, "grower": OK}
 TABLE = [
     ("GET", "/healthz", "/healthz", None, {w: OK for w in WHO}),
     ("GET", "/static/{name}", "/static/portal.css", None, {w: OK for w in WHO}),
@@ -131,6 +134,22 @@ TABLE = [
      {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: MISSING for r in SENDERS}}),
     ("GET", "/receipts/{submission_id:int}", "/receipts/99999999999999999999", None,
      {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: MISSING for r in SENDERS}}),
+    # a sender's own files (web/sender_pages.py): grower T001's file is no other party's to see
+    ("GET", "/files", "/files", None, {**ANON_GET, **SENDERS_ONLY}),
+    ("GET", "/files/{file_id}", f"/files/{SENDER_FILE_ID}", None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}", "/files/{own_receipt}", None, {**ANON_GET, **SENDERS_ONLY}),
+    # a grower asking for another grower's file by its receipt (and any sender for another party's)
+    ("GET", "/files/{file_id}", "/files/{others_receipt}", None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}", "/files/999999999999", None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}", "/files/f" + "0" * 24, None, {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}/rejected.csv", f"/files/{SENDER_FILE_ID}/rejected.csv", None,
+     {**ANON_GET, **SENDERS_ONLY, **NOT_THEIRS}),
+    ("GET", "/files/{file_id}/rejected.csv", "/files/..%2F..%2Fportal/rejected.csv", None,
+     {w: MISSING for w in WHO}),  # the decoded path matches no route
+    # the grower's own page: its party's pools and workers, for growers only
+    ("GET", "/grower", "/grower", None, {**ANON_GET, **GROWER_ONLY}),
+    ("GET", "/grower/to-pay.csv", "/grower/to-pay.csv", None, {**ANON_GET, **GROWER_ONLY}),
+    ("GET", "/grower/to-pay.xlsx", "/grower/to-pay.xlsx", None, {**ANON_GET, **GROWER_ONLY}),
     ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
 ]
 CASES = [(who, method, url, form, expected[who], route)
@@ -250,7 +269,8 @@ def test_access(who, method, url, form, expected, route, values, clients, permis
     from pennytrail.app import complaints
 
     monkeypatch.setattr(complaints, "MAX_PER_DAY", 1000)  # the same worker complains once per visitor here
-    if route in ("/submissions/submit", "/submissions/discard", "/receipts/{submission_id:int}") or (
+    if route in ("/submissions/submit", "/submissions/discard", "/receipts/{submission_id:int}",
+                 "/files/{file_id}") or (
             form and "{own_kind}" in form.values()):
         values = {**values, **sender_values(who, portal_home[0])}
     fill = lambda s: s.format(**values, who=who)  # noqa: E731

@@ -214,3 +214,24 @@ def test_settings_come_from_the_file_and_the_environment_never_with_a_readable_p
     path.write_text('host = "m"\nfrom = "p@example.org"\nport = "many"\n')
     with pytest.raises(reminders.UserError, match="port must be a number"):
         reminders.settings(home, {})
+
+
+def test_the_scheduled_remind_job_sends_what_the_command_sends(home, smtp_server, tmp_path):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.resources import PennytrailResource
+
+    inbox = Inbox()
+    settings_file(home, smtp_server(inbox), starttls=False)
+    schedule = next(s for s in defs.get_repository_def().schedule_defs if s.name == "remind_schedule")
+    assert schedule.job_name == "remind" and schedule.cron_schedule == "0 7 * * *"
+    job = defs.get_job_def("remind")
+    resources = {"pennytrail": PennytrailResource(data_dir=str(tmp_path), home_dir=str(home))}
+    with dg.instance_for_test() as instance:
+        assert job.execute_in_process(instance=instance, resources=resources).success
+        assert len(inbox.messages) == 1
+        # the next morning's run, within the interval, sends nothing again
+        assert job.execute_in_process(instance=instance, resources=resources).success
+    assert len(inbox.messages) == 1
+    assert [r[2] for r in recorded(home)] == ["sent"]

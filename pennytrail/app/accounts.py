@@ -27,6 +27,8 @@ from . import portal_db
 from .portal_db import audit, connect, now_text
 
 ROLES = ("accountant", "monitor", "buyer", "admin")
+# roles whose account is tied to one party, whose own data is all it sees
+PARTY_ROLES = ("buyer",)
 MAX_FAILURES = 5
 WINDOW = 15 * 60
 IDLE = 30 * 60

@@ -1,8 +1,9 @@
 """The portal: an ASGI application (Starlette) over the application layer.
 
-``create_app(Config(home))`` builds it; ``pennytrail serve`` runs it with uvicorn. Every route is
-in ``ACCESS``, one table of (method, path) → the roles allowed; a route that is not in the table
-is refused to everyone. Pages are rendered on the server and work without JavaScript; no page
+``create_app(Config(home))`` builds it; ``pennytrail serve`` runs it with uvicorn. It is built
+from one route table (``pages()``: each module's ``PAGES``, see ``table.py``), which says of every
+route who may reach it, whether its form needs a CSRF token, how many threads it gets, how large
+a body it takes and whose data a visitor sees; nothing else is served. Pages are rendered on the server and work without JavaScript; no page
 carries a script. What the portal shows comes from the newest published snapshot of the
 warehouse, never from the warehouse a close may be writing.
 """
@@ -31,71 +32,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pennytrail.app import accounts, portal_db, snapshots, verification
+from pennytrail.app import accounts, portal_db, snapshots
+
+from . import routes, worker_pages
+from .table import MAX_FORM, PARTY, PUBLIC, Page, body_limits, check
 
 log = logging.getLogger("pennytrail.portal")
 
 HERE = Path(__file__).parent
-PUBLIC = "public"
 ROLES = accounts.ROLES
 SESSION_COOKIE = "pt_session"
 NONCE_COOKIE = "pt_nonce"
-# request bodies, counted as they stream in (chunked or not) and refused past the limit
-MAX_BODY = verification.MAX_STATEMENT + 2 * verification.MAX_FILE + 64 * 1024  # /verify: a statement, PDF, CSV
-MAX_FORM = 256 * 1024  # any other form: fields of at most a few thousand characters
-BODY_LIMITS = {"/verify": MAX_BODY}
+# request bodies are counted as they stream in (chunked or not) and refused past the page's
+# limit (``Page.body``; any other form: ``MAX_FORM``)
+MAX_BODY = routes.MAX_VERIFY  # /verify: a statement, its PDF and CSV
 MAX_ID = 2 ** 63 - 1  # a case's or a user's number beyond it names nothing
 
-STAFF = ("monitor", "accountant")
+# every module of pages: the portal is built from their ``PAGES`` (table.py), and nothing else is served
+MODULES = (routes, worker_pages)
 
-# (method, path) -> roles allowed; PUBLIC: anyone, signed in or not. Nothing else is served.
-ACCESS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("GET", "/healthz"): (PUBLIC,),
-    ("GET", "/static/{name}"): (PUBLIC,),
-    ("GET", "/login"): (PUBLIC,),
-    ("POST", "/login"): (PUBLIC,),
-    ("POST", "/logout"): ROLES,
-    ("GET", "/"): ROLES,
-    ("GET", "/keys/confirmation.pub.pem"): (PUBLIC,),
-    ("GET", "/verify"): (PUBLIC,),
-    ("POST", "/verify"): (PUBLIC,),
-    ("GET", "/confirmations"): ("buyer", "accountant"),
-    ("GET", "/confirmations/{buyer_id}/{name}"): ("buyer", "accountant"),
-    ("GET", "/workers"): STAFF,
-    ("GET", "/workers/{grower_id}/{worker_id:path}"): STAFF,
-    ("GET", "/growers/{grower_id}"): STAFF,
-    ("GET", "/invoices/{buyer_id}/{invoice_id:path}"): STAFF,
-    ("GET", "/cases"): ("monitor",),
-    ("POST", "/cases"): ("monitor",),
-    ("GET", "/cases/{case_id:int}"): ("monitor",),
-    ("POST", "/cases/{case_id:int}/notes"): ("monitor",),
-    ("POST", "/cases/{case_id:int}/close"): ("monitor",),
-    ("GET", "/months"): ("accountant",),
-    ("GET", "/months/{month}"): ("accountant",),
-    ("GET", "/months/{month}/close.xlsx"): ("accountant",),
-    ("POST", "/months/{month}/signoff"): ("accountant",),
-    ("POST", "/months/{month}/exceptions"): ("accountant",),
-    ("GET", "/audit"): ("accountant", "admin"),
-    ("GET", "/admin/users"): ("admin",),
-    ("POST", "/admin/users"): ("admin",),
-    ("POST", "/admin/users/{user_id:int}/disable"): ("admin",),
-    ("POST", "/admin/users/{user_id:int}/enable"): ("admin",),
-    # the worker's page: no account, the statement code is the key (web/worker_pages.py)
-    ("GET", "/s"): (PUBLIC,),
-    ("POST", "/s"): (PUBLIC,),
-    ("GET", "/s/{code}"): (PUBLIC,),
-    ("POST", "/s/{code}/complaint"): (PUBLIC,),
-}
 
-# forms that change nothing and may be posted without a token
-NO_CSRF = {("POST", "/verify")}
+def pages() -> list[Page]:
+    """The route table: every module's pages, in order."""
+    return [p for module in MODULES for p in module.PAGES]
 
-# pages that may take long (a trace, a workbook, a sign-off and its publication, an upload, a
-# password hash): more threads each, as they mostly wait outside the interpreter
-SLOW = {("POST", "/login"), ("GET", "/workers/{grower_id}/{worker_id:path}"),
-        ("GET", "/growers/{grower_id}"), ("GET", "/invoices/{buyer_id}/{invoice_id:path}"),
-        ("GET", "/months/{month}/close.xlsx"), ("POST", "/months/{month}/signoff"),
-        ("POST", "/months/{month}/exceptions"), ("GET", "/confirmations/{buyer_id}/{name}")}
+
 QUICK_THREADS = 2  # per route (also /verify: a statement's parse is Python, and bounded)
 SLOW_THREADS = 8
 
@@ -232,6 +193,9 @@ class Ctx:
     session: accounts.Session | None
     form: FormData | None
     nonce: str | None = None
+    # the parties whose data the visitor may see on a page with a scope (table.Page.scope):
+    # its own party for an account tied to one, None (every party) for staff
+    parties: frozenset[str] | None = None
     set_cookies: list[tuple] = field(default_factory=list)
 
     @property
@@ -297,8 +261,8 @@ class Headers:
     413 before it is handed to anything that stores it), and a generic error page for anything
     unexpected (the details go to the log)."""
 
-    def __init__(self, app, config: Config, render: Callable):
-        self.app, self.config, self.render = app, config, render
+    def __init__(self, app, config: Config, render: Callable, limits: dict[str, int]):
+        self.app, self.config, self.render, self.limits = app, config, render, limits
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -308,7 +272,7 @@ class Headers:
             (scope.get("client") or ("",))[0] in self.config.trusted_proxies
             and dict(scope.get("headers") or []).get(b"x-forwarded-proto", b"").lower() == b"https")
         started = False
-        limit = BODY_LIMITS.get(scope.get("path"), MAX_FORM)
+        limit = self.limits.get(scope.get("path"), MAX_FORM)
         received = 0
         too_large = False
 
@@ -381,8 +345,8 @@ ERROR_TEXT = {
 
 
 def create_app(config: Config) -> Starlette:
-    from . import routes, worker_pages
-
+    table = pages()
+    check(table, ROLES)
     config.home = Path(config.home)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
@@ -409,7 +373,7 @@ def create_app(config: Config) -> Starlette:
 
     limiters: dict[tuple[str, str], anyio.CapacityLimiter] = {}
 
-    def limiter(route: tuple[str, str]) -> anyio.CapacityLimiter:
+    def limiter(route: tuple[str, str], slow: bool = False) -> anyio.CapacityLimiter:
         """The threads a route's requests run in, a few per route and a queue for the rest. A
         quick page's work is Python under one interpreter lock, so more threads than cores only
         make each request, and the event loop, wait longer; one queue per route keeps the
@@ -417,17 +381,16 @@ def create_app(config: Config) -> Starlette:
         (traces, workbooks, sign-offs, uploads, sign-ins) mostly wait for DuckDB, SQLite or a
         password hash, and have more."""
         if route not in limiters:
-            limiters[route] = anyio.CapacityLimiter(SLOW_THREADS if route in SLOW else QUICK_THREADS)
+            limiters[route] = anyio.CapacityLimiter(SLOW_THREADS if slow else QUICK_THREADS)
         return limiters[route]
 
-    def guarded(method: str, path: str, handler: Callable) -> Callable:
-        allowed = ACCESS.get((method, path))
-        route = (method, path)
+    def guarded(p: Page) -> Callable:
+        method, path, handler, allowed, route = p.method, p.path, p.handler, p.roles, p.key
 
         def admit(ctx: Ctx) -> Response | None:
             """A response refusing the request, or None when the visitor may have the page."""
-            if allowed is None:
-                log.error("refused %s %s: the route is not in the access table", method, path)
+            if not allowed:
+                log.error("refused %s %s: the route allows no role", method, path)
                 return error(ctx, 403)
             if PUBLIC not in allowed:
                 if ctx.session is None:
@@ -436,6 +399,10 @@ def create_app(config: Config) -> Starlette:
                     return error(ctx, 403, "Please sign in first.")
                 if ctx.session.user.role not in allowed:
                     return error(ctx, 403)
+            if p.scope is not None and ctx.user is not None and ctx.user.role in accounts.PARTY_ROLES:
+                ctx.parties = frozenset({ctx.user.party_id})
+                if p.scope != PARTY and ctx.request.path_params.get(p.scope) not in ctx.parties:
+                    return error(ctx, 404)
             return None
 
         def handle(ctx: Ctx, request: Request) -> Response:
@@ -466,7 +433,7 @@ def create_app(config: Config) -> Starlette:
 
         async def endpoint(request: Request) -> Response:
             if method != "POST":  # the session, the checks and the page in one trip to a thread
-                return await anyio.to_thread.run_sync(get, request, limiter=limiter(route))
+                return await anyio.to_thread.run_sync(get, request, limiter=limiter(route, p.slow))
             ctx = await anyio.to_thread.run_sync(context, request, limiter=limiter(("POST", "")))
             refused = admit(ctx)
             if refused is not None:
@@ -478,10 +445,10 @@ def create_app(config: Config) -> Starlette:
             except Exception:
                 return error(ctx, 400, "The form could not be read.")
             try:
-                if (method, path) not in NO_CSRF and not csrf_ok(ctx):
+                if p.csrf and not csrf_ok(ctx):
                     return error(ctx, 403, "This form has expired or did not come from this site. "
                                            "Go back, reload the page and try again.")
-                return await anyio.to_thread.run_sync(handle, ctx, request, limiter=limiter(route))
+                return await anyio.to_thread.run_sync(handle, ctx, request, limiter=limiter(route, p.slow))
             finally:
                 await ctx.form.close()
 
@@ -497,9 +464,7 @@ def create_app(config: Config) -> Starlette:
             return False
         return hmac.compare_digest(sent, accounts.anonymous_csrf(config.home, ctx.nonce))
 
-    route_list = []
-    for method, path, handler in routes.HANDLERS + worker_pages.HANDLERS:
-        route_list.append(Route(path, guarded(method, path, handler), methods=[method]))
+    route_list = [Route(p.path, guarded(p), methods=[p.method]) for p in table]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
@@ -525,7 +490,7 @@ def create_app(config: Config) -> Starlette:
     app.router.redirect_slashes = False
     app.state.config = config
     app.state.published = published
-    wrapped = Headers(app, config, render)
+    wrapped = Headers(app, config, render, body_limits(table))
     wrapped.state = app.state
     wrapped.routes = app.routes
     return wrapped

@@ -1,5 +1,6 @@
 """The portal's pages: each handler reads the request's context, calls the application layer and
-renders a template. Handlers run in a worker thread; ``app.ACCESS`` decides who reaches them."""
+renders a template. Handlers run in a worker thread; ``PAGES``, this module's part of the route
+table (table.py), says who reaches them."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
 from reports import trace
+
+from .table import PARTY, PUBLIC, Page
 
 
 @dataclass
@@ -189,16 +192,9 @@ def verify(ctx, h) -> Response:
 
 # --- buyers ----------------------------------------------------------------------------------
 
-def _buyer_scope(ctx) -> set[str] | None:
-    """The buyers the user may see: a buyer its own party only; an accountant every buyer (None)."""
-    if ctx.user.role == "buyer":
-        return {ctx.user.party_id}
-    return None
-
-
 def confirmations(ctx, h) -> Response:
     con = ctx.db()
-    scope = _buyer_scope(ctx)
+    scope = ctx.parties  # a buyer its own party only; an accountant every buyer (None)
     names = browse.buyers(con)
     files = browse.confirmation_files(ctx.config.home)
     shown = []
@@ -212,9 +208,8 @@ def confirmations(ctx, h) -> Response:
 
 
 def confirmation_file(ctx, h, buyer_id: str, name: str) -> Response:
-    scope = _buyer_scope(ctx)
-    m = re.match(r"^([0-9]{4}-[0-9]{2})\.(pdf|csv|json)$", name)
-    if m is None or (scope is not None and buyer_id not in scope):
+    m = re.match(r"^([0-9]{4}-[0-9]{2})\.(pdf|csv|json)$", name)  # a buyer's own only: the page's scope
+    if m is None:
         raise HTTPException(404)
     month, ext = m.groups()
     path = browse.confirmation_files(ctx.config.home).get((buyer_id, month, ext))
@@ -570,35 +565,43 @@ def warm(published, h) -> None:
         logging.getLogger("pennytrail.portal").exception("warming the snapshot's cache")
 
 
-HANDLERS = [
-    ("GET", "/healthz", healthz),
-    ("GET", "/static/{name}", static),
-    ("GET", "/login", login_form),
-    ("POST", "/login", login),
-    ("POST", "/logout", logout),
-    ("GET", "/", home),
-    ("GET", "/keys/confirmation.pub.pem", public_key),
-    ("GET", "/verify", verify_form),
-    ("POST", "/verify", verify),
-    ("GET", "/confirmations", confirmations),
-    ("GET", "/confirmations/{buyer_id}/{name}", confirmation_file),
-    ("GET", "/workers", workers),
-    ("GET", "/workers/{grower_id}/{worker_id:path}", worker),
-    ("GET", "/growers/{grower_id}", grower),
-    ("GET", "/invoices/{buyer_id}/{invoice_id:path}", invoice),
-    ("GET", "/cases", cases),
-    ("POST", "/cases", open_case),
-    ("GET", "/cases/{case_id:int}", case),
-    ("POST", "/cases/{case_id:int}/notes", case_note),
-    ("POST", "/cases/{case_id:int}/close", case_close),
-    ("GET", "/months", months),
-    ("GET", "/months/{month}", month_page),
-    ("GET", "/months/{month}/close.xlsx", close_workbook),
-    ("POST", "/months/{month}/signoff", month_signoff),
-    ("POST", "/months/{month}/exceptions", month_exception),
-    ("GET", "/audit", audit),
-    ("GET", "/admin/users", users),
-    ("POST", "/admin/users", add_user),
-    ("POST", "/admin/users/{user_id:int}/disable", disable_user),
-    ("POST", "/admin/users/{user_id:int}/enable", enable_user),
+# /verify's body: a statement, its PDF and its CSV
+MAX_VERIFY = verification.MAX_STATEMENT + 2 * verification.MAX_FILE + 64 * 1024
+ROLES = accounts.ROLES
+STAFF = ("monitor", "accountant")
+ANYONE = (PUBLIC,)
+
+PAGES = [
+    Page("GET", "/healthz", healthz, ANYONE),
+    Page("GET", "/static/{name}", static, ANYONE),
+    Page("GET", "/login", login_form, ANYONE),
+    Page("POST", "/login", login, ANYONE, slow=True),  # a password hash
+    Page("POST", "/logout", logout, ROLES),
+    Page("GET", "/", home, ROLES),
+    Page("GET", "/keys/confirmation.pub.pem", public_key, ANYONE),
+    Page("GET", "/verify", verify_form, ANYONE),
+    # a form that changes nothing: no token needed
+    Page("POST", "/verify", verify, ANYONE, csrf=False, body=MAX_VERIFY),
+    Page("GET", "/confirmations", confirmations, ("buyer", "accountant"), scope=PARTY),
+    Page("GET", "/confirmations/{buyer_id}/{name}", confirmation_file, ("buyer", "accountant"), slow=True,
+         scope="buyer_id"),
+    Page("GET", "/workers", workers, STAFF),
+    Page("GET", "/workers/{grower_id}/{worker_id:path}", worker, STAFF, slow=True),
+    Page("GET", "/growers/{grower_id}", grower, STAFF, slow=True),
+    Page("GET", "/invoices/{buyer_id}/{invoice_id:path}", invoice, STAFF, slow=True),
+    Page("GET", "/cases", cases, ("monitor",)),
+    Page("POST", "/cases", open_case, ("monitor",)),
+    Page("GET", "/cases/{case_id:int}", case, ("monitor",)),
+    Page("POST", "/cases/{case_id:int}/notes", case_note, ("monitor",)),
+    Page("POST", "/cases/{case_id:int}/close", case_close, ("monitor",)),
+    Page("GET", "/months", months, ("accountant",)),
+    Page("GET", "/months/{month}", month_page, ("accountant",)),
+    Page("GET", "/months/{month}/close.xlsx", close_workbook, ("accountant",), slow=True),
+    Page("POST", "/months/{month}/signoff", month_signoff, ("accountant",), slow=True),
+    Page("POST", "/months/{month}/exceptions", month_exception, ("accountant",), slow=True),
+    Page("GET", "/audit", audit, ("accountant", "admin")),
+    Page("GET", "/admin/users", users, ("admin",)),
+    Page("POST", "/admin/users", add_user, ("admin",)),
+    Page("POST", "/admin/users/{user_id:int}/disable", disable_user, ("admin",)),
+    Page("POST", "/admin/users/{user_id:int}/enable", enable_user, ("admin",)),
 ]

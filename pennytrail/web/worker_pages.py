@@ -19,6 +19,8 @@ from pennytrail.app import accounts, browse, casework, complaints, statements
 from pennytrail.core import codes
 from pennytrail.locale import Words, available
 
+from .table import PUBLIC, Page
+
 CODE_IN_PATH = re.compile(r"/s/[^/\s?#\"']+")
 # a code anywhere else (a search for it, say): five groups of four of its symbols, with or without
 # dashes, spaces or their URL encodings, in any case
@@ -199,9 +201,10 @@ def complaint_post(ctx, h, code: str) -> Response:
                             status_code=303)
 
 
-HANDLERS = [
-    ("GET", "/s", code_form),
-    ("POST", "/s", code_post),
-    ("GET", "/s/{code}", worker_page),
-    ("POST", "/s/{code}/complaint", complaint_post),
+# the worker's page: no account, the statement code is the key
+PAGES = [
+    Page("GET", "/s", code_form, (PUBLIC,)),
+    Page("POST", "/s", code_post, (PUBLIC,)),
+    Page("GET", "/s/{code}", worker_page, (PUBLIC,)),
+    Page("POST", "/s/{code}/complaint", complaint_post, (PUBLIC,)),
 ]

@@ -1,5 +1,6 @@
-"""Who may do what: one table of routes and the status each role gets, covering every route of
-the portal. A route that is added without a line here fails ``test_the_table_covers_every_route``."""
+"""Who may do what: the portal's route table (``app.pages()``) iterated page by page, each with
+the status every role gets. A page that is added without a line here fails
+``test_the_table_covers_every_route``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ import duckdb
 import pytest
 
 from pennytrail.app import casework, snapshots
-from pennytrail.web.app import ACCESS, Config, create_app
+from pennytrail.web.app import Config, create_app, pages
+from pennytrail.web.table import Page
 
 from .conftest import ROLES, sign_in
 
 ANON = "anonymous"
 WHO = (ANON, *ROLES)
 
-# (method, route in ACCESS, concrete URL, form, status by who). {g}/{w}: a worker; {m}: a month;
+# (method, route in the route table, concrete URL, form, status by who). {g}/{w}: a worker; {m}: a month;
 # {b}: the signed-in buyer's id, {other}: another buyer's; {inv}: an invoice; {case}: a case.
 OK, SEE_OTHER, FORBIDDEN, MISSING = 200, 303, 403, 404
 ANON_GET = {ANON: SEE_OTHER}
@@ -106,12 +108,17 @@ CASES = [(who, method, url, form, expected[who], route)
 
 
 def test_the_table_covers_every_route():
-    served = {(m, p) for m, p in ACCESS}
+    served = {p.key for p in pages()}
     listed = {(m, r) for m, r, *_ in TABLE if r is not None}
-    assert served == listed
+    assert served - listed == set(), "pages without expectations here"
+    assert listed - served == set(), "expectations of pages that are not served"
     app = create_app(Config("/nonexistent"))
     routes = {(m, r.path) for r in app.routes for m in r.methods if m != "HEAD"}
     assert routes == served
+    # every page is tried by every role (WHO), and every role of an account is among them
+    from pennytrail.app import accounts
+
+    assert set(accounts.ROLES) <= set(ROLES)
 
 
 @pytest.fixture(scope="module")
@@ -190,13 +197,23 @@ def test_access(who, method, url, form, expected, route, values, clients, portal
         assert r.headers["location"] == "/login"
 
 
-def test_a_route_missing_from_the_access_table_is_refused(portal_home, monkeypatch):
+def test_a_page_that_allows_no_role_is_refused_to_everyone(portal_home, monkeypatch):
     from starlette.responses import PlainTextResponse
 
     from pennytrail.web import routes
 
     home, passwords = portal_home
-    monkeypatch.setattr(routes, "HANDLERS", routes.HANDLERS + [("GET", "/secret", lambda ctx, h: PlainTextResponse("x"))])
+    monkeypatch.setattr(routes, "PAGES", routes.PAGES + [Page("GET", "/secret", lambda ctx, h: PlainTextResponse("x"), ())])
     app = create_app(Config(home))
     for role in ROLES:
         assert sign_in(app, role, passwords[role]).get("/secret").status_code == 403
+
+
+def test_a_table_naming_a_route_twice_or_an_unknown_role_is_refused(monkeypatch):
+    from pennytrail.web import routes
+
+    for extra in (routes.PAGES[0], Page("GET", "/x", routes.home, ("grocer",)),
+                  Page("GET", "/x/{party}", routes.home, ("buyer",), scope="buyer_id")):
+        monkeypatch.setattr(routes, "PAGES", routes.PAGES + [extra])
+        with pytest.raises(ValueError):
+            create_app(Config("/nonexistent"))

@@ -3,6 +3,7 @@ traces, buyers' files and verification, cases, sign-off, and serving beside a ru
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -170,7 +171,8 @@ def test_an_unexpected_error_shows_a_generic_page_and_logs_the_trace(portal_home
     def boom(ctx, h):
         raise RuntimeError("secret detail /etc/passwd")
 
-    monkeypatch.setattr(routes, "HANDLERS", [(m, p, boom if p == "/" else f) for m, p, f in routes.HANDLERS])
+    monkeypatch.setattr(routes, "PAGES", [dataclasses.replace(p, handler=boom) if p.path == "/" else p
+                                          for p in routes.PAGES])
     app = create_app(Config(home))
     c = TestClient(app, follow_redirects=False, raise_server_exceptions=False)
     token = csrf_of(c.get("/login").text)

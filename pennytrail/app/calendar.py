@@ -78,9 +78,19 @@ def facts_of(con: duckdb.DuckDBPyConnection, nil_returns: set[tuple[str, str, st
 def calendar_of(con: duckdb.DuckDBPyConnection, nil_returns: set[tuple[str, str, str]] | None = None,
                 party_id: str | None = None) -> Calendar:
     """The calendar of a snapshot's connection: every sender's, or ``party_id``'s only."""
-    facts = facts_of(con, nil_returns, party_id)
+    return from_facts(facts_of(con, party_id=party_id), party_names(con), nil_returns, party_id)
+
+
+def party_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    return dict(con.execute("SELECT party_id, name FROM ref_parties").fetchall())
+
+
+def from_facts(facts: rules.Facts, names: dict[str, str], nil_returns: set[tuple[str, str, str]] | None = None,
+               party_id: str | None = None) -> Calendar:
+    """The calendar of facts read before (a snapshot's, which the portal keeps) with the nil
+    returns declared now: every sender's, or ``party_id``'s only."""
+    facts = rules.Facts(**{**facts.__dict__, "nil_returns": set(nil_returns or ())})
     found = [i for i in rules.items(facts) if party_id is None or i.party_id == party_id]
-    names = dict(con.execute("SELECT party_id, name FROM ref_parties").fetchall())
     return Calendar(facts.as_of, found, {i.party_id: names.get(i.party_id, "") for i in found})
 
 

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pennytrail.app import casework, snapshots
+from pennytrail.app.accounts import PARTY_ROLES
 from pennytrail.web.app import Config, create_app, pages
 from pennytrail.web.table import Page
 
@@ -101,6 +102,15 @@ TABLE = [
     ("GET", "/s/{code}", "/s/{wrong_code}", None, {w: MISSING for w in WHO}),
     ("POST", "/s/{code}/complaint", "/s/{code}/complaint", {"periods": "{p}", "message": "no bonus on my stub"},
      {w: SEE_OTHER for w in WHO}),
+    # the senders' calendar: every sender's for the accountant, its own for each sender (whose
+    # page shows only its party: tests/portal/test_calendar_pages.py); a close started from the
+    # portal: accountants only (this portal has no data folder: the accountant is told so, 409)
+    ("GET", "/calendar", "/calendar", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in PARTY_ROLES}, "accountant": OK}),
+    ("GET", "/calendar", "/calendar?status=late", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in PARTY_ROLES}, "accountant": OK}),
+    ("GET", "/close", "/close", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
+    ("POST", "/close", "/close", {}, {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "accountant": 409}),
     ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
 ]
 CASES = [(who, method, url, form, expected[who], route)

@@ -65,6 +65,8 @@ class Run:
     def state(self) -> str:
         if self.running:
             return "running"
+        if self.exit_code is None:
+            return "ended"  # its end was not seen: the result line says what its log says
         return "completed" if self.exit_code == 0 else "failed"
 
 

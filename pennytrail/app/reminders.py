@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..core import calendar as rules
-from . import portal_db
+from . import accounts, portal_db
 from .calendar import Calendar, calendar
 from .errors import UserError
 
@@ -39,7 +39,6 @@ SETTINGS_FILE = "smtp.toml"
 ENV = "PENNYTRAIL_SMTP_"
 KEYS = {"host": str, "port": int, "starttls": bool, "username": str, "password": str, "from": str,
         "interval_days": float, "timeout": float, "cafile": str, "portal_url": str}
-SENDER_ROLES = ("buyer", "grower", "intermediary")  # the roles of a sender's own accounts
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS reminders (
@@ -154,9 +153,9 @@ def _ensure(home: Path) -> None:
 def addresses(home: Path) -> dict[str, list[str]]:
     """Each sender party's e-mail addresses: those of its active portal accounts."""
     with portal_db.connect(home, write=False) as con:
-        marks = ", ".join("?" * len(SENDER_ROLES))
+        marks = ", ".join("?" * len(accounts.PARTY_ROLES))  # the roles of accounts tied to a sender
         got = con.execute(f"SELECT party_id, email FROM users WHERE disabled = 0 AND party_id IS NOT NULL "
-                          f"AND role IN ({marks}) ORDER BY party_id, email", list(SENDER_ROLES)).fetchall()
+                          f"AND role IN ({marks}) ORDER BY party_id, email", list(accounts.PARTY_ROLES)).fetchall()
     out: dict[str, list[str]] = {}
     for party, email in got:
         out.setdefault(party, []).append(email)

@@ -13,7 +13,7 @@ from pennytrail.core import calendar as rules
 from .table import PARTY, Page
 
 SENDERS = accounts.PARTY_ROLES  # the roles of accounts tied to a party: each sees its own items
-TONE = {"received": "ok", "missing": "warn", "late": "bad", "running": "warn", "completed": "ok", "failed": "bad",
+TONE = {"received": "ok", "missing": "warn", "late": "bad", "running": "warn", "completed": "ok", "failed": "bad", "ended": "warn",
         "sent": "ok", "refused": "bad"}
 
 

@@ -304,8 +304,8 @@ def cmd_users(args: argparse.Namespace) -> int:
                                 "(so that it is not in the shell's history)")
             password = sys.stdin.readline().rstrip("\r\n")
             user = accounts.add_user(home, args.email, args.role, password, args.party,
-                                     buyers=app.snapshot_buyers(home))
-            print(f"added {user.email} ({user.role}{', buyer ' + user.party_id if user.party_id else ''})")
+                                     parties=app.snapshot_parties(home))
+            print(f"added {user.email} ({user.role}{', party ' + user.party_id if user.party_id else ''})")
         elif args.action == "list":
             users = accounts.list_users(home)
             for u in users:
@@ -514,8 +514,9 @@ def build_parser() -> argparse.ArgumentParser:
     u = users.add_parser("add", help="add a user with a role", epilog=f"example: {EXAMPLES['users']}")
     u.add_argument("--home", required=True, help="home folder")
     u.add_argument("--email", required=True, help="the user's e-mail address (their sign-in name)")
-    u.add_argument("--role", required=True, choices=["accountant", "monitor", "buyer", "admin"])
-    u.add_argument("--party", help="a buyer's party id (buyers only)")
+    u.add_argument("--role", required=True, choices=["accountant", "monitor", "buyer", "grower", "intermediary",
+                                                            "admin"])
+    u.add_argument("--party", help="the party id of a buyer, grower or intermediary (their accounts only)")
     u.add_argument("--password-stdin", action="store_true", help="read the password (12 characters or more) from "
                                                                  "the first line of standard input")
     u = users.add_parser("list", help="list the users", epilog="example: pennytrail users list --home .pennytrail")

@@ -260,11 +260,12 @@ class Generator:
 
     def _write_profiles(self) -> None:
         """A mapping profile per sender with its own layout: its files are the monthly files
-        directly in its folder (a correction or a fix in a subfolder is a §3 file)."""
+        directly in its folder (a correction or a fix in a subfolder is a §3 file), and those it
+        sends through the portal (``senders/<party>/``, SPEC §3c): ``**/<party>/*.csv``."""
         folder = self.out / "reference" / "mappings"
         for party, shape in sorted(self.senders.items()):
             folder.mkdir(parents=True, exist_ok=True)
-            text = sender_formats.profile(shape, f"{party}/*.{sender_formats.EXTENSION[shape]}", party)
+            text = sender_formats.profile(shape, f"**/{party}/*.{sender_formats.EXTENSION[shape]}", party)
             (folder / f"{party.lower()}-{shape}.yaml").write_text(text, encoding="utf-8")
 
     def _periods(self, prog: dict) -> list[dt.date]:

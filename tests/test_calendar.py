@@ -116,3 +116,14 @@ def test_every_owed_period_is_listed_once_with_one_status_and_a_due_date_after_i
         if i.kind != "payroll":
             assert first[i.party_id] <= i.period_end and i.period <= cal.month_of(as_of)
     assert sum(cal.counts(found).values()) == len(found)
+
+
+def test_a_file_sent_since_the_close_is_noted_and_not_reminded_until_a_close_reads_it():
+    key = ("B1", "purchases", "2026-02")
+    base = dict(buyer_first={"B1": D("2026-02-02")}, as_of=D("2026-03-10"), submitted={key: "S-000007"})
+    item = next(i for i in cal.items(facts(**base)) if i.key == key)
+    assert (item.status, item.submitted) == ("late", "S-000007")  # still late: no close has read it
+    now = dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc)
+    assert key not in {i.key for i in cal.due_reminders(cal.items(facts(**base)), {}, now, dt.timedelta(days=7))}
+    read = next(i for i in cal.items(facts(**base, received={key})) if i.key == key)
+    assert (read.status, read.submitted) == ("received", None)

@@ -117,12 +117,23 @@ def test_a_reminder_reaches_the_server_once_and_not_again_within_the_interval(ho
     assert len(inbox.messages) == 2
 
 
-def test_a_dry_run_sends_and_records_nothing(home, smtp_server, capsys):
+def test_a_dry_run_sends_and_records_nothing_and_a_nil_return_is_never_reminded(home, smtp_server, closed_demo,
+                                                                                capsys):
+    from pennytrail.app import submissions
+    from pennytrail.app.calendar import calendar
+
     inbox = Inbox()
     settings_file(home, smtp_server(inbox), starttls=False)
     assert main(["remind", "--home", str(home), "--dry-run"]) == 0
     assert "B01: would send to buyer@b01.example.org" in capsys.readouterr().out
     assert inbox.messages == [] and recorded(home) == []
+    # B01 had no purchases in April: declared, its calendar shows it received and nothing is sent
+    submissions.declare_nil(home, closed_demo / "data", "B01", "buyer", "purchases", "2026-04",
+                            "buyer@b01.example.org")
+    item = next(i for i in calendar(home, "B01").items if (i.kind, i.period) == ("purchases", "2026-04"))
+    assert (item.status, item.nil_return) == ("received", True)
+    assert main(["remind", "--home", str(home)]) == 0
+    assert "B01" not in capsys.readouterr().out and inbox.messages == []
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:

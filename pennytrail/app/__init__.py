@@ -59,13 +59,13 @@ from .close import CloseResult, DemoResult, close, demo, revoke_sign_off, sign_o
 from .errors import UserError, is_month, need_month, need_warehouse
 from .months import list_months
 from .reports import close_workbook, confirm, create_key, show_key, trust_key, verify, write_month_reports
-from .snapshots import buyers as snapshot_buyers
+from .snapshots import parties as snapshot_parties
 from .summary import MonthState, Summary, summary
 from .trace import Trace, trace_grower, trace_invoice, trace_worker
 
 __all__ = [
     "CloseResult", "DemoResult", "MonthState", "Summary", "Trace", "UserError", "close", "close_workbook", "confirm",
     "create_key", "demo", "is_month", "list_months", "need_month", "need_warehouse", "revoke_sign_off", "show_key",
-    "sign_off", "snapshot_buyers", "summary", "trace_grower", "trace_invoice", "trace_worker", "trust_key", "verify",
+    "sign_off", "snapshot_parties", "summary", "trace_grower", "trace_invoice", "trace_worker", "trust_key", "verify",
     "write_month_reports",
 ]

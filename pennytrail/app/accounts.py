@@ -26,9 +26,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from . import portal_db
 from .portal_db import audit, connect, now_text
 
-ROLES = ("accountant", "monitor", "buyer", "admin")
-# roles whose account is tied to one party, whose own data is all it sees
-PARTY_ROLES = ("buyer",)
+ROLES = ("accountant", "monitor", "buyer", "grower", "intermediary", "admin")
+# roles whose account is tied to one party of the same type in the reference parties (a buyer's
+# account to a buyer): its own data is all it sees, and it sends its own files (``submissions``)
+PARTY_ROLES = ("buyer", "grower", "intermediary")
 MAX_FAILURES = 5
 WINDOW = 15 * 60
 IDLE = 30 * 60
@@ -88,22 +89,24 @@ def check_password(password: str) -> None:
 
 
 def add_user(home: Path, email: str, role: str, password: str, party_id: str | None = None,
-             by: str = "command line", buyers: set[str] | None = None) -> User:
-    """Add a user. A buyer needs the party id of a buyer (checked against ``buyers`` when the
-    caller knows them); other roles have none."""
+             by: str = "command line", parties: dict[str, str] | None = None) -> User:
+    """Add a user. A buyer, grower or intermediary (``PARTY_ROLES``) needs the party id of a
+    party of that type, checked against ``parties`` (party id → party type, from the reference
+    parties) when the caller knows them; other roles have none."""
     email = normal_email(email)
     if not EMAIL.match(email):
         raise AccountError(f"{email!r} is not an e-mail address")
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if role == "buyer":
+    if role in PARTY_ROLES:
         if not party_id or not party_id.strip():
-            raise AccountError("a buyer's account needs the party id of its buyer", "--party BUYER_ID")
+            raise AccountError(f"a {role}'s account needs the party id of its {role}", f"--party {role.upper()}_ID")
         party_id = party_id.strip()
-        if buyers is not None and party_id not in buyers:
-            raise AccountError(f"no buyer {party_id!r} in the reference parties")
+        if parties is not None and parties.get(party_id) != role:
+            raise AccountError(f"no {role} {party_id!r} in the reference parties")
     elif party_id:
-        raise AccountError(f"a party id is for buyers' accounts only, not for the role {role}", "--party")
+        raise AccountError(f"a party id is for the accounts of buyers, growers and intermediaries, not for the "
+                           f"role {role}", "--party")
     check_password(password)
     with connect(home) as con:
         if con.execute("SELECT 1 FROM users WHERE email = ?", [email]).fetchone():

@@ -141,6 +141,11 @@ def party_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT party_id, name FROM ref_parties ORDER BY 1").fetchall())
 
 
+def party_types(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Every party's type by its id (reference data)."""
+    return dict(con.execute("SELECT party_id, party_type FROM ref_parties").fetchall())
+
+
 def buyers(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("SELECT party_id, name FROM ref_parties WHERE party_type = 'buyer' ORDER BY 1").fetchall())
 

@@ -124,7 +124,10 @@ class DemoResult:
     key_created: str | None = None  # the fingerprint of the signing key this run created, if it did
 
 
-DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("admin", None)]
+# one account per role; the senders' are those of the demo's parties that keep their own export
+# layouts (a grower's ADP-style payroll, T002), or that pass premium on (the repacker R01)
+DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("grower", "T002"), ("intermediary", "R01"),
+              ("admin", None)]
 
 
 def demo(home: Path, seed: int = 1, progress: Progress = lambda _: None) -> DemoResult:

@@ -26,7 +26,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     email TEXT NOT NULL UNIQUE,
-    role TEXT NOT NULL CHECK (role IN ('accountant', 'monitor', 'buyer', 'admin')),
+    role TEXT NOT NULL CHECK (role IN ('accountant', 'monitor', 'buyer', 'grower', 'intermediary', 'admin')),
     party_id TEXT,
     password_hash TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
@@ -90,7 +90,54 @@ CREATE TABLE IF NOT EXISTS exception_notes (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exception_notes_month ON exception_notes (month, exception_key);
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY,
+    party_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    stored_path TEXT NOT NULL UNIQUE,
+    original_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    periods TEXT NOT NULL DEFAULT '[]',
+    submitted_by TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    UNIQUE (party_id, kind, sha256)
+);
+CREATE TABLE IF NOT EXISTS nil_returns (
+    id INTEGER PRIMARY KEY,
+    party_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    declared_by TEXT NOT NULL,
+    declared_at TEXT NOT NULL,
+    UNIQUE (party_id, kind, period)
+);
 """
+
+# the roles a users table of an older version allows (its CHECK is rebuilt with ``SCHEMA``'s)
+_OLD_ROLES = "CHECK (role IN ('accountant', 'monitor', 'buyer', 'admin'))"
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a portal database of an earlier version up to ``SCHEMA``: the users table of one
+    that knew fewer roles is rebuilt with the new check, its rows and ids unchanged."""
+    found = con.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'").fetchone()
+    if found is None or _OLD_ROLES not in found[0]:
+        return
+    create = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS users"):SCHEMA.index(");", SCHEMA.index("users")) + 2]
+    con.execute("PRAGMA foreign_keys = OFF")
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if _OLD_ROLES in con.execute("SELECT sql FROM sqlite_master WHERE name = 'users'").fetchone()[0]:
+            con.execute(create.replace("IF NOT EXISTS users", "users_new"))
+            con.execute("INSERT INTO users_new SELECT id, email, role, party_id, password_hash, disabled, created_at, "
+                        "created_by FROM users")
+            con.execute("DROP TABLE users")
+            con.execute("ALTER TABLE users_new RENAME TO users")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def path(home: Path) -> Path:
@@ -127,6 +174,7 @@ def _connection(p: Path) -> sqlite3.Connection:
     if p not in _ready:
         con.execute("PRAGMA journal_mode = WAL")
         con.executescript(SCHEMA)
+        _migrate(con)
         os.chmod(p, 0o600)
         _ready.add(p)
     # in WAL mode, NORMAL syncs at checkpoints: a crash of the machine may lose the last commits,

@@ -45,6 +45,7 @@ class Preview:
     skipped: list[dict] = field(default_factory=list)             # row, rule
     quarantined: list[dict] = field(default_factory=list)         # row, code, message
     totals: dict[str, str] = field(default_factory=dict)          # money column -> dollars of accepted rows
+    periods: list[str] = field(default_factory=list)              # what the accepted rows report: PERIOD_COLUMN
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,15 +102,31 @@ def _relative(data: Path, file: Path) -> tuple[str, str]:
     return rel, parts[1]
 
 
+# the column that says which period a row reports, and how much of it names the period: payroll
+# by pay period (its start), the others by month
+PERIOD_COLUMN = {"payroll": ("period_start", 10), "purchases": ("ship_date", 7), "sales": ("ship_date", 7),
+                 "payments": ("paid_date", 7)}
+
+
+def _periods(kind: str, values) -> list[str]:
+    width = PERIOD_COLUMN[kind][1]
+    return sorted({str(v)[:width] for v in values if v not in (None, "")})
+
+
 def _dollars(total: Decimal) -> str:
     return f"{'-' if total < 0 else ''}${abs(total):,.2f}"
 
 
-def preview(data: Path, file: Path, rows: int = 10) -> Preview:
+def preview(data: Path, file: Path, rows: int = 10, place: str | None = None) -> Preview:
     """What a close would make of ``file``: the profile that matches it, its first rows as §3
-    columns beside the sender's own, what is skipped or quarantined and why, and the totals."""
+    columns beside the sender's own, what is skipped or quarantined and why, and the totals.
+    ``place``: where, relative to the data folder, the file would be stored (a sender's upload,
+    read from the portal's staging folder as if it were in the inbox already)."""
     data, file = Path(data), Path(file)
-    rel, kind = _relative(data, file)
+    if place is None:
+        rel, kind = _relative(data, file)
+    else:
+        rel, kind = place, place.split("/")[1]
     ref = _reference(data)
     profiles = mapped_files.profiles_for(ref.mappings, rel)
     p = Preview(rel, kind, [m.path for m in profiles], "")
@@ -142,6 +159,7 @@ def preview(data: Path, file: Path, rows: int = 10) -> Preview:
         p.rows_read, p.rows_accepted = raw.rows, int(good.sum())
         p.rows_quarantined = raw.rows - p.rows_accepted
         p.totals = {c: _dollars(sum((Decimal(v) for v in checked.text[c][good] if v != ""), Decimal(0))) for c in amounts}
+        p.periods = _periods(kind, checked.text[PERIOD_COLUMN[kind][0]][good])
         p.outcome = "loaded as SPEC §3"
         return p
     (profile,) = profiles
@@ -166,6 +184,7 @@ def preview(data: Path, file: Path, rows: int = 10) -> Preview:
     p.rows_read = p.rows_accepted + p.rows_quarantined + p.rows_skipped
     acc = outcome.accepted
     p.totals = {c: _dollars(sum((Decimal(v) for v in acc[c] if v != ""), Decimal(0))) for c in amounts}
+    p.periods = _periods(kind, acc[PERIOD_COLUMN[kind][0]])
     p.outcome = "loaded through the profile"
     return p
 

@@ -165,13 +165,13 @@ def _prune(folder: Path, keep_name: str) -> None:
                 pass
 
 
-def buyers(home: Path) -> set[str] | None:
-    """The buyers' party ids of the newest published snapshot; None before any."""
+def parties(home: Path) -> dict[str, str] | None:
+    """Every party's type by its id in the newest published snapshot; None before any."""
     path = current(home)
     if path is None:
         return None
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {r[0] for r in con.execute("SELECT party_id FROM ref_parties WHERE party_type = 'buyer'").fetchall()}
+        return dict(con.execute("SELECT party_id, party_type FROM ref_parties").fetchall())
     finally:
         con.close()

@@ -13,7 +13,9 @@ against docs/calendar.md:
 
 An item is ``received`` when accepted rows of that sender, kind and period were ingested (the
 sender is the party column of §3c: payroll ``grower_id``, purchases ``buyer_id``, payments
-``payer_id``, sales ``seller_id``), or when the sender declared a nil return for it. Otherwise
+``payer_id``, sales ``seller_id``), or when the sender declared a nil return for it. (A file the
+sender sent since the last close is noted on the item, which stays open until a close reads it,
+but is not the subject of a reminder meanwhile.) Otherwise
 it is ``late`` when the as-of date is after its due date, and ``missing`` (not yet due) when it
 is not. The as-of date is the close's (§7): the latest day the program has evidence of.
 """
@@ -50,6 +52,7 @@ class Item:
     due: dt.date
     status: str
     nil_return: bool = False  # received as a declared nil return, not as rows
+    submitted: str | None = None  # not received yet, but a file for it was sent since the last close (its receipt)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -71,6 +74,7 @@ class Facts:
     seller_first: dict[str, dt.date]                       # seller -> ship date of its first sales line
     received: set[tuple[str, str, str]] = field(default_factory=set)   # (party, kind, period) with rows
     nil_returns: set[tuple[str, str, str]] = field(default_factory=set)  # (party, kind, period) declared nil
+    submitted: dict[tuple[str, str, str], str] = field(default_factory=dict)  # sent, not read by a close yet
 
 
 def period_of(day: dt.date, anchor: dt.date, days: int) -> dt.date:
@@ -123,7 +127,8 @@ def items(facts: Facts) -> list[Item]:
         got = key in facts.received
         nil = not got and key in facts.nil_returns
         party_type = facts.parties.get(party, ("", None))[0]
-        out.append(Item(party, party_type, kind, period, end, due, status(due, got or nil, facts.as_of), nil))
+        sent = None if got or nil else facts.submitted.get(key)
+        out.append(Item(party, party_type, kind, period, end, due, status(due, got or nil, facts.as_of), nil, sent))
 
     for grower, dates in facts.grower_work_dates.items():
         program = facts.programs.get(facts.parties.get(grower, ("", None))[1] or "")
@@ -158,11 +163,11 @@ def counts(found: Iterable[Item]) -> dict[str, int]:
 
 def due_reminders(open_items: Iterable[Item], last_sent: dict[tuple[str, str, str], dt.datetime],
                   now: dt.datetime, interval: dt.timedelta) -> list[Item]:
-    """The open items a reminder may name now: never a received one, and none reminded of less
-    than ``interval`` before ``now``."""
+    """The open items a reminder may name now: never a received one, nor one whose file was sent
+    and awaits the next close, and none reminded of less than ``interval`` before ``now``."""
     out = []
     for item in open_items:
-        if not item.open:
+        if not item.open or item.submitted:
             continue
         sent = last_sent.get(item.key)
         if sent is not None and now - sent < interval:

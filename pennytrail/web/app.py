@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from pennytrail.app import accounts, portal_db, snapshots
 
-from . import calendar_pages, routes, worker_pages
+from . import calendar_pages, routes, submission_pages, worker_pages
 from .table import MAX_FORM, PARTY, PUBLIC, Page, body_limits, check
 
 log = logging.getLogger("pennytrail.portal")
@@ -49,7 +49,7 @@ MAX_BODY = routes.MAX_VERIFY  # /verify: a statement, its PDF and CSV
 MAX_ID = 2 ** 63 - 1  # a case's or a user's number beyond it names nothing
 
 # every module of pages: the portal is built from their ``PAGES`` (table.py), and nothing else is served
-MODULES = (routes, worker_pages, calendar_pages)
+MODULES = (routes, worker_pages, submission_pages, calendar_pages)
 
 
 def pages() -> list[Page]:
@@ -312,13 +312,13 @@ class Headers:
                     too_big = True
                 if too_big:
                     too_large = True
-                    await self.render_error(scope, receive, send_with_headers, 413, "That upload is too large.")
+                    await self.render_error(scope, receive, send_with_headers, 413, too_large_text(limit))
                     return
         try:
             await self.app(scope, counted_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await self.render_error(scope, receive, send_with_headers, 413, "That upload is too large.")
+                await self.render_error(scope, receive, send_with_headers, 413, too_large_text(limit))
         except Exception:
             incident = secrets.token_hex(4)
             log.exception("incident %s: %s %s", incident, scope.get("method"), scope.get("path"))
@@ -330,6 +330,13 @@ class Headers:
     async def render_error(self, scope, receive, send, status: int, message: str):
         body = self.render("error.html", {"status": status, "message": message, "user": None, "csrf": ""})
         await HTMLResponse(body, status_code=status)(scope, receive, send)
+
+
+def too_large_text(limit: int) -> str:
+    if limit <= MAX_FORM:
+        return "That upload is too large."
+    return (f"That upload is too large: the most this page takes is {limit // (1024 * 1024)} MB. Nothing of it "
+            "was kept. Split the file into smaller files and send each.")
 
 
 ERROR_TEXT = {
@@ -441,7 +448,7 @@ def create_app(config: Config) -> Starlette:
             try:
                 ctx.form = await request.form(max_files=4, max_fields=200, max_part_size=1024 * 1024)
             except BodyTooLarge:
-                return error(ctx, 413)
+                return error(ctx, 413, too_large_text(limits.get(path, MAX_FORM)))
             except Exception:
                 return error(ctx, 400, "The form could not be read.")
             try:
@@ -464,6 +471,7 @@ def create_app(config: Config) -> Starlette:
             return False
         return hmac.compare_digest(sent, accounts.anonymous_csrf(config.home, ctx.nonce))
 
+    limits = body_limits(table)
     route_list = [Route(p.path, guarded(p), methods=[p.method]) for p in table]
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -490,7 +498,7 @@ def create_app(config: Config) -> Starlette:
     app.router.redirect_slashes = False
     app.state.config = config
     app.state.published = published
-    wrapped = Headers(app, config, render, body_limits(table))
+    wrapped = Headers(app, config, render, limits)
     wrapped.state = app.state
     wrapped.routes = app.routes
     return wrapped

@@ -19,12 +19,12 @@ TONE = {"received": "ok", "missing": "warn", "late": "bad", "running": "warn", "
 
 def _calendar(ctx, party: str | None) -> calendars.Calendar:
     """The calendar of the published snapshot (its facts read once per snapshot) with the nil
-    returns declared until now."""
+    returns declared and the files sent in the portal until now."""
     con = ctx.db()
     facts = ctx.published.cached("calendar facts", lambda: calendars.facts_of(con))
     names = ctx.published.cached("calendar names", lambda: calendars.party_names(con))
-    nil = calendars.declared_nil_returns(ctx.config.home, party)
-    return calendars.from_facts(facts, names, nil, party)
+    ingested = ctx.published.cached("ingested files", lambda: calendars.ingested_hashes(con))
+    return calendars.from_facts(facts, names, calendars.sent_in_portal(ctx.config.home, party), ingested, party)
 
 
 def calendar_page(ctx, h) -> Response:

@@ -520,14 +520,14 @@ def users(ctx, h, status: int = 200, message: str | None = None) -> Response:
 
 
 def add_user(ctx, h) -> Response:
-    buyers = None
+    parties = None
     con = ctx.published.cursor()
     if con is not None:
-        buyers = set(browse.buyers(con))
+        parties = browse.party_types(con)
     try:
         accounts.add_user(ctx.config.home, ctx.field("email", 320), ctx.field("role", 20),
                           ctx.field("password", accounts.MAX_PASSWORD), ctx.field("party_id", 64) or None,
-                          by=ctx.user.email, buyers=buyers)
+                          by=ctx.user.email, parties=parties)
     except accounts.AccountError as e:
         return users(ctx, h, 400, f"Not added: {e}.")
     return RedirectResponse("/admin/users", status_code=303)

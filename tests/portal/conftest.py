@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROLES = ("accountant", "monitor", "buyer", "admin")
+ROLES = ("accountant", "monitor", "buyer", "grower", "intermediary", "admin")
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +38,7 @@ def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, st
     assert issued.new and not issued.skipped, issued
     users = demo_users(home)
     passwords = {email: password for _, email, password, _ in users}
-    assert len(passwords) == 4, users
+    assert len(passwords) == len(ROLES), users
     return home, {role: passwords[f"{role}@example.org"] for role in ROLES}
 
 

@@ -138,6 +138,22 @@ def test_the_accountant_reads_the_calendar_starts_a_close_and_sees_it_finish(bro
     page.goto(url + "/calendar")
     assert "received" in t003.locator("tr[data-item='sales 2026-03']").inner_text()
     context.close()
+    # the buyer sees its month not sent yet, declares it had no purchases, and sees it received
+    context = browser.new_context()
+    page = context.new_page()
+    browser_sign_in(page, url, "buyer", passwords["buyer"])
+    page.click("nav >> text=Calendar")
+    row = page.locator("tr[data-item='purchases 2026-04']")
+    assert "missing" in row.inner_text() and "2026-05-04" in row.inner_text()
+    page.click("text=Your files")
+    form = page.locator("form[action='/submissions/nil']")
+    form.locator("select[name=kind]").select_option("purchases")
+    form.locator("input[name=period]").fill("2026-04")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    page.click("nav >> text=Calendar")
+    assert re.search(r"received\s+nil return", row.inner_text()), row.inner_text()
+    context.close()
 
 
 def test_a_buyer_sees_its_missing_month(browser, portal_server, portal_home):

@@ -4,10 +4,14 @@ the status every role gets. A page that is added without a line here fails
 
 from __future__ import annotations
 
+import io
+import secrets
+import shutil
+
 import duckdb
 import pytest
 
-from pennytrail.app import casework, snapshots
+from pennytrail.app import casework, snapshots, submissions
 from pennytrail.app.accounts import PARTY_ROLES
 from pennytrail.web.app import Config, create_app, pages
 from pennytrail.web.table import Page
@@ -22,40 +26,38 @@ WHO = (ANON, *ROLES)
 OK, SEE_OTHER, FORBIDDEN, MISSING = 200, 303, 403, 404
 ANON_GET = {ANON: SEE_OTHER}
 ANON_POST = {ANON: FORBIDDEN}
-STAFF_ONLY = {"buyer": FORBIDDEN, "monitor": OK, "accountant": OK, "admin": FORBIDDEN}
+SENDERS = ("buyer", "grower", "intermediary")
+STAFF_ONLY = {**{r: FORBIDDEN for r in ROLES}, "monitor": OK, "accountant": OK}
+# the pages of a buyer's and an accountant's only
+BUYERS = {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "buyer": OK, "accountant": OK}
 TABLE = [
     ("GET", "/healthz", "/healthz", None, {w: OK for w in WHO}),
     ("GET", "/static/{name}", "/static/portal.css", None, {w: OK for w in WHO}),
     ("GET", "/static/{name}", "/static/..%2Fapp.py", None, {w: MISSING for w in WHO}),
     ("GET", "/login", "/login", None, {ANON: OK, **{r: SEE_OTHER for r in ROLES}}),
-    ("POST", "/login", "/login", {"email": "nobody@example.org", "password": "not the password"},
+    ("POST", "/login", "/login", {"email": "nobody-{who}@example.org", "password": "not the password"},
      {w: 401 for w in WHO}),
     ("POST", "/logout", "/logout", {}, {**ANON_POST, **{r: SEE_OTHER for r in ROLES}}),
     ("GET", "/", "/", None, {**ANON_GET, **{r: OK for r in ROLES}}),
     ("GET", "/keys/confirmation.pub.pem", "/keys/confirmation.pub.pem", None, {w: OK for w in WHO}),
     ("GET", "/verify", "/verify", None, {w: OK for w in WHO}),
     ("POST", "/verify", "/verify", {}, {w: 400 for w in WHO}),
-    ("GET", "/confirmations", "/confirmations", None,
-     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
-    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.pdf", None,
-     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
-    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.json", None,
-     {**ANON_GET, "buyer": OK, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
-    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.pdf", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
-    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.csv", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+    ("GET", "/confirmations", "/confirmations", None, BUYERS),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.pdf", None, BUYERS),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/{m}.json", None, BUYERS),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.pdf", None, {**BUYERS, "buyer": MISSING}),
+    ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{other}/{m}.csv", None, {**BUYERS, "buyer": MISSING}),
     # a buyer b01 is another party than B01: the buyer B01 gets 404 for its files
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{lower}/{m_lower}.pdf", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+     {**BUYERS, "buyer": MISSING}),
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{lower}/{m_lower}.json", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": OK, "admin": FORBIDDEN}),
+     {**BUYERS, "buyer": MISSING}),
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/..%2F..%2Fkeys%2Fx.pdf", None,
      {w: MISSING for w in WHO}),  # the decoded path matches no route
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/..%5C..%5Ckeys/{m}.pdf", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": MISSING, "admin": FORBIDDEN}),
+     {**BUYERS, "buyer": MISSING, "accountant": MISSING}),
     ("GET", "/confirmations/{buyer_id}/{name}", "/confirmations/{b}/1999-01.pdf", None,
-     {**ANON_GET, "buyer": MISSING, "monitor": FORBIDDEN, "accountant": MISSING, "admin": FORBIDDEN}),
+     {**BUYERS, "buyer": MISSING, "accountant": MISSING}),
     ("GET", "/workers", "/workers?q={w}", None, {**ANON_GET, **STAFF_ONLY}),
     ("GET", "/workers/{grower_id}/{worker_id:path}", "/workers/{g}/{w}", None, {**ANON_GET, **STAFF_ONLY}),
     ("GET", "/workers/{grower_id}/{worker_id:path}", "/workers/T001/{slashed}", None, {**ANON_GET, **STAFF_ONLY}),
@@ -102,6 +104,34 @@ TABLE = [
     ("GET", "/s/{code}", "/s/{wrong_code}", None, {w: MISSING for w in WHO}),
     ("POST", "/s/{code}/complaint", "/s/{code}/complaint", {"periods": "{p}", "message": "no bonus on my stub"},
      {w: SEE_OTHER for w in WHO}),
+    # senders' own files: each sender its own party's only; staff none (docs/senders.md)
+    ("GET", "/submissions", "/submissions", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES},
+                                                   **{r: OK for r in SENDERS}}),
+    # a sender uploads a kind it sends (the preview); a buyer's payroll, or a grower's purchases, is refused
+    ("POST", "/submissions", "/submissions", {"kind": "{own_kind}", "file": "{upload}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in SENDERS}}),
+    ("POST", "/submissions", "/submissions", {"kind": "payroll", "file": "{upload}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "grower": OK}),
+    ("POST", "/submissions", "/submissions", {"kind": "purchases", "file": "{upload}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "buyer": OK}),
+    ("POST", "/submissions/submit", "/submissions/submit", {"token": "{staged}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, **{r: SEE_OTHER for r in SENDERS}}),
+    # another party's staged upload is not there for it
+    ("POST", "/submissions/submit", "/submissions/submit", {"token": "{others_staged}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, **{r: 409 for r in SENDERS}}),
+    ("POST", "/submissions/discard", "/submissions/discard", {"token": "{staged}"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, **{r: SEE_OTHER for r in SENDERS}}),
+    ("POST", "/submissions/nil", "/submissions/nil", {"kind": "{own_kind}", "period": "2026-05"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in SENDERS}}),
+    ("POST", "/submissions/nil", "/submissions/nil", {"kind": "payroll", "period": "2026-05-04"},
+     {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "grower": OK}),
+    ("GET", "/receipts/{submission_id:int}", "/receipts/{own_receipt}", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in SENDERS}}),
+    # a grower asking for another grower's receipt (and any sender for another party's)
+    ("GET", "/receipts/{submission_id:int}", "/receipts/{others_receipt}", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: MISSING for r in SENDERS}}),
+    ("GET", "/receipts/{submission_id:int}", "/receipts/99999999999999999999", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: MISSING for r in SENDERS}}),
     # the senders' calendar: every sender's for the accountant, its own for each sender (whose
     # page shows only its party: tests/portal/test_calendar_pages.py); a close started from the
     # portal: accountants only (this portal has no data folder: the accountant is told so, 409)
@@ -161,26 +191,78 @@ def values(portal_home):
 
     from .conftest import CASE_BUYER, SLASH_WORKER
 
+    # a staged upload and a submission of another grower than the demo's sender T002
+    data = permission_data(home)
+    others_staged = stage("T001", "grower", b"another grower's\n").token
+    others = submissions.submit(home, data, stage("T001", "grower", b"received\n").token, "T001", "grower", "test")
     return {"g": g, "w": w, "p": p.isoformat(), "b": b, "other": other, "m": m, "inv": inv, "xkey": xkey,
             "case": case, "spare": spare, "lower": CASE_BUYER, "m_lower": m_lower,
             "slashed": quote(SLASH_WORKER, safe=""), "code": shown(code), "code_typed": code.lower(),
-            "wrong_code": shown("".join(reversed(code)))}
+            "wrong_code": shown("".join(reversed(code))), "others_staged": others_staged,
+            "others_receipt": others.id}
+
+
+# the demo's senders (close.DEMO_USERS), a kind each sends (a month's: a nil return names a month)
+PARTY = {"buyer": "B01", "grower": "T002", "intermediary": "R01"}
+OWN_KIND = {"buyer": "purchases", "grower": "sales", "intermediary": "payments"}
+_home: list = []
+
+
+def permission_data(home):
+    """The data folder the senders' pages of these tests store into: the demo's reference data
+    only, so that what they upload never reaches a close of the shared home."""
+    data = home.parent / "permission-data"
+    if not data.exists():
+        shutil.copytree(home / "data" / "reference", data / "reference")
+    _home[:] = [home, data]
+    return data
+
+
+def stage(party: str, role: str, body: bytes, kind: str | None = None):
+    """A file staged by ``party`` (rejected whole by a close: its header names no column)."""
+    home, data = _home
+    kind = kind or submissions.kinds_for(role)[0]
+    return submissions.stage(home, data, party, role, kind, "x.csv", io.BytesIO(b"not,a,table\n" + body), "test")
+
+
+def sender_values(who: str, home) -> dict:
+    """What a sender's own rows of the table fill in: a fresh staged upload and a receipt of its own."""
+    if who not in PARTY:
+        return {"own_kind": "purchases", "staged": "x" * 32, "own_receipt": 1}
+    party = PARTY[who]
+    data = _home[1]
+    own = submissions.submit(home, data, stage(party, who, f"{who}'s own\n".encode(), kind=OWN_KIND[who]).token,
+                             party, who, "test")
+    return {"own_kind": OWN_KIND[who], "staged": stage(party, who, secrets.token_hex(8).encode()).token,
+            "own_receipt": own.id}
 
 
 @pytest.fixture(scope="module")
-def clients(portal_app, portal_home):
+def permission_app(portal_home):
+    home, _ = portal_home
+    return create_app(Config(home, data=permission_data(home), signoff_wait=0.5))
+
+
+@pytest.fixture(scope="module")
+def clients(permission_app, portal_home):
     from starlette.testclient import TestClient
 
     _, passwords = portal_home
-    out = {role: sign_in(portal_app, role, passwords[role]) for role in ROLES}
-    out[ANON] = TestClient(portal_app, follow_redirects=False)
+    out = {role: sign_in(permission_app, role, passwords[role]) for role in ROLES}
+    out[ANON] = TestClient(permission_app, follow_redirects=False)
     out[ANON].csrf = ""
     return out
 
 
 @pytest.mark.parametrize("who, method, url, form, expected, route", CASES,
                          ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
-def test_access(who, method, url, form, expected, route, values, clients, portal_app, portal_home):
+def test_access(who, method, url, form, expected, route, values, clients, permission_app, portal_home, monkeypatch):
+    from pennytrail.app import complaints
+
+    monkeypatch.setattr(complaints, "MAX_PER_DAY", 1000)  # the same worker complains once per visitor here
+    if route in ("/submissions/submit", "/submissions/discard", "/receipts/{submission_id:int}") or (
+            form and "{own_kind}" in form.values()):
+        values = {**values, **sender_values(who, portal_home[0])}
     fill = lambda s: s.format(**values, who=who)  # noqa: E731
     if method == "POST" and "{closable}" in url:
         home, _ = portal_home
@@ -188,11 +270,13 @@ def test_access(who, method, url, form, expected, route, values, clients, portal
                                                            {values["p"]: ("OK", 0)}, "setup@example.org", "monitor")}
     client = clients[who]
     if route == "/logout" and who != ANON:  # signing out ends the session: use one of its own
-        client = sign_in(portal_app, who, portal_home[1][who])
+        client = sign_in(permission_app, who, portal_home[1][who])
     if method == "GET":
         r = client.get(fill(url))
     else:
-        data = {k: fill(v) for k, v in (form or {}).items()}
+        data = {k: fill(v) for k, v in (form or {}).items() if v != "{upload}"}
+        files = {k: ("export.csv", b"not,a,table\n1,2,3\n", "text/csv") for k, v in (form or {}).items()
+                 if v == "{upload}"}
         if client.csrf:
             data["csrf_token"] = client.csrf
         elif route == "/login":
@@ -201,7 +285,7 @@ def test_access(who, method, url, form, expected, route, values, clients, portal
         elif route in ("/s", "/s/{code}/complaint"):  # a worker has no session: the page's own token
             from .conftest import csrf_of
             data["csrf_token"] = csrf_of(client.get("/s").text)
-        r = client.post(fill(url), data=data)
+        r = client.post(fill(url), data=data, files=files or None)
     assert r.status_code == expected, r.text[:400]
     if expected == SEE_OTHER and who == ANON and not route.startswith("/s"):
         assert r.headers["location"] == "/login"

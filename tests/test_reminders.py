@@ -219,9 +219,11 @@ def test_settings_come_from_the_file_and_the_environment_never_with_a_readable_p
     with pytest.raises(reminders.UserError, match="chmod 600"):
         reminders.settings(home, {})
     path.chmod(0o600)
-    s = reminders.settings(home, {"PENNYTRAIL_SMTP_PORT": "2525", "PENNYTRAIL_SMTP_STARTTLS": "no"})
-    assert (s.host, s.port, s.starttls, s.username) == ("mail.example.org", 2525, False, "u")
+    s = reminders.settings(home, {"PENNYTRAIL_SMTP_PORT": "2525"})
+    assert (s.host, s.port, s.starttls, s.username) == ("mail.example.org", 2525, True, "u")
     assert s.password == "zq-pass-9" and "zq-pass-9" not in repr(s)
+    with pytest.raises(reminders.UserError, match="in clear"):
+        reminders.settings(home, {"PENNYTRAIL_SMTP_STARTTLS": "no"})
     path.write_text('host = "m"\nfrom = "p@example.org"\nport = "many"\n')
     with pytest.raises(reminders.UserError, match="port must be a number"):
         reminders.settings(home, {})

@@ -132,6 +132,8 @@ def settings(home: Path, environ: dict | None = None) -> Settings:
         raise UserError(f"no sender address is set: write from = \"...\" in {path}, or set {ENV}FROM")
     if bool(found.get("username")) != bool(found.get("password")):
         raise UserError("the SMTP username and password are set together or not at all")
+    if found.get("username") and not found.get("starttls", True):
+        raise UserError("the SMTP password would cross the network in clear: set starttls = true to sign in")
     return Settings(found["host"], found.get("port", 587), found.get("starttls", True), found.get("username"),
                     found.get("password"), found["from"], dt.timedelta(days=found.get("interval_days", 7)),
                     found.get("timeout", 30.0), found.get("cafile"), found.get("portal_url"))

@@ -106,10 +106,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nportal users (`make serve`, then http://127.0.0.1:8000/login):")
     for role, email, password, party in done.users:
         if password is None:
-            print(f"  {role:<10} {email:<24} exists (new password: `pennytrail users password --home "
+            print(f"  {role:<12} {email:<26} exists (new password: `pennytrail users password --home "
                   f"{home} --email {email} --password-stdin`)")
         else:
-            print(f"  {role:<10} {email:<24} password {password}" + (f"  (buyer {party})" if party else ""))
+            print(f"  {role:<12} {email:<26} password {password}" + (f"  ({role} {party})" if party else ""))
     return 0
 
 
@@ -309,7 +309,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         elif args.action == "list":
             users = accounts.list_users(home)
             for u in users:
-                print(f"{u.email:<32} {u.role:<10} {u.party_id or '-':<8} {'disabled' if u.disabled else 'active'}")
+                print(f"{u.email:<32} {u.role:<12} {u.party_id or '-':<8} {'disabled' if u.disabled else 'active'}")
             if not users:
                 print("no users yet: add one with `pennytrail users add`")
         elif args.action in ("disable", "enable"):

@@ -227,7 +227,9 @@ def pages_of(home) -> dict[str, list[str]]:
              *[f"/growers/{grower}?month={m}" for m in months[:-1]], f"/invoices/{b}/{inv}", "/verify"]
     return {
         "anonymous": ["/login", "/verify", "/months/2099-01"],
-        "buyer": ["/", "/confirmations", "/calendar", "/verify", "/months"],
+        "buyer": ["/", "/confirmations", "/calendar", "/verify", "/months", "/submissions"],
+        "grower": ["/", "/submissions", "/calendar", "/verify"],
+        "intermediary": ["/", "/submissions", "/calendar"],
         "monitor": [*staff, "/cases"],
         "accountant": [*staff, "/months", *[f"/months/{m}" for m in months], f"/months/2026-03?code={code}",
                        "/confirmations", "/calendar", "/close", "/audit", "/months/2099-01"],

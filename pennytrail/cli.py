@@ -47,6 +47,8 @@ EXAMPLES = {
     "statements": "pennytrail statements --home .pennytrail --grower T001 --month 2026-02",
     "codes": "pennytrail codes --home .pennytrail --grower T001",
     "payables": "pennytrail payables --home .pennytrail --grower T001",
+    "calendar": "pennytrail calendar --home .pennytrail --party B01",
+    "remind": "pennytrail remind --home .pennytrail --dry-run",
 }
 UserError = app.UserError  # a problem the user can act on: one line; ``details`` go to the log
 
@@ -256,6 +258,27 @@ def cmd_codes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from .app.calendar import calendar
+
+    print(calendar(Path(args.home), args.party).text())
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from .app.reminders import remind
+
+    done = remind(Path(args.home), dry_run=args.dry_run)
+    if done.note:
+        _log(done.note)
+    print(done.text())
+    if done.failures:
+        first = done.failures[0]
+        raise UserError(f"{len(done.failures)} of {len(done.outcomes)} reminder(s) not sent "
+                        f"(recorded; the next run tries again): {first.party_id}: {first.reply}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     checks, notes = app.verify(Path(args.file), Path(args.public_key) if args.public_key else None,
                                Path(args.trust_list) if args.trust_list else None)
@@ -459,6 +482,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buyer", required=True, help="buyer party id")
     p.add_argument("--month", required=True, help="YYYY-MM")
 
+    p = add("calendar", cmd_calendar, "List what each sender owes (payroll, purchases, payments, sales), when it is "
+                                      "due, and whether it was received, is not yet due or is late.")
+    p.add_argument("--home", required=True, help="home folder (the calendar reads its published snapshot)")
+    p.add_argument("--party", help="one sender's party id only")
+
+    p = add("remind", cmd_remind, "E-mail each sender its missing or late reports, at most once per item per "
+                                  "interval; SMTP settings from HOME/smtp.toml or PENNYTRAIL_SMTP_* variables.")
+    p.add_argument("--home", required=True, help="home folder (the calendar, the senders' accounts and the record "
+                                                 "of reminders sent)")
+    p.add_argument("--dry-run", action="store_true", help="say what would be sent; send and record nothing")
+
     p = add("verify", cmd_verify, "Check a signed statement, and the PDF and CSV it names, against a key you trust.")
     p.add_argument("file", help="a confirmation-MONTH-vN.json statement")
     p.add_argument("--public-key", help="the program's PEM public key, from a source you trust")
@@ -524,6 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 # touch the warehouse (the portal reads published snapshots, beside a running close); every other
 # command with a --home reads the warehouse, and is told to wait while a close holds it.
 HOME_ACCESS = {"close": "write", "demo": "write", "signoff": "write", "serve": "none", "users": "none",
+               "calendar": "none", "remind": "none",
                "codes": "write"}
 LOG = Path("logs") / "pennytrail.log"
 

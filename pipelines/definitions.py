@@ -10,6 +10,7 @@ from assets.report import month_reports, monthly_audit
 
 from .partitions import monthly
 from .resources import PennytrailResource, contract_process
+from .schedules import remind_job, remind_schedule
 from .sensors import build_inbox_sensor
 
 INGEST_RECONCILE = [reference_data, submissions, reconciliation]
@@ -52,8 +53,8 @@ def monthly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | d
 defs = dg.Definitions(
     assets=[*INGEST_RECONCILE, monthly_audit, month_reports],
     asset_checks=[conservation_checks],
-    jobs=[close_job, ingest_reconcile_job, publish_job, reports_job],
-    schedules=[monthly_schedule],
+    jobs=[close_job, ingest_reconcile_job, publish_job, reports_job, remind_job],
+    schedules=[monthly_schedule, remind_schedule],
     sensors=[build_inbox_sensor(close_job)],
     resources={"pennytrail": PennytrailResource(data_dir=dg.EnvVar("PENNYTRAIL_DATA"),
                                                 home_dir=dg.EnvVar("PENNYTRAIL_HOME")),

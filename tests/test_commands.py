@@ -104,7 +104,7 @@ def examples() -> list[str]:
 # traced and confirmed, the confirmation verified, portal users managed; generating new data
 # comes last
 ORDER = ["demo", "close", "summary", "preview", "mappings", "months", "signoff", "report", "trace", "statements", "codes",
-         "payables", "keys", "confirm", "verify", "users", "serve", "generate"]
+         "payables", "calendar", "remind", "keys", "confirm", "verify", "users", "serve", "generate"]
 USERS = ["add", "list", "disable", "enable", "password"]
 
 

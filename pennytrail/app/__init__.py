@@ -41,6 +41,14 @@ Workers' statements (``pennytrail.app.statements``, ``complaints``)
 Contracts (``pennytrail.app.contracts``)
     ``Contracts``: the data contract process of a close or a Dagster run, handed to the assets
     as the `contracts` resource.
+Senders' calendar and reminders (``pennytrail.app.calendar``, ``reminders``)
+    ``calendar(home, party_id=None) -> Calendar`` (``as_of``, ``items``: ``core.calendar.Item``,
+    ``by_party()``, ``counts()``, ``text()``): what each sender owes from the published snapshot;
+    ``remind(home, dry_run=False) -> RemindResult``: e-mail each sender its open items over
+    SMTP (``settings(home)``: ``HOME/smtp.toml`` and ``PENNYTRAIL_SMTP_*``), each recorded.
+Closes started from the portal (``pennytrail.app.close_runs``)
+    ``start(home, data, by) -> Run`` (``AlreadyRunning`` while one runs), ``runs(home)``: the
+    command `pennytrail close` in a process of its own, recorded in the portal's database.
 The portal's own (``accounts``, ``browse``, ``casework``, ``portal_db``, ``snapshots``,
 ``signoff``, ``verification``)
     users, sessions and cases in the portal's database; the published snapshots of the

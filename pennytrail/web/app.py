@@ -34,7 +34,7 @@ from starlette.routing import Route
 
 from pennytrail.app import accounts, portal_db, snapshots
 
-from . import routes, sender_pages, submission_pages, worker_pages
+from . import calendar_pages, routes, sender_pages, submission_pages, worker_pages
 from .table import MAX_FORM, PARTY, PUBLIC, Page, body_limits, check
 
 log = logging.getLogger("pennytrail.portal")
@@ -49,7 +49,7 @@ MAX_BODY = routes.MAX_VERIFY  # /verify: a statement, its PDF and CSV
 MAX_ID = 2 ** 63 - 1  # a case's or a user's number beyond it names nothing
 
 # every module of pages: the portal is built from their ``PAGES`` (table.py), and nothing else is served
-MODULES = (routes, worker_pages, submission_pages, sender_pages)
+MODULES = (routes, worker_pages, submission_pages, sender_pages, calendar_pages)
 
 
 def pages() -> list[Page]:

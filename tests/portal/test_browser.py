@@ -227,12 +227,12 @@ def pages_of(home) -> dict[str, list[str]]:
              *[f"/growers/{grower}?month={m}" for m in months[:-1]], f"/invoices/{b}/{inv}", "/verify"]
     return {
         "anonymous": ["/login", "/verify", "/months/2099-01"],
-        "buyer": ["/", "/confirmations", "/verify", "/months", "/submissions"],
-        "grower": ["/", "/submissions", "/verify", "/files", "/grower"],
-        "intermediary": ["/", "/submissions", "/files"],
+        "buyer": ["/", "/confirmations", "/calendar", "/verify", "/months", "/submissions"],
+        "grower": ["/", "/submissions", "/calendar", "/verify", "/files", "/grower"],
+        "intermediary": ["/", "/submissions", "/calendar", "/files"],
         "monitor": [*staff, "/cases"],
         "accountant": [*staff, "/months", *[f"/months/{m}" for m in months], f"/months/2026-03?code={code}",
-                       "/confirmations", "/audit", "/months/2099-01"],
+                       "/confirmations", "/calendar", "/close", "/audit", "/months/2099-01"],
         "admin": ["/", "/admin/users", "/audit", "/verify"],
     }
 

@@ -12,6 +12,8 @@ import duckdb
 import pytest
 
 from pennytrail.app import casework, snapshots, submissions
+from pennytrail.app.accounts import PARTY_ROLES
+from pennytrail.core import homelock
 from pennytrail.web.app import Config, create_app, pages
 from pennytrail.web.table import Page
 
@@ -150,6 +152,15 @@ TABLE = [
     ("GET", "/grower", "/grower", None, {**ANON_GET, **GROWER_ONLY}),
     ("GET", "/grower/to-pay.csv", "/grower/to-pay.csv", None, {**ANON_GET, **GROWER_ONLY}),
     ("GET", "/grower/to-pay.xlsx", "/grower/to-pay.xlsx", None, {**ANON_GET, **GROWER_ONLY}),
+    # the senders' calendar: every sender's for the accountant, its own for each sender (whose
+    # page shows only its party: tests/portal/test_calendar_pages.py); a close started from the
+    # portal: accountants only (asked while another close holds the home: refused, 409)
+    ("GET", "/calendar", "/calendar", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in PARTY_ROLES}, "accountant": OK}),
+    ("GET", "/calendar", "/calendar?status=late", None,
+     {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, **{r: OK for r in PARTY_ROLES}, "accountant": OK}),
+    ("GET", "/close", "/close", None, {**ANON_GET, **{r: FORBIDDEN for r in ROLES}, "accountant": OK}),
+    ("POST", "/close", "/close", {}, {**ANON_POST, **{r: FORBIDDEN for r in ROLES}, "accountant": 409}),
     ("GET", None, "/no/such/page", None, {w: MISSING for w in WHO}),
 ]
 CASES = [(who, method, url, form, expected[who], route)
@@ -295,7 +306,11 @@ def test_access(who, method, url, form, expected, route, values, clients, permis
         elif route in ("/s", "/s/{code}/complaint"):  # a worker has no session: the page's own token
             from .conftest import csrf_of
             data["csrf_token"] = csrf_of(client.get("/s").text)
-        r = client.post(fill(url), data=data, files=files or None)
+        if (method, route) == ("POST", "/close"):  # refused while a close holds the home: none is started here
+            with homelock.hold(portal_home[0]):
+                r = client.post(fill(url), data=data)
+        else:
+            r = client.post(fill(url), data=data, files=files or None)
     assert r.status_code == expected, r.text[:400]
     if expected == SEE_OTHER and who == ANON and not route.startswith("/s"):
         assert r.headers["location"] == "/login"

@@ -54,8 +54,16 @@ def _statement(stage, table: str) -> str:
     return dict(stage.STATEMENTS)[table]
 
 
+_con: duckdb.DuckDBPyConnection | None = None
+
+
 def _connection() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """One in-memory connection for every split of the process (making one per property
+    example would cost more than the split), a cursor of it per call."""
+    global _con
+    if _con is None:
+        _con = duckdb.connect()
+    con = _con.cursor()
     dialect.install(con)
     return con
 

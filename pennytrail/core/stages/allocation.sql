@@ -56,15 +56,19 @@ WITH eligible AS (
     FROM eligible
 ), quotas AS (
     SELECT grower_id, period_start, worker_id, basis_value, entitled_cents, funded_cents,
-           muldiv(entitled_cents, weight, total) AS entitled_floor, mulmod(entitled_cents, weight, total) AS entitled_rem,
-           muldiv(funded_cents, weight, total) AS funded_floor, mulmod(funded_cents, weight, total) AS funded_rem
+           muldiv(entitled_cents, weight, total) AS entitled_floor,
+           mulmod(entitled_cents, weight, total) AS entitled_rem,
+           muldiv(funded_cents, weight, total) AS funded_floor,
+           mulmod(funded_cents, weight, total) AS funded_rem
     FROM totals
 ), ranked AS (
     SELECT grower_id, period_start, worker_id, basis_value, entitled_floor, funded_floor,
            entitled_cents - sum(entitled_floor) OVER (PARTITION BY grower_id, period_start) AS entitled_left,
-           row_number() OVER (PARTITION BY grower_id, period_start ORDER BY entitled_rem DESC, worker_id) AS entitled_place,
+           row_number() OVER (PARTITION BY grower_id, period_start
+                              ORDER BY entitled_rem DESC, worker_id) AS entitled_place,
            funded_cents - sum(funded_floor) OVER (PARTITION BY grower_id, period_start) AS funded_left,
-           row_number() OVER (PARTITION BY grower_id, period_start ORDER BY funded_rem DESC, worker_id) AS funded_place
+           row_number() OVER (PARTITION BY grower_id, period_start
+                              ORDER BY funded_rem DESC, worker_id) AS funded_place
     FROM quotas
 )
 SELECT grower_id, period_start, worker_id, basis_value,

@@ -11,8 +11,8 @@ WITH billed AS (
            CAST(l.premium_billed_cents - l.owed_cents AS BIGINT) AS amount_cents,
            'seller ' || l.seller_id || ' billed ' || format_cents(l.premium_billed_cents)
                || ' of premium on the line but the rate card gives '
-               || format_cents(l.owed_cents) || ' (' || l.quantity || ' ' || l.unit || ' at ' || l.rate || ' per '
-               || l.rate_unit || ')' AS detail
+               || format_cents(l.owed_cents) || ' (' || CAST(l.quantity AS VARCHAR) || ' ' || l.unit || ' at '
+               || CAST(l.rate AS VARCHAR) || ' per ' || l.rate_unit || ')' AS detail
     FROM w_lines l
     JOIN w_invoices i ON i.buyer_id = l.buyer_id AND i.invoice_id = l.invoice_id
     JOIN ref_parties sp ON sp.party_id = l.seller_id
@@ -36,10 +36,12 @@ WITH billed AS (
     SELECT month, status, seller_type, seller_id, buyer_id, invoice_id, line_no, buyer_owed_cents, seller_owed_cents,
            buyer_base_unit, seller_base_unit, buyer_base_quantity, seller_base_quantity, buyer_grower_id,
            seller_grower_id, buyer_commodity, seller_commodity, buyer_seller_id, seller_seller_id,
-           buyer_quantity || ' ' || buyer_unit || ' of ' || buyer_commodity || ' grown by ' || buyer_grower_id
+           CAST(buyer_quantity AS VARCHAR) || ' ' || buyer_unit || ' of ' || buyer_commodity || ' grown by '
+               || buyer_grower_id
                || ', sold by ' || buyer_seller_id || ' (owed ' || format_cents(buyer_owed_cents) || ')'
                AS buyer_side,
-           seller_quantity || ' ' || seller_unit || ' of ' || seller_commodity || ' grown by ' || seller_grower_id
+           CAST(seller_quantity AS VARCHAR) || ' ' || seller_unit || ' of ' || seller_commodity || ' grown by '
+               || seller_grower_id
                || ', sold by ' || seller_seller_id || ' (' || format_cents(seller_owed_cents) || ' by the rate card)'
                AS seller_side
     FROM w_volume_handshake WHERE status IN ('VOLUME_MISMATCH', 'MISSING_PURCHASE', 'MISSING_SALE')
@@ -91,7 +93,7 @@ WITH billed AS (
 ), empty_pools AS (
     -- §6: a pool with money and no eligible worker
     SELECT p.month, 'grower' AS level, 'POOL_WITHOUT_WORKERS' AS code, p.grower_id AS party_id,
-           p.grower_id || '/' || p.period_start AS reference, CAST(NULL AS VARCHAR) AS worker_id,
+           p.grower_id || '/' || CAST(p.period_start AS VARCHAR) AS reference, CAST(NULL AS VARCHAR) AS worker_id,
            CASE WHEN p.funded_cents > 0 THEN p.funded_cents ELSE p.entitled_cents END AS amount_cents,
            'pool entitled to ' || format_cents(p.entitled_cents) || ' and funded with ' || format_cents(p.funded_cents)
                || ' but the payroll shows no worker with ' || p.allocation_basis || ' in the period' AS detail
@@ -100,8 +102,8 @@ WITH billed AS (
     WHERE (p.entitled_cents > 0 OR p.funded_cents > 0) AND a.eligible_workers = 0
 ), workers AS (
     -- §7: a worker not paid the funded share, or paid without work
-    SELECT month, 'worker' AS level, status AS code, grower_id AS party_id, grower_id || '/' || period_start AS reference,
-           worker_id, variance_cents AS amount_cents,
+    SELECT month, 'worker' AS level, status AS code, grower_id AS party_id,
+           grower_id || '/' || CAST(period_start AS VARCHAR) AS reference, worker_id, variance_cents AS amount_cents,
            'worker ' || worker_id || ': funded share ' || format_cents(funded_cents) || ', paid '
                || format_cents(paid_cents) || CASE WHEN late THEN ', paid late' ELSE '' END
                || CASE WHEN overdue THEN ', overdue' ELSE '' END AS detail

@@ -37,13 +37,15 @@ WITH paid AS (
            s.entitled_share AS entitled, s.funded_share AS funded, coalesce(pd.paid_cents, 0) AS paid,
            pd.last_paid_pay_date
     FROM t_shares s
-    LEFT JOIN paid pd ON pd.grower_id = s.grower_id AND pd.period_start = s.period_start AND pd.worker_id = s.worker_id
+    LEFT JOIN paid pd ON pd.grower_id = s.grower_id AND pd.period_start = s.period_start
+         AND pd.worker_id = s.worker_id
     UNION ALL
     SELECT pd.grower_id, pd.period_start, pd.worker_id, coalesce(b.weight, 0) > 0,
            CASE WHEN coalesce(b.weight, 0) > 0 THEN b.basis_value ELSE 0 END, 0, 0, pd.paid_cents,
            pd.last_paid_pay_date
     FROM paid pd
-    LEFT JOIN t_basis b ON b.grower_id = pd.grower_id AND b.period_start = pd.period_start AND b.worker_id = pd.worker_id
+    LEFT JOIN t_basis b ON b.grower_id = pd.grower_id AND b.period_start = pd.period_start
+         AND b.worker_id = pd.worker_id
     WHERE NOT EXISTS (SELECT 1 FROM t_shares s WHERE s.grower_id = pd.grower_id AND s.period_start = pd.period_start
                       AND s.worker_id = pd.worker_id)
 ), facts AS (

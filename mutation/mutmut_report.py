@@ -21,19 +21,15 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 
-# the core's modules whose Python decides a figure: money, the split, the SQL the reconciliation
+# the core's modules whose Python decides a figure: money, the stages' SQL and the reconciliation that
 # runs, the conservation checks, what a buyer may see of workers, the row checks, a statement's
 # verification
-CENT_MODULES = ("money", "allocation", "reconcile", "conservation", "privacy", "validate", "statement")
+CENT_MODULES = ("money", "stages", "reconcile", "conservation", "privacy", "validate", "statement")
 
 # why a mutant cannot change any figure -> the mutants it explains
 _REASONS = {
     "x = 0 then gets the sign -1, and -1 × 0 is the integer 0 as well":
         ("pennytrail.core.money.x_round_half_up__mutmut_8",),
-    "the default column names go into SQL, where DuckDB's identifiers ignore case: AMOUNT is amount":
-        ("pennytrail.core.reconcile.x_split_sql__mutmut_4",),
-    "the default column names go into SQL, where DuckDB's identifiers ignore case: SHARE is share":
-        ("pennytrail.core.reconcile.x_split_sql__mutmut_6",),
     "ensure_ascii=None is false, as ensure_ascii=False is: the same bytes":
         ("pennytrail.core.statement.x_canonical__mutmut_5",),
     "np.full with the fill None makes an object array, with dtype=None or no dtype: the same array":

@@ -1,14 +1,12 @@
-"""The largest-remainder split (docs/rules.md: Allocation to workers): the Python statement and the SQL that runs it."""
+"""The largest-remainder split (docs/rules.md: Allocation to workers): the Python statement and
+the two places the SQL writes it out (over an invoice's work periods, over a pool's workers)."""
 
 from fractions import Fraction
 
-import duckdb
-import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pennytrail.core.allocation import split
-from pennytrail.core.reconcile import split_sql
+from .split import split, sql_split_over_periods, sql_split_over_workers
 
 weights_st = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3), st.integers(0, 10**6), min_size=1,
                              max_size=30)
@@ -61,21 +59,22 @@ def test_split__all_zero_weights_split_equally():
     assert split(10, {"p1": 0, "p2": 0}) == {"p1": 5, "p2": 5}
 
 
+def _eligible(weights: dict) -> dict:
+    """The workers a pool's split is over: those with a basis above 0."""
+    return {k: w for k, w in weights.items() if w > 0}
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10**7), weights_st), min_size=1, max_size=4))
 def test_split__sql_agrees_with_python(groups):
-    rows, expected = [], {}
-    for g, (gid, amount, weights) in enumerate(groups):
-        for k, w in weights.items():
-            rows.append((g, k, amount, w))
-        for k, s in split(amount, weights).items():
-            expected[(g, k)] = s
-    frame = pd.DataFrame(rows, columns=["grp", "item", "amount", "weight"])
-    con = duckdb.connect()
-    con.register("src", frame)
-    got = {(g, k): s for g, k, s in con.execute(
-        f"SELECT grp, item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall()}
-    assert got == expected
+    rows, over_periods, over_workers = [], {}, {}
+    for g, (_, amount, weights) in enumerate(groups):
+        rows += [(g, k, amount, w) for k, w in weights.items()]
+        over_periods.update({(g, k): s for k, s in split(amount, weights).items()})
+        if _eligible(weights):
+            over_workers.update({(g, k): (s, s) for k, s in split(amount, _eligible(weights)).items()})
+    assert sql_split_over_periods(rows) == over_periods
+    assert sql_split_over_workers(rows) == over_workers
 
 
 @settings(max_examples=40, deadline=None)
@@ -83,20 +82,13 @@ def test_split__sql_agrees_with_python(groups):
                                                 st.integers(0, 10**12), min_size=1, max_size=8))
 def test_split__sql_is_exact_where_amount_times_weight_overflows_bigint(amount, weights):
     """Large amounts and weights take the 128-bit path; the split stays the Python one."""
-    frame = pd.DataFrame([(0, k, amount, w) for k, w in weights.items()], columns=["grp", "item", "amount", "weight"])
-    con = duckdb.connect()
-    con.register("src", frame)
-    got = dict(con.execute(f"SELECT item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall())
-    assert got == split(amount, weights)
+    rows = [(0, k, amount, w) for k, w in weights.items()]
+    assert sql_split_over_periods(rows) == {(0, k): s for k, s in split(amount, weights).items()}
+    if _eligible(weights):
+        assert sql_split_over_workers(rows) == {(0, k): (s, s) for k, s in split(amount, _eligible(weights)).items()}
 
 
-def test_split__sql_splits_several_amounts_over_the_same_weights():
-    frame = pd.DataFrame([("a", 3, 100, 7), ("b", 1, 100, 7), ("c", 0, 100, 7)],
-                         columns=["item", "weight", "x", "y"])
-    frame["grp"] = 0
-    con = duckdb.connect()
-    con.register("src", frame)
-    query = split_sql("src", "grp", "item", {"x": "x_share", "y": "y_share"})
-    rows = con.execute(f"SELECT item, x_share, y_share FROM ({query}) ORDER BY item").fetchall()
+def test_split__sql_splits_entitled_and_funded_over_the_same_workers():
     weights = {"a": 3, "b": 1, "c": 0}
-    assert [(k, split(100, weights)[k], split(7, weights)[k]) for k in "abc"] == rows
+    got = sql_split_over_workers([(0, k, 100, w) for k, w in weights.items()], funded={0: 7})
+    assert got == {(0, k): (split(100, weights)[k], split(7, weights)[k]) for k in "ab"}  # c has no basis

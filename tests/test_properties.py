@@ -9,17 +9,15 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import duckdb
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pennytrail.core.allocation import split
 from pennytrail.core.money import round_half_up
-from pennytrail.core.reconcile import split_sql
 from pennytrail.core.warehouse import MACROS
 
 from .reference_impl import lr_split, rhu
+from .split import split, sql_split_over_periods, sql_split_over_workers
 
 SETTINGS = settings(max_examples=150, deadline=None)
 
@@ -90,10 +88,18 @@ def tied_split(draw):
 
 
 def sql_split(amount: int, weights: dict) -> dict:
-    frame = pd.DataFrame([(0, k, amount, w) for k, w in weights.items()], columns=["grp", "item", "amount", "weight"])
-    c = duckdb.connect()
-    c.register("src", frame)
-    return dict(c.execute(f"SELECT item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall())
+    """The split as the SQL runs it over a pool's workers (those with a weight above 0; none
+    when every weight is 0) and over an invoice's periods, which must agree."""
+    rows = [(0, k, amount, w) for k, w in weights.items()]
+    over_periods = {k: s for (_, k), s in sql_split_over_periods(rows).items()}
+    shares = sql_split_over_workers(rows)
+    assert all(e == f for e, f in shares.values())  # entitled and funded alike, split in one pass
+    over_workers = {k: e for (_, k), (e, _) in shares.items()}
+    if any(weights.values()):
+        assert over_workers == {k: s for k, s in over_periods.items() if weights[k] > 0}
+    else:
+        assert over_workers == {}
+    return over_periods
 
 
 @SETTINGS
@@ -113,11 +119,7 @@ def test_split__over_periods_the_earlier_period_wins_a_tie(case):
     start = dt.date(2026, 1, 5)
     periods = {start + dt.timedelta(days=7 * i): w for i, w in enumerate(weights.values())}
     want = lr_split(amount, periods, tie=lambda k: k)
-    frame = pd.DataFrame([(0, p, amount, w) for p, w in periods.items()], columns=["grp", "item", "amount", "weight"])
-    c = duckdb.connect()
-    c.register("src", frame)
-    got = {(p.date() if hasattr(p, "date") else p): s for p, s in
-           c.execute(f"SELECT item, share FROM ({split_sql('src', 'grp', 'item')})").fetchall()}
+    got = {p: s for (_, p), s in sql_split_over_periods((0, p, amount, w) for p, w in periods.items()).items()}
     assert got == want
 
 

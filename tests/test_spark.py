@@ -76,36 +76,30 @@ def on_both_engines(wh: Path) -> tuple[Path, Path]:
     return duck, spk
 
 
-def test_the_boundary_program_is_the_same_on_both_engines(spark_session, tmp_path):
-    duck, spk = on_both_engines(ingested(write_program(tmp_path / "data"), tmp_path / "wh.duckdb"))
-    assert differences(duck, spk) == {}
-    with connect(spk, read_only=True) as con:  # not empty: the program's figures are all there
-        assert con.execute("SELECT count(*) FROM w_worker_audit").fetchone()[0] > 10
-
-
 # The largest values a row may hold (pennytrail.core.money): amounts of $1,000,000,000.00, quantities,
 # units and hours of 999,999,999.999, a rate of $1,000 per unit, a factor of 1,000,000; lines that
-# each owe the most one line may owe; a retention that rounds; splits whose products pass 64 bits
+# each owe the most one line may owe; retentions that round; splits whose products pass 64 bits.
+# Its ids are its own, so that it can sit beside the boundary program in one warehouse.
 LIMITS_REFERENCE = {
     "programs.csv": """\
         program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor
-        TOP,Top,USD,units,33.33,3660,7,2026-01-05
-        WAG,Wages,USD,gross_wages,7.65,3660,14,2026-01-05
-        HRS,Hours,USD,hours,99.99,3660,7,2026-01-05
+        XTOP,Top,USD,units,33.33,3660,7,2026-01-05
+        XWAG,Wages,USD,gross_wages,7.65,3660,14,2026-01-05
+        XHRS,Hours,USD,hours,99.99,3660,7,2026-01-05
         """,
     "parties.csv": """\
         party_id,party_type,name,program_id
-        B1,buyer,Buyer One,
-        R1,intermediary,Repacker,
-        G1,grower,Grower One,TOP
-        G2,grower,Grower Two,WAG
-        G3,grower,Grower Three,HRS
+        XB1,buyer,Buyer at the limits,
+        XR1,intermediary,Repacker at the limits,
+        XG1,grower,Grower One,XTOP
+        XG2,grower,Grower Two,XWAG
+        XG3,grower,Grower Three,XHRS
         """,
     "rates.csv": """\
         program_id,commodity,rate,rate_unit,effective_from,effective_to
-        TOP,gold,1000,lb,2020-01-01,
-        WAG,dust,0.000001,lb,2020-01-01,
-        HRS,gold,999.999999,mt,2020-01-01,
+        XTOP,gold,1000,lb,2020-01-01,
+        XWAG,dust,0.000001,lb,2020-01-01,
+        XHRS,gold,999.999999,mt,2020-01-01,
         """,
     "units.csv": """\
         unit,base_unit,factor
@@ -115,46 +109,60 @@ LIMITS_REFERENCE = {
 }
 
 
-def limits_program(data: Path) -> Path:
-    small_data_dir(data)
+def limits_program(data: Path, beside: bool = False) -> Path:
+    """The program at the limits under ``data``; ``beside``: added to the program already there
+    (its reference rows appended, the units it already has left out)."""
+    if not beside:
+        small_data_dir(data)
     for name, text in LIMITS_REFERENCE.items():
-        write(data / "reference" / name, text)
+        path = data / "reference" / name
+        if beside:
+            have = path.read_text(encoding="utf-8")
+            rows = [r.strip() for r in text.splitlines()[1:] if r.strip() and f"\n{r.strip()}\n" not in have]
+            path.write_text(have.rstrip("\n") + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+        else:
+            write(path, text)
     big = "1000000000.00"
-    lines = [f"B1,I1,{i},2026-01-0{6 + i % 2},,G1,G1,gold,1000000,lb,{big}" for i in range(1, 13)]
-    lines += [f"B1,I2,{i},2026-01-06,,G2,G2,dust,999999999.999,mt,{big}" for i in range(1, 6)]
-    lines += [f"B1,I3,{i},2026-01-13,,G3,G3,gold,999999.999,lb,999999999.99" for i in range(1, 4)]
-    write(data / "inbox/purchases/b.csv", PURCHASE_HEADER + "\n" + "\n".join(lines) + "\n")
-    sales = [f"B1,I1,{i},G1,2026-01-06,G1,gold,1000000,lb" for i in range(1, 13)]
-    sales += [f"B1,I2,{i},G2,2026-01-06,G2,dust,999999999.998,mt" for i in range(1, 6)]
-    write(data / "inbox/sales/s.csv", SALES_HEADER + "\n" + "\n".join(sales) + "\n")
-    pays = [f"P1,{i},B1,R1,2026-01-20,B1,I1,{big}" for i in range(1, 13)]
-    pays += [f"P2,{i},R1,G1,2026-01-21,B1,I1,{'999999999.99' if i == 1 else big}" for i in range(1, 13)]
-    pays += [f"P3,{i},B1,G2,2026-01-22,B1,I2,{big}" for i in range(1, 6)]
-    pays += [f"P4,{i},B1,G3,2026-01-23,B1,I3,999999999.97" for i in range(1, 4)]
-    write(data / "inbox/payments/p.csv", PAYMENT_HEADER + "\n" + "\n".join(pays) + "\n")
+    lines = [f"XB1,I1,{i},2026-01-0{6 + i % 2},,XG1,XG1,gold,1000000,lb,{big}" for i in range(1, 13)]
+    lines += [f"XB1,I2,{i},2026-01-06,,XG2,XG2,dust,999999999.999,mt,{big}" for i in range(1, 6)]
+    lines += [f"XB1,I3,{i},2026-01-13,,XG3,XG3,gold,999999.999,lb,999999999.99" for i in range(1, 4)]
+    write(data / "inbox/purchases/limits.csv", PURCHASE_HEADER + "\n" + "\n".join(lines) + "\n")
+    sales = [f"XB1,I1,{i},XG1,2026-01-06,XG1,gold,1000000,lb" for i in range(1, 13)]
+    sales += [f"XB1,I2,{i},XG2,2026-01-06,XG2,dust,999999999.998,mt" for i in range(1, 6)]
+    write(data / "inbox/sales/limits.csv", SALES_HEADER + "\n" + "\n".join(sales) + "\n")
+    pays = [f"XP1,{i},XB1,XR1,2026-01-20,XB1,I1,{big}" for i in range(1, 13)]
+    pays += [f"XP2,{i},XR1,XG1,2026-01-21,XB1,I1,{'999999999.99' if i == 1 else big}" for i in range(1, 13)]
+    pays += [f"XP3,{i},XB1,XG2,2026-01-22,XB1,I2,{big}" for i in range(1, 6)]
+    pays += [f"XP4,{i},XB1,XG3,2026-01-23,XB1,I3,999999999.97" for i in range(1, 4)]
+    write(data / "inbox/payments/limits.csv", PAYMENT_HEADER + "\n" + "\n".join(pays) + "\n")
     payroll = []
-    for g, start, end, workers in (("G1", "2026-01-05", "2026-01-11", 7), ("G2", "2026-01-05", "2026-01-18", 5),
-                                   ("G3", "2026-01-12", "2026-01-18", 3)):
+    for g, start, end, workers in (("XG1", "2026-01-05", "2026-01-11", 7), ("XG2", "2026-01-05", "2026-01-18", 5),
+                                   ("XG3", "2026-01-12", "2026-01-18", 3)):
         for w in range(1, workers + 1):
             units = "999999999.999" if w % 2 else f"{999999999 - w}.{w:03d}"
-            payroll.append(f"{g},W{w},{start},,Worker {w},C1,{end},2026-01-30,{units},{units},"
+            payroll.append(f"{g},{g}-{w},{start},,Worker {w},C1,{end},2026-01-30,{units},{units},"
                            f"{'999999999.99' if w % 3 else big},{big}")
-    write(data / "inbox/payroll/p.csv", PAYROLL_HEADER + "\n" + "\n".join(payroll) + "\n")
+    write(data / "inbox/payroll/limits.csv", PAYROLL_HEADER + "\n" + "\n".join(payroll) + "\n")
     return data
 
 
-def test_a_program_at_the_largest_amounts_the_rules_allow_is_the_same_on_both_engines(spark_session, tmp_path):
-    wh = ingested(limits_program(tmp_path / "data"), tmp_path / "wh.duckdb")
-    with connect(wh, read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0  # every row at the limits accepted
+def test_the_boundary_program_and_a_program_at_the_limits_are_the_same_on_both_engines(spark_session, tmp_path):
+    """One warehouse holding the hand-checked boundary program and, beside it, the program at the
+    largest values a row may hold: every working table the same on both engines."""
+    data = limits_program(write_program(tmp_path / "data"), beside=True)
+    wh = ingested(data, tmp_path / "wh.duckdb")
+    with connect(wh, read_only=True) as con:  # every row at the limits accepted
+        assert con.execute("SELECT count(*) FROM quarantine WHERE file LIKE '%limits%'").fetchone()[0] == 0
     duck, spk = on_both_engines(wh)
     assert differences(duck, spk) == {}
-    with connect(spk, read_only=True) as con:
-        owed, funded = con.execute("SELECT sum(owed_cents), (SELECT sum(funded_cents) FROM w_pools) "
-                                   "FROM w_invoice_audit").fetchone()
+    with connect(spk, read_only=True) as con:  # the figures are all there
+        owed, funded = con.execute("SELECT sum(owed_cents), (SELECT sum(funded_cents) FROM w_pools "
+                                   "WHERE grower_id LIKE 'X%') FROM w_invoice_audit WHERE buyer_id = 'XB1'").fetchone()
         # every line of I1 and I2 owes the most one line may owe; I3's are priced per mt
         assert owed == 17 * 10**11 + 3 * round_half_up(Fraction("999999.999") * Fraction("999.999999") * 100 / 10**6)
-        assert funded > 0 and con.execute("SELECT count(*) FROM w_worker_audit").fetchone()[0] == 15
+        assert funded > 10**12
+        assert con.execute("SELECT count(*) FROM w_worker_audit WHERE grower_id LIKE 'X%'").fetchone()[0] == 15
+        assert con.execute("SELECT count(*) FROM w_worker_audit WHERE grower_id NOT LIKE 'X%'").fetchone()[0] > 10
 
 
 def test_an_overflow_is_the_same_clean_error_on_both_engines(spark_session, tmp_path):
@@ -162,7 +170,7 @@ def test_an_overflow_is_the_same_clean_error_on_both_engines(spark_session, tmp_
     both engines stop at the same stage with an overflow, never a wrapped or NULL cent."""
     wh = ingested(limits_program(tmp_path / "data"), tmp_path / "wh.duckdb")
     with connect(wh) as con:
-        con.execute("UPDATE payment_rows SET amount_cents = 4611686018427387904 WHERE payment_id = 'P1'")
+        con.execute("UPDATE payment_rows SET amount_cents = 4611686018427387904 WHERE payment_id = 'XP1'")
     errors = {}
     for engine in ("duckdb", "spark"):
         copy = tmp_path / f"{engine}.duckdb"

@@ -186,6 +186,11 @@ def stage_types(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]
     return types
 
 
+def _literal(path: Path) -> str:
+    """A path as an SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
 def _exchange(folder: Path | None) -> Path:
     base = Path(folder) if folder else Path(tempfile.gettempdir())
     path = base / f"pennytrail-spark-{uuid.uuid4().hex[:12]}"
@@ -220,7 +225,7 @@ def run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]], maste
             path = folder / "in" / table
             path.mkdir(parents=True)
             con.execute(f"COPY (SELECT {', '.join(quote(c) for c in cols)} FROM {quote(table)}) "
-                        f"TO '{path / 'rows.parquet'}' (FORMAT parquet)")
+                        f"TO {_literal(path / 'rows.parquet')} (FORMAT parquet)")
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
         for table, _ in statements:  # each stage written as Parquet, and read as a view by the stages after it
             path = folder / "out" / table
@@ -237,14 +242,14 @@ def run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]], maste
                     raise Overflow(table, "Spark", _first_line(e)) from e
                 raise StageFailed(f"reconciliation stage {table} failed on Spark: {_first_line(e)}") from e
             spark.read.parquet(str(path)).createOrReplaceTempView(table)
-            counts[table] = con.execute(f"SELECT count(*) FROM read_parquet('{path}/*.parquet')").fetchone()[0]
+            counts[table] = con.execute(f"SELECT count(*) FROM read_parquet({_literal(path / '*.parquet')})").fetchone()[0]
             if progress:
                 progress(f"{table}: {counts[table]:,} rows (Spark, {time.perf_counter() - start:.1f} s)")
         kept = [t for t, _ in statements if not t.startswith("t_")]
         for table in kept:  # back into DuckDB with DuckDB's types, then into the warehouse at once
             cols = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in types[table].items())
             con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS SELECT {cols} "
-                        f"FROM read_parquet('{folder / 'out' / table}/*.parquet')")
+                        f"FROM read_parquet({_literal(folder / 'out' / table / '*.parquet')})")
         with transaction(con):
             for table in retired:
                 con.execute(f"DROP TABLE IF EXISTS {db}.main.{table}")

@@ -6,7 +6,6 @@ engine defines the same names with the same results.
   from zero (docs/rules.md: Money); the SQL twin of ``money.round_half_up``.
 - ``period_of(d, anchor, days)``: the first day of the block of ``days`` days, aligned to
   ``anchor``, that holds ``d`` (docs/rules.md: Reference data).
-- ``idiv(a, b)``: integer division of integers, truncated toward zero.
 - ``as_int128(x)``: ``x`` as a 128-bit integer, for a product that may not fit 64 bits.
 - ``muldiv(a, b, c)`` and ``mulmod(a, b, c)``: the quotient (truncated) and the remainder of the
   exact a × b ÷ c for integers a, b and c > 0, b ≤ c: in 64 bits where a × b cannot overflow
@@ -29,7 +28,6 @@ CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
 -- period_of (docs/rules.md: Reference data): start of the block of `days` days, aligned to `anchor`, holding d.
 CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
     anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
-CREATE OR REPLACE TEMP MACRO idiv(a, b) AS a // b;
 CREATE OR REPLACE TEMP MACRO as_int128(x) AS CAST(x AS HUGEINT);
 CREATE OR REPLACE TEMP MACRO muldiv(a, b, c) AS
     CASE WHEN abs(a) <= {BIGINT_MAX} // c THEN (CAST(a AS BIGINT) * b) // c

@@ -39,7 +39,6 @@ SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
     "round_half_up_div": (("num", "den"), "CAST(sign(num) * ((2 * abs(CAST(num AS DECIMAL(38,0))) + den) "
                                           "div (2 * CAST(den AS DECIMAL(38,0)))) AS BIGINT)"),
     "period_of": (("d", "anchor", "days"), "date_add(anchor, datediff(d, anchor) - pmod(datediff(d, anchor), days))"),
-    "idiv": (("a", "b"), "a div b"),
     "as_int128": (("x",), "CAST(x AS DECIMAL(38,0))"),
     # exact in DECIMAL(38,0) whatever the size of a × b: Spark has no faster exact path to take
     "muldiv": (("a", "b", "c"), "CAST((CAST(a AS DECIMAL(38,0)) * b) div c AS BIGINT)"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core.engines import ENGINES
 from ..core.private import owner_only
 from . import changes, snapshots
 from .errors import UserError, need_month, need_warehouse
@@ -49,8 +50,6 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
 
 def _engine(engine: str, spark_master: str | None) -> dict[str, str] | None:
     """The reconciliation's run configuration for ``engine`` (None: the default, DuckDB)."""
-    from ..core.engines import ENGINES
-
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     if spark_master and engine != "spark":

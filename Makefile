@@ -22,6 +22,7 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/spark.py
 
 # Mutation testing (long; not part of `make test`): mutmut over the core's Python, then the kept
 # list of rule mutations of the SQL stages. Prints each score and every survivor (docs/testing.md).

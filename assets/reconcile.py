@@ -6,7 +6,7 @@ import dagster as dg
 
 from pennytrail.app.changes import RECONCILIATION_KEY, rebuilt_since, reconciliation_state
 from pennytrail.app.contracts import Contracts
-from pennytrail.core import conservation, reconcile
+from pennytrail.core import conservation, engines
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import months_available
 from pennytrail.core.warehouse import get_meta
@@ -15,8 +15,15 @@ from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 from .ingest import submissions
 
+class EngineConfig(dg.Config):
+    """Where the reconciliation runs (docs/scale.md): DuckDB in the warehouse, or Apache Spark."""
+
+    engine: str = "duckdb"
+    spark_master: str = "local[2]"
+
+
 @dg.asset(deps=[submissions], pool=WAREHOUSE_POOL, group_name="reconcile", kinds={"duckdb"})
-def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailResource,
+def reconciliation(context: dg.AssetExecutionContext, config: EngineConfig, pennytrail: PennytrailResource,
                    contracts: dg.ResourceParam[Contracts]) -> dg.MaterializeResult:
     """What was owed, paid, received, pooled and allocated to each worker, for every month (docs/rules.md).
 
@@ -25,7 +32,7 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
     touch and kept for the others; otherwise everything is rebuilt. Either way the new tables
     replace the old in one transaction. Publication waits on the conservation checks; the
     output contracts of the months the run will publish are started here, and judged in the
-    contract process while the checks run.
+    contract process while the checks run. On Spark (``config.engine``) the rebuild is whole.
     """
     with pennytrail.warehouse() as con:
         basis, fp = reconciliation_state(con)
@@ -35,7 +42,8 @@ def reconciliation(context: dg.AssetExecutionContext, pennytrail: PennytrailReso
         if unchanged:
             context.log.info("inputs unchanged since the last reconciliation: kept")
         else:
-            reconcile.run(con, progress=context.log.info, since=since, meta={RECONCILIATION_KEY: fp})
+            engines.reconcile_on(con, config.engine, config.spark_master, progress=context.log.info, since=since,
+                                 meta={RECONCILIATION_KEY: fp}, exchange=pennytrail.home)
         months = months_of_run(context.run.tags, lambda: months_available(con))
         started = contracts.start_output(con, months)
         totals = con.execute("""

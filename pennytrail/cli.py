@@ -81,7 +81,8 @@ def _closed(result, home: Path) -> None:
 
 def cmd_close(args: argparse.Namespace) -> int:
     home = Path(args.home)
-    _closed(app.close(Path(args.data), home, [args.month] if args.month else None, progress=_log), home)
+    _closed(app.close(Path(args.data), home, [args.month] if args.month else None, progress=_log,
+                      engine=args.engine, spark_master=args.spark_master), home)
     return 0
 
 
@@ -387,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="data folder holding reference/ and inbox/")
     p.add_argument("--home", required=True, help="folder for the warehouse (pennytrail.duckdb) and Dagster runs")
     p.add_argument("--month", help="YYYY-MM to publish (default: every month in the data)")
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="where the reconciliation runs: duckdb, in the warehouse (default), or spark (docs/scale.md)")
+    p.add_argument("--spark-master", help="the Spark master URL for --engine spark (default local[2])")
 
     p = add("demo", cmd_demo, "Generate the demo program (once) into HOME/data and close every month.")
     p.add_argument("--home", default=".pennytrail", help="home folder (default .pennytrail)")

@@ -129,9 +129,10 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
-            tags: dict[str, str] | None = None, resources: dict | None = None) -> str:
-    """Run the job ``name`` of the one ``Definitions`` in this process; its run id. A run that
-    did not succeed, or whose blocking check failed, raises ``CloseFailed``."""
+            tags: dict[str, str] | None = None, resources: dict | None = None, ops: dict | None = None) -> str:
+    """Run the job ``name`` of the one ``Definitions`` in this process; its run id. ``ops``: the
+    run configuration of its assets (asset name → config). A run that did not succeed, or whose
+    blocking check failed, raises ``CloseFailed``."""
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
@@ -143,8 +144,9 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
         tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
+    run_config = {**quiet, "ops": {op: {"config": config} for op, config in (ops or {}).items()}}
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                    run_config=quiet, tags=tags, resources=resources)
+                                    run_config=run_config, tags=tags, resources=resources)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
     if not result.success or _failed_check(result):
         raise CloseFailed(_reason(result), _details(result))
@@ -167,10 +169,11 @@ def partitions_from(first: str):
 
 
 def run_close(data: Path, home: Path, months: list[str] | None, contracts,
-              progress: Callable[[str], None] = print) -> list[str]:
+              progress: Callable[[str], None] = print, engine: dict[str, str] | None = None) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months with data when None), handing both
     runs ``contracts`` (a ``pennytrail.app.contracts.Contracts``). A month without data is
-    refused, after the ingest (its files may be the ones this close reads)."""
+    refused, after the ingest (its files may be the ones this close reads). ``engine``: the
+    reconciliation's configuration (``assets.reconcile.EngineConfig``; default DuckDB)."""
     from pennytrail.core.publish import months_available
     from pennytrail.core.warehouse import connect
 
@@ -181,7 +184,7 @@ def run_close(data: Path, home: Path, months: list[str] | None, contracts,
     prepare_home(data, home)
     progress("ingest and reconcile …")
     run_job("ingest_and_reconcile", tags={MONTHS_TAG: ",".join(months) if months else "all"},
-            resources={"contracts": contracts})
+            resources={"contracts": contracts}, ops={"reconciliation": engine} if engine else None)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         have = months_available(con)
     partitions = partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")

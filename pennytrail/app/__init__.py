@@ -26,7 +26,9 @@ Summary, months and sign-off (``summary``, ``months``, ``close``)
 Traces (``pennytrail.app.trace``)
     ``trace_worker(home, worker_id=None, name=None, grower=None, date_from=None, date_to=None)``,
     ``trace_grower(home, grower_id, month)``, ``trace_invoice(home, buyer, invoice)``, each a
-    ``Trace`` (``subject``, ``notes``, ``tables``: ``reports.render.Table``, main table first).
+    ``Trace`` (``subject``, ``notes``, ``tables``: ``pennytrail.core.tables.Table``, main table
+    first); the portal's, over the connection to its snapshot: ``worker_periods(con, who, how,
+    names)``, ``grower_month(con, grower_id, month)``, ``invoice(con, buyer, invoice_id)``.
 Reports, confirmations and keys (``pennytrail.app.reports``, over ``confirmations``, ``keys``)
     ``close_workbook(home, month, out=None) -> (path, rows per sheet)``;
     ``confirm(home, buyer, month) -> confirmations.Issued`` (``pdf``, ``csv``, ``statement``,

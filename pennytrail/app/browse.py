@@ -19,7 +19,8 @@ import duckdb
 from pennytrail.core import conservation
 from pennytrail.core.exception_sign import shown_sql
 from pennytrail.core.publish import digest, latest_signoff, month_status, published_months
-from reports.close import waterfall
+from pennytrail.core.trace import published_rows_sql
+from pennytrail.core.waterfall import waterfall
 
 from .confirmations import buyer_of_folder, versions, stem
 from .keys import key_paths
@@ -211,8 +212,6 @@ def id_key(text: str) -> str:
 def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
     """Every (grower, worker) with a published pay period, with the names on their stubs in the
     files published and those names' match keys."""
-    from reports.trace import published_rows_sql
-
     got = con.execute(f"""
         SELECT a.grower_id, a.worker_id,
                list(DISTINCT r.worker_name ORDER BY r.worker_name) FILTER (WHERE r.worker_name IS NOT NULL)

@@ -16,17 +16,15 @@ def close_workbook(home: Path, month: str, out: Path | None = None,
                    progress: Callable[[str], None] = lambda _: None) -> tuple[Path, dict[str, int]]:
     """Write the month's close workbook (default HOME/reports/close-MONTH.xlsx); its path and the
     rows written per sheet."""
-    from reports.close import close_report
-
     from . import casework
-    from .month_reports import close_workbook_path
+    from .month_reports import close_workbook_path, write_close_workbook
 
     need_month(month)
     need_warehouse(home)
     out = out or close_workbook_path(home, month)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         try:
-            return out, close_report(con, month, out, progress=progress, queue=casework.queue_states(home, month))
+            return out, write_close_workbook(con, month, out, progress=progress, queue=casework.queue_states(home, month))
         except LookupError as e:
             raise UserError(str(e)) from None
 

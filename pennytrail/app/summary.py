@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.closebook import as_of_date
 from ..core.exception_sign import LEGEND, shown_sql
 from ..core.money import dollars
 from ..core.publish import latest_signoff, month_status, published_months
@@ -120,8 +121,6 @@ def ui_command(home: Path) -> str:
 
 
 def summary(home: Path) -> Summary:
-    from reports.handshake import as_of_date
-
     path = home / "pennytrail.duckdb"
     with connect(path, read_only=True) as con:
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731

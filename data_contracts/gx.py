@@ -62,10 +62,6 @@ class ContractResult:
     def passed(self) -> bool:
         return not self.failures
 
-    @property
-    def failing_rows(self) -> set[int]:
-        return {r for f in self.failures for r in f.rows}
-
     def metadata(self) -> dict:
         return {
             "rows validated": self.rows,
@@ -171,31 +167,10 @@ class TableSample:
     key_parts: list[pd.DataFrame] = field(default_factory=list)
 
 
-def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """A raw text frame as the input contract sees it: its columns only, blank as None, and the
-    number of the file each row came from (0: one file). ``sample_input`` reads the same rows
-    the same way, without making this frame."""
-    contract = load(kind)
-    cols = {}
-    for col in contract["columns"]:
-        if col in frame.columns:
-            v = frame[col].astype("string[pyarrow]")
-            cols[col] = v.mask(v == "")  # Arrow strings; blank is missing
-        else:
-            cols[col] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
-    out = pd.DataFrame(cols).reset_index(drop=True)
-    if kind == "payroll":
-        filled = pc.coalesce(*(pa.chunked_array(pa.array(out[c])) for c in ("premium_period_start",
-                                                                                   "period_start")))
-        out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
-    out["source_file"] = 0
-    return out
-
-
 def sample_input(kind: str, tables: list[pa.Table], expectations: list[Expectation]) -> TableSample:
     """What the input contract ``expectations`` need of some files' raw text rows, read with
-    Arrow kernels (no GX, no frame of the rows), as ``raw_frame_for`` sees them (blank is
-    missing; a blank premium_period_start is period_start):
+    Arrow kernels (no GX, no frame of the rows): blank is missing, and a blank
+    premium_period_start is period_start:
 
     - for value-wise expectations, each column's distinct values with their row counts;
     - for the key (unique per file), the key's columns as integer codes, one per distinct text
@@ -407,13 +382,6 @@ def judge_table(name: str, sample: TableSample, expectations: list[Expectation])
             column = _column_of(cfg)
             failures.append(Failure(cfg.type, column, int(sample.counts[column][bad].sum())))
     return ContractResult(name, sample.rows, len(expectations), failures)
-
-
-def validate_table(name: str, con, source: str, params: list, expectations: list[Expectation],
-                   row_parts: list[tuple[str, list]] | None = None) -> ContractResult:
-    """Validate the rows of a warehouse relation the way ``validate`` does a frame, reading only
-    what the expectations need (``read_table``), in this process."""
-    return judge_table(name, read_table(con, source, params, expectations, row_parts), expectations)
 
 
 def validate_input(kind: str, tables: list[pa.Table], parties: dict[str, str], units: set[str]) -> ContractResult:

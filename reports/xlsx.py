@@ -72,10 +72,10 @@ def safe_text(value: object) -> str:
     return text
 
 
-def money_text(cents: int) -> str:
-    """Integer cents as the exact decimal text of dollars: 12345 → '123.45', -5 → '-0.05'."""
-    c = int(cents)
-    return f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}"
+def dollars_value(cents: int) -> Decimal:
+    """Integer cents as the exact number of dollars a money cell holds: 12345 → Decimal('123.45')
+    (written in the file as ``123.45``, never through a binary float)."""
+    return Decimal(int(cents)).scaleb(-2)
 
 
 LINE_HEIGHT = 13  # points: a line of 10-point text
@@ -123,10 +123,6 @@ def wrapped_lines(text: str, width: int) -> int:
                 n -= room
             at += (space if at else 0) + n
     return lines
-
-
-def cents_to_dollars(cents: int) -> Decimal:
-    return Decimal(money_text(cents))
 
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -223,7 +219,7 @@ class Sheet:
         if kind == "bool":
             return self._text("yes" if value else "no")
         if kind == "money":
-            value = cents_to_dollars(value)
+            value = dollars_value(value)
         elif kind == "date" and isinstance(value, dt.datetime):
             value = value.date()
         cell = WriteOnlyCell(self.ws, value=value)
@@ -298,7 +294,7 @@ class Sheet:
                            f'{escape(safe_text(v))}</t></is></c>')
             else:
                 if kind == "money":
-                    text = money_text(v)
+                    text = f"{dollars_value(v):f}"
                 elif kind == "date":
                     text = str(((v.date() if isinstance(v, dt.datetime) else v) - EXCEL_EPOCH).days)
                 else:
@@ -346,7 +342,7 @@ class Sheet:
                     out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="inlineStr"><is><t xml:space="preserve">'
                                f'{escape(str(cell.value))}</t></is></c>')
                 else:
-                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="n"><v>{money_text(int(cell.value * 100))}'
+                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="n"><v>{cell.value:f}'
                                f'</v></c>')
             out.append("</row>")
             self._stream.write("".join(out))

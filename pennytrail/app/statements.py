@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pennytrail.core import codes as codes_core
+from pennytrail.core.money import dollars
 from pennytrail.locale import Words
 
 from .errors import UserError, need_month, need_warehouse
@@ -163,10 +164,10 @@ def _basis_lines(w: Words, s: Statement, p: Period) -> list[Line]:
         if p.pool_basis is not None:
             out.append(Line(_("Hours worked by all workers: {value}", value=w.number(p.pool_basis))))
     elif s.basis == "gross_wages":
-        out.append(Line(_("Your earnings: {amount}", amount=w.money(int(p.basis_value * 100))) if eligible
+        out.append(Line(_("Your earnings: {amount}", amount=dollars(int(p.basis_value * 100))) if eligible
                         else _("Work recorded for you: none")))
         if p.pool_basis is not None:
-            out.append(Line(_("Earnings of all workers: {amount}", amount=w.money(int(p.pool_basis * 100)))))
+            out.append(Line(_("Earnings of all workers: {amount}", amount=dollars(int(p.pool_basis * 100)))))
     else:  # equal
         out.append(Line(_("Your part: one equal share") if eligible else _("Work recorded for you: none")))
     out.append(Line(_("Workers who shared the premium: {count}", count=w.number(p.eligible_workers))))
@@ -181,15 +182,15 @@ def blocks(s: Statement, w: Words) -> list[Block]:
     for p in s.periods:
         lines = _basis_lines(w, s, p)
         if p.pool_funded_cents is not None:
-            lines.append(Line(_("Premium for all these workers: {amount}", amount=w.money(p.pool_funded_cents))))
-        lines.append(Line(_("Your share of the premium: {amount}", amount=w.money(p.funded_cents))))
-        lines.append(Line(_("Paid on your pay stubs: {amount}", amount=w.money(p.paid_cents))))
+            lines.append(Line(_("Premium for all these workers: {amount}", amount=dollars(p.pool_funded_cents))))
+        lines.append(Line(_("Your share of the premium: {amount}", amount=dollars(p.funded_cents))))
+        lines.append(Line(_("Paid on your pay stubs: {amount}", amount=dollars(p.paid_cents))))
         if p.variance_cents < 0:
-            lines.append(Line(_("Still owed to you: {amount}", amount=w.money(-p.variance_cents))))
+            lines.append(Line(_("Still owed to you: {amount}", amount=dollars(-p.variance_cents))))
         elif p.variance_cents > 0:
-            lines.append(Line(_("Paid above your share: {amount}", amount=w.money(p.variance_cents))))
+            lines.append(Line(_("Paid above your share: {amount}", amount=dollars(p.variance_cents))))
         else:
-            lines.append(Line(_("Difference: {amount}", amount=w.money(0))))
+            lines.append(Line(_("Difference: {amount}", amount=dollars(0))))
         mark, tone = STATUS_MARK[p.status]
         lines.append(Line(status_words(w, p.status), "status", mark, tone))
         if p.late and p.due_date is not None:
@@ -201,7 +202,7 @@ def blocks(s: Statement, w: Words) -> list[Block]:
         if p.upstream_shortfall_cents > 0:
             lines.append(Line(_("The buyers' premium for this period was {amount} short before it reached "
                                 "{employer}. That part is not your employer's doing: the program follows it up "
-                                "with the buyers.", amount=w.money(p.upstream_shortfall_cents),
+                                "with the buyers.", amount=dollars(p.upstream_shortfall_cents),
                                 employer=s.grower_name), "note"))
         out.append(Block(_("Pay period {start} to {end}", start=w.date(p.period_start), end=w.date(p.period_end)),
                          lines))
@@ -218,8 +219,8 @@ def header(s: Statement, w: Words) -> list[Line]:
 
 def totals(s: Statement, w: Words) -> list[Line]:
     _ = w.gettext
-    return [Line(_("This month, your share: {amount}", amount=w.money(s.funded_cents))),
-            Line(_("This month, paid on your stubs: {amount}", amount=w.money(s.paid_cents)))]
+    return [Line(_("This month, your share: {amount}", amount=dollars(s.funded_cents))),
+            Line(_("This month, paid on your stubs: {amount}", amount=dollars(s.paid_cents)))]
 
 
 def complaint(s: Statement, w: Words) -> str:

@@ -7,9 +7,9 @@ import dagster as dg
 
 from pennytrail.core import codes
 from pennytrail.core.money import dollars
-from pennytrail.core.warehouse import utc_seconds
-from pennytrail.app.contracts import Contracts
 from pennytrail.core.publish import MONTHLY, month_status, publish_months
+from pennytrail.core.warehouse import utc_seconds
+from pipelines.contracts import Contracts
 from pipelines.partitions import month_of, monthly
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
@@ -93,7 +93,7 @@ def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     confirmation for every buyer with an invoice or a payment in the month (`HOME/confirmations/`,
     one folder per buyer: PDF, CSV and an Ed25519-signed JSON statement, with no worker's personal
     data), issued again only when its figures changed."""
-    from pennytrail.app.month_reports import write_month_reports  # the writers: loaded when reports are made
+    from pennytrail.app.month_reports import write_month_reports  # late: the writers load openpyxl and fpdf
 
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:

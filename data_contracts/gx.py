@@ -8,7 +8,7 @@ personal data can leak through a result.
 GX takes seconds to import and its checks run in Python. A close therefore runs them in a
 second process (``ContractProcess``), started when the close starts: GX is imported there while
 the files are read, and each batch's contract runs there while the next batch is ingested. The
-process is an object its owner hands to whoever runs contracts (``pennytrail.app.contracts``);
+process is an object its owner hands to whoever runs contracts (``pipelines.contracts``);
 this module keeps no process of its own.
 """
 
@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from pennytrail.core import money
 from pennytrail.core.reading import text_column
 
-from . import load
+from . import INPUT_KINDS, load
 
 DATE_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NEGATIVE_REGEX = r"^-.*[1-9]"
@@ -446,8 +446,6 @@ class InputContracts:
             self._flush(kind)
 
     def results(self) -> dict[str, ContractResult]:
-        from . import INPUT_KINDS
-
         self.send()
         try:
             return {kind: merge(kind, [f.result().result() for f in self.done.get(kind, [])]

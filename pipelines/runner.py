@@ -18,7 +18,11 @@ from typing import Callable
 
 import dagster as dg
 
-from .partitions import RANGE_END, RANGE_START
+from pennytrail.core.publish import months_available
+from pennytrail.core.warehouse import connect
+
+from .partitions import MONTHS_TAG, RANGE_END, RANGE_START
+from .resources import PennytrailResource
 
 DAGSTER_YAML = """\
 # The pennytrail instance: runs of `pennytrail close` and of `make ui` are recorded here.
@@ -46,9 +50,8 @@ def prepare_home(data: Path, home: Path) -> None:
     cfg = dagster_home / "dagster.yaml"
     if not cfg.exists():
         cfg.write_text(DAGSTER_YAML, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
-    os.environ["PENNYTRAIL_DATA"] = str(data.resolve())
-    os.environ["PENNYTRAIL_HOME"] = str(home.resolve())
+    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())  # where Dagster finds the home's instance
+    os.environ["PENNYTRAIL_HOME"] = str(home.resolve())  # the first month of the partitions (partitions.py)
 
 
 def _failed_check(result: dg.ExecuteInProcessResult) -> str | None:
@@ -128,11 +131,14 @@ def _instance() -> dg.DagsterInstance:
     return _instances[home]
 
 
-def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
-            tags: dict[str, str] | None = None, resources: dict | None = None) -> str:
-    """Run the job ``name`` of the one ``Definitions`` in this process; its run id. A run that
-    did not succeed, or whose blocking check failed, raises ``CloseFailed``."""
-    from pipelines.definitions import defs
+def run_job(name: str, data: Path, home: Path, partition_key: str | None = None,
+            partition_range: tuple[str, str] | None = None, tags: dict[str, str] | None = None,
+            resources: dict | None = None) -> str:
+    """Run the job ``name`` of the one ``Definitions`` in this process over the data folder
+    ``data`` and the home ``home`` (the `pennytrail` resource's configuration), with
+    ``resources`` besides (the `contracts` process); its run id. A run that did not succeed, or
+    whose blocking check failed, raises ``CloseFailed``."""
+    from pipelines.definitions import defs  # late: its partitions start at the home's first month (partitions_from)
 
     job = defs.resolve_job_def(name)
     instance = _instance()
@@ -143,6 +149,8 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     tags = {**(tags or {}), PID_TAG: str(os.getpid()), HOST_TAG: os.uname().nodename}
     if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
         tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
+    resources = {"pennytrail": PennytrailResource(data_dir=str(data.resolve()), home_dir=str(home.resolve())),
+                 **(resources or {})}
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
                                     run_config=quiet, tags=tags, resources=resources)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
@@ -154,12 +162,12 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
 def partitions_from(first: str):
     """The partitions module, its months starting at ``first`` (the definitions are rebuilt over
     them when the data now starts earlier than they do)."""
-    from . import partitions
+    from . import partitions  # late: as loaded now, perhaps reloaded below
 
     if partitions.record_first_month(first):
-        import assets.report
+        import assets.report  # late: rebuilt over the new partitions
 
-        from . import definitions, sensors
+        from . import definitions, sensors  # late: rebuilt over the new partitions
 
         for module in (partitions, assets.report, sensors, definitions):
             importlib.reload(module)
@@ -169,18 +177,13 @@ def partitions_from(first: str):
 def run_close(data: Path, home: Path, months: list[str] | None, contracts,
               progress: Callable[[str], None] = print) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months with data when None), handing both
-    runs ``contracts`` (a ``pennytrail.app.contracts.Contracts``). A month without data is
+    runs ``contracts`` (a ``pipelines.contracts.Contracts``). A month without data is
     refused, after the ingest (its files may be the ones this close reads)."""
-    from pennytrail.core.publish import months_available
-    from pennytrail.core.warehouse import connect
-
-    from .partitions import MONTHS_TAG
-
     if not (data / "reference").is_dir():
         raise CloseFailed(f"no reference data: {data / 'reference'} does not exist")
     prepare_home(data, home)
     progress("ingest and reconcile …")
-    run_job("ingest_and_reconcile", tags={MONTHS_TAG: ",".join(months) if months else "all"},
+    run_job("ingest_and_reconcile", data, home, tags={MONTHS_TAG: ",".join(months) if months else "all"},
             resources={"contracts": contracts})
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         have = months_available(con)
@@ -198,7 +201,7 @@ def run_close(data: Path, home: Path, months: list[str] | None, contracts,
     first, last = partition_of(min(months)), partition_of(max(months))
     progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
     if first == last:
-        run_job("publish_month", first, resources={"contracts": contracts})
+        run_job("publish_month", data, home, first, resources={"contracts": contracts})
     else:  # one run publishes the whole range (months without data in it are published empty)
-        run_job("publish_month", partition_range=(first, last), resources={"contracts": contracts})
+        run_job("publish_month", data, home, partition_range=(first, last), resources={"contracts": contracts})
     return months

@@ -88,7 +88,7 @@ def _advances() -> dict[str, float]:
     in digits, and a digit is 0.636 em wide."""
     from fontTools.ttLib import TTFont
 
-    from .confirm import font_files
+    from .confirm import font_files  # late: the PDF writer's fonts, read only when a row's height is worked out
 
     font = TTFont(str(font_files()[""]), lazy=True)
     em = font["head"].unitsPerEm

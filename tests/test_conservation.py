@@ -44,7 +44,7 @@ def reconciled(boundary_home, tmp_path_factory) -> Path:
     from pipelines.runner import partitions_from, prepare_home, run_job
 
     prepare_home(home / "data", home)
-    run_job("ingest_and_reconcile")  # reconciled, nothing published
+    run_job("ingest_and_reconcile", home / "data", home)  # reconciled, nothing published
     partitions_from("2026-01")  # the months start with the data's first, as a close records them
     assert main(["keys", "create", "--home", str(home)]) == 0  # the close job also issues confirmations
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
@@ -90,7 +90,9 @@ def sensor_request(home: Path, monkeypatch) -> tuple[dg.RunRequest, str]:
     from pipelines.definitions import defs
 
     sensor = defs.resolve_sensor_def("inbox_sensor")
-    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs) as ctx:
+    # the sensor's `pennytrail` resource, configured as the Definitions configure it (the UI's environment)
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs,
+                                 resources={"pennytrail": defs.resources["pennytrail"]}) as ctx:
         requests = list(sensor(ctx))
     (request,) = [r for r in requests if r.partition_key == "2026-01"]
     return request, sensor.job_name

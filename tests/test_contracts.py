@@ -133,7 +133,7 @@ def _failing_frame() -> tuple[pd.DataFrame, list]:
 
 @pytest.fixture(scope="module")
 def contracts():
-    from pennytrail.app.contracts import Contracts
+    from pipelines.contracts import Contracts
 
     c = Contracts()
     yield c
@@ -182,7 +182,7 @@ def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced(contracts
 
 
 def test_stop_ends_the_contract_process():
-    from pennytrail.app.contracts import Contracts
+    from pipelines.contracts import Contracts
 
     contracts = Contracts()
     process = contracts.process()

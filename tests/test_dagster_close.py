@@ -11,10 +11,14 @@ from pennytrail.core.warehouse import connect
 from pipelines.runner import partitions_from, prepare_home
 
 
-def test_a_close_run_from_the_ui_starts_the_output_contracts_ahead_as_the_command_does(demo_data, tmp_path):
+def test_a_close_run_from_the_ui_starts_the_output_contracts_ahead_as_the_command_does(demo_data, tmp_path,
+                                                                                      monkeypatch):
     data, home = tmp_path / "data", tmp_path / "home"
     shutil.copytree(demo_data, data)
     prepare_home(data, home)
+    # the `pennytrail` resource's configuration, as `make ui` gives it to the UI's code location
+    monkeypatch.setenv("PENNYTRAIL_DATA", str(data))
+    monkeypatch.setenv("PENNYTRAIL_HOME", str(home))
     keys.create(home)  # the close job's reports sign the buyers' confirmations
     partitions_from("2026-01")  # the months start with the data's first, as a close records them
     from pipelines.definitions import defs

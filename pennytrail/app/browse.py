@@ -24,6 +24,7 @@ from pennytrail.core.waterfall import waterfall
 
 from .confirmations import buyer_of_folder, versions, stem
 from .keys import key_paths
+from .months import months_with_data
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
@@ -35,8 +36,6 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
 def months(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every month the snapshot knows (the one list of ``months.months_with_data``, which
     ``pennytrail months`` and ``summary`` print too), newest first, with its totals and state."""
-    from .months import months_with_data
-
     figures = {r["month"]: r for r in rows(con, """
         WITH i AS (SELECT month, sum(owed_cents) AS owed_cents, sum(paid_by_buyer_cents) AS paid_cents,
                      count(*) AS invoices FROM invoice_audit GROUP BY 1),

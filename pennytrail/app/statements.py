@@ -17,10 +17,15 @@ from pathlib import Path
 import duckdb
 
 from pennytrail.core import codes as codes_core
+from pennytrail.core import homelock
 from pennytrail.core.money import dollars
+from pennytrail.core.paths import party_folder
+from pennytrail.core.warehouse import connect, transaction, utc_seconds
 from pennytrail.locale import Words
 
+from . import snapshots
 from .errors import UserError, need_month, need_warehouse
+from .signoff import _writing
 
 
 @dataclass
@@ -235,8 +240,6 @@ def complaint(s: Statement, w: Words) -> str:
 # --- the statement codes, for the program's staff -----------------------------------------------
 
 def _read(home: Path):
-    from pennytrail.core.warehouse import connect
-
     need_warehouse(home)
     return connect(Path(home) / "pennytrail.duckdb", read_only=True)
 
@@ -257,12 +260,12 @@ def list_codes(home: Path, grower_id: str) -> list[tuple[str, str, str, str | No
 def reissue_code(home: Path, grower_id: str, worker_id: str, by: str = "command line") -> str:
     """Replace a worker's code (a lost statement): the old one stops working at once in the
     warehouse and, as a new snapshot is published, on the portal. The new code, as printed."""
-    from pennytrail.core.warehouse import transaction, utc_seconds
+    with homelock.hold(Path(home)):
+        need_warehouse(home)
+        return _reissue(Path(home), grower_id, worker_id, by)
 
-    from . import snapshots
-    from .signoff import _writing
 
-    need_warehouse(home)
+def _reissue(home: Path, grower_id: str, worker_id: str, by: str) -> str:
     con = _writing(Path(home), 30.0)
     try:
         with transaction(con):
@@ -280,7 +283,7 @@ def statements_pdf(home: Path, grower_id: str, month: str, out: Path | None = No
                    url: str = "http://127.0.0.1:8000") -> tuple[Path, int]:
     """One PDF of every worker's statement of the grower and month (``reports.worker_statement``);
     its path and the number of statements."""
-    from reports.worker_statement import write_pdf
+    from reports.worker_statement import write_pdf  # late: the PDF writer loads fpdf and segno, and imports this module
 
     need_month(month)
     with _read(home) as con:
@@ -291,8 +294,6 @@ def statements_pdf(home: Path, grower_id: str, month: str, out: Path | None = No
         if not workers:
             raise UserError(f"grower {grower_id} has no published worker audit for {month}: close the month first")
         found = [worker_statement(con, grower_id, w, month) for w in workers]
-    from pennytrail.core.paths import party_folder
-
     # the grower's folder is named from a hash of its id: nothing from input becomes a path
     path = Path(out) if out else party_folder(Path(home) / "statements", grower_id) / f"statements-{month}.pdf"
     write_pdf([s for s in found if s is not None], path, url)

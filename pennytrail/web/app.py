@@ -33,6 +33,8 @@ from starlette.routing import Route
 
 from pennytrail.app import accounts, portal_db, snapshots, verification
 
+from . import routes, worker_pages
+
 log = logging.getLogger("pennytrail.portal")
 
 HERE = Path(__file__).parent
@@ -381,8 +383,6 @@ ERROR_TEXT = {
 
 
 def create_app(config: Config) -> Starlette:
-    from . import routes, worker_pages
-
     config.home = Path(config.home)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)

@@ -18,8 +18,10 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, trace, verification
+from pennytrail.app import accounts, browse, casework, complaints, portal_db, signoff, snapshots, trace, verification
 from pennytrail.app import confirmations as issued
+from pennytrail.app.month_reports import write_close_workbook
+from pennytrail.core import codes as statement_codes
 from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
@@ -243,8 +245,6 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        from pennytrail.core import codes as statement_codes
-
         code = statement_codes.typed(q)  # a worker calling the complaint line reads out their statement code
         if code is not None:
             who = statement_codes.find(con, code)
@@ -318,8 +318,6 @@ def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
 # --- cases -----------------------------------------------------------------------------------
 
 def cases(ctx, h) -> Response:
-    from pennytrail.app import complaints  # the workers' own complaints first
-
     return h.page(ctx, "cases.html", cases=complaints.cases_for_monitors(ctx.config.home),
                   names=_names(ctx))
 
@@ -351,8 +349,6 @@ def case(ctx, h, case_id: int) -> Response:
     now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
     periods = [p["period_start"] for p in found["periods"]]
     ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
-    from pennytrail.app import complaints
-
     return h.page(ctx, "case.html", case=found, now=now, names=_names(ctx), complaint=complaints.of_case(ctx.config.home, case_id),
                   remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
                   history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
@@ -442,8 +438,6 @@ def _done(ctx, view) -> str | None:
 
 
 def close_workbook(ctx, h, month: str) -> Response:
-    from pennytrail.app.month_reports import write_close_workbook
-
     con, view = _month_view(ctx, month)
     folder = ctx.config.home / snapshots.FOLDER / "workbooks"
     folder.mkdir(parents=True, exist_ok=True)

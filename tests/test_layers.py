@@ -164,3 +164,52 @@ def test_the_checks_find_a_climb_and_an_unexplained_late_import(tmp_path, monkey
     assert late_imports(tmp_path) == ["assets/bad.py:7 imports pennytrail.app.close in f()",
                                       "pennytrail/core/ok.py:5 imports pennytrail.core in g()"]
 
+
+CODE_FOLDERS = ("pennytrail/core/", "pennytrail/app/", "pennytrail/web/", "pennytrail/", "assets/", "pipelines/",
+                "reports/", "data_contracts/", "mutation/")
+
+
+def layout(readme: str) -> dict[str, set[str]]:
+    """The README's layout table: each folder → the names written in code in its row."""
+    import re
+
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return {m[1]: set(re.findall(r"`([^`]+)`", m[2]))
+            for m in re.finditer(r"^\| `([^`]+)` \| (.*) \|$", section, re.MULTILINE)}
+
+
+def layout_problems(root: Path) -> list[str]:
+    """What the README's layout says that the tree does not hold, and the modules it leaves out."""
+    rows = layout((root / "README.md").read_text(encoding="utf-8"))
+    problems = [f"{folder}: no such folder" for folder in rows if not (root / folder).is_dir()]
+    tops = {p.name + "/" for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and any(p.rglob("*.py")) and not p.name.endswith(".egg-info")}
+    problems += [f"{folder}: a folder of code the layout does not describe" for folder in sorted(tops - set(rows))]
+    for folder in CODE_FOLDERS:
+        names = rows.get(folder, set())
+        for path in sorted((root / folder).glob("*.py")):
+            if path.stem != "__init__" and path.stem not in names and path.name not in names:
+                problems.append(f"{folder}{path.name}: not in the layout")
+        problems += [f"{folder}{n}: named in the layout, not in the tree" for n in sorted(names)
+                     if n.endswith(".py") and "/" not in n and not (root / folder / n).is_file()]
+    return problems
+
+
+def test_the_readme_layout_describes_the_tree():
+    assert layout_problems(ROOT) == []
+
+
+def test_the_layout_check_finds_a_missing_module_and_a_missing_folder(tmp_path):
+    (tmp_path / "pennytrail" / "core").mkdir(parents=True)
+    (tmp_path / "pennytrail" / "core" / "money.py").write_text("", encoding="utf-8")
+    (tmp_path / "pennytrail" / "core" / "stray.py").write_text("", encoding="utf-8")
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "x.py").write_text("", encoding="utf-8")
+    (tmp_path / "README.md").write_text(
+        "# p\n\n## Layout\n\n| folder | purpose |\n|---|---|\n"
+        "| `pennytrail/` | the package |\n| `pennytrail/core/` | the rules: `money`, `gone.py` |\n"
+        "| `nowhere/` | nothing |\n\n## Next\n",
+        encoding="utf-8")
+    assert layout_problems(tmp_path) == [
+        "nowhere/: no such folder", "extra/: a folder of code the layout does not describe",
+        "pennytrail/core/stray.py: not in the layout", "pennytrail/core/gone.py: named in the layout, not in the tree"]

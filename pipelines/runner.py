@@ -10,7 +10,7 @@ UI does.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import os
 import re
 from pathlib import Path
@@ -21,6 +21,7 @@ import dagster as dg
 from pennytrail.core.publish import months_available
 from pennytrail.core.warehouse import connect
 
+from . import definitions, partitions
 from .partitions import MONTHS_TAG, RANGE_END, RANGE_START
 from .resources import PennytrailResource
 
@@ -51,7 +52,6 @@ def prepare_home(data: Path, home: Path) -> None:
     if not cfg.exists():
         cfg.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())  # where Dagster finds the home's instance
-    os.environ["PENNYTRAIL_HOME"] = str(home.resolve())  # the first month of the partitions (partitions.py)
 
 
 def _failed_check(result: dg.ExecuteInProcessResult) -> str | None:
@@ -138,9 +138,7 @@ def run_job(name: str, data: Path, home: Path, partition_key: str | None = None,
     ``data`` and the home ``home`` (the `pennytrail` resource's configuration), with
     ``resources`` besides (the `contracts` process); its run id. A run that did not succeed, or
     whose blocking check failed, raises ``CloseFailed``."""
-    from pipelines.definitions import defs  # late: its partitions start at the home's first month (partitions_from)
-
-    job = defs.resolve_job_def(name)
+    job = definitions_for(partitions.first_month(home)).resolve_job_def(name)
     instance = _instance()
     release_dead_runs(instance)
     # Dagster's console log stays quiet: a failure is one line from the command, and its details
@@ -159,19 +157,11 @@ def run_job(name: str, data: Path, home: Path, partition_key: str | None = None,
     return result.run_id
 
 
-def partitions_from(first: str):
-    """The partitions module, its months starting at ``first`` (the definitions are rebuilt over
-    them when the data now starts earlier than they do)."""
-    from . import partitions  # late: as loaded now, perhaps reloaded below
-
-    if partitions.record_first_month(first):
-        import assets.report  # late: rebuilt over the new partitions
-
-        from . import definitions, sensors  # late: rebuilt over the new partitions
-
-        for module in (partitions, assets.report, sensors, definitions):
-            importlib.reload(module)
-    return importlib.import_module("pipelines.partitions")
+@functools.cache
+def definitions_for(first: str) -> dg.Definitions:
+    """The one Definitions (``definitions.build``) over the months from ``first``: a run of the
+    application layer's covers the months of the home it closes, whatever the process loaded."""
+    return definitions.build(partitions.monthly_from(first))
 
 
 def run_close(data: Path, home: Path, months: list[str] | None, contracts,
@@ -187,14 +177,16 @@ def run_close(data: Path, home: Path, months: list[str] | None, contracts,
             resources={"contracts": contracts})
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         have = months_available(con)
-    partitions = partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")
+    if have:  # the months start with the data's first, for the UI as for the runs below
+        partitions.record_first_month(home, have[0])
+    months_def = partitions.monthly_from(partitions.first_month(home))
     if months is None:
         months = have
     missing = [m for m in months if m not in have]
     if missing:
         raise CloseFailed(f"no data for {', '.join(missing)}, so nothing to close; months with data: "
                           f"{', '.join(have) or 'none'}")
-    partitions.check_months(months, CloseFailed)
+    partitions.check_months(months, CloseFailed, months_def)
     partition_of = partitions.partition_of
     if not months:
         return months

@@ -86,14 +86,15 @@ def write_month_reports(data: Path, home: Path, progress: Callable[[str], None] 
     """Run the ``reports_for_month`` job over every published month (one run, recorded in the
     home's Dagster instance, over its partitions): each month's close workbook and every buyer's
     confirmation. The months."""
-    from pipelines.runner import CloseFailed, partitions_from, prepare_home, run_job  # late: Dagster takes seconds to import
+    from pipelines.partitions import partition_of, record_first_month  # late: Dagster takes seconds to import
+    from pipelines.runner import CloseFailed, prepare_home, run_job  # late: Dagster takes seconds to import
 
     with connect(need_warehouse(home), read_only=True) as con:
         done = published_months(con)
     if done:
         progress(f"reports {', '.join(done)} …")
         prepare_home(data, home)  # the home's Dagster instance and partitions, as a close sets them
-        partition_of = partitions_from(done[0]).partition_of
+        record_first_month(home, done[0])
         try:
             run_job("reports_for_month", data, home, partition_range=(partition_of(done[0]), partition_of(done[-1])))
         except CloseFailed as e:

@@ -5,9 +5,9 @@ import dagster as dg
 
 import data_contracts
 from data_contracts import gx
-from pennytrail.app.contracts import Contracts
 from pennytrail.core.ingest import ingest, write_reference
 from pennytrail.core.reference import ReferenceDataError, load_reference
+from pipelines.contracts import Contracts
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 INPUT_CHECKS = [f"contract_{kind}" for kind in data_contracts.INPUT_KINDS]

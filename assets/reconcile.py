@@ -4,12 +4,12 @@ conservation checks over it."""
 
 import dagster as dg
 
-from pennytrail.app.changes import RECONCILIATION_KEY, rebuilt_since, reconciliation_state
-from pennytrail.app.contracts import Contracts
 from pennytrail.core import conservation, engines
+from pennytrail.core.changes import RECONCILIATION_KEY, rebuilt_since, reconciliation_state
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import months_available
 from pennytrail.core.warehouse import get_meta
+from pipelines.contracts import Contracts
 from pipelines.partitions import months_of_run
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 

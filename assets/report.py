@@ -1,4 +1,6 @@
-"""Report assets: a month's audit tables, published once the reconciliation checks pass."""
+"""Report assets: a month's audit tables, published once the reconciliation checks pass, and its
+reports. Both are partitioned by month, so they are made over the months a Definitions covers
+(``report_assets``)."""
 
 
 import warnings
@@ -7,10 +9,10 @@ import dagster as dg
 
 from pennytrail.core import codes
 from pennytrail.core.money import dollars
-from pennytrail.core.warehouse import utc_seconds
-from pennytrail.app.contracts import Contracts
 from pennytrail.core.publish import MONTHLY, month_status, publish_months
-from pipelines.partitions import month_of, monthly
+from pennytrail.core.warehouse import utc_seconds
+from pipelines.contracts import Contracts
+from pipelines.partitions import month_of
 from pipelines.resources import WAREHOUSE_POOL, PennytrailResource
 
 from .reconcile import reconciliation
@@ -22,11 +24,6 @@ OUTPUT_CHECKS = [f"contract_{t}" for t in MONTHLY]
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 
-@dg.asset(
-    deps=[reconciliation], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report", kinds={"duckdb"},
-    check_specs=[dg.AssetCheckSpec(name, asset="monthly_audit") for name in OUTPUT_CHECKS],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-)
 def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResource,
                   contracts: dg.ResourceParam[Contracts]):
     """Each month's slice of `worker_audit`, `pool_audit`, `invoice_audit`, `pass_through_audit` and
@@ -86,14 +83,12 @@ def monthly_audit(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
                                       description="checked when published; nothing changed since")
 
 
-@dg.asset(deps=[monthly_audit], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report",
-          kinds={"excel", "pdf"}, backfill_policy=dg.BackfillPolicy.single_run())
 def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResource) -> dg.MaterializeResult:
     """The month's close workbook for accountants (`HOME/reports/close-MONTH.xlsx`) and a payment
     confirmation for every buyer with an invoice or a payment in the month (`HOME/confirmations/`,
     one folder per buyer: PDF, CSV and an Ed25519-signed JSON statement, with no worker's personal
     data), issued again only when its figures changed."""
-    from pennytrail.app.month_reports import write_month_reports  # the writers: loaded when reports are made
+    from pennytrail.app.month_reports import write_month_reports  # late: the writers load openpyxl and fpdf
 
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:
@@ -108,3 +103,15 @@ def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
 
 def _issued(issued: dict) -> str:
     return ", ".join(f"{b} v{c.version}" + ("" if c.new else " (unchanged)") for b, c in issued.items()) or "none"
+
+
+def report_assets(monthly: dg.PartitionsDefinition) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The ``monthly_audit`` and ``month_reports`` assets over the months ``monthly``."""
+    audit = dg.asset(
+        deps=[reconciliation], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report", kinds={"duckdb"},
+        check_specs=[dg.AssetCheckSpec(name, asset="monthly_audit") for name in OUTPUT_CHECKS],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )(monthly_audit)
+    reports = dg.asset(deps=[audit], partitions_def=monthly, pool=WAREHOUSE_POOL, group_name="report",
+                       kinds={"excel", "pdf"}, backfill_policy=dg.BackfillPolicy.single_run())(month_reports)
+    return audit, reports

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pennytrail.app.contracts import Contracts  # noqa: E402
+from pipelines.contracts import Contracts  # noqa: E402
 from pennytrail.core import conservation, publish, reconcile  # noqa: E402
 from pennytrail.generator import generate  # noqa: E402
 from pennytrail.core.ingest import ingest, write_reference  # noqa: E402

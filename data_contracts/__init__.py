@@ -37,6 +37,3 @@ def required_columns(kind: str) -> list[str]:
     """Columns a submission's header must have."""
     return [c for c, spec in load(kind)["columns"].items() if not spec.get("optional_column")]
 
-
-def personal_columns(name: str) -> set[str]:
-    return {c for c, spec in load(name)["columns"].items() if spec.get("personal_data")}

@@ -8,7 +8,7 @@ personal data can leak through a result.
 GX takes seconds to import and its checks run in Python. A close therefore runs them in a
 second process (``ContractProcess``), started when the close starts: GX is imported there while
 the files are read, and each batch's contract runs there while the next batch is ingested. The
-process is an object its owner hands to whoever runs contracts (``pennytrail.app.contracts``);
+process is an object its owner hands to whoever runs contracts (``pipelines.contracts``);
 this module keeps no process of its own.
 """
 
@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from pennytrail.core import money
 from pennytrail.core.reading import text_column
 
-from . import load
+from . import INPUT_KINDS, load
 
 DATE_REGEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 NEGATIVE_REGEX = r"^-.*[1-9]"
@@ -61,10 +61,6 @@ class ContractResult:
     @property
     def passed(self) -> bool:
         return not self.failures
-
-    @property
-    def failing_rows(self) -> set[int]:
-        return {r for f in self.failures for r in f.rows}
 
     def metadata(self) -> dict:
         return {
@@ -171,31 +167,10 @@ class TableSample:
     key_parts: list[pd.DataFrame] = field(default_factory=list)
 
 
-def raw_frame_for(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """A raw text frame as the input contract sees it: its columns only, blank as None, and the
-    number of the file each row came from (0: one file). ``sample_input`` reads the same rows
-    the same way, without making this frame."""
-    contract = load(kind)
-    cols = {}
-    for col in contract["columns"]:
-        if col in frame.columns:
-            v = frame[col].astype("string[pyarrow]")
-            cols[col] = v.mask(v == "")  # Arrow strings; blank is missing
-        else:
-            cols[col] = pd.Series(pd.NA, index=frame.index, dtype="string[pyarrow]")
-    out = pd.DataFrame(cols).reset_index(drop=True)
-    if kind == "payroll":
-        filled = pc.coalesce(*(pa.chunked_array(pa.array(out[c])) for c in ("premium_period_start",
-                                                                                   "period_start")))
-        out["premium_period_start"] = pd.Series(pd.arrays.ArrowStringArray(filled), index=out.index)
-    out["source_file"] = 0
-    return out
-
-
 def sample_input(kind: str, tables: list[pa.Table], expectations: list[Expectation]) -> TableSample:
     """What the input contract ``expectations`` need of some files' raw text rows, read with
-    Arrow kernels (no GX, no frame of the rows), as ``raw_frame_for`` sees them (blank is
-    missing; a blank premium_period_start is period_start):
+    Arrow kernels (no GX, no frame of the rows): blank is missing, and a blank
+    premium_period_start is period_start:
 
     - for value-wise expectations, each column's distinct values with their row counts;
     - for the key (unique per file), the key's columns as integer codes, one per distinct text
@@ -409,13 +384,6 @@ def judge_table(name: str, sample: TableSample, expectations: list[Expectation])
     return ContractResult(name, sample.rows, len(expectations), failures)
 
 
-def validate_table(name: str, con, source: str, params: list, expectations: list[Expectation],
-                   row_parts: list[tuple[str, list]] | None = None) -> ContractResult:
-    """Validate the rows of a warehouse relation the way ``validate`` does a frame, reading only
-    what the expectations need (``read_table``), in this process."""
-    return judge_table(name, read_table(con, source, params, expectations, row_parts), expectations)
-
-
 def validate_input(kind: str, tables: list[pa.Table], parties: dict[str, str], units: set[str]) -> ContractResult:
     """The input contract of ``kind`` over the raw text rows of some files (``sample_input``
     then ``judge_table``), in this process."""
@@ -478,8 +446,6 @@ class InputContracts:
             self._flush(kind)
 
     def results(self) -> dict[str, ContractResult]:
-        from . import INPUT_KINDS
-
         self.send()
         try:
             return {kind: merge(kind, [f.result().result() for f in self.done.get(kind, [])]

@@ -26,7 +26,11 @@ from pathlib import Path
 from typing import Iterator
 
 from . import app
+from .core import homelock
+from .core.homelock import Busy
 from .core.money import dollars
+from .core.private import FILE_MODE, make_dir, owner_only
+from .core.warehouse import NotWritten
 
 EXAMPLES = {
     "generate": "pennytrail generate --out .pennytrail/data --seed 7 --scale demo",
@@ -58,7 +62,7 @@ def _log(msg: str) -> None:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .generator import generate
+    from .generator import generate  # late: a command loads only what it runs
 
     out = Path(args.out)
     start = time.perf_counter()
@@ -97,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"buyers' confirmations in {home / 'confirmations'}")
     if done.key_created:
         _log(f"created the signing key for confirmations (fingerprint {done.key_created})")
-    from .app import statements
+    from .app import statements  # late: a command loads only what it runs
 
     sample = statements.demo_sample(home)
     if sample is not None:
@@ -116,7 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from .app.senders import preview
+    from .app.senders import preview  # late: a command loads only what it runs
 
     result = preview(Path(args.data), Path(args.file), rows=args.rows)
     if args.format == "json":
@@ -129,7 +133,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_mappings(args: argparse.Namespace) -> int:
-    from .app.senders import mappings
+    from .app.senders import mappings  # late: a command loads only what it runs
 
     result = mappings(Path(args.data))
     print(result.text())
@@ -186,7 +190,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from reports import render
+    from reports import render  # late: the writers load openpyxl, only for a trace
 
     if not args.home:
         raise app.UserError("trace needs --home DIR, the home folder of the warehouse")
@@ -218,7 +222,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
 
 
 def cmd_statements(args: argparse.Namespace) -> int:
-    from .app import statements
+    from .app import statements  # late: a command loads only what it runs
 
     path, count = statements.statements_pdf(Path(args.home), args.grower, args.month,
                                             Path(args.out) if args.out else None, args.url)
@@ -242,9 +246,9 @@ def cmd_payables(args: argparse.Namespace) -> int:
 def cmd_codes(args: argparse.Namespace) -> int:
     import csv
 
-    from reports.render import csv_text
+    from reports.render import csv_text  # late: the writers load openpyxl, only for a trace or codes
 
-    from .app import statements
+    from .app import statements  # late: a command loads only what it runs
 
     out = csv.writer(sys.stdout, lineterminator="\n")
     if args.reissue:
@@ -293,8 +297,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .web.app import Config
-    from .web.server import serve
+    from .web.app import Config  # late: the portal loads Starlette and Jinja2, only to serve
+    from .web.server import serve  # late: the server loads uvicorn, only to serve
 
     home = Path(args.home)
     if not home.is_dir():
@@ -308,7 +312,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from .app import accounts
+    from .app import accounts  # late: a command loads only what it runs
 
     home = Path(args.home)
     try:
@@ -558,12 +562,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# How each command uses the home: "write" commands hold it (one at a time); "none" ones do not
-# touch the warehouse (the portal reads published snapshots, beside a running close); every other
-# command with a --home reads the warehouse, and is told to wait while a close holds it.
-HOME_ACCESS = {"close": "write", "demo": "write", "signoff": "write", "serve": "none", "users": "none",
-               "calendar": "none", "remind": "none",
-               "codes": "write"}
+# How each command uses the home: the application layer holds it where a command writes (a
+# close, the demo, a sign-off, a code's reissue: "app"); "none" ones do not touch the warehouse
+# (the portal reads published snapshots, beside a running close); every other command with a
+# --home reads the warehouse, and is told to wait while a close holds it.
+HOME_ACCESS = {"close": "app", "demo": "app", "signoff": "app", "serve": "none", "users": "none",
+               "calendar": "none", "remind": "none"}
 LOG = Path("logs") / "pennytrail.log"
 
 
@@ -575,15 +579,10 @@ def _home(args: argparse.Namespace) -> Path:
 
 @contextmanager
 def _access(args: argparse.Namespace) -> Iterator[None]:
-    from .core import homelock
-
     home = getattr(args, "home", None)
     mode = HOME_ACCESS.get(args.command, "read")
-    if home is None or mode == "none":
+    if home is None or mode in ("none", "app"):
         yield
-    elif mode == "write":
-        with homelock.hold(Path(home)):
-            yield
     else:
         pid = homelock.running(Path(home))
         if pid is not None:
@@ -594,9 +593,6 @@ def _access(args: argparse.Namespace) -> Iterator[None]:
 def describe(e: BaseException, home: Path) -> str:
     """Any exception as one line that says what happened and what to do."""
     import duckdb
-
-    from .core import homelock
-    from .core.warehouse import NotWritten
 
     text = (str(e).strip().splitlines() or [""])[0][:300]
     low = str(e).lower()
@@ -631,8 +627,6 @@ def describe(e: BaseException, home: Path) -> str:
 def _write_log(home: Path, argv: list[str], line: str, details: str) -> Path | None:
     """Append the failure to the home's log (or, if the home cannot be written, the temporary
     folder's); the file written, or None."""
-    from .core.private import FILE_MODE, make_dir
-
     entry = (f"--- {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')} pid {os.getpid()} "
              f"pennytrail {' '.join(argv)}\n{line}\n{details.rstrip()}\n")
     places = [home / LOG] if home.is_dir() else []  # a home that does not exist is not made for a log
@@ -650,9 +644,6 @@ def _write_log(home: Path, argv: list[str], line: str, details: str) -> Path | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .core.homelock import Busy
-    from .core.private import owner_only
-
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     home = _home(args)

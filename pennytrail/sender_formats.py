@@ -201,7 +201,7 @@ def _decimal(text: str) -> Decimal | None:
     return Decimal(f"{m[1]}{m[2] or 0}.{m[3] or 0}") if m and (m[2] or m[3]) else None
 
 
-def _money(text: str, *, dollar: bool = False, group: str = ",", point: str = ".", sign_paren: bool = False) -> str:
+def _sender_number(text: str, *, dollar: bool = False, group: str = ",", point: str = ".", sign_paren: bool = False) -> str:
     """A §3 amount or number as the sender writes it: grouped thousands, a ``$``, a negative in
     parentheses. A value §3 refuses is written so that the sender's notation refuses it too."""
     m = _NUMERAL.fullmatch(text)
@@ -283,9 +283,9 @@ def report_rows(rows: list[dict], grower_id: str, title: str = "") -> list[list[
             first = j == 0
             out.append([r["worker_name"] if first else "", worker if first else "", r.get("crew_id", ""),
                         _date(r["period_start"], us), _date(r["period_end"], us), _date(r["premium_period_start"], us),
-                        _date(r["pay_date"], us), _money(r["hours"], group=","), _money(r["units"], group=","),
-                        _money(r["gross_wages"], dollar=True, sign_paren=True),
-                        _money(r["premium_paid"], dollar=True, sign_paren=True)])
+                        _date(r["pay_date"], us), _sender_number(r["hours"], group=","), _sender_number(r["units"], group=","),
+                        _sender_number(r["gross_wages"], dollar=True, sign_paren=True),
+                        _sender_number(r["premium_paid"], dollar=True, sign_paren=True)])
             sub += _decimal(r["gross_wages"]) or 0
         out.append(["Subtotal " + (block[0]["worker_name"] or worker)] + [""] * 8 + [f"${sub:,.2f}", ""])
         total += sub
@@ -317,9 +317,9 @@ def spanish_rows(rows: list[dict]) -> list[list[str]]:
     for r in rows:
         out.append([r["grower_id"], r["worker_id"], r["worker_name"], r.get("crew_id", ""),
                     _date(r["period_start"], es), _date(r["period_end"], es), _date(r["premium_period_start"], es),
-                    _date(r["pay_date"], es), _money(r["hours"], group=".", point=","),
-                    _money(r["units"], group=".", point=","), _money(r["gross_wages"], group=".", point=","),
-                    _money(r["premium_paid"], group=".", point=",")])
+                    _date(r["pay_date"], es), _sender_number(r["hours"], group=".", point=","),
+                    _sender_number(r["units"], group=".", point=","), _sender_number(r["gross_wages"], group=".", point=","),
+                    _sender_number(r["premium_paid"], group=".", point=",")])
     return out
 
 

@@ -1,8 +1,11 @@
 """Monthly partitions: a pool, a worker audit row or an invoice belongs to one month.
 
 Partition keys are months as the rest of pennytrail writes them (``2026-03``), from the first
-month with data to next month. The first month is recorded in the home's Dagster folder by the
-close (``record_first_month``); before any close, the partitions start this month.
+month with data to next month (``monthly_from``). The first month is recorded in the home's
+Dagster folder by the close (``record_first_month``), where the UI's code location reads it
+(``monthly``, over the home `make ui` names); before any close, the partitions start this month.
+The application layer's runs build their definitions over the home's recorded first month
+(``pipelines.runner.definitions_for``): nothing is reloaded.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from pennytrail.core.publish import is_month
 FIRST_MONTH_FILE = "first-month.txt"
 
 
-def _first_month_file() -> Path | None:
-    home = os.environ.get("PENNYTRAIL_HOME")
+def _first_month_file(home: Path | None) -> Path | None:
+    home = home or os.environ.get("PENNYTRAIL_HOME")  # the UI's code location: the home `make ui` names
     return Path(home) / "dagster" / FIRST_MONTH_FILE if home else None
 
 
-def first_month() -> str:
-    path = _first_month_file()
+def first_month(home: Path | None = None) -> str:
+    """The first month with data that the close recorded in ``home``, else this month."""
+    path = _first_month_file(home)
     if path is not None and path.is_file():
         text = path.read_text(encoding="utf-8").strip()
         if is_month(text):
@@ -33,16 +37,20 @@ def first_month() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m")
 
 
-def record_first_month(month: str) -> bool:
-    """Record the first month with data; True when the partitions must be rebuilt to include it."""
-    path = _first_month_file()
-    if path is not None and (not path.is_file() or path.read_text(encoding="utf-8") != month + "\n"):
+def record_first_month(home: Path, month: str) -> None:
+    """Record the first month with data in ``home``."""
+    path = _first_month_file(home)
+    if not path.is_file() or path.read_text(encoding="utf-8") != month + "\n":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(month + "\n", encoding="utf-8")
-    return month < monthly.get_first_partition_window().start.strftime("%Y-%m")
 
 
-monthly = dg.MonthlyPartitionsDefinition(start_date=first_month(), fmt="%Y-%m", end_offset=1)
+def monthly_from(first: str) -> dg.MonthlyPartitionsDefinition:
+    """The months from ``first`` to next month."""
+    return dg.MonthlyPartitionsDefinition(start_date=first, fmt="%Y-%m", end_offset=1)
+
+
+monthly = monthly_from(first_month())
 
 # The months a run's close will publish, on a run that is not partitioned itself (the
 # `ingest_and_reconcile` run of a close): "all" or "2026-02,2026-03".
@@ -60,9 +68,9 @@ def partition_of(month: str) -> str:
     return month
 
 
-def check_months(months: list[str], error: type[Exception]) -> None:
+def check_months(months: list[str], error: type[Exception], partitions: dg.PartitionsDefinition = monthly) -> None:
     """Raise ``error`` for the first month outside the months pennytrail can close."""
-    keys = monthly.get_partition_keys()
+    keys = partitions.get_partition_keys()
     valid = set(keys)
     for month in months:
         if partition_of(month) not in valid:

@@ -9,6 +9,8 @@ import dagster as dg
 
 from pennytrail.core.warehouse import connect
 
+from .contracts import Contracts
+
 # Every asset that writes the warehouse runs in this pool; the instance limits it to 1,
 # because DuckDB allows one writing process.
 WAREHOUSE_POOL = "warehouse"
@@ -41,8 +43,6 @@ class PennytrailResource(dg.ConfigurableResource):
 @dg.resource(description="The data contract process of the run: Great Expectations judges the data contracts in a "
                          "second process while the run goes on. A close run from the command line hands its own.")
 def contract_process(_context):
-    from pennytrail.app.contracts import Contracts
-
     contracts = Contracts()
     try:
         yield contracts

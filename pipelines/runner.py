@@ -10,7 +10,7 @@ UI does.
 
 from __future__ import annotations
 
-import importlib
+import functools
 import os
 import re
 from pathlib import Path
@@ -18,7 +18,12 @@ from typing import Callable
 
 import dagster as dg
 
-from .partitions import RANGE_END, RANGE_START
+from pennytrail.core.publish import months_available
+from pennytrail.core.warehouse import connect
+
+from . import definitions, partitions
+from .partitions import MONTHS_TAG, RANGE_END, RANGE_START
+from .resources import PennytrailResource
 
 DAGSTER_YAML = """\
 # The pennytrail instance: runs of `pennytrail close` and of `make ui` are recorded here.
@@ -46,9 +51,7 @@ def prepare_home(data: Path, home: Path) -> None:
     cfg = dagster_home / "dagster.yaml"
     if not cfg.exists():
         cfg.write_text(DAGSTER_YAML, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())
-    os.environ["PENNYTRAIL_DATA"] = str(data.resolve())
-    os.environ["PENNYTRAIL_HOME"] = str(home.resolve())
+    os.environ["DAGSTER_HOME"] = str(dagster_home.resolve())  # where Dagster finds the home's instance
 
 
 def _failed_check(result: dg.ExecuteInProcessResult) -> str | None:
@@ -128,14 +131,15 @@ def _instance() -> dg.DagsterInstance:
     return _instances[home]
 
 
-def run_job(name: str, partition_key: str | None = None, partition_range: tuple[str, str] | None = None,
-            tags: dict[str, str] | None = None, resources: dict | None = None, ops: dict | None = None) -> str:
-    """Run the job ``name`` of the one ``Definitions`` in this process; its run id. ``ops``: the
-    run configuration of its assets (asset name → config). A run that did not succeed, or whose
-    blocking check failed, raises ``CloseFailed``."""
-    from pipelines.definitions import defs
-
-    job = defs.resolve_job_def(name)
+def run_job(name: str, data: Path, home: Path, partition_key: str | None = None,
+            partition_range: tuple[str, str] | None = None, tags: dict[str, str] | None = None,
+            resources: dict | None = None, ops: dict | None = None) -> str:
+    """Run the job ``name`` of the one ``Definitions`` in this process over the data folder
+    ``data`` and the home ``home`` (the `pennytrail` resource's configuration), with
+    ``resources`` besides (the `contracts` process); its run id. ``ops``: the run configuration
+    of its assets (asset name → config). A run that did not succeed, or whose blocking check
+    failed, raises ``CloseFailed``."""
+    job = definitions_for(partitions.first_month(home)).resolve_job_def(name)
     instance = _instance()
     release_dead_runs(instance)
     # Dagster's console log stays quiet: a failure is one line from the command, and its details
@@ -145,6 +149,8 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     if partition_range is not None:  # one run for a range of months (assets with a single-run policy)
         tags.update({RANGE_START: partition_range[0], RANGE_END: partition_range[1]})
     run_config = {**quiet, "ops": {op: {"config": config} for op, config in (ops or {}).items()}}
+    resources = {"pennytrail": PennytrailResource(data_dir=str(data.resolve()), home_dir=str(home.resolve())),
+                 **(resources or {})}
     result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
                                     run_config=run_config, tags=tags, resources=resources)
     # a blocking check that failed skips what depends on it without failing the run: a failure all the same
@@ -153,55 +159,44 @@ def run_job(name: str, partition_key: str | None = None, partition_range: tuple[
     return result.run_id
 
 
-def partitions_from(first: str):
-    """The partitions module, its months starting at ``first`` (the definitions are rebuilt over
-    them when the data now starts earlier than they do)."""
-    from . import partitions
-
-    if partitions.record_first_month(first):
-        import assets.report
-
-        from . import definitions, sensors
-
-        for module in (partitions, assets.report, sensors, definitions):
-            importlib.reload(module)
-    return importlib.import_module("pipelines.partitions")
+@functools.cache
+def definitions_for(first: str) -> dg.Definitions:
+    """The one Definitions (``definitions.build``) over the months from ``first``: a run of the
+    application layer's covers the months of the home it closes, whatever the process loaded."""
+    return definitions.build(partitions.monthly_from(first))
 
 
 def run_close(data: Path, home: Path, months: list[str] | None, contracts,
               progress: Callable[[str], None] = print, engine: dict[str, str] | None = None) -> list[str]:
     """Ingest, reconcile and publish ``months`` (all months with data when None), handing both
-    runs ``contracts`` (a ``pennytrail.app.contracts.Contracts``). A month without data is
+    runs ``contracts`` (a ``pipelines.contracts.Contracts``). A month without data is
     refused, after the ingest (its files may be the ones this close reads). ``engine``: the
     reconciliation's configuration (``assets.reconcile.EngineConfig``; default DuckDB)."""
-    from pennytrail.core.publish import months_available
-    from pennytrail.core.warehouse import connect
-
-    from .partitions import MONTHS_TAG
-
     if not (data / "reference").is_dir():
         raise CloseFailed(f"no reference data: {data / 'reference'} does not exist")
     prepare_home(data, home)
     progress("ingest and reconcile …")
-    run_job("ingest_and_reconcile", tags={MONTHS_TAG: ",".join(months) if months else "all"},
+    run_job("ingest_and_reconcile", data, home, tags={MONTHS_TAG: ",".join(months) if months else "all"},
             resources={"contracts": contracts}, ops={"reconciliation": engine} if engine else None)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         have = months_available(con)
-    partitions = partitions_from(have[0]) if have else importlib.import_module("pipelines.partitions")
+    if have:  # the months start with the data's first, for the UI as for the runs below
+        partitions.record_first_month(home, have[0])
+    months_def = partitions.monthly_from(partitions.first_month(home))
     if months is None:
         months = have
     missing = [m for m in months if m not in have]
     if missing:
         raise CloseFailed(f"no data for {', '.join(missing)}, so nothing to close; months with data: "
                           f"{', '.join(have) or 'none'}")
-    partitions.check_months(months, CloseFailed)
+    partitions.check_months(months, CloseFailed, months_def)
     partition_of = partitions.partition_of
     if not months:
         return months
     first, last = partition_of(min(months)), partition_of(max(months))
     progress(f"publish {min(months)} to {max(months)} …" if first != last else f"publish {months[0]} …")
     if first == last:
-        run_job("publish_month", first, resources={"contracts": contracts})
+        run_job("publish_month", data, home, first, resources={"contracts": contracts})
     else:  # one run publishes the whole range (months without data in it are published empty)
-        run_job("publish_month", partition_range=(first, last), resources={"contracts": contracts})
+        run_job("publish_month", data, home, partition_range=(first, last), resources={"contracts": contracts})
     return months

@@ -1,10 +1,10 @@
-"""Report writers: what accountants, monitors and buyers take away from a close.
+"""Report writers: the files accountants, monitors, buyers and workers take away from a close.
 
-They read the published tables of the warehouse (`HOME/pennytrail.duckdb`) and write files or
-tables: the close workbook (``close.py``, Excel through ``xlsx.py``), traces of a worker, a
-grower's month or an invoice (``trace.py``, shown by ``render.py`` as text, CSV, JSON or an
-Excel case file), the PDF and CSV of a buyer's payment confirmation (``confirm.py``; the
-statement, its versions and its verification are ``pennytrail.app.confirmations``), and the
-as-of date and handshake figures they share (``handshake.py``). The application layer
-(``pennytrail.app``) calls them; they decide no figure themselves.
+They write figures they are given and decide none, nor read the warehouse: the close workbook
+(``close.py``, the sheets of ``pennytrail.core.closebook`` in Excel through ``xlsx.py``), the
+tables of a trace (``pennytrail.core.trace``) as text, CSV, JSON or an Excel case file
+(``render.py``), the PDF and CSV of a buyer's payment confirmation (``confirm.py``; the
+statement, its versions and its verification are ``pennytrail.app.confirmations``) and the PDF
+of workers' statements (``worker_statement.py``). The application layer (``pennytrail.app``)
+and the command call them.
 """

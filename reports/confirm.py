@@ -71,10 +71,6 @@ def font_files() -> dict[str, Path]:
     return {"": ttf / "DejaVuSans.ttf", "B": ttf / "DejaVuSans-Bold.ttf", "I": ttf / "DejaVuSans-Oblique.ttf"}
 
 
-def _money(cents: int | None) -> str:
-    return "-" if cents is None else dollars(cents)
-
-
 def pdf_bytes(statement: dict) -> bytes:
     from fpdf import FPDF
     from fpdf.fonts import FontFace
@@ -171,8 +167,10 @@ def pdf_bytes(statement: dict) -> bytes:
         heading("Your invoices")
         table(["Invoice", "Owed", "Billed", "Paid by you", "Still owed", "What happened to the premium"],
               [34, 26, 26, 26, 26, 116],
-              [[i["invoice_id"], dollars(i["owed_cents"]), _money(i["billed_cents"]), dollars(i["paid_by_buyer_cents"]),
-                dollars(i["balance_cents"]), i["what_happened"]] for i in s["invoices"]], {1, 2, 3, 4})
+              [[i["invoice_id"], dollars(i["owed_cents"]),
+                "-" if i["billed_cents"] is None else dollars(i["billed_cents"]),
+                dollars(i["paid_by_buyer_cents"]), dollars(i["balance_cents"]), i["what_happened"]]
+               for i in s["invoices"]], {1, 2, 3, 4})
         heading("What each intermediary passed on")
         table(["Invoice", "Intermediary", "Received", "Passed on to growers", "Held"], [34, 90, 30, 40, 30],
               [[x["invoice_id"], f"{x['intermediary_name']} ({x['intermediary_id']})", dollars(x["received_cents"]),

@@ -1,6 +1,7 @@
 """Tables of a report, rendered for a terminal, for tools (CSV, JSON) and as a workbook.
 
-A ``Table`` is a title, typed columns (the kinds of ``reports.xlsx``) and rows of dicts. Money
+A ``Table`` (``pennytrail.core.tables``) is a title, typed columns (the kinds of
+``reports.xlsx``) and rows of dicts. Money
 is integer cents everywhere: dollars in the terminal and the workbook, ``*_cents`` integers in
 CSV and JSON. A CSV text value that a spreadsheet would run as a formula (one starting with
 ``= + - @``, a tab or a carriage return) is written with a leading ``'``.
@@ -12,23 +13,16 @@ import csv
 import datetime as dt
 import io
 import json
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Sequence
 
 from pennytrail.core.money import dollars
+from pennytrail.core.tables import Column, Table
 
-from .xlsx import Book, Column
+from .xlsx import Book
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[Column]
-    rows: list[dict] = field(default_factory=list)
 
 
 def csv_text(value: object) -> object:

@@ -34,7 +34,6 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -45,6 +44,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from pennytrail.core.tables import Column
 
 MAX_CELL_TEXT = 32_767
 FORMATS = {
@@ -62,14 +63,6 @@ HEADER_FILL = PatternFill("solid", fgColor="305496")
 TITLE_FONT = Font(bold=True, size=14)
 
 
-@dataclass(frozen=True)
-class Column:
-    name: str
-    header: str
-    kind: str = "text"
-    width: int | None = None
-
-
 def safe_text(value: object) -> str:
     """Text as a spreadsheet cell can hold it, unchanged where possible."""
     text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(value))
@@ -79,10 +72,10 @@ def safe_text(value: object) -> str:
     return text
 
 
-def money_text(cents: int) -> str:
-    """Integer cents as the exact decimal text of dollars: 12345 → '123.45', -5 → '-0.05'."""
-    c = int(cents)
-    return f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d}"
+def dollars_value(cents: int) -> Decimal:
+    """Integer cents as the exact number of dollars a money cell holds: 12345 → Decimal('123.45')
+    (written in the file as ``123.45``, never through a binary float)."""
+    return Decimal(int(cents)).scaleb(-2)
 
 
 LINE_HEIGHT = 13  # points: a line of 10-point text
@@ -95,7 +88,7 @@ def _advances() -> dict[str, float]:
     in digits, and a digit is 0.636 em wide."""
     from fontTools.ttLib import TTFont
 
-    from .confirm import font_files
+    from .confirm import font_files  # late: the PDF writer's fonts, read only when a row's height is worked out
 
     font = TTFont(str(font_files()[""]), lazy=True)
     em = font["head"].unitsPerEm
@@ -130,10 +123,6 @@ def wrapped_lines(text: str, width: int) -> int:
                 n -= room
             at += (space if at else 0) + n
     return lines
-
-
-def cents_to_dollars(cents: int) -> Decimal:
-    return Decimal(money_text(cents))
 
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -230,7 +219,7 @@ class Sheet:
         if kind == "bool":
             return self._text("yes" if value else "no")
         if kind == "money":
-            value = cents_to_dollars(value)
+            value = dollars_value(value)
         elif kind == "date" and isinstance(value, dt.datetime):
             value = value.date()
         cell = WriteOnlyCell(self.ws, value=value)
@@ -305,7 +294,7 @@ class Sheet:
                            f'{escape(safe_text(v))}</t></is></c>')
             else:
                 if kind == "money":
-                    text = money_text(v)
+                    text = f"{dollars_value(v):f}"
                 elif kind == "date":
                     text = str(((v.date() if isinstance(v, dt.datetime) else v) - EXCEL_EPOCH).days)
                 else:
@@ -353,7 +342,7 @@ class Sheet:
                     out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="inlineStr"><is><t xml:space="preserve">'
                                f'{escape(str(cell.value))}</t></is></c>')
                 else:
-                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="n"><v>{money_text(int(cell.value * 100))}'
+                    out.append(f'<c r="{letter}{r}" s="{cell.style_id}" t="n"><v>{cell.value:f}'
                                f'</v></c>')
             out.append("</row>")
             self._stream.write("".join(out))

@@ -121,7 +121,7 @@ def test_output_contracts_started_ahead_are_used_only_for_the_same_working_table
     """``Contracts.start_output`` judges the months before their publication; ``output`` takes
     those results only when the months and the reconciliation behind the working tables are
     the same, and otherwise runs the contracts again."""
-    from pennytrail.app.contracts import Contracts
+    from pipelines.contracts import Contracts
     from pennytrail.core import publish
     from pennytrail.core.warehouse import set_meta
 

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from pennytrail.cli import main
+from pipelines.runner import definitions_for
 
 # identity → the statement that breaks it, and it alone
 BREAKS = {
@@ -41,11 +42,12 @@ def reconciled(boundary_home, tmp_path_factory) -> Path:
     """HOME of the boundary program ingested and reconciled, with nothing published."""
     home = tmp_path_factory.mktemp("reconciled")
     shutil.copytree(boundary_home / "data", home / "data")
-    from pipelines.runner import partitions_from, prepare_home, run_job
+    from pipelines.partitions import record_first_month
+    from pipelines.runner import prepare_home, run_job
 
     prepare_home(home / "data", home)
-    run_job("ingest_and_reconcile")  # reconciled, nothing published
-    partitions_from("2026-01")  # the months start with the data's first, as a close records them
+    run_job("ingest_and_reconcile", home / "data", home)  # reconciled, nothing published
+    record_first_month(home, "2026-01")  # the months start with the data's first, as a close records them
     assert main(["keys", "create", "--home", str(home)]) == 0  # the close job also issues confirmations
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM worker_audit").fetchone()[0] == 0
@@ -69,7 +71,7 @@ def published(home: Path) -> int:
 def run_requested(home: Path, request: dg.RunRequest, job_name: str, monkeypatch):
     """Run what a sensor or schedule requested, as the daemon would: the requested job over the
     home's data, in the ephemeral instance."""
-    from pipelines.definitions import defs
+    defs = definitions_for("2026-01")  # as the UI's code location loads them over this home
 
     assert job_name == "close"
     job = defs.resolve_job_def(job_name)
@@ -87,17 +89,19 @@ def materialized(result) -> set[str]:
 
 
 def sensor_request(home: Path, monkeypatch) -> tuple[dg.RunRequest, str]:
-    from pipelines.definitions import defs
+    defs = definitions_for("2026-01")  # as the UI's code location loads them over this home
 
     sensor = defs.resolve_sensor_def("inbox_sensor")
-    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs) as ctx:
+    # the sensor's `pennytrail` resource, configured as the Definitions configure it (the UI's environment)
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), definitions=defs,
+                                 resources={"pennytrail": defs.resources["pennytrail"]}) as ctx:
         requests = list(sensor(ctx))
     (request,) = [r for r in requests if r.partition_key == "2026-01"]
     return request, sensor.job_name
 
 
 def schedule_request(home: Path, monkeypatch) -> tuple[dg.RunRequest, str]:
-    from pipelines.definitions import defs
+    defs = definitions_for("2026-01")  # as the UI's code location loads them over this home
 
     schedule = defs.resolve_schedule_def("close_schedule")
     ctx = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 2, 5, 6, 0),

@@ -12,6 +12,7 @@ from pennytrail.core.validate import validate_many
 from pennytrail.core.warehouse import output_ddl
 
 from .conftest import write
+from .product_helpers import failing_rows, personal_columns, raw_frame_for, validate_table
 from .test_ingest_bad_input import CODES, GOOD_PAYROLL, PAYROLL_HEADER
 
 
@@ -29,7 +30,7 @@ def test_output_ddl_comes_from_the_contract():
 
 
 def test_personal_data_is_marked():
-    assert data_contracts.personal_columns("payroll") == {"worker_name"}
+    assert personal_columns("payroll") == {"worker_name"}
 
 
 def test_contract_rejects_exactly_what_is_quarantined(data_dir):
@@ -43,9 +44,9 @@ def test_contract_rejects_exactly_what_is_quarantined(data_dir):
     checked = validate_many([raw], "payroll", ref)
     quarantined = set(checked.row_numbers[~checked.good] - 2)
     parties = {pid: p[0] for pid, p in ref.parties.items()}
-    result = gx.validate("payroll", gx.raw_frame_for("payroll", raw.frame),
+    result = gx.validate("payroll", raw_frame_for("payroll", raw.frame),
                          gx.input_expectations("payroll", parties, set(ref.units)), row_positions=True)
-    assert result.failing_rows == quarantined and len(quarantined) == len(rows) - 3
+    assert failing_rows(result) == quarantined and len(quarantined) == len(rows) - 3
 
 
 def test_contract_results_carry_no_values(data_dir):
@@ -55,7 +56,7 @@ def test_contract_results_carry_no_values(data_dir):
                                                      kwargs={"value_set": ["G1"]})],
                          row_positions=True)
     text = repr(result) + repr(result.metadata())
-    assert "secret" not in text and "G9" not in text and result.failing_rows == {1, 2}
+    assert "secret" not in text and "G9" not in text and failing_rows(result) == {1, 2}
 
 
 @pytest.mark.parametrize("value,ok", [("12", True), ("12.5", True), ("12.500", True), ("+.5", True), ("12.5001", False),
@@ -85,7 +86,7 @@ def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_c
     expectations = gx.output_expectations("pool_audit")
     frame = con.execute("SELECT * FROM pool_audit").df()
     by_frame = gx.validate("pool_audit", frame, expectations)
-    by_table = gx.validate_table("pool_audit", con, "pool_audit", [], expectations)
+    by_table = validate_table("pool_audit", con, "pool_audit", [], expectations)
     assert by_table.rows == by_frame.rows == 8
     assert by_table.metadata() == by_frame.metadata()
     assert by_table.metadata()["failing rows by expectation"] == {
@@ -109,7 +110,7 @@ def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts
     ref = load_reference(data_dir)
     parties, units = {pid: p[0] for pid, p in ref.parties.items()}, set(ref.units)
     raws = [read_table(first), read_table(second)]
-    frame = pd.concat([gx.raw_frame_for("payroll", r.frame).assign(source_file=i) for i, r in enumerate(raws)],
+    frame = pd.concat([raw_frame_for("payroll", r.frame).assign(source_file=i) for i, r in enumerate(raws)],
                       ignore_index=True)
     by_frame = gx.validate("payroll", frame, gx.input_expectations("payroll", parties, units))
     by_sample = gx.validate_input("payroll", [r.table for r in raws], parties, units)
@@ -132,7 +133,7 @@ def _failing_frame() -> tuple[pd.DataFrame, list]:
 
 @pytest.fixture(scope="module")
 def contracts():
-    from pennytrail.app.contracts import Contracts
+    from pipelines.contracts import Contracts
 
     c = Contracts()
     yield c
@@ -143,7 +144,7 @@ def test_the_contract_process_answers_as_this_process_does(contracts):
     frame, expectations = _failing_frame()
     here = gx.validate("t", frame, expectations, True)
     there = contracts.submit(gx.validate, "t", frame, expectations, True).result(timeout=120)
-    assert there == here and not here.passed and here.failing_rows == {0, 1, 2, 3}
+    assert there == here and not here.passed and failing_rows(here) == {0, 1, 2, 3}
 
 
 def test_a_contract_that_fails_in_the_contract_process_raises_here_with_its_traceback(contracts):
@@ -181,7 +182,7 @@ def test_a_contract_process_that_dies_fails_what_waits_and_is_replaced(contracts
 
 
 def test_stop_ends_the_contract_process():
-    from pennytrail.app.contracts import Contracts
+    from pipelines.contracts import Contracts
 
     contracts = Contracts()
     process = contracts.process()

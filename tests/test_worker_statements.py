@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from pennytrail.app import statements
 from pennytrail.core import codes
+from pennytrail.core.money import dollars
 from pennytrail.locale import Words, available, extract
 
 from .conftest import small_data_dir, write
@@ -118,9 +119,9 @@ def test_a_translator_adds_a_language_with_one_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("code", available())
 def test_money_and_numbers_have_one_form_in_every_language(code):
     w = Words(code)
-    assert w.money(123456) == "$1,234.56" and w.money(-5) == "-$0.05" and w.money(0) == "$0.00"
+    assert dollars(123456) == "$1,234.56" and dollars(-5) == "-$0.05" and dollars(0) == "$0.00"
     assert w.number(__import__("decimal").Decimal("1234.500")) == "1,234.5" and w.number(7) == "7"
-    assert "$1,234.56" in w.gettext("Your share of the premium: {amount}", amount=w.money(123456))
+    assert "$1,234.56" in w.gettext("Your share of the premium: {amount}", amount=dollars(123456))
 
 
 def test_words_are_in_the_language_and_dates_name_its_months():
@@ -147,22 +148,22 @@ def _check_elements(s: statements.Statement, p: statements.Period, lines: list[s
     elif s.basis == "hours":
         assert (f"Hours you worked: {w.number(p.basis_value)}" if eligible else "Work recorded for you: none") in text
     elif s.basis == "gross_wages":
-        assert (f"Your earnings: {w.money(int(p.basis_value * 100))}" if eligible
+        assert (f"Your earnings: {dollars(int(p.basis_value * 100))}" if eligible
                 else "Work recorded for you: none") in text
     else:
         assert ("Your part: one equal share" if eligible else "Work recorded for you: none") in text
     if p.pool_basis is not None and s.basis != "equal":
-        total = w.money(int(p.pool_basis * 100)) if s.basis == "gross_wages" else w.number(p.pool_basis)
+        total = dollars(int(p.pool_basis * 100)) if s.basis == "gross_wages" else w.number(p.pool_basis)
         assert f"all workers: {total}" in text
     assert f"Workers who shared the premium: {p.eligible_workers}" in text
     if p.pool_funded_cents is not None:
-        assert f"Premium for all these workers: {w.money(p.pool_funded_cents)}" in text
-    assert f"Your share of the premium: {w.money(p.funded_cents)}" in text
-    assert f"Paid on your pay stubs: {w.money(p.paid_cents)}" in text
+        assert f"Premium for all these workers: {dollars(p.pool_funded_cents)}" in text
+    assert f"Your share of the premium: {dollars(p.funded_cents)}" in text
+    assert f"Paid on your pay stubs: {dollars(p.paid_cents)}" in text
     if p.variance_cents < 0:
-        assert f"Still owed to you: {w.money(-p.variance_cents)}" in text
+        assert f"Still owed to you: {dollars(-p.variance_cents)}" in text
     elif p.variance_cents > 0:
-        assert f"Paid above your share: {w.money(p.variance_cents)}" in text
+        assert f"Paid above your share: {dollars(p.variance_cents)}" in text
     else:
         assert "Difference: $0.00" in text
     assert statements.status_words(w, p.status) in text
@@ -171,7 +172,7 @@ def _check_elements(s: statements.Statement, p: statements.Period, lines: list[s
         assert ("Overdue since " + w.date(p.due_date + dt.timedelta(days=1)) in text) == bool(p.overdue)
     else:  # paid without a pool: nothing was due
         assert not p.overdue and "Overdue" not in text
-    shortfall = f"was {w.money(p.upstream_shortfall_cents)} short before it reached {s.grower_name}"
+    shortfall = f"was {dollars(p.upstream_shortfall_cents)} short before it reached {s.grower_name}"
     assert (shortfall in text) == (p.upstream_shortfall_cents > 0)
 
 
@@ -349,7 +350,7 @@ def test_the_pdf_holds_each_workers_own_name_and_figures_and_no_one_elses(bounda
             assert s.worker_name in flat
         w = Words(s.language)
         for p in s.periods:
-            assert w.money(p.funded_cents) in flat and w.money(p.paid_cents) in flat
+            assert dollars(p.funded_cents) in flat and dollars(p.paid_cents) in flat
         for other in found:
             if other.worker_id == s.worker_id:
                 continue

@@ -1,8 +1,10 @@
 """The application layer: what every entry point does, called alike by the `pennytrail` command
-(``pennytrail.cli``, which parses arguments and prints), the Dagster assets and sensor
-(``assets/``, ``pipelines/``) and the web portal. It sits on the framework-free domain rules
-(``pennytrail.core``) and drives Dagster (``pipelines.runner``) and the report writers
-(``reports/``); nothing here parses arguments or prints.
+(``pennytrail.cli``, which parses arguments and prints) and the web portal. It sits on the
+framework-free domain rules (``pennytrail.core``) and drives Dagster (``pipelines.runner``, whose
+assets call the core and never this layer, with the data contract process of a close,
+``pipelines.contracts``) and the report writers (``reports/``); nothing here parses arguments or
+prints. A close, a demo, a sign-off and a statement code's reissue hold the home
+(``core.homelock``) while they write.
 
 Every function takes the home folder (``home``: the warehouse ``HOME/pennytrail.duckdb``, the
 Dagster runs, reports and keys) and opens the warehouse itself, read-only unless it writes. A
@@ -12,7 +14,7 @@ Close and demo (``pennytrail.app.close``)
     ``close(data, home, months=None, progress) -> CloseResult`` (``months``, ``unchanged``,
     ``seconds``, ``snapshot``): ingest, reconcile, check and publish, then publish the snapshot
     the portal reads; nothing runs when nothing that decides a figure changed since the last
-    completed close (``pennytrail.app.changes``). Either way it then issues, from the snapshot,
+    completed close (``pennytrail.core.changes``). Either way it then issues, from the snapshot,
     every buyer's confirmation whose figures changed (``confirmations.issue_from_snapshot``); a
     sign-off and a revocation issue the month's.
     ``demo(home, seed=1, progress) -> DemoResult``: generate the demo program, make the signing
@@ -26,7 +28,9 @@ Summary, months and sign-off (``summary``, ``months``, ``close``)
 Traces (``pennytrail.app.trace``)
     ``trace_worker(home, worker_id=None, name=None, grower=None, date_from=None, date_to=None)``,
     ``trace_grower(home, grower_id, month)``, ``trace_invoice(home, buyer, invoice)``, each a
-    ``Trace`` (``subject``, ``notes``, ``tables``: ``reports.render.Table``, main table first).
+    ``Trace`` (``subject``, ``notes``, ``tables``: ``pennytrail.core.tables.Table``, main table
+    first); the portal's, over the connection to its snapshot: ``worker_periods(con, who, how,
+    names)``, ``grower_month(con, grower_id, month)``, ``invoice(con, buyer, invoice_id)``.
 Reports, confirmations and keys (``pennytrail.app.reports``, over ``confirmations``, ``keys``)
     ``close_workbook(home, month, out=None) -> (path, rows per sheet)``;
     ``confirm(home, buyer, month) -> confirmations.Issued`` (``pdf``, ``csv``, ``statement``,
@@ -38,9 +42,6 @@ Workers' statements (``pennytrail.app.statements``, ``complaints``)
     grower)``; ``reissue_code(home, grower, worker) -> code``; ``worker_statement(con, grower,
     worker, month) -> Statement`` and its words (``blocks``, ``totals``, ``complaint``); the
     worker's page's limit on wrong codes and complaints into the monitors' cases (``complaints``).
-Contracts (``pennytrail.app.contracts``)
-    ``Contracts``: the data contract process of a close or a Dagster run, handed to the assets
-    as the `contracts` resource.
 Senders' calendar and reminders (``pennytrail.app.calendar``, ``reminders``)
     ``calendar(home, party_id=None) -> Calendar`` (``as_of``, ``items``: ``core.calendar.Item``,
     ``by_party()``, ``counts()``, ``text()``): what each sender owes from the published snapshot;

@@ -19,10 +19,12 @@ import duckdb
 from pennytrail.core import conservation
 from pennytrail.core.exception_sign import shown_sql
 from pennytrail.core.publish import digest, latest_signoff, month_status, published_months
-from reports.close import waterfall
+from pennytrail.core.trace import published_rows_sql
+from pennytrail.core.waterfall import waterfall
 
 from .confirmations import buyer_of_folder, versions, stem
 from .keys import key_paths
+from .months import months_with_data
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = None) -> list[dict]:
@@ -34,8 +36,6 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict | list | None = 
 def months(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """Every month the snapshot knows (the one list of ``months.months_with_data``, which
     ``pennytrail months`` and ``summary`` print too), newest first, with its totals and state."""
-    from .months import months_with_data
-
     figures = {r["month"]: r for r in rows(con, """
         WITH i AS (SELECT month, sum(owed_cents) AS owed_cents, sum(paid_by_buyer_cents) AS paid_cents,
                      count(*) AS invoices FROM invoice_audit GROUP BY 1),
@@ -216,8 +216,6 @@ def id_key(text: str) -> str:
 def worker_directory(con: duckdb.DuckDBPyConnection) -> list[WorkerEntry]:
     """Every (grower, worker) with a published pay period, with the names on their stubs in the
     files published and those names' match keys."""
-    from reports.trace import published_rows_sql
-
     got = con.execute(f"""
         SELECT a.grower_id, a.worker_id,
                list(DISTINCT r.worker_name ORDER BY r.worker_name) FILTER (WHERE r.worker_name IS NOT NULL)

@@ -4,15 +4,18 @@ which generates a program and closes it the same way; and a month's sign-off."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..core import changes, homelock, ingest, warehouse
 from ..core.engines import ENGINES
 from ..core.private import owner_only
-from . import changes, snapshots
+from . import accounts, confirmations, keys, signoff, snapshots
+from .reports import write_month_reports
 from .errors import UserError, need_month, need_warehouse
 
 Progress = Callable[[str], None]
@@ -37,15 +40,21 @@ def close(data: Path, home: Path, months: list[str] | None = None, progress: Pro
     When nothing that decides a figure changed since the last completed close (``changes``),
     nothing runs. Otherwise the Dagster jobs run in this process (recorded in HOME/dagster,
     as the UI shows them): ``ingest_and_reconcile``, then ``publish_month`` once for the range
-    of months, with the contract process of this close handed to both."""
+    of months, with the contract process of this close handed to both. The close holds the home
+    (``core.homelock``) from start to end: another close, or any command that writes, is refused
+    meanwhile (``homelock.Busy``)."""
     start = time.perf_counter()
+    _check(data, months)
+    engine_config = _engine(engine, spark_master)
+    with owner_only(home, create=True), homelock.hold(home):
+        return _close(data, home, months, progress, start, engine_config)
+
+
+def _check(data: Path, months: list[str] | None) -> None:
     for month in months or []:
         need_month(month)
     if not (data / "reference").is_dir():
         raise UserError(f"the close did not complete: no reference data: {data / 'reference'} does not exist")
-    engine_config = _engine(engine, spark_master)
-    with owner_only(home, create=True):
-        return _close(data, home, months, progress, start, engine_config)
 
 
 def _engine(engine: str, spark_master: str | None) -> dict[str, str] | None:
@@ -61,8 +70,6 @@ def _engine(engine: str, spark_master: str | None) -> dict[str, str] | None:
 
 def _close(data: Path, home: Path, months: list[str] | None, progress: Progress, start: float,
            engine: dict[str, str] | None = None) -> CloseResult:
-    from ..core import ingest
-
     last = changes.last_close(home)
     changes.reuse_hashes(last)  # files unchanged since the last close are not read again
     ingest.changed_files.clear()
@@ -71,27 +78,25 @@ def _close(data: Path, home: Path, months: list[str] | None, progress: Progress,
         snapshot = None if snapshots.current(home) is not None else _publish(home, progress)
         _confirm(home, progress, missing_only=True)  # those a key made since, or a loss, left missing
         return CloseResult([], True, time.perf_counter() - start, snapshot)
-    from .contracts import Contracts
+    from pipelines.contracts import Contracts  # late: the contract process's module loads pandas and Arrow
 
     contracts = Contracts()  # Great Expectations loads in its own process while Dagster starts here
-    from pipelines.runner import CloseFailed, run_close
-
-    from ..core.warehouse import connect, held, set_meta, verify_written
+    from pipelines.runner import CloseFailed, run_close  # late: Dagster takes seconds to import
 
     db = home / "pennytrail.duckdb"
     token = uuid.uuid4().hex
     try:
-        with held(db):  # written into the file once, when the close ends
+        with warehouse.held(db):  # written into the file once, when the close ends
             try:
                 done = run_close(data, home, months, contracts, progress, engine)
             finally:
                 contracts.stop()
-            with connect(db) as con:
-                set_meta(con, CLOSE_TOKEN, token)
+            with warehouse.connect(db) as con:
+                warehouse.set_meta(con, CLOSE_TOKEN, token)
     except CloseFailed as e:
         raise UserError(f"the close did not complete: {e}", e.details) from None
     # a close reports success only when the warehouse file itself holds its result
-    verify_written(db, CLOSE_TOKEN, token)
+    warehouse.verify_written(db, CLOSE_TOKEN, token)
     snapshot = _publish(home, progress)
     _confirm(home, progress)
     # "nothing new" is recorded last: a close that fails before (the snapshot on a full disk, the
@@ -110,8 +115,6 @@ def _confirm(home: Path, progress: Progress, missing_only: bool = False) -> None
     """Issue a new version of every buyer's confirmation whose figures the published snapshot
     changed (nil statements included), so that buyers find them without anyone's help;
     ``missing_only``: only those of which no version exists."""
-    from . import confirmations
-
     progress(confirmations.issue_from_snapshot(home, missing_only).text())
 
 
@@ -150,15 +153,13 @@ DEMO_USERS = [("accountant", None), ("monitor", None), ("buyer", "B01"), ("growe
 def demo(home: Path, seed: int = 1, progress: Progress = lambda _: None) -> DemoResult:
     """Generate the demo program into HOME/data (unless that seed's data is there), make the
     signing key of confirmations (once), close every month as ``close`` does, write every closed
-    month's reports, and make one portal user per role (once)."""
-    with owner_only(home, create=True):
+    month's reports, and make one portal user per role (once). The demo holds the home throughout."""
+    with owner_only(home, create=True), homelock.hold(home):
         return _demo(home, seed, progress)
 
 
 def _demo(home: Path, seed: int, progress: Progress) -> DemoResult:
-    from ..generator import generate
-    from . import keys
-    from .reports import write_month_reports
+    from ..generator import generate  # late: only the demo generates a program
 
     data = home / "data"
     key_file = data / "answer_key.json"
@@ -171,7 +172,9 @@ def _demo(home: Path, seed: int, progress: Progress) -> DemoResult:
     created = None
     if not keys.key_paths(home)[0].exists():
         created = keys.create(home).fingerprint
-    result = close(data, home, None, progress)
+    start = time.perf_counter()
+    _check(data, None)
+    result = _close(data, home, None, progress, start)  # as ``close`` does, in the home the demo holds
     return DemoResult(data, generated, result, write_month_reports(data, home, progress), demo_users(home), created)
 
 
@@ -179,10 +182,6 @@ def demo_users(home: Path) -> list[tuple[str, str, str | None, str | None]]:
     """One portal user per role, made with a random password on the first demo run (returned
     here and stored nowhere in clear); a later run leaves them as they are, so that it changes
     nothing (their password is None here): `pennytrail users password` sets a new one."""
-    import secrets
-
-    from . import accounts
-
     existing = {u.email for u in accounts.list_users(home)}
     users = []
     for role, party in DEMO_USERS:
@@ -199,24 +198,21 @@ def demo_users(home: Path) -> list[tuple[str, str, str | None, str | None]]:
 def sign_off(home: Path, month: str, by: str, seen_digest: str | None = None, wait: float = 30.0) -> dict:
     """Record that ``by`` signed off ``month`` as published (``signoff.sign``, which also
     refreshes the portal's snapshot): the digest of its tables and the exceptions open then."""
-    from . import signoff
-
     return _writing_signoff(home, month, lambda: signoff.sign(home, month, by, seen_digest, wait))
 
 
 def revoke_sign_off(home: Path, month: str, by: str, reason: str, wait: float = 30.0) -> dict:
     """Revoke the sign-off of ``month`` in force, saying who and why; the record stays."""
-    from . import signoff
-
     return _writing_signoff(home, month, lambda: signoff.revoke(home, month, by, reason, wait))
 
 
 def _writing_signoff(home: Path, month: str, write: Callable[[], dict]) -> dict:
     """``write()`` for a month of a home with a warehouse, its refusals as one line each."""
     need_month(month)
-    need_warehouse(home)
     try:
-        return write()
+        with homelock.hold(home):
+            need_warehouse(home)
+            return write()
     except snapshots.Busy as e:
         raise UserError(f"{e}: try again when it has completed") from None
     except ValueError as e:  # refused by the rules (core.signoff), or the figures changed since shown

@@ -46,7 +46,7 @@ from pennytrail.core.paths import party_folder
 from pennytrail.core.publish import latest_signoff, month_status, published_months
 from pennytrail.core.warehouse import utc_seconds
 
-from . import keys
+from . import keys, snapshots
 
 VERSION_FILE = re.compile(r"^confirmation-(?P<month>[0-9]{4}-[0-9]{2})-v(?P<v>[0-9]{1,6})\.json$")
 UNIT_WORDS = {"lb": "pounds", "kg": "kilograms", "cwt": "hundredweight", "gal": "gallons", "oz": "ounces",
@@ -530,7 +530,7 @@ def _write(path: Path, data: bytes) -> None:
 def issue(con: duckdb.DuckDBPyConnection, home: Path, buyer: str, month: str,
           now: dt.datetime | None = None) -> Issued:
     """Issue the buyer's confirmation of ``month`` if its figures are new; return the latest version."""
-    from reports.confirm import csv_bytes, pdf_bytes  # the writers: loaded when a statement is made
+    from reports.confirm import csv_bytes, pdf_bytes  # late: the writers load fpdf, only when a statement is made
 
     signing = keys.load_signing_key(home)
     fp = keys.fingerprint_of(signing.public_key())
@@ -638,9 +638,7 @@ def issue_quietly(con: duckdb.DuckDBPyConnection, home: Path, months: list[str] 
 
 def issue_from_snapshot(home: Path, missing_only: bool = False) -> Round:
     """``issue_quietly`` over the snapshot the portal reads (what a close calls once it published)."""
-    from .snapshots import current
-
-    snapshot = current(Path(home))
+    snapshot = snapshots.current(Path(home))
     if snapshot is None:
         return Round([], 0, "nothing is published yet")
     with duckdb.connect(str(snapshot), read_only=True) as con:

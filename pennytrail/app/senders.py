@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import data_contracts
 from ..core import mapped as mapped_files
 from ..core.ingest import discover
 from ..core.mapping import load_profiles
+from ..core.money import cents, dollars
 from ..core.reading import FileProblem, read_table
 from ..core.reference import ReferenceDataError, load_reference
 from ..core.validate import sender_of, validate_many
@@ -113,8 +113,9 @@ def _periods(kind: str, values) -> list[str]:
     return sorted({str(v)[:width] for v in values if v not in (None, "")})
 
 
-def _dollars(total: Decimal) -> str:
-    return f"{'-' if total < 0 else ''}${abs(total):,.2f}"
+def _total(values) -> str:
+    """The dollars of accepted amounts (each a §3 amount's text; blank is none)."""
+    return dollars(sum(cents(v) for v in values if v != ""))
 
 
 def preview(data: Path, file: Path, rows: int = 10, place: str | None = None) -> Preview:
@@ -158,7 +159,7 @@ def preview(data: Path, file: Path, rows: int = 10, place: str | None = None) ->
                          for i in np.flatnonzero(~good)]
         p.rows_read, p.rows_accepted = raw.rows, int(good.sum())
         p.rows_quarantined = raw.rows - p.rows_accepted
-        p.totals = {c: _dollars(sum((Decimal(v) for v in checked.text[c][good] if v != ""), Decimal(0))) for c in amounts}
+        p.totals = {c: _total(checked.text[c][good]) for c in amounts}
         p.periods = _periods(kind, checked.text[PERIOD_COLUMN[kind][0]][good])
         p.outcome = "loaded as SPEC §3"
         return p
@@ -183,7 +184,7 @@ def preview(data: Path, file: Path, rows: int = 10, place: str | None = None) ->
     p.rows_accepted, p.rows_quarantined, p.rows_skipped = int(good.sum()), int((~good).sum()), mf.skipped
     p.rows_read = p.rows_accepted + p.rows_quarantined + p.rows_skipped
     acc = outcome.accepted
-    p.totals = {c: _dollars(sum((Decimal(v) for v in acc[c] if v != ""), Decimal(0))) for c in amounts}
+    p.totals = {c: _total(acc[c]) for c in amounts}
     p.periods = _periods(kind, acc[PERIOD_COLUMN[kind][0]])
     p.outcome = "loaded through the profile"
     return p

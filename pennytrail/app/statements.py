@@ -17,9 +17,15 @@ from pathlib import Path
 import duckdb
 
 from pennytrail.core import codes as codes_core
+from pennytrail.core import homelock
+from pennytrail.core.money import dollars
+from pennytrail.core.paths import party_folder
+from pennytrail.core.warehouse import connect, transaction, utc_seconds
 from pennytrail.locale import Words
 
+from . import snapshots
 from .errors import UserError, need_month, need_warehouse
+from .signoff import _writing
 
 
 @dataclass
@@ -163,10 +169,10 @@ def _basis_lines(w: Words, s: Statement, p: Period) -> list[Line]:
         if p.pool_basis is not None:
             out.append(Line(_("Hours worked by all workers: {value}", value=w.number(p.pool_basis))))
     elif s.basis == "gross_wages":
-        out.append(Line(_("Your earnings: {amount}", amount=w.money(int(p.basis_value * 100))) if eligible
+        out.append(Line(_("Your earnings: {amount}", amount=dollars(int(p.basis_value * 100))) if eligible
                         else _("Work recorded for you: none")))
         if p.pool_basis is not None:
-            out.append(Line(_("Earnings of all workers: {amount}", amount=w.money(int(p.pool_basis * 100)))))
+            out.append(Line(_("Earnings of all workers: {amount}", amount=dollars(int(p.pool_basis * 100)))))
     else:  # equal
         out.append(Line(_("Your part: one equal share") if eligible else _("Work recorded for you: none")))
     out.append(Line(_("Workers who shared the premium: {count}", count=w.number(p.eligible_workers))))
@@ -181,15 +187,15 @@ def blocks(s: Statement, w: Words) -> list[Block]:
     for p in s.periods:
         lines = _basis_lines(w, s, p)
         if p.pool_funded_cents is not None:
-            lines.append(Line(_("Premium for all these workers: {amount}", amount=w.money(p.pool_funded_cents))))
-        lines.append(Line(_("Your share of the premium: {amount}", amount=w.money(p.funded_cents))))
-        lines.append(Line(_("Paid on your pay stubs: {amount}", amount=w.money(p.paid_cents))))
+            lines.append(Line(_("Premium for all these workers: {amount}", amount=dollars(p.pool_funded_cents))))
+        lines.append(Line(_("Your share of the premium: {amount}", amount=dollars(p.funded_cents))))
+        lines.append(Line(_("Paid on your pay stubs: {amount}", amount=dollars(p.paid_cents))))
         if p.variance_cents < 0:
-            lines.append(Line(_("Still owed to you: {amount}", amount=w.money(-p.variance_cents))))
+            lines.append(Line(_("Still owed to you: {amount}", amount=dollars(-p.variance_cents))))
         elif p.variance_cents > 0:
-            lines.append(Line(_("Paid above your share: {amount}", amount=w.money(p.variance_cents))))
+            lines.append(Line(_("Paid above your share: {amount}", amount=dollars(p.variance_cents))))
         else:
-            lines.append(Line(_("Difference: {amount}", amount=w.money(0))))
+            lines.append(Line(_("Difference: {amount}", amount=dollars(0))))
         mark, tone = STATUS_MARK[p.status]
         lines.append(Line(status_words(w, p.status), "status", mark, tone))
         if p.late and p.due_date is not None:
@@ -201,7 +207,7 @@ def blocks(s: Statement, w: Words) -> list[Block]:
         if p.upstream_shortfall_cents > 0:
             lines.append(Line(_("The buyers' premium for this period was {amount} short before it reached "
                                 "{employer}. That part is not your employer's doing: the program follows it up "
-                                "with the buyers.", amount=w.money(p.upstream_shortfall_cents),
+                                "with the buyers.", amount=dollars(p.upstream_shortfall_cents),
                                 employer=s.grower_name), "note"))
         out.append(Block(_("Pay period {start} to {end}", start=w.date(p.period_start), end=w.date(p.period_end)),
                          lines))
@@ -218,8 +224,8 @@ def header(s: Statement, w: Words) -> list[Line]:
 
 def totals(s: Statement, w: Words) -> list[Line]:
     _ = w.gettext
-    return [Line(_("This month, your share: {amount}", amount=w.money(s.funded_cents))),
-            Line(_("This month, paid on your stubs: {amount}", amount=w.money(s.paid_cents)))]
+    return [Line(_("This month, your share: {amount}", amount=dollars(s.funded_cents))),
+            Line(_("This month, paid on your stubs: {amount}", amount=dollars(s.paid_cents)))]
 
 
 def complaint(s: Statement, w: Words) -> str:
@@ -234,8 +240,6 @@ def complaint(s: Statement, w: Words) -> str:
 # --- the statement codes, for the program's staff -----------------------------------------------
 
 def _read(home: Path):
-    from pennytrail.core.warehouse import connect
-
     need_warehouse(home)
     return connect(Path(home) / "pennytrail.duckdb", read_only=True)
 
@@ -256,12 +260,12 @@ def list_codes(home: Path, grower_id: str) -> list[tuple[str, str, str, str | No
 def reissue_code(home: Path, grower_id: str, worker_id: str, by: str = "command line") -> str:
     """Replace a worker's code (a lost statement): the old one stops working at once in the
     warehouse and, as a new snapshot is published, on the portal. The new code, as printed."""
-    from pennytrail.core.warehouse import transaction, utc_seconds
+    with homelock.hold(Path(home)):
+        need_warehouse(home)
+        return _reissue(Path(home), grower_id, worker_id, by)
 
-    from . import snapshots
-    from .signoff import _writing
 
-    need_warehouse(home)
+def _reissue(home: Path, grower_id: str, worker_id: str, by: str) -> str:
     con = _writing(Path(home), 30.0)
     try:
         with transaction(con):
@@ -279,7 +283,7 @@ def statements_pdf(home: Path, grower_id: str, month: str, out: Path | None = No
                    url: str = "http://127.0.0.1:8000") -> tuple[Path, int]:
     """One PDF of every worker's statement of the grower and month (``reports.worker_statement``);
     its path and the number of statements."""
-    from reports.worker_statement import write_pdf
+    from reports.worker_statement import write_pdf  # late: the PDF writer loads fpdf and segno, and imports this module
 
     need_month(month)
     with _read(home) as con:
@@ -290,8 +294,6 @@ def statements_pdf(home: Path, grower_id: str, month: str, out: Path | None = No
         if not workers:
             raise UserError(f"grower {grower_id} has no published worker audit for {month}: close the month first")
         found = [worker_statement(con, grower_id, w, month) for w in workers]
-    from pennytrail.core.paths import party_folder
-
     # the grower's folder is named from a hash of its id: nothing from input becomes a path
     path = Path(out) if out else party_folder(Path(home) / "statements", grower_id) / f"statements-{month}.pdf"
     write_pdf([s for s in found if s is not None], path, url)

@@ -7,10 +7,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.closebook import as_of_date
 from ..core.exception_sign import LEGEND, shown_sql
 from ..core.money import dollars
 from ..core.publish import latest_signoff, month_status, published_months
 from ..core.warehouse import connect
+from .months import months_with_data
 
 
 @dataclass
@@ -31,8 +33,6 @@ def month_figures(home: Path) -> list[MonthState]:
     """Every month the warehouse knows, oldest first: the one list ``pennytrail months``, the
     portal's /months and the close workbooks share (``months.months_with_data``), with its pools'
     figures and its state (``not closed`` for a month with data that no close published yet)."""
-    from .months import months_with_data
-
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         closed = set(published_months(con))
         figures = {r[0]: r[1:] for r in con.execute("""
@@ -120,8 +120,6 @@ def ui_command(home: Path) -> str:
 
 
 def summary(home: Path) -> Summary:
-    from reports.handshake import as_of_date
-
     path = home / "pennytrail.duckdb"
     with connect(path, read_only=True) as con:
         q = lambda sql: con.execute(sql).fetchall()  # noqa: E731

@@ -114,7 +114,7 @@ def issue(con: duckdb.DuckDBPyConnection, now: dt.datetime, languages_sql: str) 
 
 def issue_after_close(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> int:
     """``issue`` for every worker of the published audit, in a transaction of its own."""
-    from .warehouse import transaction
+    from .warehouse import transaction  # late: the warehouse imports this module's DDL
 
     with transaction(con):
         return issue(con, now, WORKER_LANGUAGE_SQL)

@@ -3,7 +3,8 @@
 ``hold(home)`` takes an exclusive lock on ``HOME/pennytrail.lock`` for as long as a close (or
 another command that writes the warehouse) runs, and writes its pid there; ``running(home)``
 says whose close holds it, without waiting. The operating system releases the lock when the
-process ends, however it ends, so a killed close leaves no stale lock.
+process ends, however it ends, so a killed close leaves no stale lock. The application layer
+takes it where it writes (a close, the demo, a sign-off, a statement code's reissue).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def _pid(fd: int) -> int | None:
 
 @contextmanager
 def hold(home: Path) -> Iterator[None]:
-    """Hold the home for the ``with``; ``Busy`` at once if another process holds it."""
+    """Hold the home for the ``with``; ``Busy`` at once if another process (or another ``hold``
+    of this one) holds it."""
     home.mkdir(parents=True, exist_ok=True)
     fd = os.open(home / NAME, os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -33,7 +33,7 @@ from .mapping import EXAMPLE_DAY, Profile, norm
 from .money import NUMERAL
 from .reading import TRIMMED, FileProblem, RawTable, _cell_text, read_hashed
 from .reference import Reference
-from .validate import CHECKS, Checked, duplicate_key, validate_many
+from .validate import CHECKS, Checked, duplicate_key, sender_of, validate_many
 from .warehouse import HISTORY, history_select
 
 ORDER = ["MISSING_FIELD", "BAD_ID", "BAD_DATE", "BAD_NUMBER", "BAD_AMOUNT"]  # the codes a value's reading can give
@@ -607,8 +607,6 @@ def read_for_ingest(data_dir: Path, rel: str, profiles: list[Profile], entry: di
 
 def apply(con, kind: str, entry: dict, mf: MappedFile, ref: Reference, summary) -> MappedOutcome:
     """Check and load one mapped file, and count its rows in its ``ingest_log`` line."""
-    from .validate import sender_of
-
     outcome = check_mapped(mf, kind, ref, sender_of(entry["file"]))
     load_mapped(con, kind, entry, mf, outcome)
     good = outcome.good

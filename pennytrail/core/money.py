@@ -65,7 +65,7 @@ def parse_decimal(text: str, max_dp: int) -> Decimal:
 
 
 def cents(text: str) -> int:
-    """The one money constructor: ``"12.30"`` → ``1230``. Rejects fractions of a cent."""
+    """The one money parser: ``"12.30"`` → ``1230``. Rejects fractions of a cent."""
     return int(parse_decimal(text, AMOUNT_DP) * 100)
 
 
@@ -78,7 +78,7 @@ def round_half_up(x: Fraction | int) -> int:
 
 
 def dollars(c: int) -> str:
-    """Cents as dollars for people: ``-123456`` → ``-$1,234.56``."""
+    """The one money formatter: cents as dollars for people, ``-123456`` → ``-$1,234.56``."""
     sign = "-" if c < 0 else ""
     whole, part = divmod(abs(int(c)), 100)
     return f"{sign}${whole:,}.{part:02d}"

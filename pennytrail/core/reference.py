@@ -17,6 +17,7 @@ import re
 from .ids import id_problem
 from .languages import normal as normal_language
 from .languages import problem as language_problem
+from .mapping import load_profiles
 from .money import MAX_DEADLINE_DAYS, MAX_FACTOR, MAX_RATE, NumberError, parse_decimal
 from .reading import FileProblem, read_table
 
@@ -254,7 +255,7 @@ def load_reference(data_dir: Path) -> Reference:
         numbered.append((n, new))
     ref.rates = [r for _, r in numbered]
 
-    from .mapping import load_profiles  # profiles are read and checked whole with the reference data (§3b)
+    # the senders' mapping profiles are read and checked whole with the reference data (§3b)
     ref.mappings, bad_profiles = load_profiles(data_dir)
     problems += [Problem(file, None, key, message) for file, key, message in bad_profiles]
     if problems:

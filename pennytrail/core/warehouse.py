@@ -131,7 +131,7 @@ CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    from .codes import DDL as CODES_DDL
+    from .codes import DDL as CODES_DDL  # late: the codes module takes its transactions from here
 
     con.execute(REFERENCE_DDL)
     con.execute(CODES_DDL)

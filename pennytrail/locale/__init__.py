@@ -4,9 +4,9 @@ language in this folder, keyed by the English message (docs/workers.md).
 A catalog is read with Babel and compiled in memory when first used: no compiled file is kept.
 A translator adds a language (Mixtec, K'iche', Q'anjob'al) with one file, ``<ISO 639 code>.po``,
 and no code: ``available()`` lists every catalog here. A message is always a whole sentence or
-label with named places (``{amount}``); the words never carry a number's form. Numbers,
-dollars and dates are written by ``money``, ``number`` and ``date`` in one form for every
-language (``$1,234.56``), apart from the words.
+label with named places (``{amount}``); the words never carry a number's form. Dollars are
+written by ``pennytrail.core.money.dollars``, numbers and dates by ``number`` and ``date``, in
+one form for every language (``$1,234.56``), apart from the words.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import io
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-
-from pennytrail.core.money import dollars
 
 HERE = Path(__file__).parent
 FALLBACK = "es"  # the language of a worker whose own has no catalog (docs/decisions.md)
@@ -57,7 +55,7 @@ def language_for(code: str | None) -> str:
 
 
 class Words:
-    """The words of one language: ``w("Your share: {amount}", amount=w.money(c))``."""
+    """The words of one language: ``w("Your share: {amount}", amount=dollars(c))``."""
 
     def __init__(self, code: str):
         self.code = language_for(code)
@@ -73,11 +71,6 @@ class Words:
     def name(self) -> str:
         """The language's name, written in it (the catalog's own translation of "English")."""
         return self._t.gettext("English")
-
-    @staticmethod
-    def money(cents: int) -> str:
-        """Dollars in one form in every language: ``$1,234.56``."""
-        return dollars(int(cents))
 
     @staticmethod
     def number(value) -> str:

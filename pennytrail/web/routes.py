@@ -19,12 +19,13 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
-from pennytrail.app import accounts, browse, casework, portal_db, signoff, snapshots, verification
+from pennytrail.app import accounts, browse, casework, complaints, portal_db, signoff, snapshots, trace, verification
 from pennytrail.app import confirmations as issued
+from pennytrail.app.month_reports import write_close_workbook
+from pennytrail.core import codes as statement_codes
 from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
-from reports import trace
 
 from .table import PARTY, PUBLIC, Page
 
@@ -239,8 +240,6 @@ def workers(ctx, h) -> Response:
     found = []
     if q:
         con, directory = _directory(ctx)
-        from pennytrail.core import codes as statement_codes
-
         code = statement_codes.typed(q)  # a worker calling the complaint line reads out their statement code
         if code is not None:
             who = statement_codes.find(con, code)
@@ -276,8 +275,8 @@ def worker(ctx, h, grower_id: str, worker_id: str) -> Response:
     grower_id, worker_id = _path_ids(ctx, grower_id, worker_id)
     con, entry = _worker_entry(ctx, grower_id, worker_id)
     # the directory found the worker and the names on its stubs: the trace starts from there
-    notes, tables = trace.trace_found(con, [(grower_id, worker_id)], f"worker id {worker_id}",
-                                      {(grower_id, worker_id): list(entry.names)})
+    notes, tables = trace.worker_periods(con, [(grower_id, worker_id)], f"worker id {worker_id}",
+                                         {(grower_id, worker_id): list(entry.names)})
     ctx.audit("view worker", f"worker {grower_id}/{worker_id}", "pay periods and source rows")
     open_cases = [c for c in casework.list_cases(ctx.config.home)
                   if c["grower_id"] == grower_id and c["worker_id"] == worker_id]
@@ -293,7 +292,7 @@ def grower(ctx, h, grower_id: str) -> Response:
     if not months or not is_month(month):
         raise HTTPException(404)
     try:
-        notes, tables = trace.trace_grower(con, grower_id, month)
+        notes, tables = trace.grower_month(con, grower_id, month)
     except trace.NotFound as e:
         raise HTTPException(404, str(e)) from None
     ctx.audit("view grower", f"grower {grower_id}", f"month {month}: pools and workers")
@@ -304,7 +303,7 @@ def grower(ctx, h, grower_id: str) -> Response:
 def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
     con = ctx.db()
     try:
-        notes, tables = trace.trace_invoice(con, buyer_id, invoice_id)
+        notes, tables = trace.invoice(con, buyer_id, invoice_id)
     except trace.NotFound:
         raise HTTPException(404) from None
     return h.page(ctx, "invoice.html", buyer_id=buyer_id, invoice_id=invoice_id, notes=notes, tables=tables,
@@ -314,8 +313,6 @@ def invoice(ctx, h, buyer_id: str, invoice_id: str) -> Response:
 # --- cases -----------------------------------------------------------------------------------
 
 def cases(ctx, h) -> Response:
-    from pennytrail.app import complaints  # the workers' own complaints first
-
     return h.page(ctx, "cases.html", cases=complaints.cases_for_monitors(ctx.config.home),
                   names=_names(ctx))
 
@@ -347,8 +344,6 @@ def case(ctx, h, case_id: int) -> Response:
     now = browse.worker_periods(con, found["grower_id"], found["worker_id"])
     periods = [p["period_start"] for p in found["periods"]]
     ctx.audit("view case", f"case {case_id}", f"worker {found['grower_id']}/{found['worker_id']}")
-    from pennytrail.app import complaints
-
     return h.page(ctx, "case.html", case=found, now=now, names=_names(ctx), complaint=complaints.of_case(ctx.config.home, case_id),
                   remedied=casework.remedied(found["periods"], {k: v["status"] for k, v in now.items()}),
                   history=browse.period_history(con, found["grower_id"], found["worker_id"], periods),
@@ -438,8 +433,6 @@ def _done(ctx, view) -> str | None:
 
 
 def close_workbook(ctx, h, month: str) -> Response:
-    from reports.close import close_report
-
     con, view = _month_view(ctx, month)
     folder = ctx.config.home / snapshots.FOLDER / "workbooks"
     folder.mkdir(parents=True, exist_ok=True)
@@ -451,7 +444,7 @@ def close_workbook(ctx, h, month: str) -> Response:
         if not path.exists():
             tmp = Path(tempfile.mkstemp(dir=folder, suffix=".xlsx.partial")[1])
             try:
-                close_report(con, month, tmp, queue=lambda e: states.get(casework.exception_key(e)))
+                write_close_workbook(con, month, tmp, queue=lambda e: states.get(casework.exception_key(e)))
                 tmp.replace(path)
             finally:
                 tmp.unlink(missing_ok=True)

@@ -15,9 +15,9 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from pennytrail.app import accounts, browse, casework, complaints, statements
+from pennytrail.app import accounts, browse, casework, complaints, portal_db, statements
 from pennytrail.core import codes
-from pennytrail.locale import Words, available
+from pennytrail.locale import Words, available, language_for
 
 from .table import PUBLIC, Page
 
@@ -75,8 +75,6 @@ def _lang(ctx, default: str) -> str:
 
 
 def statements_language(code: str | None) -> str:
-    from pennytrail.locale import language_for
-
     return language_for(code)
 
 
@@ -159,8 +157,6 @@ def worker_page(ctx, h, code: str, status: int = 200, problem: str | None = None
     for c in sent:
         c["reference"] = complaints.reference(c["id"])
         c["remedied"] = casework.remedied(c["periods"], now)
-    from pennytrail.app import portal_db
-
     portal_db.record(ctx.config.home, complaints.actor(grower_id, worker_id), complaints.WORKER_ROLE,
                      "view own statements", complaints.actor(grower_id, worker_id), f"language {words.code}",
                      ctx.address)

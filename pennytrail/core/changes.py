@@ -2,7 +2,8 @@
 
 A close depends on every submission file (path and SHA-256), the reference files, the months
 asked for and pennytrail's own rules: the source of every project package (``pennytrail``,
-``pipelines``, ``assets``, ``reports``, ``data_contracts``) and the contracts (``code_digest``).
+``pipelines``, ``assets``, ``reports``, ``data_contracts``: its Python, YAML and SQL) and the
+contracts (``code_digest``).
 ``fingerprint`` covers all of it; when it equals the last completed close's, the close has
 nothing to do. The close records it last, after its results are in the warehouse file and its
 snapshot is published; a close that failed or died before records nothing, so the next one
@@ -28,10 +29,10 @@ from pathlib import Path
 
 import duckdb
 
-from ..core.infiles import FILE_CHANGED, hash_regular, shown, walk
-from ..core.ingest import hash_files, known_hashes, remember_hashes
-from ..core.reading import FileProblem, read_table
-from ..core.warehouse import connect, get_meta, set_meta
+from .infiles import FILE_CHANGED, hash_regular, shown, walk
+from .ingest import hash_files, known_hashes, remember_hashes
+from .reading import FileProblem, read_table
+from .warehouse import connect, get_meta, set_meta
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("pennytrail", "pipelines", "assets", "reports", "data_contracts")
@@ -43,12 +44,12 @@ _taken_at_ns = 0  # when this process's fingerprint began hashing
 
 @cache
 def code_digest() -> str:
-    """SHA-256 over the source of every project package and the data contracts (``*.py`` and
-    ``*.yaml`` under each, by path relative to the project), read once per process."""
+    """SHA-256 over the source of every project package and the data contracts (``*.py``,
+    ``*.yaml`` and ``*.sql`` under each, by path relative to the project), read once per process."""
     h = hashlib.sha256()
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*")):
-            if path.suffix in (".py", ".yaml") and path.is_file() and "__pycache__" not in path.parts:
+            if path.suffix in (".py", ".yaml", ".sql") and path.is_file() and "__pycache__" not in path.parts:
                 h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 

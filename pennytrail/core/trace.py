@@ -1,6 +1,6 @@
 """Tracing premium for monitors: from a worker, a grower or an invoice to the source rows.
 
-Each trace returns tables (``reports.render.Table``); the first is the main one. Every figure
+Each trace returns tables (``pennytrail.core.tables.Table``); the first is the main one. Every figure
 can be followed to the rows of the files it came from, in the *Source rows* table: which
 payroll rows give a worker's basis and paid premium, which purchase lines make a pool's
 entitlement, which payment lines funded it.
@@ -29,11 +29,9 @@ import duckdb
 
 import data_contracts
 
-from pennytrail.core.money import dollars
-from pennytrail.core.publish import published_months, published_through
-
-from .render import Table
-from .xlsx import Column
+from .money import dollars
+from .publish import published_months, published_through
+from .tables import Column, Table
 
 M = "money"
 SOURCE_COLUMNS = [
@@ -164,9 +162,10 @@ def find_workers(con: duckdb.DuckDBPyConnection, worker_id: str | None, name: st
     return found, f"name containing {name!r}"
 
 
-def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, name: str | None = None,
-                 grower: str | None = None, date_from: dt.date | None = None,
-                 date_to: dt.date | None = None) -> tuple[list[str], list[Table]]:
+def worker_found(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, name: str | None = None,
+                 grower: str | None = None) -> tuple[list[tuple[str, str]], str, dict[tuple[str, str], list[str]]]:
+    """The workers an id or a name finds (``find_workers``), how they were found and the names on
+    each one's stubs in the files published; ``NotFound`` when none is."""
     who, how = find_workers(con, worker_id, name, grower)
     if not who:
         raise NotFound(f"no worker with {how}" + (f" at grower {grower}" if grower else "")
@@ -175,7 +174,7 @@ def trace_worker(con: duckdb.DuckDBPyConnection, worker_id: str | None = None, n
     names = {(g, w): [r[0] for r in con.execute(f"SELECT DISTINCT worker_name FROM ({published}) WHERE grower_id = ? "
                                                 "AND worker_id = ? AND worker_name IS NOT NULL ORDER BY 1",
                                                 [g, w]).fetchall()] for g, w in who}
-    return trace_found(con, who, how, names, date_from, date_to)
+    return who, how, names
 
 
 FOREVER = 2**62  # a month published before its last file was recorded: every file

@@ -19,8 +19,9 @@ import duckdb
 
 from data_contracts import gx
 
-from ..core.publish import MONTHLY, changed_months, columns
-from ..core.warehouse import get_meta
+from pennytrail.core.changes import RECONCILIATION_KEY
+from pennytrail.core.publish import MONTHLY, changed_months, columns
+from pennytrail.core.warehouse import get_meta
 
 CHECK_ROWS = 2_000_000
 
@@ -29,7 +30,7 @@ def _working_state(con: duckdb.DuckDBPyConnection, months: list[str]) -> tuple:
     """What the output contracts of ``months`` depend on: the warehouse and the reconciliation
     its working tables were built by (its fingerprint changes whenever they are rebuilt)."""
     path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
-    return str(Path(path).resolve()), get_meta(con, "reconciliation_fingerprint"), tuple(months)
+    return str(Path(path).resolve()), get_meta(con, RECONCILIATION_KEY), tuple(months)
 
 
 class Contracts:

@@ -232,7 +232,7 @@ def cmd_statements(args: argparse.Namespace) -> int:
 
 
 def cmd_payables(args: argparse.Namespace) -> int:
-    from .app import grower_view
+    from .app import grower_view  # late: a command loads only what it runs
 
     written, count = grower_view.write_payables(Path(args.home), args.grower, Path(args.out) if args.out else None)
     _log(f"{count} worker period{'s' if count != 1 else ''} of {args.grower} to pay, from the published close")
@@ -264,14 +264,14 @@ def cmd_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
-    from .app.calendar import calendar
+    from .app.calendar import calendar  # late: a command loads only what it runs
 
     print(calendar(Path(args.home), args.party).text())
     return 0
 
 
 def cmd_remind(args: argparse.Namespace) -> int:
-    from .app.reminders import remind
+    from .app.reminders import remind  # late: a command loads only what it runs
 
     done = remind(Path(args.home), dry_run=args.dry_run)
     if done.note:

@@ -7,14 +7,14 @@ warehouse, so it runs beside a close.
 
 import dagster as dg
 
+from pennytrail.app.errors import UserError
+from pennytrail.app.reminders import remind
+
 from .resources import PennytrailResource
 
 
 @dg.op(description="E-mail each sender its missing or late reports (at most once per item per interval).")
 def send_reminders(context: dg.OpExecutionContext, pennytrail: PennytrailResource) -> None:
-    from pennytrail.app.errors import UserError
-    from pennytrail.app.reminders import remind
-
     try:
         done = remind(pennytrail.home)
     except UserError as e:

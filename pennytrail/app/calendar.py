@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 
 from ..core import calendar as rules
-from . import snapshots
+from ..core.closebook import as_of_date
+from . import portal_db, snapshots
 from .errors import UserError
 
 
@@ -51,8 +52,6 @@ class Calendar:
 
 def facts_of(con: duckdb.DuckDBPyConnection, party_id: str | None = None) -> rules.Facts:
     """What the calendar is derived from, read from a snapshot (of one sender's when ``party_id``)."""
-    from reports.handshake import as_of_date
-
     def pairs(sql: str) -> list[tuple]:
         return con.execute(sql, {"p": party_id} if "$p" in sql else {}).fetchall()
 
@@ -107,8 +106,6 @@ class Sent:
 
 def sent_in_portal(home: Path, party_id: str | None = None) -> Sent:
     """The nil returns and files senders sent in the portal (every sender's, or ``party_id``'s)."""
-    from . import portal_db
-
     where, params = ("WHERE party_id = ?", [party_id]) if party_id is not None else ("", [])
     with portal_db.connect(home, write=False) as con:
         nil = {(r[0], r[1], r[2]) for r in con.execute(

@@ -20,9 +20,13 @@ from pathlib import Path
 import duckdb
 
 from pennytrail.core.money import dollars
+from pennytrail.core.tables import Column
+from pennytrail.core.trace import published_rows_sql
 from reports.render import Table, csv_text, to_xlsx
-from reports.trace import published_rows_sql
-from reports.xlsx import Column, money_text
+from reports.xlsx import dollars_value
+
+from . import snapshots
+from .errors import UserError
 
 TO_PAY_STATUSES = ("UNPAID", "UNDERPAID", "OVERPAID")
 
@@ -125,7 +129,7 @@ def to_pay_csv(rows: list[dict]) -> str:
             if v is None:
                 cells.append("")
             elif c.kind == "money":
-                cells.append(money_text(int(v)))
+                cells.append(str(dollars_value(int(v))))
             elif c.kind == "date":
                 cells.append(v.isoformat()[:10])
             elif c.kind == "bool":
@@ -146,11 +150,6 @@ def write_payables(home: Path, grower: str, out: Path | None = None) -> tuple[st
     """The grower's workers to pay from the newest published snapshot of ``home``: the CSV text
     (``out`` None), or the file ``out`` written (an ``.xlsx`` name: a workbook; any other: CSV),
     and how many rows. A ``UserError`` when nothing is published or ``grower`` is no grower."""
-    import duckdb
-
-    from . import snapshots
-    from .errors import UserError
-
     path = snapshots.current(Path(home))
     if path is None:
         raise UserError(f"nothing is published in {home} yet: run `pennytrail close --data DIR --home {home}` first")

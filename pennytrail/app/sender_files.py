@@ -32,6 +32,8 @@ import data_contracts
 from pennytrail.core.validate import sender_of
 from reports.render import csv_text
 
+from . import portal_db
+
 ID = re.compile(r"^f[0-9a-f]{24}$")
 WAITING = "waiting"  # submitted, not yet read by a close
 # columns added after the sender's own in the rejected rows' CSV; named so that no sender's
@@ -158,8 +160,6 @@ def receipts(home: Path, party: str) -> list[dict]:
     """The party's receipts of the portal's uploads (the portal database's ``submissions``), each
     with ``file``: the stored file's path relative to the data folder (from its ``inbox/``), and
     its ``reference`` as the receipt shows it (``S-000012``)."""
-    from . import portal_db
-
     with portal_db.connect(home, write=False) as con:
         if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'submissions'").fetchone() is None:
             return []

@@ -51,7 +51,7 @@ def reconcile_on(con, engine: str = DEFAULT_ENGINE, spark_master: str | None = N
     if engine != "spark":
         raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
     try:
-        from . import spark  # loaded late on purpose: only a close on Spark needs pyspark and SQLGlot
+        from . import spark  # late: only a close on Spark needs pyspark and SQLGlot
     except ImportError as e:
         raise EngineUnavailable(f"the Spark engine is not installed ({e}): pip install 'pennytrail[spark]'") from None
 

@@ -41,7 +41,8 @@ def test_no_doc_points_at_a_file_the_repository_does_not_hold():
     held = set(files) | {str(Path(f).parent) for f in files}
     missing = []
     for name in files:
-        if not name.endswith((".md", ".py", ".yaml")) or name == "tests/test_rules_doc.py":
+        # the layering test writes modules of its own (`assets/bad.py`) under a temporary root
+        if not name.endswith((".md", ".py", ".yaml")) or name in ("tests/test_rules_doc.py", "tests/test_layers.py"):
             continue
         text = (ROOT / name).read_text(encoding="utf-8")
         if "SPEC.md" in text or "DOMAIN.md" in text:

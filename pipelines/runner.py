@@ -18,6 +18,7 @@ from typing import Callable
 
 import dagster as dg
 
+from pennytrail.core.homelock import alive
 from pennytrail.core.publish import months_available
 from pennytrail.core.warehouse import connect
 
@@ -93,16 +94,6 @@ PID_TAG = "pennytrail/pid"
 HOST_TAG = "pennytrail/host"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Runs of this machine whose process died (a killed close) are marked failed and their
     concurrency slots freed; otherwise the warehouse pool (limit 1) would stay taken forever."""
@@ -111,7 +102,7 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED,
                                                                  dg.DagsterRunStatus.STARTING])):
         pid = run.tags.get(PID_TAG)
-        if pid and run.tags.get(HOST_TAG) == host and not _alive(int(pid)):
+        if pid and run.tags.get(HOST_TAG) == host and not alive(int(pid)):
             instance.report_run_failed(run)
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             released.append(run.run_id)

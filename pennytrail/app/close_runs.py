@@ -84,24 +84,12 @@ def runs(home: Path, limit: int = 20) -> list[Run]:
         return [Run(**dict(r)) for r in con.execute("SELECT * FROM close_runs ORDER BY id DESC LIMIT ?", [limit])]
 
 
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def settle(home: Path) -> None:
     """Record the end of runs whose process is gone and that no thread of this process waits for."""
     with _connect(home, write=False) as con:
         open_runs = [dict(r) for r in con.execute("SELECT id, pid, log FROM close_runs WHERE finished_at IS NULL")]
     for r in open_runs:
-        if r["id"] in _children or _alive(r["pid"]):
+        if r["id"] in _children or homelock.alive(r["pid"]):
             continue
         _finish(home, r["id"], None, result_line(Path(r["log"]), None) + " (its end was not seen by the portal)")
 

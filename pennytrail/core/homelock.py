@@ -75,3 +75,16 @@ def running(home: Path) -> int | None:
         return None
     finally:
         os.close(fd)
+
+
+def alive(pid: int | None) -> bool:
+    """Whether a process ``pid`` of this machine is running (one of another user's counts)."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -248,3 +248,15 @@ def test_the_scheduled_remind_job_sends_what_the_command_sends(home, smtp_server
         assert job.execute_in_process(instance=instance, resources=resources).success
     assert len(inbox.messages) == 1
     assert [r[2] for r in recorded(home)] == ["sent"]
+
+
+def test_an_address_no_mail_header_carries_fails_its_sender_alone(home, smtp_server):
+    """A sender's account whose address is not plain ASCII: its reminder is recorded as failed,
+    in one line, and the other senders' reminders still go."""
+    accounts.add_user(home, "josé@t003.example.org", "grower", "a long grower password", "T003", by="test")
+    inbox = Inbox()
+    settings_file(home, smtp_server(inbox), starttls=False)
+    done = reminders.remind(home)
+    by_party = {o.party_id: o for o in done.outcomes}
+    assert by_party["B01"].outcome == "sent" and len(inbox.messages) == 1
+    assert by_party["T003"].outcome == "failed" and "\n" not in by_party["T003"].reply

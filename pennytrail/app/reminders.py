@@ -292,6 +292,8 @@ def _send(s: Settings, to: list[str], msg: EmailMessage) -> tuple[str, str]:
         return "failed", f"STARTTLS with {s.server} failed: {e.reason or e}"
     except smtplib.SMTPResponseException as e:
         return "failed", f"the server {s.server} answered {e.smtp_code} {_text(e.smtp_error)}"
+    except (UnicodeError, ValueError) as e:  # an address the server cannot be sent without SMTPUTF8
+        return "failed", f"an address could not be sent to {s.server}: {_text(str(e))}"
     except (smtplib.SMTPException, OSError, socket.timeout) as e:
         why = (e.strerror if isinstance(e, OSError) else None) or _text(str(e)) or type(e).__name__
         return "failed", f"cannot reach the mail server {s.server}: {why}"
@@ -346,7 +348,12 @@ def remind(home: Path, dry_run: bool = False, now: dt.datetime | None = None,
                 outcomes.append(Outcome(party, recipients, found, "would send", ""))
                 continue
             subj = subject(cal, party, found)
-            outcome, reply = _send(s, recipients, _message(s, recipients, subj, body(cal, party, found, s)))
+            try:
+                msg = _message(s, recipients, subj, body(cal, party, found, s))
+            except (ValueError, UnicodeError) as e:  # an address or a name a mail header cannot carry
+                outcome, reply = "failed", f"the message could not be written: {_text(str(e))}"
+            else:
+                outcome, reply = _send(s, recipients, msg)
             _record(home, now, party, recipients, subj, found, outcome, reply)
             outcomes.append(Outcome(party, recipients, found, outcome, reply))
     return RemindResult(outcomes, cal.as_of, dry_run, note)

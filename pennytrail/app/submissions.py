@@ -159,7 +159,7 @@ def _sweep(folder: Path, party_id: str) -> None:
 
 
 def _discard(folder: Path, token: str) -> None:
-    for ending in (*ENDINGS, ".json"):
+    for ending in (*ENDINGS, ".json", ".claimed"):
         (folder / f"{token}{ending}").unlink(missing_ok=True)
 
 
@@ -303,12 +303,21 @@ def submit(home: Path, data: Path, token: str, party_id: str, role: str, by: str
     staged, meta = _staged_meta(home, token, party_id)
     kind = meta["kind"]
     _check_sender(data, party_id, role, kind)
+    # one submit of a staged upload: its metadata is claimed by a rename, which one request wins;
+    # a second click of Submit finds nothing staged (LookupError) and stores nothing twice
+    claimed = staged.parent / f"{token}.claimed"
+    try:
+        os.rename(staged.parent / f"{token}.json", claimed)
+    except FileNotFoundError:
+        raise LookupError(token) from None
     try:
         body = staged.read_bytes()
     except FileNotFoundError:
+        claimed.unlink(missing_ok=True)
         raise LookupError(token) from None
     sha = hashlib.sha256(body).hexdigest()
-    if sha != meta["sha256"]:
+    if sha != meta["sha256"]:  # changed since it was previewed: nothing of it is kept
+        _discard(staged.parent, token)
         raise LookupError(token)
     del body
     folder = stored_folder(data, kind, party_id)
@@ -336,6 +345,7 @@ def submit(home: Path, data: Path, token: str, party_id: str, role: str, by: str
     except BaseException:
         with connect(home) as con:
             con.execute("DELETE FROM submissions WHERE id = ?", [row["id"]])
+        os.replace(claimed, staged.parent / f"{token}.json")  # staged again: the sender may submit it anew
         raise
     _discard(staged.parent, token)
     portal_db.record(home, by, role, "submit", f"{kind} of {party_id}",

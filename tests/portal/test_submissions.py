@@ -303,3 +303,32 @@ def test_roles_send_their_own_kinds_and_accounts_name_a_party_of_their_type(tmp_
     for unsafe in ("..", "a/b", "B 01", ""):
         with pytest.raises(submissions.SubmissionError):
             submissions.stored_folder(tmp_path, "payroll", unsafe)
+
+
+def test_submit_clicked_twice_stores_the_file_once_and_keeps_its_receipt(sender_home):
+    """Two requests submitting one staged upload at once (a double click): one stores it and gets
+    the receipt, the other finds nothing staged; the file is in the inbox and its receipt holds."""
+    home, _ = sender_home
+    data = home / "data"
+    body = payroll_csv("T001", rows=2, name="Double Click", first=70)
+    token = submissions.stage(home, data, "T001", "grower", "payroll", "click.csv", io.BytesIO(body), "t").token
+    start = threading.Barrier(2)
+    outcomes = []
+
+    def send():
+        start.wait()
+        try:
+            outcomes.append(submissions.submit(home, data, token, "T001", "grower", "t"))
+        except LookupError:
+            outcomes.append("nothing staged")
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    receipts = [o for o in outcomes if o != "nothing staged"]
+    assert len(outcomes) == 2 and len(receipts) == 1 and not receipts[0].duplicate, outcomes
+    stored = data / submissions.receipt(home, receipts[0].id, "T001").stored_path
+    assert stored.read_bytes() == body
+    assert not list(home.joinpath("portal", "staging").glob(f"{token}*"))  # nothing of it left staged

@@ -77,6 +77,9 @@ def test_handshake__cwt_and_pounds_of_the_same_milk_are_confirmed_and_a_pound_mo
     assert handshake(db) == {"B1/I1/1": "CONFIRMED", "B1/I1/2": "VOLUME_MISMATCH"}
     # 1234.5 lb = 12.345 cwt → 61.725¢ → 62¢; 12.346 cwt → 61.73¢ → 62¢: a volume apart, the same cents
     assert findings(db) == [("VOLUME_MISMATCH", "buyer", "B1", "B1/I1/2", 0)]
+    # each side priced by the rate per cwt, whatever unit it reported in
+    assert query(db, "SELECT line_no, owed_cents FROM w_lines ORDER BY 1") == [("1", 62), ("2", 62)]
+    assert query(db, "SELECT line_no, owed_cents FROM w_sales_lines ORDER BY 1") == [("1", 62), ("2", 62)]
 
 
 def test_handshake__each_difference_is_a_volume_mismatch_with_the_sellers_cents_less_the_buyers(data_dir):

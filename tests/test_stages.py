@@ -62,8 +62,27 @@ def test_every_dialect_name_the_sql_calls_is_defined():
     defined = set(re.findall(r"CREATE OR REPLACE TEMP MACRO ([a-z_0-9]+)\(", dialect.MACROS))
     called = {name for _, sql in stages.statements() for name in re.findall(r"\b([a-z_0-9]+)\(", sql)}
     assert {"round_half_up_div", "period_of", "muldiv", "mulmod", "month_of", "add_days", "as_int128",
-            "format_cents"} <= defined
-    assert defined <= called  # no name defined that no stage calls
+            "format_cents", "base_quantity", "owed_cents"} <= defined
+    bodies = re.sub(r"CREATE OR REPLACE TEMP MACRO [a-z_0-9]+\(", "", dialect.MACROS)
+    called |= set(re.findall(r"\b([a-z_0-9]+)\(", bodies))
+    assert defined <= called  # no name defined that no stage (or other name) calls
+
+
+def _pricing(table: str) -> tuple[str, str]:
+    """The price of a statement's lines and the joins that find their program, rate and units."""
+    sql = dict(stages.statements())[table]
+    price = re.search(r"owed_cents\(.*?\) AS owed_cents", sql).group(0)
+    return price, sql[sql.index("\nFROM "):]
+
+
+def test_the_sellers_lines_are_priced_by_the_rule_of_the_purchases():
+    """SPEC §4a prices the sellers' lines by the same rule as §4: the same call of ``owed_cents``
+    and the same joins, over ``sales s`` where the purchases are ``purchases p``."""
+    price, joins = _pricing("w_lines")
+    sale_price, sale_joins = _pricing("w_sales_lines")
+    assert sale_price == price.replace("p.", "s.")
+    assert sale_joins.strip().rstrip(";") == joins.replace("purchases p", "sales s").replace("p.", "s.").strip().rstrip(";")
+    assert "JOIN ref_rates r" in joins and "BETWEEN r.effective_from" in joins
 
 
 def test_a_row_number_is_ordered_to_a_unique_key():

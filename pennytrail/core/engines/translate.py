@@ -40,6 +40,11 @@ SPARK_MACROS: dict[str, tuple[tuple[str, ...], str]] = {
                                           "div (2 * CAST(den AS DECIMAL(38,0)))) AS BIGINT)"),
     "period_of": (("d", "anchor", "days"), "date_add(anchor, datediff(d, anchor) - pmod(datediff(d, anchor), days))"),
     "as_int128": (("x",), "CAST(x AS DECIMAL(38,0))"),
+    "base_quantity": (("quantity", "factor"),
+                      "as_int128(quantity * 1000) * as_int128(CAST(factor AS DECIMAL(38,6)) * 1000000)"),
+    "owed_cents": (("quantity", "factor", "rate", "rate_factor"),
+                   "round_half_up_div(base_quantity(quantity, factor) * as_int128(rate * 1000000) * 100, "
+                   "as_int128(1000) * 1000000 * as_int128(CAST(rate_factor AS DECIMAL(38,6)) * 1000000))"),
     # exact in DECIMAL(38,0) whatever the size of a × b: Spark has no faster exact path to take
     "muldiv": (("a", "b", "c"), "CAST((CAST(a AS DECIMAL(38,0)) * b) div c AS BIGINT)"),
     "mulmod": (("a", "b", "c"), "CAST((CAST(a AS DECIMAL(38,0)) * b) % c AS BIGINT)"),

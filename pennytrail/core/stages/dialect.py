@@ -7,6 +7,13 @@ engine defines the same names with the same results.
 - ``period_of(d, anchor, days)``: the first day of the block of ``days`` days, aligned to
   ``anchor``, that holds ``d`` (docs/rules.md: Reference data).
 - ``as_int128(x)``: ``x`` as a 128-bit integer, for a product that may not fit 64 bits.
+- ``base_quantity(quantity, factor)``: a quantity in its unit's base unit, exactly, in
+  thousandths of a millionth of the base unit: quantity·1e3 × factor·1e6 (a 128-bit integer).
+- ``owed_cents(quantity, factor, rate, rate_factor)``: the premium on a quantity of a unit of
+  ``factor`` at ``rate`` per unit of ``rate_factor`` (docs/rules.md: What is owed; SPEC §4), in
+  cents, as one exact quotient rounded half up:
+  base_quantity × rate·1e6 × 100 / (1e3 × 1e6 × rate_factor·1e6). Purchases and the sellers'
+  lines are priced by this one rule.
 - ``muldiv(a, b, c)`` and ``mulmod(a, b, c)``: the quotient (truncated) and the remainder of the
   exact a × b ÷ c for integers a, b and c > 0, b ≤ c: in 64 bits where a × b cannot overflow
   (|a| ≤ max ÷ c), in 128 bits, which is many times slower, only where it could.
@@ -29,6 +36,12 @@ CREATE OR REPLACE TEMP MACRO round_half_up_div(num, den) AS
 CREATE OR REPLACE TEMP MACRO period_of(d, anchor, days) AS
     anchor + CAST((d - anchor) - ((((d - anchor) % days) + days) % days) AS INTEGER);
 CREATE OR REPLACE TEMP MACRO as_int128(x) AS CAST(x AS HUGEINT);
+CREATE OR REPLACE TEMP MACRO base_quantity(quantity, factor) AS
+    as_int128(quantity * 1000) * as_int128(CAST(factor AS DECIMAL(38,6)) * 1000000);
+-- owed (docs/rules.md: What is owed; SPEC §4): qty_in_rate_unit × rate in cents, rounded half up once.
+CREATE OR REPLACE TEMP MACRO owed_cents(quantity, factor, rate, rate_factor) AS
+    round_half_up_div(base_quantity(quantity, factor) * as_int128(rate * 1000000) * 100,
+                      as_int128(1000) * 1000000 * as_int128(CAST(rate_factor AS DECIMAL(38,6)) * 1000000));
 CREATE OR REPLACE TEMP MACRO muldiv(a, b, c) AS
     CASE WHEN abs(a) <= {BIGINT_MAX} // c THEN (CAST(a AS BIGINT) * b) // c
          ELSE CAST((CAST(a AS HUGEINT) * b) // c AS BIGINT) END;

@@ -6,9 +6,7 @@
 -- §4a: the sellers' lines, with what each gives by the same rule as §4 (see owed.sql).
 SELECT s.buyer_id, s.invoice_id, s.line_no, s.seller_id, s.ship_date, s.grower_id, s.commodity, s.quantity,
        s.unit, s.file, s.sheet, s.row_number, g.program_id, r.rate, r.rate_unit,
-       round_half_up_div(
-           as_int128(s.quantity * 1000) * as_int128(CAST(fu.factor AS DECIMAL(38,6)) * 1000000) * as_int128(r.rate * 1000000) * 100,
-           as_int128(1000) * 1000000 * as_int128(CAST(fr.factor AS DECIMAL(38,6)) * 1000000)) AS owed_cents
+       owed_cents(s.quantity, fu.factor, r.rate, fr.factor) AS owed_cents
 FROM sales s
 LEFT JOIN ref_parties g ON g.party_id = s.grower_id
 LEFT JOIN ref_programs pr ON pr.program_id = g.program_id
@@ -19,9 +17,9 @@ LEFT JOIN ref_units fr ON fr.unit = r.rate_unit AND fr.base_unit = fu.base_unit;
 
 -- table: w_volume_handshake
 -- §4a: one row per line key either side reported. Both sides agree when seller, grower,
--- commodity and the quantity in the base unit (in thousandths of a millionth of it: quantity·1e3
--- × factor·1e6, exact) are the same; a line only the buyer reported is MISSING_SALE when its
--- seller reported sales in the month of its ship date.
+-- commodity and the quantity in the base unit (``base_quantity``, exact) are the same; a line
+-- only the buyer reported is MISSING_SALE when its seller reported sales in the month of its
+-- ship date.
 WITH seller_months AS (
     SELECT DISTINCT seller_id, month_of(ship_date) AS month FROM w_sales_lines
 ), sides AS (
@@ -37,8 +35,8 @@ WITH seller_months AS (
            b.commodity AS buyer_commodity, s.commodity AS seller_commodity,
            b.ship_date AS buyer_ship_date, s.ship_date AS seller_ship_date,
            bu.base_unit AS buyer_base_unit, su.base_unit AS seller_base_unit,
-           as_int128(b.quantity * 1000) * as_int128(CAST(bu.factor AS DECIMAL(38,6)) * 1000000) AS buyer_base_quantity,
-           as_int128(s.quantity * 1000) * as_int128(CAST(su.factor AS DECIMAL(38,6)) * 1000000) AS seller_base_quantity,
+           base_quantity(b.quantity, bu.factor) AS buyer_base_quantity,
+           base_quantity(s.quantity, su.factor) AS seller_base_quantity,
            b.file AS buyer_file, b.sheet AS buyer_sheet, b.row_number AS buyer_row_number,
            s.file AS seller_file, s.sheet AS seller_sheet, s.row_number AS seller_row_number
     FROM w_lines b

@@ -4,15 +4,13 @@
 -- table: w_lines
 -- §4: owed per purchase line. The line's grower gives its program; the program and the line's
 -- commodity give the rate in force on the ship date; the units give the factors. owed is
--- qty_in_rate_unit × rate in cents, as one exact quotient rounded half up:
--- quantity·1e3 × factor(unit)·1e6 × rate·1e6 × 100 / (1e3 × 1e6 × factor(rate_unit)·1e6).
+-- qty_in_rate_unit × rate in cents, as one exact quotient rounded half up (``owed_cents``, in
+-- stages/dialect.py, by which the sellers' lines are priced too).
 -- The work period (§5) is that of the harvest date, or of the ship date where none is given.
 SELECT p.buyer_id, p.invoice_id, p.line_no, p.ship_date, p.harvest_date, p.seller_id, p.grower_id,
        p.commodity, p.quantity, p.unit, p.premium_billed_cents, p.file, p.sheet, p.row_number,
        g.program_id, r.rate, r.rate_unit,
-       round_half_up_div(
-           as_int128(p.quantity * 1000) * as_int128(CAST(fu.factor AS DECIMAL(38,6)) * 1000000) * as_int128(r.rate * 1000000) * 100,
-           as_int128(1000) * 1000000 * as_int128(CAST(fr.factor AS DECIMAL(38,6)) * 1000000)) AS owed_cents,
+       owed_cents(p.quantity, fu.factor, r.rate, fr.factor) AS owed_cents,
        period_of(coalesce(p.harvest_date, p.ship_date), pr.period_anchor, pr.period_days) AS work_period_start
 FROM purchases p
 LEFT JOIN ref_parties g ON g.party_id = p.grower_id

@@ -33,6 +33,51 @@ def pytest_collection_modifyitems(config, items):
     rank.update({name: len(QUICK_FIRST) + 1 + i for i, name in enumerate(LAST)})
     items.sort(key=lambda item: rank.get(item.path.name, len(QUICK_FIRST)))  # stable: a file keeps its order
 
+
+# One contract process per test process, kept warm from one close to the next. A close starts its
+# data contract process (a second Python that imports Great Expectations, seconds of CPU) and
+# stops it at its end; the suite runs a hundred closes in its two processes. Here a close's
+# ``Contracts.stop`` hands a live process to the next close of the same test process instead of
+# ending it, so GX is imported once per test process. The process judges each task from its
+# arguments alone, so what a close is told does not depend on the close before. Tests of the
+# process's own life (``tests/test_contracts.py``) and any test marked ``fresh_contracts`` get
+# the product's behaviour; so does every close run as a command in a child process.
+_warm: list = []
+
+
+@pytest.fixture(autouse=True)
+def warm_contract_process(request, monkeypatch):
+    if request.node.get_closest_marker("fresh_contracts") or request.path.name == "test_contracts.py" \
+            or os.environ.get("PENNYTRAIL_FRESH_CONTRACTS"):
+        yield
+        return
+    from pipelines.contracts import Contracts
+
+    def process(self):
+        if self._process is not None and not self._process.alive:
+            self._process = None
+        if self._process is None:
+            while _warm and self._process is None:
+                candidate = _warm.pop()
+                if candidate.alive:
+                    self._process = candidate
+            if self._process is None:
+                self._process = start(self)
+        return self._process
+
+    def stop(self):
+        self._ahead.clear()
+        if self._process is not None:
+            if self._process.alive:
+                _warm.append(self._process)
+            self._process = None
+
+    start = Contracts.process
+    monkeypatch.setattr(Contracts, "process", process)
+    monkeypatch.setattr(Contracts, "stop", stop)
+    yield
+
+
 REFERENCE = {
     "programs.csv": """\
         program_id,name,currency,allocation_basis,grower_retention_pct,distribution_deadline_days,period_days,period_anchor

@@ -203,6 +203,19 @@ class Ctx:
         return self.session.user if self.session else None
 
     @property
+    def party(self) -> str:
+        """The visitor's own party on a page whose scope limits it to one (``table.Page.scope``).
+        A visitor without a party of its own (staff) is answered 404: the page is a sender's own."""
+        if not self.parties or len(self.parties) != 1:
+            raise HTTPException(404)
+        return next(iter(self.parties))
+
+    @property
+    def party_or_every(self) -> str | None:
+        """The visitor's own party on a page with a scope, or None (every party) for staff."""
+        return None if self.parties is None else self.party
+
+    @property
     def address(self) -> str | None:
         return self.request.client.host if self.request.client else None
 

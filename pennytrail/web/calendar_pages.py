@@ -28,15 +28,14 @@ def _calendar(ctx, party: str | None) -> calendars.Calendar:
 
 
 def calendar_page(ctx, h) -> Response:
-    parties = ctx.parties  # None for the accountant: every sender
-    party = next(iter(parties)) if parties is not None else None
+    party = ctx.party_or_every  # None for the accountant: every sender
     cal = _calendar(ctx, party)
     only = ctx.request.query_params.get("status", "")
     groups = cal.by_party()
     if only in rules.STATUSES:
         groups = {p: [i for i in found if i.status == only] for p, found in groups.items()}
         groups = {p: found for p, found in groups.items() if found}
-    sent = reminders.history(ctx.config.home, 100) if parties is None else []
+    sent = reminders.history(ctx.config.home, 100) if party is None else []
     return h.page(ctx, "calendar.html", cal=cal, groups=groups, counts=cal.counts(), only=only,
                   statuses=rules.STATUSES, own=party, reminders=sent, tone=TONE)
 

@@ -23,13 +23,6 @@ SENDERS = ("buyer", "grower", "intermediary")
 ROWS_SHOWN = 500  # quarantined rows on a file's page at once; the CSV holds them all
 
 
-def _party(ctx) -> str:
-    """The visitor's own party: the one party the route table's scope leaves it (``ctx.parties``)."""
-    if not ctx.parties or len(ctx.parties) != 1:
-        raise HTTPException(404)
-    return next(iter(ctx.parties))
-
-
 def _submissions(ctx, party: str) -> list[dict]:
     """The party's receipts of the portal's uploads (``file`` relative to the data folder)."""
     return sender_files.receipts(ctx.config.home, party)
@@ -40,13 +33,13 @@ def _snapshot(ctx):
 
 
 def files(ctx, h) -> Response:
-    party = _party(ctx)
+    party = ctx.party
     found = sender_files.sender_files(_snapshot(ctx), party, _submissions(ctx, party))
     return h.page(ctx, "files.html", files=found)
 
 
 def _detail(ctx, file_id: str) -> sender_files.FileDetail:
-    party = _party(ctx)
+    party = ctx.party
     detail = sender_files.file_detail(_snapshot(ctx), party, file_id, _submissions(ctx, party))
     if detail is None:
         raise HTTPException(404)
@@ -80,7 +73,7 @@ def rejected_csv(ctx, h, file_id: str) -> Response:
 # --- the grower's own page ---------------------------------------------------------------------
 
 def _grower(ctx):
-    party = _party(ctx)
+    party = ctx.party
     con = ctx.db()
     name = grower_view.grower_name(con, party)
     if name is None:

@@ -27,13 +27,8 @@ def _data(ctx) -> Path:
     return Path(ctx.config.data) if ctx.config.data else Path(ctx.config.home) / "data"
 
 
-def _party(ctx) -> str:
-    (party,) = ctx.parties  # the page's scope: a sender's own party
-    return party
-
-
 def _list_page(ctx, h, status: int = 200, message: str | None = None, good: bool = False) -> Response:
-    party = _party(ctx)
+    party = ctx.party
     return h.page(ctx, "submissions.html", status, party=party, kinds=submissions.kinds_for(ctx.user.role),
                   what=WHAT, items=submissions.sent_by(ctx.config.home, party), message=message, good=good,
                   max_mb=MAX_UPLOAD // submissions.MiB)
@@ -44,7 +39,7 @@ def list_submissions(ctx, h) -> Response:
 
 
 def upload(ctx, h) -> Response:
-    party = _party(ctx)
+    party = ctx.party
     kind = ctx.field("kind", 20)
     sent = ctx.form.get("file")
     if not isinstance(sent, UploadFile) or not sent.filename:
@@ -62,7 +57,7 @@ def upload(ctx, h) -> Response:
 
 
 def submit(ctx, h) -> Response:
-    party = _party(ctx)
+    party = ctx.party
     try:
         r = submissions.submit(ctx.config.home, _data(ctx), ctx.field("token", 64), party, ctx.user.role,
                                ctx.user.email, ctx.address)
@@ -75,12 +70,12 @@ def submit(ctx, h) -> Response:
 
 
 def discard(ctx, h) -> Response:
-    submissions.discard(ctx.config.home, ctx.field("token", 64), _party(ctx))
+    submissions.discard(ctx.config.home, ctx.field("token", 64), ctx.party)
     return RedirectResponse("/submissions", status_code=303)
 
 
 def nil_return(ctx, h) -> Response:
-    party = _party(ctx)
+    party = ctx.party
     kind = ctx.field("kind", 20)
     try:
         n = submissions.declare_nil(ctx.config.home, _data(ctx), party, ctx.user.role, kind,
@@ -96,7 +91,7 @@ def nil_return(ctx, h) -> Response:
 
 
 def receipt(ctx, h, submission_id: int) -> Response:
-    r = submissions.receipt(ctx.config.home, submission_id, _party(ctx))
+    r = submissions.receipt(ctx.config.home, submission_id, ctx.party)
     if r is None:
         raise HTTPException(404)
     again = ctx.request.query_params.get("again") == "1"

@@ -46,3 +46,28 @@ def test_a_second_start_is_refused_and_a_run_that_ended_unseen_is_settled_from_i
     settled = next(r for r in close_runs.runs(home) if r.id == other)
     assert (settled.state, settled.exit_code) == ("ended", None)
     assert settled.result == "closed 1 month(s) in 1.0 s (its end was not seen by the portal)"
+
+
+def test_a_page_read_while_a_close_starts_does_not_settle_it(tmp_path, monkeypatch):
+    """A run is recorded before its process exists; a page read in that moment (another request's
+    thread) waits for the start instead of settling the run as ended."""
+    import threading
+
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    data.mkdir()
+    seen: dict = {}
+    real = subprocess.Popen
+
+    def popen(args, **kw):
+        reader = threading.Thread(target=lambda: seen.setdefault("runs", close_runs.runs(home)))
+        reader.start()
+        reader.join(1.0)  # the page is read while the close is being started
+        seen["reader"] = reader
+        return real([sys.executable, "-c", "import time; time.sleep(3)"], **kw)
+
+    monkeypatch.setattr(close_runs.subprocess, "Popen", popen)
+    run = close_runs.start(home, data, "ana@example.org")
+    seen["reader"].join(30)
+    assert run.running and [r.state for r in seen["runs"]] == ["running"]
+    assert close_runs.wait(home, run.id, timeout=60).exit_code == 0

@@ -39,7 +39,7 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS close_runs (
     result TEXT
 )"""
 _children: dict[int, subprocess.Popen] = {}  # run id -> the child this process started and waits for
-_starting = threading.Lock()
+_starting = threading.RLock()  # a start, and the settling of runs, one at a time in this process
 
 
 class AlreadyRunning(Exception):
@@ -85,13 +85,15 @@ def runs(home: Path, limit: int = 20) -> list[Run]:
 
 
 def settle(home: Path) -> None:
-    """Record the end of runs whose process is gone and that no thread of this process waits for."""
-    with _connect(home, write=False) as con:
-        open_runs = [dict(r) for r in con.execute("SELECT id, pid, log FROM close_runs WHERE finished_at IS NULL")]
-    for r in open_runs:
-        if r["id"] in _children or homelock.alive(r["pid"]):
-            continue
-        _finish(home, r["id"], None, result_line(Path(r["log"]), None) + " (its end was not seen by the portal)")
+    """Record the end of runs whose process is gone and that no thread of this process waits for.
+    Never while this process is starting a close: a run being started has no process yet."""
+    with _starting:
+        with _connect(home, write=False) as con:
+            open_runs = [dict(r) for r in con.execute("SELECT id, pid, log FROM close_runs WHERE finished_at IS NULL")]
+        for r in open_runs:
+            if r["id"] in _children or homelock.alive(r["pid"]):
+                continue
+            _finish(home, r["id"], None, result_line(Path(r["log"]), None) + " (its end was not seen by the portal)")
 
 
 def result_line(log: Path, code: int | None) -> str:

@@ -92,11 +92,11 @@ def stage_types(tmp_path_factory):
 
         dialect.install(con)
         db = con.execute("SELECT current_database()").fetchone()[0]
-        reconcile._set_scope(con, f'"{db}"', None)
+        reconcile.set_scope(con, f'"{db}"', None)
         statements = stages.statements()
         inputs = set().union(*(translate.tables_read(sql) for _, sql in statements)) - {t for t, _ in statements}
         yield statements, spark.stage_types(con, statements, inputs)
-        reconcile._drop_scope(con)
+        reconcile.drop_scope(con)
 
 
 def test_every_stage_translates_with_nothing_spark_would_compute_differently(stage_types):

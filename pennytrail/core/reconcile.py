@@ -35,7 +35,7 @@ UNION SELECT grower_id FROM (SELECT * FROM {db}.main.w_pools EXCEPT SELECT * FRO
 FULL_SCOPE = "CREATE OR REPLACE TEMP TABLE {scope} AS SELECT DISTINCT grower_id FROM payroll_rows"
 
 
-def _set_scope(con: duckdb.DuckDBPyConnection, db: str, since: int | None) -> int:
+def set_scope(con: duckdb.DuckDBPyConnection, db: str, since: int | None) -> int:
     """Create the relations the stages read from ``SCOPED_FROM`` on: the growers in scope, and
     for the others the rows of the warehouse's last tables (none on a full rebuild). Returns
     the number of growers in scope."""
@@ -53,10 +53,26 @@ def _set_scope(con: duckdb.DuckDBPyConnection, db: str, since: int | None) -> in
     return con.execute(f"SELECT count(*) FROM {SCOPE}").fetchone()[0]
 
 
-def _drop_scope(con: duckdb.DuckDBPyConnection) -> None:
+def drop_scope(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what ``set_scope`` created."""
     for name in KEPT:
         con.execute(f"DROP VIEW IF EXISTS temp.main.{name}")
     con.execute(f"DROP TABLE IF EXISTS temp.main.{SCOPE}")
+
+
+def write_working(con: duckdb.DuckDBPyConnection, db: str, tables: list[str], meta: dict[str, str] | None) -> None:
+    """Replace the warehouse's working tables ``tables`` with this connection's temporary tables
+    of the same names, drop the retired ones and record ``meta``, in one transaction: a close
+    that dies leaves the previous tables whole. Every engine's rebuild ends here."""
+    with transaction(con):
+        for table in RETIRED:
+            con.execute(f"DROP TABLE IF EXISTS {db}.main.{table}")
+        for table in tables:
+            con.execute(f"CREATE OR REPLACE TABLE {db}.main.{quote(table)} AS SELECT * FROM temp.main.{quote(table)}")
+        for key, value in (meta or {}).items():
+            set_meta(con, key, value)
+        faults.point("reconcile.written")
+    faults.point("reconcile.committed")
 
 
 def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
@@ -81,7 +97,7 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
     try:
         for table, sql in STAGES:
             if table == SCOPED_FROM:
-                growers = _set_scope(con, db, since)
+                growers = set_scope(con, db, since)
                 if progress and since is not None:
                     progress(f"incremental: the worker audit of {growers} grower(s) is recomputed, "
                              "the others' kept")
@@ -92,22 +108,13 @@ def run(con: duckdb.DuckDBPyConnection, progress=None, since: int | None = None,
             counts[table] = con.execute(f"SELECT count(*) FROM temp.main.{table}").fetchone()[0]
             if progress:
                 progress(f"{table}: {counts[table]:,} rows")
-        _drop_scope(con)
+        drop_scope(con)
         for table, _ in STAGES:  # the memory of the stages nothing else reads, freed before the copy
             if table.startswith("t_"):
                 con.execute(f"DROP TABLE temp.main.{table}")
-        with transaction(con):
-            for table in RETIRED:
-                con.execute(f"DROP TABLE IF EXISTS {db}.main.{table}")
-            for table, _ in STAGES:
-                if not table.startswith("t_"):
-                    con.execute(f"CREATE OR REPLACE TABLE {db}.main.{table} AS SELECT * FROM temp.main.{table}")
-            for key, value in (meta or {}).items():
-                set_meta(con, key, value)
-            faults.point("reconcile.written")
-        faults.point("reconcile.committed")
+        write_working(con, db, [table for table, _ in STAGES if not table.startswith("t_")], meta)
     finally:
-        _drop_scope(con)
+        drop_scope(con)
         for table, _ in STAGES:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{table}")
     return counts

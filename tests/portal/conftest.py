@@ -3,6 +3,7 @@ confirmations issued from it as a close issues them, and one user per role (thei
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -189,34 +190,43 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def serving(home: Path, log_path: Path, *args: str):
+    """A real uvicorn server of the portal over ``home`` (``pennytrail serve``, with ``args``) on a
+    free loopback port, its output in ``log_path``: its base URL, until the block ends."""
+    port = free_port()
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), *args,
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the portal did not start: " + log_path.read_text(errors="replace"))
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def portal_server(portal_home):
     """A real uvicorn server of the portal on a free loopback port: its base URL."""
     home, _ = portal_home
-    port = free_port()
-    log = open(home / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the portal did not start: " + (home / "server.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serving(home, home / "server.log") as url:
+        yield url
 
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

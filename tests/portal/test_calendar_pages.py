@@ -9,10 +9,6 @@ import csv
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -21,7 +17,7 @@ from pennytrail.app import close_runs, portal_db
 from pennytrail.core import homelock
 from pennytrail.web.app import Config, create_app
 
-from .conftest import free_port, sign_in
+from .conftest import serving, sign_in
 from .test_browser import sign_in as browser_sign_in
 
 
@@ -74,28 +70,10 @@ def close_server(portal_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(source, home, ignore=shutil.ignore_patterns("dagster", "screenshots", "*.log"))
     add_march_sales(home / "data")
-    port = free_port()
-    log = open(tmp_path / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--data",
-                             str(home / "data"), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-                time.sleep(0.2)
-        yield url, home, passwords
+        with serving(home, tmp_path / "server.log", "--data", str(home / "data")) as url:
+            yield url, home, passwords
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
         for run in close_runs.runs(home):  # a close the server started must not outlive the test
             if run.running and run.pid:
                 try:

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import secrets
 import select
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -211,68 +209,47 @@ def main() -> int:
     ids = [r[0] for r in con.execute("SELECT DISTINCT worker_id FROM payroll_rows USING SAMPLE 2000 ROWS").fetchall()]
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit ORDER BY 1").fetchall()]
     con.close()
-    port = load.free_port()
-    log = open(home / "portal-abuse.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port",
-                               str(port), "--forwarded-allow-ips", "192.0.2.1"], stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
     stop = threading.Event()
     peak = [0.0]
-
-    def sample():
-        while not stop.is_set() and server.poll() is None:
-            peak[0] = max(peak[0], rss_mb(server.pid) or 0.0)
-            time.sleep(0.1)
-
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+        with load.serving(home, "portal-abuse.log", "--forwarded-allow-ips", "192.0.2.1") as (server, base):
+            port = int(base.rsplit(":", 1)[1])
+
+            def sample():
+                while not stop.is_set() and server.poll() is None:
+                    peak[0] = max(peak[0], rss_mb(server.pid) or 0.0)
+                    time.sleep(0.1)
+
+            for _ in range(accounts.MAX_FAILURES):  # lock the account (if a run before has not)
+                try:
+                    accounts.authenticate(home, locked, "not the password", "bench")
+                except accounts.LockedOut:
                     break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the portal did not start; see " + str(home / "portal-abuse.log"))
-            time.sleep(0.2)
-        for _ in range(accounts.MAX_FAILURES):  # lock the account (if a run before has not)
-            try:
-                accounts.authenticate(home, locked, "not the password", "bench")
-            except accounts.LockedOut:
-                break
-        phase(base, users, names, ids, months, 2, 3)  # warm-up: the snapshot's caches
-        print(f"portal abuse on {base}: {args.clients} signed-in users, {seconds:.0f} s alone then {seconds:.0f} s "
-              f"beside {slow} silent sockets, {uploads} chunked uploads and {bombs} statement bombs at a time "
-              f"and a locked account's sign-ins", flush=True)
-        start_rss = rss_mb(server.pid)
-        alone, alone_errors = phase(base, users, names, ids, months, args.clients, seconds)
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        abuse = Abuse(port, stop)
-        threads = [threading.Thread(target=abuse.slow, args=(f"127.0.0.{2 + i}", -(-slow // 4)), daemon=True)
-                   for i in range(4)]
-        threads += [threading.Thread(target=abuse.upload, args=("127.0.0.6",), daemon=True) for _ in range(uploads)]
-        threads += [threading.Thread(target=abuse.bomb, args=("127.0.0.7",), daemon=True) for _ in range(bombs)]
-        threads.append(threading.Thread(target=abuse.hammer, args=("127.0.0.8", locked), daemon=True))
-        for t in threads:
-            t.start()
-        time.sleep(1)  # the abuse under way before the users start again
-        beside, beside_errors = phase(base, users, names, ids, months, args.clients, seconds)
-        stop.set()
-        for t in threads:
-            t.join(30)
-        time.sleep(1)
-        end_rss = rss_mb(server.pid)
+            phase(base, users, names, ids, months, 2, 3)  # warm-up: the snapshot's caches
+            print(f"portal abuse on {base}: {args.clients} signed-in users, {seconds:.0f} s alone then {seconds:.0f} s "
+                  f"beside {slow} silent sockets, {uploads} chunked uploads and {bombs} statement bombs at a time "
+                  f"and a locked account's sign-ins", flush=True)
+            start_rss = rss_mb(server.pid)
+            alone, alone_errors = phase(base, users, names, ids, months, args.clients, seconds)
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            abuse = Abuse(port, stop)
+            threads = [threading.Thread(target=abuse.slow, args=(f"127.0.0.{2 + i}", -(-slow // 4)), daemon=True)
+                       for i in range(4)]
+            threads += [threading.Thread(target=abuse.upload, args=("127.0.0.6",), daemon=True) for _ in range(uploads)]
+            threads += [threading.Thread(target=abuse.bomb, args=("127.0.0.7",), daemon=True) for _ in range(bombs)]
+            threads.append(threading.Thread(target=abuse.hammer, args=("127.0.0.8", locked), daemon=True))
+            for t in threads:
+                t.start()
+            time.sleep(1)  # the abuse under way before the users start again
+            beside, beside_errors = phase(base, users, names, ids, months, args.clients, seconds)
+            stop.set()
+            for t in threads:
+                t.join(30)
+            time.sleep(1)
+            end_rss = rss_mb(server.pid)
     finally:
         stop.set()
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
     print("signed-in users:")
     report("alone", alone, alone_errors, seconds)
     report("beside the abuse", beside, beside_errors, seconds)

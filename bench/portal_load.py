@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import re
@@ -60,6 +61,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(home: Path, log_name: str, *args: str):
+    """`pennytrail serve` over ``home`` (with ``args``) on a free loopback port, its output in
+    HOME/``log_name``, until the block ends: the server's process and its base URL."""
+    port = free_port()
+    log = open(home / log_name, "wb")
+    server = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port",
+                               str(port), *args], stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the portal did not start; see " + str(home / log_name))
+            time.sleep(0.2)
+        yield server, base
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
 
 
 def plain(name: str) -> str:
@@ -248,23 +281,7 @@ def main() -> int:
     months = [r[0] for r in con.execute("SELECT DISTINCT month FROM pool_audit ORDER BY 1").fetchall()]
     workers = con.execute("SELECT count(DISTINCT (grower_id, worker_id)), count(*) FROM payroll_rows").fetchone()
     con.close()
-    port = free_port()
-    log = open(home / "portal-bench.log", "wb")
-    server = subprocess.Popen([sys.executable, "-m", "pennytrail.cli", "serve", "--home", str(home), "--port",
-                               str(port), "--workers", str(args.workers)], stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the portal did not start; see " + str(home / "portal-bench.log"))
-            time.sleep(0.2)
+    with serving(home, "portal-bench.log", "--workers", str(args.workers)) as (server, base):
         # one warm-up pass: the first request of a snapshot reads its worker directory and month figures
         asyncio.run(run_clients(base, users, names, ids, months, 2, 3))
         print(f"portal load: {args.clients} clients for {args.seconds:.0f} s on {base} ({args.workers} server "
@@ -278,14 +295,6 @@ def main() -> int:
         wall = time.monotonic() - started
         cpu_after, load_after = cpu_seconds(server.pid), os.getloadavg()[0]
         page_times, page_errors = asyncio.run(worker_pages(base, users["monitor"], pairs))
-    finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
     total = sum(len(v) for v in times.values())
     print(f"{total:,} requests in {wall:.1f} s ({total / wall:.0f}/s), {len(errors)} error(s); machine load "
           f"average {load_before:.1f} before, {load_after:.1f} after")

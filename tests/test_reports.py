@@ -166,7 +166,7 @@ def test_streamed_rows_read_back_like_openpyxl_cells(tmp_path, monkeypatch):
 @pytest.mark.parametrize("stream_after", [1_000_000, 10])  # cells by openpyxl; most rows streamed
 def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream_after):
     import reports.xlsx as xlsx
-    from pennytrail.app.month_reports import write_close_workbook
+    from reports.close import write_close_workbook
 
     monkeypatch.setattr(xlsx, "STREAM_AFTER", stream_after)
     book = tmp_path / "close.xlsx"
@@ -463,7 +463,7 @@ def test_a_month_signed_again_after_a_restatement_says_so_and_nothing_stale(home
     """After the restated month is signed off again, neither the workbook nor the portal's page
     still says it needs a new sign-off."""
     from pennytrail.app import browse
-    from pennytrail.app.month_reports import write_close_workbook
+    from reports.close import write_close_workbook
 
     again = tmp_path / "home"
     shutil.copytree(home, again, ignore=shutil.ignore_patterns("dagster", "published"))

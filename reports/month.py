@@ -27,8 +27,9 @@ class MonthReports:
 
 
 def write_month_reports(con: duckdb.DuckDBPyConnection, home: Path, month: str) -> MonthReports:
-    """Write HOME/reports/close-MONTH.xlsx (rewritten only when its content changed) and issue the month's confirmation to every buyer with
-    an invoice or a payment in it (a new version only when its figures changed)."""
+    """Write HOME/reports/close-MONTH.xlsx (rewritten only when its content changed) and issue the
+    month's confirmation to every buyer with an invoice or a payment in it (a new version only
+    when its figures changed)."""
     path = close_workbook_path(home, month)
     done = MonthReports(path, write_close_workbook(con, month, path, queue=queue_states(home, month)))
     done.confirmations = issue_month(con, home, month)

@@ -38,7 +38,8 @@ def exception_states(home: Path, month: str) -> dict[str, dict]:
     con = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=10)
     try:
         con.row_factory = sqlite3.Row
-        if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exception_notes'").fetchone() is None:
+        kept = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exception_notes'").fetchone()
+        if kept is None:  # a portal database the portal has not yet brought up to its schema
             return {}
         rows = con.execute("SELECT * FROM exception_notes WHERE month = ? ORDER BY id", [month]).fetchall()
     finally:

@@ -3,5 +3,6 @@ new submission, with the input contracts as checks), ``reconcile`` (the reconcil
 rebuilt in part or in full as ``pennytrail.core.changes`` says, and the conservation checks that
 block publication) and ``report`` (each month's published audit tables, with the output
 contracts as checks, and its close workbook and buyers' confirmations). Each asset is a thin
-step: it calls ``pennytrail.core`` and ``pennytrail.app`` and reports what they did as metadata.
+step: it calls ``pennytrail.core`` and the report writers (``reports/``), never the application
+layer, and reports what they did as metadata.
 """

@@ -88,7 +88,7 @@ def month_reports(context: dg.AssetExecutionContext, pennytrail: PennytrailResou
     confirmation for every buyer with an invoice or a payment in the month (`HOME/confirmations/`,
     one folder per buyer: PDF, CSV and an Ed25519-signed JSON statement, with no worker's personal
     data), issued again only when its figures changed."""
-    from pennytrail.app.month_reports import write_month_reports  # late: the writers load openpyxl and fpdf
+    from reports.month import write_month_reports  # late: the writers load openpyxl and fpdf
 
     months = [month_of(k) for k in context.partition_keys]
     with pennytrail.warehouse(read_only=True) as con:

@@ -38,7 +38,8 @@ import duckdb  # noqa: E402
 import httpx  # noqa: E402
 import portal_load as load  # noqa: E402
 
-from pennytrail.app import accounts, browse, keys, portal_db, snapshots  # noqa: E402
+from pennytrail.app import accounts, browse, portal_db, snapshots  # noqa: E402
+from pennytrail.core import keys  # noqa: E402
 from pennytrail.web.app import MAX_BODY  # noqa: E402
 
 BOMB = b'{"statement": [' + b"{}," * 5_000_000 + b'{}], "signature": {}}'

@@ -40,7 +40,7 @@ CONSERVATION = "pennytrail/core/conservation.py"
 PRIVACY = "pennytrail/core/privacy.py"
 STATEMENT = "pennytrail/core/statement.py"
 PUBLISH = "pennytrail/core/publish.py"
-CONFIRMATIONS = "pennytrail/app/confirmations.py"
+CONFIRMATIONS = "pennytrail/core/confirmations.py"
 SIGNOFF = "pennytrail/core/signoff.py"
 
 # the fast tests: the hand-written boundary program (one close), the properties and the splits

@@ -1,7 +1,8 @@
 """Writers of a buyer's confirmation: the PDF to read and the CSV for tools, from one statement.
 
-What goes into a statement, and when one is issued, is decided in ``pennytrail.app.confirmations``;
-these functions only lay it out. Both are deterministic: the same statement gives the same bytes.
+What goes into a statement is decided in ``pennytrail.core.confirmations`` (and the statement is
+issued by ``confirmations.py``); these functions only lay it out. Both are deterministic: the
+same statement gives the same bytes.
 
 The PDF embeds DejaVu Sans (a TrueType font that matplotlib ships with the project's
 dependencies, so no system font is needed), so every name in a Latin script prints as it is

@@ -377,8 +377,8 @@ def test_pool_without_workers__funded_with_nobody_on_the_payroll(boundary_home):
 @pytest.fixture(scope="module")
 def confirmation(boundary_home, tmp_path_factory) -> Path:
     """Buyer B2's confirmation of 2026-01, copied out of the home with the public key."""
-    from pennytrail.app.confirmations import latest
-    from pennytrail.app.keys import key_paths
+    from pennytrail.core.confirmations import latest
+    from pennytrail.core.keys import key_paths
 
     if not key_paths(boundary_home)[0].exists():
         assert main(["keys", "create", "--home", str(boundary_home)]) == 0

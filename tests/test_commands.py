@@ -152,7 +152,7 @@ def test_every_help_example_runs_on_the_demo(closed_demo, tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     # what a buyer holds: a statement with its PDF and CSV, and the program's public key
     from pennytrail import app
-    from pennytrail.app import keys
+    from pennytrail.core import keys
 
     keys.create(home)  # as the demo does
     issued = app.confirm(home, "B01", "2026-02")

@@ -5,7 +5,7 @@ import shutil
 
 import dagster as dg
 
-from pennytrail.app import keys
+from pennytrail.core import keys
 from pennytrail.core.publish import MONTHLY
 from pennytrail.core.warehouse import connect
 from pipelines.partitions import record_first_month

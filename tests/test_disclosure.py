@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pennytrail.app import close, confirmations, keys
+from pennytrail.app import close
 from pennytrail.cli import main
-from pennytrail.core import privacy, statement as st
+from pennytrail.core import confirmations, keys, privacy, statement as st
 from pennytrail.core.paths import party_folder
 
 from .conftest import write

@@ -324,8 +324,8 @@ def test_reports_show_the_handshake_where_people_look(closed_demo, tmp_path):
 
     import openpyxl
 
-    from pennytrail.app.confirmations import figures
-    from pennytrail.app.month_reports import write_close_workbook
+    from pennytrail.core.confirmations import figures
+    from reports.close import write_close_workbook
     from pennytrail.core.trace import trace_invoice
 
     key = json.loads((closed_demo / "data/answer_key.json").read_text())

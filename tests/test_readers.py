@@ -14,11 +14,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pennytrail.app import confirmations, keys, months, signoff
+from pennytrail.app import months, signoff
 from pennytrail.cli import main
-from pennytrail.core import statement as st
+from pennytrail.core import confirmations, keys, statement as st
 from pennytrail.core.paths import party_folder, party_folder_name
 from pennytrail.app import UserError, close
+from reports.confirmations import issue, issue_month
 
 from .conftest import write
 
@@ -92,7 +93,7 @@ def scenario(tmp_path_factory) -> Path:
     keys.create(home)
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
         for month in ("2026-01", "2026-02"):
-            confirmations.issue_month(con, home, month)
+            issue_month(con, home, month)
     return home
 
 
@@ -211,14 +212,14 @@ def test_same_figures_issue_nothing_new_and_a_change_issues_a_superseding_versio
     folder = home / "confirmations" / party_folder_name("B1")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:
-        again = confirmations.issue(con, home, "B1", "2026-01")
+        again = issue(con, home, "B1", "2026-01")
     assert not again.new and again.version == 1
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     with duckdb.connect(str(home / "pennytrail.duckdb")) as con:  # a republished figure
         con.execute("UPDATE invoice_audit SET paid_by_buyer_cents = paid_by_buyer_cents - 1, "
                     "balance_cents = balance_cents + 1 WHERE invoice_id = 'I-G1'")
     with duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True) as con:  # issued at 10:30 in UTC+1
-        new = confirmations.issue(con, home, "B1", "2026-01", now=dt.datetime(
+        new = issue(con, home, "B1", "2026-01", now=dt.datetime(
             2026, 2, 3, 10, 30, 15, 999, tzinfo=dt.timezone(dt.timedelta(hours=1))))
     assert new.new and new.version == 2
     s = st.parse(new.statement.read_bytes())[0]

@@ -230,6 +230,8 @@ def test_settings_come_from_the_file_and_the_environment_never_with_a_readable_p
 
 
 def test_the_scheduled_remind_job_sends_what_the_command_sends(home, smtp_server, tmp_path):
+    """The job runs `pennytrail remind` in a process of its own: the message reaches the server
+    through the Dagster run, and a failure of the command is the run's failure, in its one line."""
     import dagster as dg
 
     from pipelines.definitions import defs
@@ -246,6 +248,12 @@ def test_the_scheduled_remind_job_sends_what_the_command_sends(home, smtp_server
         assert len(inbox.messages) == 1
         # the next morning's run, within the interval, sends nothing again
         assert job.execute_in_process(instance=instance, resources=resources).success
+        # the command's one-line error is the run's failure
+        (home / "smtp.toml").unlink()
+        failed = job.execute_in_process(instance=instance, resources=resources, raise_on_error=False)
+        assert not failed.success
+        said = failed.failure_data_for_node("send_reminders").user_failure_data.description
+        assert said.startswith("no SMTP server is set: write host") and "\n" not in said, said
     assert len(inbox.messages) == 1
     assert [r[2] for r in recorded(home)] == ["sent"]
 

@@ -162,11 +162,29 @@ def test_streamed_rows_read_back_like_openpyxl_cells(tmp_path, monkeypatch):
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:F11"
 
 
+def test_the_close_reads_the_portals_exception_notes_and_makes_no_portal(tmp_path):
+    """The close workbook's queue (``core.exception_queue``): the newest note of each exception of
+    the month, read from the portal's database; a home without a portal gets no database."""
+    from pennytrail.app import casework
+    from pennytrail.core import exception_queue as queue
+
+    row = {"level": "worker", "code": "UNDERPAID", "party_id": "T1", "reference": "2026-01-05", "worker_id": "W1"}
+    assert queue.queue_states(tmp_path, "2026-01")(row) is None
+    assert not queue.portal_database(tmp_path).exists()
+    key = queue.exception_key(row)
+    assert key == casework.exception_key(row) and key != queue.exception_key({**row, "worker_id": "W2"})
+    for state, note in (("acknowledged", "looking into it"), ("resolved", "paid with the next payroll")):
+        casework.note_exception(tmp_path, "2026-01", key, state, note, "ana@example.org", "accountant", "W1")
+    read = queue.queue_states(tmp_path, "2026-01")
+    assert (read(row)["state"], read(row)["note"]) == ("resolved", "paid with the next payroll")
+    assert read({**row, "worker_id": "W2"}) is None and queue.queue_states(tmp_path, "2026-02")(row) is None
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
 @pytest.mark.parametrize("stream_after", [1_000_000, 10])  # cells by openpyxl; most rows streamed
 def test_close_workbook_opens_in_libreoffice(home, tmp_path, monkeypatch, stream_after):
     import reports.xlsx as xlsx
-    from pennytrail.app.month_reports import write_close_workbook
+    from reports.close import write_close_workbook
 
     monkeypatch.setattr(xlsx, "STREAM_AFTER", stream_after)
     book = tmp_path / "close.xlsx"
@@ -463,7 +481,7 @@ def test_a_month_signed_again_after_a_restatement_says_so_and_nothing_stale(home
     """After the restated month is signed off again, neither the workbook nor the portal's page
     still says it needs a new sign-off."""
     from pennytrail.app import browse
-    from pennytrail.app.month_reports import write_close_workbook
+    from reports.close import write_close_workbook
 
     again = tmp_path / "home"
     shutil.copytree(home, again, ignore=shutil.ignore_patterns("dagster", "published"))

@@ -15,11 +15,11 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from pennytrail.core.exception_sign import LEGEND
-from pennytrail.app.month_reports import write_close_workbook
 from pennytrail.core.closebook import EXCEPTION_COLUMNS, SHEETS
+from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.tables import Column
 from pennytrail.core.waterfall import waterfall
+from reports.close import write_close_workbook
 from reports.xlsx import PRINT_WIDTH, Book
 
 MIN_POINTS = 6

@@ -31,9 +31,10 @@ Traces (``pennytrail.app.trace``)
     ``Trace`` (``subject``, ``notes``, ``tables``: ``pennytrail.core.tables.Table``, main table
     first); the portal's, over the connection to its snapshot: ``worker_periods(con, who, how,
     names)``, ``grower_month(con, grower_id, month)``, ``invoice(con, buyer, invoice_id)``.
-Reports, confirmations and keys (``pennytrail.app.reports``, over ``confirmations``, ``keys``)
+Reports, confirmations and keys (``pennytrail.app.reports``, over ``core.confirmations``,
+``core.keys`` and ``reports/``)
     ``close_workbook(home, month, out=None) -> (path, rows per sheet)``;
-    ``confirm(home, buyer, month) -> confirmations.Issued`` (``pdf``, ``csv``, ``statement``,
+    ``confirm(home, buyer, month) -> core.confirmations.Issued`` (``pdf``, ``csv``, ``statement``,
     ``version``, ``new``); ``verify(statement, public_key=None, trust_list=None) -> (checks,
     notes)``; ``create_key(home)``, ``show_key(home)``, ``trust_key(public_key, trust_list)``;
     ``write_month_reports(data, home) -> months``.

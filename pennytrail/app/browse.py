@@ -17,13 +17,13 @@ from typing import Callable
 import duckdb
 
 from pennytrail.core import conservation
+from pennytrail.core.confirmations import buyer_of_folder, stem, versions
 from pennytrail.core.exception_sign import shown_sql
+from pennytrail.core.keys import key_paths
 from pennytrail.core.publish import digest, latest_signoff, month_status, published_months
 from pennytrail.core.trace import published_rows_sql
 from pennytrail.core.waterfall import waterfall
 
-from .confirmations import buyer_of_folder, versions, stem
-from .keys import key_paths
 from .months import months_with_data
 
 

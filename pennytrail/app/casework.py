@@ -6,20 +6,18 @@ Whether it was remedied is read from the published audit: every period it concer
 ``OK`` although at least one was not when the case was opened.
 
 An exception of a month is acknowledged (seen, being looked at) or resolved, each with a note;
-its history is kept and the newest note is its state.
+its history is kept and the newest note is its state (``core.exception_queue``, which the close
+workbook reads too).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
-from typing import Callable
 
+from ..core.exception_queue import EXCEPTION_KEY, exception_key, exception_states  # noqa: F401 (read by the portal)
 from .portal_db import audit, connect, now_text
-from .portal_db import path as portal_path
 
 MAX_NOTE = 4000
-EXCEPTION_KEY = ("level", "code", "party_id", "reference", "worker_id")
 
 
 class CaseError(ValueError):
@@ -111,11 +109,6 @@ def remedied(periods: list[dict], now_status: dict[str, str]) -> bool:
             and any(p["status_at_open"] != "OK" for p in periods))
 
 
-def exception_key(row: dict) -> str:
-    text = "\x1f".join("" if row.get(k) is None else str(row[k]) for k in EXCEPTION_KEY)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-
-
 def note_exception(home: Path, month: str, key: str, state: str, note: str, by: str, role: str,
                    label: str) -> None:
     if state not in ("acknowledged", "resolved"):
@@ -125,17 +118,3 @@ def note_exception(home: Path, month: str, key: str, state: str, note: str, by: 
         con.execute("INSERT INTO exception_notes (month, exception_key, state, note, author, at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", [month, key, state, note, by, now_text()])
         audit(con, by, role, f"exception {state}", f"month {month}", f"{label}: {note}")
-
-
-def queue_states(home: Path, month: str) -> Callable[[dict], dict | None]:
-    """The month's exception queue as the close workbook reads it: an exception → its newest
-    note (state, note, author, at), or None while it is open. A home without a portal has none."""
-    states = exception_states(home, month) if portal_path(home).is_file() else {}
-    return lambda e: states.get(exception_key(e))
-
-
-def exception_states(home: Path, month: str) -> dict[str, dict]:
-    """The newest note of each exception of the month, by key."""
-    with connect(home, write=False) as con:
-        rows = con.execute("SELECT * FROM exception_notes WHERE month = ? ORDER BY id", [month]).fetchall()
-    return {r["exception_key"]: dict(r) for r in rows}

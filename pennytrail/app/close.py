@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..core import changes, homelock, ingest, warehouse
+from ..core import changes, homelock, ingest, keys, warehouse
 from ..core.engines import ENGINES
 from ..core.private import owner_only
-from . import accounts, confirmations, keys, signoff, snapshots
+from . import accounts, confirmations, signoff, snapshots
 from .reports import write_month_reports
 from .errors import UserError, need_month, need_warehouse
 

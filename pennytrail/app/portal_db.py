@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from pennytrail.core.exception_queue import portal_database
 from pennytrail.core.private import create_file
 from pennytrail.core.warehouse import transaction
 
@@ -141,7 +142,7 @@ def _migrate(con: sqlite3.Connection) -> None:
 
 
 def path(home: Path) -> Path:
-    return Path(home) / "portal" / "portal.sqlite"
+    return portal_database(home)
 
 
 def now_text() -> str:

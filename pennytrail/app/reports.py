@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from reports.confirmations import issue
+
+from ..core import confirmations, keys
+from ..core.exception_queue import queue_states
 from ..core.private import of_home
 from ..core.publish import published_months
 from ..core.warehouse import connect
-from . import casework, confirmations, keys
 from .errors import UserError, need_month, need_warehouse
 
 
@@ -18,14 +21,14 @@ def close_workbook(home: Path, month: str, out: Path | None = None,
                    progress: Callable[[str], None] = lambda _: None) -> tuple[Path, dict[str, int]]:
     """Write the month's close workbook (default HOME/reports/close-MONTH.xlsx); its path and the
     rows written per sheet."""
-    from .month_reports import close_workbook_path, write_close_workbook  # late: the workbook writer loads openpyxl
+    from reports.close import close_workbook_path, write_close_workbook  # late: the workbook writer loads openpyxl
 
     need_month(month)
     need_warehouse(home)
     out = out or close_workbook_path(home, month)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         try:
-            return out, write_close_workbook(con, month, out, progress=progress, queue=casework.queue_states(home, month))
+            return out, write_close_workbook(con, month, out, progress=progress, queue=queue_states(home, month))
         except LookupError as e:
             raise UserError(str(e)) from None
 
@@ -39,7 +42,7 @@ def confirm(home: Path, buyer: str, month: str):
     need_warehouse(home)
     with connect(home / "pennytrail.duckdb", read_only=True) as con:
         try:
-            return confirmations.issue(con, home, buyer, month)
+            return issue(con, home, buyer, month)
         except (confirmations.NotConfirmable, keys.KeyProblem) as e:
             raise UserError(str(e).strip("'\"")) from None
 

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from pennytrail.core import statement as st
-
-from . import keys
+from pennytrail.core import keys, statement as st
 
 MAX_FILE = 15 * 1024 * 1024  # a PDF or a CSV
 MAX_STATEMENT = 8 * 1024 * 1024  # a season's statement of a large buyer is a few MB

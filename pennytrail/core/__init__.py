@@ -11,6 +11,9 @@ with its SQL beside it (owed, handshake, payments, pools, allocation, worker aud
 lineage); ``conservation`` checks that the money adds up; ``publish`` replaces a month's
 published tables and keeps its sign-off honest, by the rules of ``signoff``; ``privacy`` is the
 disclosure rule for what a buyer sees; ``statement`` makes and verifies signed statements;
+``confirmations`` says what a buyer's payment confirmation holds, what changed since its last
+version and how one is verified, signed with the key of ``keys``; ``exception_queue`` reads the
+portal's notes on a month's exceptions (read-only) for the close workbook;
 ``paths`` names party folders without taking a path from input; ``homelock`` keeps one writer
 per home; ``warehouse`` holds the schema and the connection; ``faults`` names the crash points
 the tests inject. Nothing here imports Dagster, Great Expectations, a web framework, or anything

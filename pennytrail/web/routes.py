@@ -20,12 +20,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
 
 from pennytrail.app import accounts, browse, casework, complaints, portal_db, signoff, snapshots, trace, verification
-from pennytrail.app import confirmations as issued
-from pennytrail.app.month_reports import write_close_workbook
 from pennytrail.core import codes as statement_codes
+from pennytrail.core import confirmations as issued
 from pennytrail.core.exception_sign import LEGEND
 from pennytrail.core.money import dollars
 from pennytrail.core.publish import is_month
+from reports.close import write_close_workbook
 
 from .table import PARTY, PUBLIC, Page
 

@@ -26,7 +26,8 @@ ROLES = ("accountant", "monitor", "buyer", "grower", "intermediary", "admin")
 def portal_home(closed_demo: Path, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     from pennytrail.app import snapshots
     from pennytrail.app.close import demo_users
-    from pennytrail.app import confirmations, keys
+    from pennytrail.app import confirmations
+    from pennytrail.core import keys
 
     from pennytrail.app import close
 

@@ -78,7 +78,7 @@ def test_buyer_downloads_every_confirmation_and_verifies_it_offline_as_the_readm
         browser, portal_server, portal_home, tmp_path):
     """Every file of every month on /confirmations, and the program's key, saved under the name
     the browser is given, then `pennytrail verify FILE --public-key KEY` in that folder."""
-    from pennytrail.app.confirmations import buyers_of_month
+    from pennytrail.core.confirmations import buyers_of_month
     from pennytrail.core.publish import published_months
 
     home, passwords = portal_home

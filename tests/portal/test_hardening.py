@@ -210,7 +210,7 @@ def test_only_the_statement_checked_is_not_called_verified(portal_app, portal_ho
 
 
 def test_a_superseded_version_is_not_called_verified(portal_app, portal_home, tmp_path):
-    from pennytrail.app import confirmations
+    from pennytrail.core import confirmations
     from pennytrail.web.app import Config, create_app
 
     src, passwords = portal_home

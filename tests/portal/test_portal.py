@@ -424,7 +424,7 @@ def test_a_case_is_remedied_when_a_correction_is_closed(portal_home, tmp_path):
 
 
 def test_confirmations_list_nil_statements_and_download_under_their_signed_names(portal_app, portal_home):
-    from pennytrail.app.confirmations import buyers_of_month
+    from pennytrail.core.confirmations import buyers_of_month
     from pennytrail.core.publish import published_months
 
     home, passwords = portal_home
@@ -452,7 +452,7 @@ def test_confirmations_list_nil_statements_and_download_under_their_signed_names
 
 
 def test_a_sign_off_in_the_portal_issues_the_months_confirmations_anew(portal_app, portal_home):
-    from pennytrail.app.confirmations import latest
+    from pennytrail.core.confirmations import latest
 
     home, passwords = portal_home
     unsigned(home, "2026-03")

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from pennytrail.core.statement import fingerprint
+from .statement import fingerprint
 
 KEY_NAME = "confirmation-ed25519"
 

@@ -15,8 +15,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from pennytrail.app.statements import Statement, blocks, complaint, header, totals
 from pennytrail.core.codes import shown
+from pennytrail.core.worker_statement import Statement, blocks, complaint, header, totals
 from pennytrail.locale import Words
 
 from .confirm import font_files

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pennytrail.app import statements
-from pennytrail.core import codes
+from pennytrail.core import codes, worker_statement
 from pennytrail.core.money import dollars
 from pennytrail.locale import Words, available, extract
 
@@ -138,7 +137,7 @@ def _published(home: Path):
     return duckdb.connect(str(home / "pennytrail.duckdb"), read_only=True)
 
 
-def _check_elements(s: statements.Statement, p: statements.Period, lines: list[str], w: Words) -> None:
+def _check_elements(s: worker_statement.Statement, p: worker_statement.Period, lines: list[str], w: Words) -> None:
     """Each §10 element of one period, in English, as the statement shows it."""
     text = "\n".join(lines)
     assert f"Pay period {w.date(p.period_start)} to {w.date(p.period_end)}" in text
@@ -166,7 +165,7 @@ def _check_elements(s: statements.Statement, p: statements.Period, lines: list[s
         assert f"Paid above your share: {dollars(p.variance_cents)}" in text
     else:
         assert "Difference: $0.00" in text
-    assert statements.status_words(w, p.status) in text
+    assert worker_statement.status_words(w, p.status) in text
     assert ("Paid late: it was due by" in text) == bool(p.late)
     if p.due_date is not None:
         assert ("Overdue since " + w.date(p.due_date + dt.timedelta(days=1)) in text) == bool(p.overdue)
@@ -184,8 +183,8 @@ def test_every_element_for_each_basis_status_late_overdue_and_shortfall(boundary
         try:
             keys = con.execute("SELECT DISTINCT grower_id, worker_id, month FROM worker_audit ORDER BY 1, 2, 3").fetchall()
             for g, wid, month in keys:
-                s = statements.worker_statement(con, g, wid, month)
-                for p, block in zip(s.periods, statements.blocks(s, w)):
+                s = worker_statement.worker_statement(con, g, wid, month)
+                for p, block in zip(s.periods, worker_statement.blocks(s, w)):
                     _check_elements(s, p, [block.heading] + [ln.text for ln in block.lines], w)
                     status_line = [ln for ln in block.lines if ln.kind == "status"][0]
                     assert status_line.mark in ("✓", "✗", "!")  # a word and a mark, not a colour alone
@@ -249,8 +248,8 @@ def test_a_worker_of_two_growers_has_two_codes_and_two_statements(two_growers):
         two = codes.find(con, con.execute("SELECT code FROM statement_codes WHERE grower_id = 'G2' "
                                           "AND worker_id = 'W1'").fetchone()[0])
         assert one[:2] == ("G1", "W1") and two[:2] == ("G2", "W1") and one[2] == two[2] == "ht"
-        a = statements.worker_statement(con, "G1", "W1", "2026-01")
-        b = statements.worker_statement(con, "G2", "W1", "2026-01")
+        a = worker_statement.worker_statement(con, "G1", "W1", "2026-01")
+        b = worker_statement.worker_statement(con, "G2", "W1", "2026-01")
     finally:
         con.close()
     assert a.code != b.code
@@ -333,8 +332,8 @@ def test_the_pdf_holds_each_workers_own_name_and_figures_and_no_one_elses(bounda
     con = _published(boundary_home)
     try:
         month = con.execute("SELECT min(month) FROM worker_audit WHERE grower_id = 'G6'").fetchone()[0]
-        workers = statements.grower_workers(con, "G6", month)
-        found = [statements.worker_statement(con, "G6", w, month) for w in workers]
+        workers = worker_statement.grower_workers(con, "G6", month)
+        found = [worker_statement.worker_statement(con, "G6", w, month) for w in workers]
     finally:
         con.close()
     assert len(found) == 5

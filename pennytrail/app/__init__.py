@@ -40,9 +40,10 @@ Reports, confirmations and keys (``pennytrail.app.reports``, over ``core.confirm
     ``write_month_reports(data, home) -> months``.
 Workers' statements (``pennytrail.app.statements``, ``complaints``)
     ``statements_pdf(home, grower, month, out=None, url) -> (path, count)``; ``list_codes(home,
-    grower)``; ``reissue_code(home, grower, worker) -> code``; ``worker_statement(con, grower,
-    worker, month) -> Statement`` and its words (``blocks``, ``totals``, ``complaint``); the
-    worker's page's limit on wrong codes and complaints into the monitors' cases (``complaints``).
+    grower)``; ``reissue_code(home, grower, worker) -> code``; the worker's page's limit on wrong
+    codes and complaints into the monitors' cases (``complaints``). What a statement says is the
+    core's: ``core.worker_statement.worker_statement(con, grower, worker, month) -> Statement``
+    and its words (``blocks``, ``totals``, ``complaint``).
 Senders' calendar and reminders (``pennytrail.app.calendar``, ``reminders``)
     ``calendar(home, party_id=None) -> Calendar`` (``as_of``, ``items``: ``core.calendar.Item``,
     ``by_party()``, ``counts()``, ``text()``): what each sender owes from the published snapshot;

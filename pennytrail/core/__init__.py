@@ -10,7 +10,8 @@ exactly once, accepting or quarantining each row; ``reconcile`` builds the worki
 with its SQL beside it (owed, handshake, payments, pools, allocation, worker audit, findings,
 lineage); ``conservation`` checks that the money adds up; ``publish`` replaces a month's
 published tables and keeps its sign-off honest, by the rules of ``signoff``; ``privacy`` is the
-disclosure rule for what a buyer sees; ``statement`` makes and verifies signed statements;
+disclosure rule for what a buyer sees; ``worker_statement`` says what each worker is told of
+their share and its words; ``statement`` makes and verifies signed statements;
 ``confirmations`` says what a buyer's payment confirmation holds, what changed since its last
 version and how one is verified, signed with the key of ``keys``; ``exception_queue`` reads the
 portal's notes on a month's exceptions (read-only) for the close workbook;

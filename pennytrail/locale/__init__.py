@@ -105,7 +105,7 @@ LANGUAGE_NAME = _("English")  # each catalog's own name for its language
 
 
 # Where the words are: the Python modules and templates whose messages the catalogs translate.
-SOURCES = ["pennytrail/locale/__init__.py", "pennytrail/app/statements.py", "reports/worker_statement.py",
+SOURCES = ["pennytrail/locale/__init__.py", "pennytrail/core/worker_statement.py", "reports/worker_statement.py",
            "pennytrail/web/worker_pages.py", "pennytrail/web/templates/worker_base.html",
            "pennytrail/web/templates/worker_code.html", "pennytrail/web/templates/worker_page.html"]
 

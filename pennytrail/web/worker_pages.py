@@ -15,8 +15,8 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from pennytrail.app import accounts, browse, casework, complaints, portal_db, statements
-from pennytrail.core import codes
+from pennytrail.app import accounts, browse, casework, complaints, portal_db
+from pennytrail.core import codes, worker_statement
 from pennytrail.locale import Words, available, language_for
 
 from .table import PUBLIC, Page
@@ -147,10 +147,10 @@ def worker_page(ctx, h, code: str, status: int = 200, problem: str | None = None
     grower_id, worker_id, language, bare = who
     words = Words(_lang(ctx, language))
     con = ctx.db()
-    found = [statements.worker_statement(con, grower_id, worker_id, m)
-             for m in statements.worker_months(con, grower_id, worker_id)]
+    found = [worker_statement.worker_statement(con, grower_id, worker_id, m)
+             for m in worker_statement.worker_months(con, grower_id, worker_id)]
     found = [s for s in found if s is not None]
-    shown = [{"s": s, "blocks": statements.blocks(s, words), "totals": statements.totals(s, words),
+    shown = [{"s": s, "blocks": worker_statement.blocks(s, words), "totals": worker_statement.totals(s, words),
               "month": words.month(s.month)} for s in found]
     sent = complaints.of_worker(ctx.config.home, grower_id, worker_id)
     now = {p.period_start.isoformat(): p.status for s in found for p in s.periods}
@@ -167,7 +167,7 @@ def worker_page(ctx, h, code: str, status: int = 200, problem: str | None = None
                  complaints=sent, periods=periods, problem=problem,
                  sent_ref=next((c["reference"] for c in sent
                                 if c["reference"] == ctx.request.query_params.get("sent")), None),  # their own only
-                 complaint_line=statements.complaint(first, words) if first else None,
+                 complaint_line=worker_statement.complaint(first, words) if first else None,
                  csrf_token=accounts.anonymous_csrf(ctx.config.home, _nonce(ctx)))
 
 

@@ -39,6 +39,7 @@ Reports, confirmations and keys (``pennytrail.app.reports``, over ``core.confirm
     notes)``; ``create_key(home)``, ``show_key(home)``, ``trust_key(public_key, trust_list)``;
     ``write_month_reports(data, home) -> months``.
 Workers' statements (``pennytrail.app.statements``, ``complaints``)
+    ``of_worker(con, grower, worker) -> [Statement]`` (every month's, for the worker's page);
     ``statements_pdf(home, grower, month, out=None, url) -> (path, count)``; ``list_codes(home,
     grower)``; ``reissue_code(home, grower, worker) -> code``; the worker's page's limit on wrong
     codes and complaints into the monitors' cases (``complaints``). What a statement says is the

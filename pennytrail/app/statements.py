@@ -1,5 +1,6 @@
-"""Workers' statements for the program's staff (docs/workers.md): one PDF of a grower's month
-with a page for each worker, and the statement codes that lead to the worker's page. What a
+"""Workers' statements (docs/workers.md): every month's statement of one worker, as the worker's
+page shows them; for the program's staff, one PDF of a grower's month with a page for each
+worker, and the statement codes that lead to the worker's page. What a
 statement says and its words are the core's (``pennytrail.core.worker_statement``).
 """
 
@@ -7,16 +8,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from pennytrail.core import codes as codes_core
 from pennytrail.core import homelock
 from pennytrail.core.paths import party_folder
 from pennytrail.core.warehouse import connect, transaction, utc_seconds
-from pennytrail.core.worker_statement import grower_workers, worker_statement
+from pennytrail.core.worker_statement import Statement, grower_workers, worker_months, worker_statement
 from reports.worker_statement import write_pdf
 
 from . import snapshots
 from .errors import UserError, need_month, need_warehouse
 from .signoff import _writing
+
+
+def of_worker(con: duckdb.DuckDBPyConnection, grower_id: str, worker_id: str) -> list[Statement]:
+    """Every month's statement of one worker, oldest first: what the worker's page shows. The
+    PDFs (``statements_pdf``) hold the same statements, a grower's month at a time."""
+    found = (worker_statement(con, grower_id, worker_id, m) for m in worker_months(con, grower_id, worker_id))
+    return [s for s in found if s is not None]
 
 
 def _read(home: Path):

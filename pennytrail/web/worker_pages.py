@@ -15,7 +15,7 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from pennytrail.app import accounts, browse, casework, complaints, portal_db
+from pennytrail.app import accounts, browse, casework, complaints, portal_db, statements
 from pennytrail.core import codes, worker_statement
 from pennytrail.locale import Words, available, language_for
 
@@ -147,9 +147,7 @@ def worker_page(ctx, h, code: str, status: int = 200, problem: str | None = None
     grower_id, worker_id, language, bare = who
     words = Words(_lang(ctx, language))
     con = ctx.db()
-    found = [worker_statement.worker_statement(con, grower_id, worker_id, m)
-             for m in worker_statement.worker_months(con, grower_id, worker_id)]
-    found = [s for s in found if s is not None]
+    found = statements.of_worker(con, grower_id, worker_id)
     shown = [{"s": s, "blocks": worker_statement.blocks(s, words), "totals": worker_statement.totals(s, words),
               "month": words.month(s.month)} for s in found]
     sent = complaints.of_worker(ctx.config.home, grower_id, worker_id)

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pennytrail.core import money
+from pennytrail.core.freed import give_back
 from pennytrail.core.reading import text_column
 
 from . import INPUT_KINDS, load
@@ -608,6 +609,8 @@ def _serve(conn) -> None:
             os._exit(0)  # the process that started this one is gone
         except Exception:  # the result could not be pickled
             conn.send((False, traceback.format_exc()))
+        del task, fn, args, answer
+        give_back()  # what the task freed: a close's contracts come in waves, alongside its own work
 
 
 def validate_output(table: str, frame: pd.DataFrame) -> ContractResult:

@@ -354,10 +354,14 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     for col in contract:
         if col not in header:
             table = table.append_column(col, pa.nulls(n, pa.string()))
+    files = pa.array(checked.file_index.astype(np.int32))
+
+    def per_file(key: str) -> pa.DictionaryArray:  # a file's text once, not once per row
+        return pa.DictionaryArray.from_arrays(files, pa.array([e[key] for e in entries], pa.string()))
     meta = {
         "file_seq": pa.array(np.array([e["seq"] for e in entries], dtype=np.int64)[checked.file_index]),
-        "file": pa.array(np.array([e["file"] for e in entries], dtype=object)[checked.file_index], pa.string()),
-        "sha256": pa.array(np.array([e["sha256"] for e in entries], dtype=object)[checked.file_index], pa.string()),
+        "file": per_file("file"),
+        "sha256": per_file("sha256"),
         "sheet": pa.array(checked.sheets, pa.string()),
         "row_number": pa.array(checked.row_numbers.astype(np.int64)),
         "code": pa.array(checked.code, pa.string()),

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pennytrail.core import money
+from pennytrail.core.freed import give_back
 from pennytrail.core.reading import text_column
 
 from . import INPUT_KINDS, load
@@ -237,26 +238,45 @@ def _padded(distinct: dict[str, pd.Series], fill: bool) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+# Distinct values judged by GX at once: a column of ids has as many distinct values as rows, and
+# GX's checks hold several copies of what they judge; in parts of this many, the contract
+# process's memory stays bounded however many distinct values a table holds.
+VALUE_CHUNK = 200_000
+
+
 def _failing_values(name: str, distinct: dict[str, pd.Series], expectations: list):
     """Run value-wise ``expectations`` over each column's ``distinct`` values; yield each failing
     expectation with the positions, in its column's distinct values, of the values that fail.
 
     Not-null checks run over columns padded by repetition; the others over columns padded with
-    missing values, so a slow check (a date format) runs once per distinct value and no more."""
+    missing values, so a slow check (a date format) runs once per distinct value and no more.
+    Columns are judged ``VALUE_CHUNK`` values at a time, each part padded to its own longest
+    column (a value fails or passes on its own, so the parts' failures add up to the whole's)."""
     for not_null in (True, False):
         chosen = [e for e in expectations if (e.type == NOT_NULL) == not_null]
         if not chosen:
             continue
         cols = {e.column: distinct[e.column] for e in chosen}
         run_name = f"{name}_{'nulls' if not_null else 'values'}"
-        for r in _failures(run_name, _padded(cols, fill=not_null), chosen, True):
-            column = _column_of(r.expectation_config)
+        failed: dict[tuple, tuple] = {}  # expectation -> (its config, failing positions in its column)
+        for start in range(0, max([len(v) for v in cols.values()] + [1]), VALUE_CHUNK):
+            # the values from ``start`` of each column that has any (at the start, every column)
+            part = {c: v.iloc[start:start + VALUE_CHUNK] for c, v in cols.items() if not start or len(v) > start}
+            judged = [e for e in chosen if e.column in part]
+            for r in _failures(run_name, _padded(part, fill=not_null), judged, not not_null):
+                cfg = r.expectation_config
+                at = failed.setdefault(_where(cfg.type, cfg.kwargs), (cfg, []))[1]
+                at += [start + int(i) for i in r.result.get("unexpected_index_list") or []]
+        order = [_where(e.type, {"column": e.column, "column_list": e.column_list}) for e in chosen]
+        for key in sorted(failed, key=order.index):
+            cfg, at = failed[key]
+            column = _column_of(cfg)
             if not_null:
                 bad = np.flatnonzero(distinct[column].isna().to_numpy(dtype=bool))
             else:
                 k = len(distinct[column])
-                bad = np.unique([int(i) for i in r.result.get("unexpected_index_list") or [] if int(i) < k])
-            yield r.expectation_config, bad
+                bad = np.unique([i for i in at if i < k])
+            yield cfg, bad
 
 
 @cache
@@ -355,11 +375,20 @@ def read_table(con, source: str, params: list, expectations: list[Expectation],
         for part, part_params in row_parts or [(source, params)]:
             table = con.execute(f"SELECT {', '.join(cols)} FROM {part}", part_params).arrow()
             table = table.read_all() if hasattr(table, "read_all") else table
-            sample.key_parts.append(table.to_pandas(types_mapper=pd.ArrowDtype))  # Arrow buffers: cheap to send
+            sample.key_parts.append(pd.DataFrame({c: _codes(table.column(c)) for c in cols}))
+            del table
     for col in sorted({e.column for e in by_values}):
         values = con.execute(f"SELECT {col} AS v, count(*) AS n FROM {source} GROUP BY ALL", params).df()
         sample.distinct[col], sample.counts[col] = values["v"], values["n"].to_numpy()
     return sample
+
+
+def _codes(column: pa.ChunkedArray) -> pd.Series:
+    """A key column as integer codes, one per distinct value in it (a null stays missing): keys
+    repeat exactly where their codes do, and codes are a fraction of the values' size, to send
+    and for GX to judge."""
+    codes = pc.dictionary_encode(column.combine_chunks()).indices
+    return pd.Series(codes.to_pandas()).astype("Int64" if codes.null_count else codes.type.to_pandas_dtype())
 
 
 def judge_table(name: str, sample: TableSample, expectations: list[Expectation]) -> ContractResult:
@@ -580,6 +609,8 @@ def _serve(conn) -> None:
             os._exit(0)  # the process that started this one is gone
         except Exception:  # the result could not be pickled
             conn.send((False, traceback.format_exc()))
+        del task, fn, args, answer
+        give_back()  # what the task freed: a close's contracts come in waves, alongside its own work
 
 
 def validate_output(table: str, frame: pd.DataFrame) -> ContractResult:

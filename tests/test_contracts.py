@@ -67,11 +67,14 @@ def test_number_regex_agrees_with_the_parser(value, ok):
     assert bool(re.match(gx.numeral_regex(3), value)) is ok
 
 
-def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_counts():
+@pytest.mark.parametrize("chunk", [gx.VALUE_CHUNK, 2])
+def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_counts(chunk, monkeypatch):
     """``validate_table`` (distinct values and key columns read from DuckDB) finds the same
-    failures, with the same row counts, as ``validate`` over the whole frame."""
+    failures, with the same row counts, as ``validate`` over the whole frame; and so it does
+    when distinct values are judged a few at a time."""
     import duckdb
 
+    monkeypatch.setattr(gx, "VALUE_CHUNK", chunk)
     from pennytrail.core.warehouse import output_ddl
 
     con = duckdb.connect()
@@ -97,11 +100,14 @@ def test_output_contract_over_a_warehouse_table_counts_what_the_frame_contract_c
     }
 
 
-def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts(data_dir):
+@pytest.mark.parametrize("chunk", [gx.VALUE_CHUNK, 3])
+def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts(data_dir, chunk, monkeypatch):
     """``validate_input`` (distinct values and key codes taken with Arrow) finds the same failures,
     with the same row counts, as ``validate`` over the files' raw frame: blank is missing, a
     blank premium_period_start is period_start, a key repeated in one file fails and a key
-    repeated across files does not; a file may lack an optional column."""
+    repeated across files does not; a file may lack an optional column. Distinct values judged a
+    few at a time fail as when judged at once."""
+    monkeypatch.setattr(gx, "VALUE_CHUNK", chunk)
     bad = [row.replace("W1", f"BAD{i}") if "W1" in row else row for i, (code, row) in enumerate(CODES)]
     same_key = [GOOD_PAYROLL, GOOD_PAYROLL.replace("2026-01-05,,", "2026-01-05,2026-01-05,")]  # one key, twice
     first = write(data_dir / "inbox/payroll/a.csv", PAYROLL_HEADER + "\n" + "\n".join(bad + same_key) + "\n")
@@ -120,6 +126,30 @@ def test_input_contract_from_arrow_samples_counts_what_the_frame_contract_counts
     assert failing["expect_compound_columns_to_be_unique(grower_id+worker_id+period_start+premium_period_start"
                    "+source_file)"] == 2
     assert failing["expect_column_values_to_not_be_null(worker_id)"] == 1
+
+
+def test_values_judged_a_few_at_a_time_fail_at_the_same_rows_in_the_same_order(monkeypatch):
+    """The same failures, in the same order, at the same rows, whether a column's distinct values
+    are judged at once or in parts; a key column with nulls read as codes still ignores a key
+    that is missing altogether."""
+    import duckdb
+
+    frame = pd.DataFrame({"grower_id": ["G1", None, "G9", "G1", "G2", None, "G3", "G9"],
+                          "hours": ["1.5", "x", "2", "1.5", "-1", "3", "y", "2"],
+                          "worker_id": ["W1", None, "W3", "W1", None, None, "W7", "W8"]})  # rows 1 and 5: no key
+    expectations = [gx.Expectation("expect_column_values_to_not_be_null", "grower_id"),
+                    gx.Expectation("expect_column_values_to_match_regex", "hours", kwargs={"regex": gx.numeral_regex(3)}),
+                    gx.Expectation("expect_column_values_to_be_in_set", "grower_id", kwargs={"value_set": ["G1", "G2"]}),
+                    gx.Expectation("expect_column_values_to_not_be_null", "worker_id"),
+                    gx.Expectation("expect_compound_columns_to_be_unique", column_list=["grower_id", "worker_id"])]
+    con = duckdb.connect()
+    con.register("t", frame)
+    at_once = [gx.validate("t", frame, expectations, row_positions=True), validate_table("t", con, "t", [], expectations)]
+    monkeypatch.setattr(gx, "VALUE_CHUNK", 2)
+    in_parts = [gx.validate("t", frame, expectations, row_positions=True), validate_table("t", con, "t", [], expectations)]
+    assert in_parts == at_once
+    assert [(f.column, f.unexpected_count) for f in at_once[1].failures] == [
+        ("grower_id+worker_id", 2), ("grower_id", 2), ("worker_id", 3), ("hours", 2), ("grower_id", 3)]
 
 
 def _failing_frame() -> tuple[pd.DataFrame, list]:

@@ -35,6 +35,7 @@ from .reference import Reference
 from .validate import sender_of, validate_many
 from . import mapped as mapped_files
 from . import faults
+from .freed import give_back
 from .warehouse import HISTORY, history_select, quote, raw_json_sql, transaction
 
 log = logging.getLogger(__name__)
@@ -236,7 +237,9 @@ def ingest(con: duckdb.DuckDBPyConnection, data_dir: Path, ref: Reference,
         if batch.rows >= BATCH_ROWS:
             _apply(con, ref, batch, summary, progress)
             batch = _Batch()
+            give_back()  # what the batch's checks and load freed, before the next files are read
     _apply(con, ref, batch, summary, progress)
+    give_back()
     return summary
 
 
@@ -252,6 +255,7 @@ def _reject(entry: dict, code: str, message: str, sheet: str | None, rows: int, 
 
 
 READ_AHEAD_BYTES = 64 << 20  # files read before they are needed, at most (one file, however big)
+GIVE_BACK_BYTES = 8 << 20  # after reading a CSV this large, or any workbook, what the read freed is given back
 
 
 def _read_ahead(files: list[tuple[Path, str]], root: Path) -> Iterator[RawTable | FileProblem]:
@@ -260,7 +264,7 @@ def _read_ahead(files: list[tuple[Path, str]], root: Path) -> Iterator[RawTable 
     release the GIL, so reading the next files overlaps checking and loading the last ones. A
     file is parsed from the bytes whose SHA-256 is logged: one whose bytes are not those hashed
     (it changed since) is ``FILE_CHANGED``."""
-    def read(path: Path, sha: str) -> RawTable | FileProblem:
+    def read(path: Path, sha: str, nbytes: int) -> RawTable | FileProblem:
         try:
             return read_table(path, root, sha)
         except FileProblem as e:
@@ -270,6 +274,9 @@ def _read_ahead(files: list[tuple[Path, str]], root: Path) -> Iterator[RawTable 
             return FileProblem("UNREADABLE_FILE", f"the file cannot be read ({type(e).__name__}: "
                                                   f"{(str(e).splitlines() or [''])[0][:200]}); save it again as CSV "
                                                   "UTF-8 or .xlsx and send it again")
+        finally:
+            if path.suffix.lower() == ".xlsx" or nbytes >= GIVE_BACK_BYTES:
+                give_back()  # the parse's copies, or the reader's grid (its extent, not its bytes)
 
     def size(path: Path) -> int:
         try:
@@ -282,7 +289,7 @@ def _read_ahead(files: list[tuple[Path, str]], root: Path) -> Iterator[RawTable 
         queued = nxt = 0
         for _ in files:
             while nxt < len(files) and (not pending or queued + sizes[nxt] <= READ_AHEAD_BYTES):
-                pending.append((pool.submit(read, *files[nxt]), sizes[nxt]))
+                pending.append((pool.submit(read, *files[nxt], sizes[nxt]), sizes[nxt]))
                 queued += sizes[nxt]
                 nxt += 1
             done, size = pending.popleft()
@@ -347,10 +354,14 @@ def _load_checked(con: duckdb.DuckDBPyConnection, kind: str, entries: list[dict]
     for col in contract:
         if col not in header:
             table = table.append_column(col, pa.nulls(n, pa.string()))
+    files = pa.array(checked.file_index.astype(np.int32))
+
+    def per_file(key: str) -> pa.DictionaryArray:  # a file's text once, not once per row
+        return pa.DictionaryArray.from_arrays(files, pa.array([e[key] for e in entries], pa.string()))
     meta = {
         "file_seq": pa.array(np.array([e["seq"] for e in entries], dtype=np.int64)[checked.file_index]),
-        "file": pa.array(np.array([e["file"] for e in entries], dtype=object)[checked.file_index], pa.string()),
-        "sha256": pa.array(np.array([e["sha256"] for e in entries], dtype=object)[checked.file_index], pa.string()),
+        "file": per_file("file"),
+        "sha256": per_file("sha256"),
         "sheet": pa.array(checked.sheets, pa.string()),
         "row_number": pa.array(checked.row_numbers.astype(np.int64)),
         "code": pa.array(checked.code, pa.string()),
@@ -435,6 +446,7 @@ def _apply_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch: _Batch, 
             entries = [e for e, _ in tables]
             raws = [raw for _, raw in tables]
             checked = validate_many(raws, kind, ref, senders=[sender_of(e["file"]) for e in entries])
+            give_back()  # the checks' intermediate columns, before the load makes its own
             _load_checked(con, kind, entries, raws, checked)
             good = checked.good
             accepted = np.bincount(checked.file_index[good], minlength=len(entries))

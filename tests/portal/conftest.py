@@ -156,33 +156,31 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
-def sign_in(app, role: str, password: str):
-    """A test client signed in as the demo user of ``role``; its CSRF token as ``client.csrf``."""
+def signed_in(app, email: str, password: str):
+    """A test client signed in as ``email`` through the sign-in form; its CSRF token as ``client.csrf``."""
     from starlette.testclient import TestClient
 
     c = TestClient(app, follow_redirects=False)
     token = csrf_of(c.get("/login").text)
-    r = c.post("/login", data={"email": f"{role}@example.org", "password": password, "csrf_token": token})
+    r = c.post("/login", data={"email": email, "password": password, "csrf_token": token})
     assert r.status_code == 303 and r.headers["location"] == "/", r.text[:500]
     c.csrf = csrf_of(c.get("/").text)
     return c
 
 
+def sign_in(app, role: str, password: str):
+    """A test client signed in as the demo user of ``role``."""
+    return signed_in(app, f"{role}@example.org", password)
+
+
 def sign_in_as(app, home: Path, email: str, role: str, party: str | None = None,
                password: str = "a sender's long password"):
     """A test client signed in as ``email`` (made with ``role`` and ``party`` the first time)."""
-    from starlette.testclient import TestClient
-
     from pennytrail.app import accounts
 
     if email not in {u.email for u in accounts.list_users(home)}:
         accounts.add_user(home, email, role, password, party, by="test")
-    c = TestClient(app, follow_redirects=False)
-    token = csrf_of(c.get("/login").text)
-    r = c.post("/login", data={"email": email, "password": password, "csrf_token": token})
-    assert r.status_code == 303, r.text[:500]
-    c.csrf = csrf_of(c.get("/").text)
-    return c
+    return signed_in(app, email, password)
 
 
 def free_port() -> int:

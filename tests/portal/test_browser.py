@@ -21,12 +21,16 @@ from pennytrail.app import portal_db, snapshots
 from .conftest import unsigned
 
 
-def sign_in(page, base: str, role: str, password: str) -> None:
+def sign_in_email(page, base: str, email: str, password: str) -> None:
     page.goto(base + "/login")
-    page.fill("input[name=email]", f"{role}@example.org")
+    page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(base + "/")
+
+
+def sign_in(page, base: str, role: str, password: str) -> None:
+    sign_in_email(page, base, f"{role}@example.org", password)
 
 
 def test_buyer_signs_in_downloads_a_pdf_and_its_statement_and_verifies_it(browser, portal_server, portal_home,

@@ -10,7 +10,7 @@ import csv
 from pennytrail.app import accounts
 
 from .conftest import SENDER
-from .test_browser import FITS
+from .test_browser import FITS, sign_in_email
 
 EMAIL = "clerk-t001@example.org"
 PASSWORD = "the clerk's long password"
@@ -22,11 +22,7 @@ def _grower(home) -> None:
 
 
 def _sign_in(page, base: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(base + "/")
+    sign_in_email(page, base, EMAIL, PASSWORD)
 
 
 def test_a_grower_opens_its_file_after_a_close_and_downloads_the_row_set_aside(browser, portal_server, portal_home,

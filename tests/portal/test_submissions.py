@@ -20,7 +20,7 @@ from pennytrail.web.app import Config, create_app
 from pennytrail.web.submission_pages import UPLOAD_BODY
 
 from .. import hostile
-from .conftest import csrf_of
+from .conftest import signed_in
 
 PASSWORD = "a sender's long password"
 SENDERS = {"grower@t002.example.org": ("grower", "T002"), "grower@t001.example.org": ("grower", "T001"),
@@ -39,12 +39,7 @@ def sender_home(demo_data, tmp_path_factory):
 
 
 def client(app, email: str) -> TestClient:
-    c = TestClient(app, follow_redirects=False)
-    token = csrf_of(c.get("/login").text)
-    r = c.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 303, r.text[:300]
-    c.csrf = csrf_of(c.get("/submissions").text)
-    return c
+    return signed_in(app, email, PASSWORD)
 
 
 def tree(home: Path) -> dict[str, int]:
